@@ -1,0 +1,396 @@
+"""MappaCaseWorkflow: one durable workflow per MAPPA case. Orchestration only; the rules live in `rules/`.
+
+Agencies' events arrive as Updates: the validator asks the case file whether the event is allowed (nothing
+enters history if not), the handler applies it. The main loop sleeps until the earliest reminder, deadline or
+re-escalation, or until an event arrives; then it sends what the case file queued, writes the ledger and
+publishes the case's position to the Temporal UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import search_attributes as sa
+    from workflows.messages import (
+        ACTIVITY_FOR_NOTICE,
+        RECORD_IN_LEDGER,
+        CaseStatus,
+        CaseSummary,
+        CaseWorkflowInput,
+        CaseWorkflowState,
+        LedgerUpdate,
+        LedgerWritten,
+        Notice,
+        NoticeDelivered,
+        Receipt,
+    )
+    from workflows.rules import events as ev
+    from workflows.rules.case import CLOSED_STAGES, CaseFile, CaseRuleError, ExitRecord
+
+# Delivery must not be lost: activities retry until they succeed, backing off to once every five minutes.
+DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+SEEN_KEYS_KEPT = 1000
+CLOSED_DEADLINES_KEPT = 200
+
+
+def rule_error(error: CaseRuleError) -> ApplicationError:
+    """The refusal an agency sees: the API maps `type` to 409 / 422 and `details` to the problem document."""
+    return ApplicationError(
+        error.message,
+        {"rule": error.rule, "field": error.field, "kind": error.kind},
+        type="WrongStage" if error.kind == "wrong-stage" else "RuleViolation",
+        non_retryable=True,
+    )
+
+
+@workflow.defn(name="MappaCase")
+class MappaCaseWorkflow:
+    @workflow.init
+    def __init__(self, inp: CaseWorkflowInput) -> None:
+        # State exists before any update is validated, even one delivered with the first workflow task.
+        if inp.state is not None:
+            self._state = inp.state.model_copy(update={"runs": inp.state.runs + 1})
+        else:
+            assert inp.opening is not None
+            self._state = CaseWorkflowState(case=CaseFile.open(inp.opening, workflow.now()))
+        self._changed = False
+        self._published: dict[str, Any] = {}
+
+    @property
+    def case(self) -> CaseFile:
+        assert self._state is not None
+        return self._state.case
+
+    @workflow.run
+    async def run(self, inp: CaseWorkflowInput) -> ExitRecord | None:
+        while True:
+            self.case.tick(workflow.now())
+            await self._carry_out()
+            if self.case.stage in CLOSED_STAGES:
+                break
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()
+            wake = self.case.next_wakeup()
+            self._changed = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed or workflow.info().is_continue_as_new_suggested(),
+                    timeout=max(wake[0] - workflow.now(), timedelta(seconds=1)) if wake else None,
+                    timeout_summary=wake[1] if wake else None,
+                )
+            except asyncio.TimeoutError:
+                pass
+        # Let any update still in flight answer before the case closes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._carry_out()
+        return self.case.exit_record
+
+    async def _continue_as_new(self) -> None:
+        # Handlers finish first so no event is half-applied; then send what they queued and carry the rest.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._carry_out()
+        assert self._state is not None
+        self.case.archive_closed(CLOSED_DEADLINES_KEPT)
+        workflow.continue_as_new(CaseWorkflowInput(state=self._state))
+
+    async def _carry_out(self) -> None:
+        """Write the ledger, send every queued notice, then publish the case's position."""
+        while self.case.ledger_pending or self.case.outbox:
+            changed = self.case.take_ledger_pending()
+            if changed:
+                await workflow.execute_activity(
+                    RECORD_IN_LEDGER,
+                    LedgerUpdate(case=CaseSummary.of(self.case), deadlines=changed),
+                    result_type=LedgerWritten,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=DELIVERY_RETRY,
+                    summary=f"ledger: {len(changed)} deadline(s) of {self.case.case_ref}",
+                )
+            notices = self.case.take_outbox()
+            if notices:
+                await asyncio.gather(*(self._send(n) for n in notices))
+        self._publish()
+
+    async def _send(self, notice: Notice) -> NoticeDelivered:
+        return await workflow.execute_activity(
+            ACTIVITY_FOR_NOTICE[notice.kind],
+            notice,
+            result_type=NoticeDelivered,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DELIVERY_RETRY,
+            summary=f"{notice.title} -> {notice.to}",
+        )
+
+    def _publish(self) -> None:
+        """Search attributes, memo and current details, for the co-ordinator's view in the Temporal UI.
+
+        Upserted only when they change: every upsert is a history event, and a case lives for years.
+        """
+        summary = CaseSummary.of(self.case)
+        attributes = {
+            sa.CASE_STAGE: summary.stage.value,
+            sa.CASE_LEVEL: summary.level or 0,
+            sa.CASE_CATEGORY: str(summary.category),
+            sa.JURISDICTION: summary.jurisdiction,
+            sa.AREA: summary.area,
+            sa.LEAD_AGENCY: summary.lead_agency,
+            sa.NEXT_DEADLINE_AT: summary.next_deadline_at,
+            sa.NEXT_DEADLINE_KIND: summary.next_deadline_kind,
+            sa.OPEN_BREACHES: summary.open_breaches,
+        }
+        updates: list[SearchAttributeUpdate[Any]] = []
+        for key, value in attributes.items():
+            if self._published.get(key.name, "unset") == value:
+                continue
+            self._published[key.name] = value
+            updates.append(key.value_unset() if value is None else key.value_set(value))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            workflow.upsert_memo(
+                {
+                    "summary": f"Category {summary.category} case in {summary.area} ({summary.jurisdiction}), "
+                    f"level {summary.level or '-'}, stage {summary.stage.value}; lead agency {summary.lead_agency}",
+                }
+            )
+        workflow.set_current_details(self._details())
+
+    def _details(self) -> str:
+        lines = [f"Stage: {self.case.stage.value}; level: {self.case.level or '-'}"]
+        open_deadlines = self.case.open_deadlines()
+        lines += ["Open deadlines:"] + [f"- {d.describe()}" for d in open_deadlines] if open_deadlines else []
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ updates
+
+    def _check(self, event: ev.Event) -> None:
+        info = workflow.current_update_info()
+        if info is not None and self._state is not None and info.id in self._state.seen:
+            return  # a repeat: the handler answers with the first result
+        try:
+            self.case.check(event, workflow.now())
+        except CaseRuleError as error:
+            raise rule_error(error) from None
+
+    async def _record(self, event: ev.Event) -> Receipt:
+        assert self._state is not None
+        info = workflow.current_update_info()
+        key = info.id if info is not None else None
+        if key is not None and key in self._state.seen:
+            return self._state.seen[key].model_copy(update={"replayed": True})
+        try:
+            receipt = self.case.apply(event, workflow.now())
+        except CaseRuleError as error:  # the case moved on between validator and handler
+            raise rule_error(error) from None
+        self.case.tick(workflow.now())
+        if key is not None:
+            self._state.seen[key] = receipt
+            while len(self._state.seen) > SEEN_KEYS_KEPT:
+                del self._state.seen[next(iter(self._state.seen))]
+        self._changed = True
+        return receipt
+
+    @workflow.update
+    async def screen_notification(self, e: ev.ScreeningDecision) -> Receipt:
+        return await self._record(e)
+
+    @screen_notification.validator
+    def _v_screen_notification(self, e: ev.ScreeningDecision) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def submit_referral(self, e: ev.ReferralSubmitted) -> Receipt:
+        return await self._record(e)
+
+    @submit_referral.validator
+    def _v_submit_referral(self, e: ev.ReferralSubmitted) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def request_further_information(self, e: ev.FurtherInformationRequested) -> Receipt:
+        return await self._record(e)
+
+    @request_further_information.validator
+    def _v_request_further_information(self, e: ev.FurtherInformationRequested) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def supply_further_information(self, e: ev.FurtherInformationSupplied) -> Receipt:
+        return await self._record(e)
+
+    @supply_further_information.validator
+    def _v_supply_further_information(self, e: ev.FurtherInformationSupplied) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def decide_referral(self, e: ev.ReferralDecision) -> Receipt:
+        return await self._record(e)
+
+    @decide_referral.validator
+    def _v_decide_referral(self, e: ev.ReferralDecision) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def return_record_search(self, e: ev.RecordSearchReturned) -> Receipt:
+        return await self._record(e)
+
+    @return_record_search.validator
+    def _v_return_record_search(self, e: ev.RecordSearchReturned) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_asp_screening(self, e: ev.AspScreening) -> Receipt:
+        return await self._record(e)
+
+    @record_asp_screening.validator
+    def _v_record_asp_screening(self, e: ev.AspScreening) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_ap1_referral(self, e: ev.Ap1ReferralMade) -> Receipt:
+        return await self._record(e)
+
+    @record_ap1_referral.validator
+    def _v_record_ap1_referral(self, e: ev.Ap1ReferralMade) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_asp_inquiry_concern(self, e: ev.AspInquiryConcern) -> Receipt:
+        return await self._record(e)
+
+    @record_asp_inquiry_concern.validator
+    def _v_record_asp_inquiry_concern(self, e: ev.AspInquiryConcern) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_asp_information_shared(self, e: ev.AspInformationShared) -> Receipt:
+        return await self._record(e)
+
+    @record_asp_information_shared.validator
+    def _v_record_asp_information_shared(self, e: ev.AspInformationShared) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_children_at_risk(self, e: ev.ChildrenAtRisk) -> Receipt:
+        return await self._record(e)
+
+    @record_children_at_risk.validator
+    def _v_record_children_at_risk(self, e: ev.ChildrenAtRisk) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_child_protection_referral(self, e: ev.ChildProtectionReferralMade) -> Receipt:
+        return await self._record(e)
+
+    @record_child_protection_referral.validator
+    def _v_record_child_protection_referral(self, e: ev.ChildProtectionReferralMade) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_meeting(self, e: ev.MeetingHeld) -> Receipt:
+        return await self._record(e)
+
+    @record_meeting.validator
+    def _v_record_meeting(self, e: ev.MeetingHeld) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def circulate_minutes(self, e: ev.MinutesCirculated) -> Receipt:
+        return await self._record(e)
+
+    @circulate_minutes.validator
+    def _v_circulate_minutes(self, e: ev.MinutesCirculated) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_swis_alert_update(self, e: ev.SwisAlertUpdated) -> Receipt:
+        return await self._record(e)
+
+    @record_swis_alert_update.validator
+    def _v_record_swis_alert_update(self, e: ev.SwisAlertUpdated) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def complete_rmp_action(self, e: ev.RmpActionCompleted) -> Receipt:
+        return await self._record(e)
+
+    @complete_rmp_action.validator
+    def _v_complete_rmp_action(self, e: ev.RmpActionCompleted) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def report_risk_change(self, e: ev.RiskChangeReported) -> Receipt:
+        return await self._record(e)
+
+    @report_risk_change.validator
+    def _v_report_risk_change(self, e: ev.RiskChangeReported) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def triage_risk_change(self, e: ev.RiskChangeTriaged) -> Receipt:
+        return await self._record(e)
+
+    @triage_risk_change.validator
+    def _v_triage_risk_change(self, e: ev.RiskChangeTriaged) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def change_level(self, e: ev.LevelChanged) -> Receipt:
+        return await self._record(e)
+
+    @change_level.validator
+    def _v_change_level(self, e: ev.LevelChanged) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def give_sonr_end_notice(self, e: ev.SonrEndNoticeGiven) -> Receipt:
+        return await self._record(e)
+
+    @give_sonr_end_notice.validator
+    def _v_give_sonr_end_notice(self, e: ev.SonrEndNoticeGiven) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def decide_exit(self, e: ev.ExitDecision) -> Receipt:
+        return await self._record(e)
+
+    @decide_exit.validator
+    def _v_decide_exit(self, e: ev.ExitDecision) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_subject_informed(self, e: ev.SubjectInformed) -> Receipt:
+        return await self._record(e)
+
+    @record_subject_informed.validator
+    def _v_record_subject_informed(self, e: ev.SubjectInformed) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def share_with_child_protection(self, e: ev.ConclusionsSharedWithChildProtection) -> Receipt:
+        return await self._record(e)
+
+    @share_with_child_protection.validator
+    def _v_share_with_child_protection(self, e: ev.ConclusionsSharedWithChildProtection) -> None:
+        self._check(e)
+
+    # ------------------------------------------------------------------ queries
+
+    @workflow.query
+    def status(self) -> CaseStatus:
+        """Stage, level and every deadline with its rule: what ops and agencies may see (no personal data)."""
+        assert self._state is not None
+        deadlines = sorted(self.case.deadlines.values(), key=lambda d: d.due_at)
+        return CaseStatus(summary=CaseSummary.of(self.case), deadlines=deadlines, runs=self._state.runs)
+
+    @workflow.query
+    def case_file(self) -> CaseFile:
+        """The whole case file, personal data included: the API audits every read of it."""
+        return self.case

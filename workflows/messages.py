@@ -1,0 +1,152 @@
+"""Every message the case workflow takes or gives, declared once and shared by the API, worker and tests.
+
+Agency events (the updates' inputs) live in the pure core (`workflows.rules.events`) and are re-exported here,
+with the update each one is sent through, the workflow's start input and state, and the activities' inputs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from workflows.rules import events as ev
+from workflows.rules.case import CaseFile, ExitRecord, Notice, NoticeKind, Receipt, Stage
+from workflows.rules.deadlines import Deadline
+
+__all__ = [
+    "ACTIVITY_FOR_NOTICE",
+    "RECORD_IN_LEDGER",
+    "TASK_QUEUE",
+    "EVENT_UPDATES",
+    "CaseFile",
+    "CaseStatus",
+    "CaseSummary",
+    "CaseWorkflowInput",
+    "CaseWorkflowState",
+    "Deadline",
+    "ExitRecord",
+    "LedgerUpdate",
+    "LedgerWritten",
+    "Notice",
+    "NoticeDelivered",
+    "NoticeKind",
+    "Receipt",
+    "Stage",
+]
+
+TASK_QUEUE = "mappa-cases"
+
+# The update each agency event travels through. The API sends `EVENT_UPDATES[type(event)]`.
+EVENT_UPDATES: dict[type[ev.Event], str] = {
+    ev.ScreeningDecision: "screen_notification",
+    ev.ReferralSubmitted: "submit_referral",
+    ev.FurtherInformationRequested: "request_further_information",
+    ev.FurtherInformationSupplied: "supply_further_information",
+    ev.ReferralDecision: "decide_referral",
+    ev.RecordSearchReturned: "return_record_search",
+    ev.AspScreening: "record_asp_screening",
+    ev.Ap1ReferralMade: "record_ap1_referral",
+    ev.AspInquiryConcern: "record_asp_inquiry_concern",
+    ev.AspInformationShared: "record_asp_information_shared",
+    ev.ChildrenAtRisk: "record_children_at_risk",
+    ev.ChildProtectionReferralMade: "record_child_protection_referral",
+    ev.MeetingHeld: "record_meeting",
+    ev.MinutesCirculated: "circulate_minutes",
+    ev.SwisAlertUpdated: "record_swis_alert_update",
+    ev.RmpActionCompleted: "complete_rmp_action",
+    ev.RiskChangeReported: "report_risk_change",
+    ev.RiskChangeTriaged: "triage_risk_change",
+    ev.LevelChanged: "change_level",
+    ev.SonrEndNoticeGiven: "give_sonr_end_notice",
+    ev.ExitDecision: "decide_exit",
+    ev.SubjectInformed: "record_subject_informed",
+    ev.ConclusionsSharedWithChildProtection: "share_with_child_protection",
+}
+
+
+class CaseWorkflowState(BaseModel):
+    """Everything a case carries across continue-as-new."""
+
+    case: CaseFile
+    # Idempotency keys (update IDs) already answered, with their first answer; bounded, newest last.
+    seen: dict[str, Receipt] = Field(default_factory=dict)
+    runs: int = 1
+
+
+class CaseWorkflowInput(BaseModel):
+    opening: ev.CaseOpening | None = None
+    state: CaseWorkflowState | None = None
+
+
+class CaseSummary(BaseModel):
+    """A case as ops and the ledger see it: no personal data, no case content."""
+
+    case_ref: str
+    area: str
+    jurisdiction: str
+    category: int
+    level: int | None
+    stage: Stage
+    lead_agency: str
+    opened_at: datetime
+    exited_at: datetime | None = None
+    open_breaches: int
+    next_deadline_at: datetime | None = None
+    next_deadline_kind: str | None = None
+
+    @classmethod
+    def of(cls, case: CaseFile) -> CaseSummary:
+        open_deadlines = [d for d in case.open_deadlines() if d.state.value == "open"]
+        nxt = open_deadlines[0] if open_deadlines else None
+        return cls(
+            case_ref=case.case_ref,
+            area=case.area,
+            jurisdiction=case.jurisdiction.value,
+            category=case.category,
+            level=case.level,
+            stage=case.stage,
+            lead_agency=case.lead_agency,
+            opened_at=case.opened_at,
+            exited_at=case.exit_record.exited_at if case.exit_record else None,
+            open_breaches=len(case.open_breaches()),
+            next_deadline_at=nxt.due_at if nxt else None,
+            next_deadline_kind=nxt.kind.value if nxt else None,
+        )
+
+
+class CaseStatus(BaseModel):
+    """The `status` query: stage, level and every deadline with its rule. No personal data."""
+
+    summary: CaseSummary
+    deadlines: list[Deadline]
+    runs: int
+
+
+class LedgerUpdate(BaseModel):
+    case: CaseSummary
+    deadlines: list[Deadline]
+
+
+class LedgerWritten(BaseModel):
+    deadlines_written: int
+
+
+class NoticeDelivered(BaseModel):
+    key: str
+    recipients: list[str]
+    outbox_id: int | None = None
+
+
+# The activity that sends each kind of notice: named for what it does, so the history reads like the case file.
+ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
+    NoticeKind.REFERRAL_RECEIPT: "acknowledge_referral",
+    NoticeKind.REFERRAL_DECISION: "send_decision",
+    NoticeKind.RECORD_SEARCH_REQUEST: "request_record_search",
+    NoticeKind.REMINDER: "send_reminder",
+    NoticeKind.BREACH_ESCALATION: "escalate_breach",
+    NoticeKind.RE_ESCALATION: "escalate_breach",
+    NoticeKind.FURTHER_INFORMATION_REQUEST: "send_notice",
+    NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING: "send_notice",
+}
+RECORD_IN_LEDGER = "record_in_ledger"

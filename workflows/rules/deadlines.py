@@ -1,0 +1,174 @@
+"""Deadlines: when one falls due, why, and what has happened to it since.
+
+A deadline carries its rule (text and seed), the days counted, the responsible agency and its state. It is
+never deleted: met (on time or late), breached or cancelled with a reason, it stays in the case file.
+"""
+
+from __future__ import annotations
+
+import calendar as _months
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from workflows.rules.calendar import Counting, end_of_local_day, local_date, local_time_on
+from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
+
+# Reminders and re-escalations go out at the start of the working day, not at midnight.
+WORKING_DAY_STARTS = time(9, 0)
+
+
+class DeadlineState(StrEnum):
+    OPEN = "open"
+    BREACHED = "breached"  # past due and still not met
+    MET = "met"  # met; `breached_at` set means it was met late
+    CANCELLED = "cancelled"
+
+
+class Deadline(BaseModel):
+    deadline_id: str
+    kind: DeadlineKind
+    title: str
+    rule_text: str
+    source: str
+    responsible: str  # an agency id from the directory, or a role ("co-ordinator")
+    counted_from: date
+    counted_from_event: str
+    opened_at: datetime
+    due_at: datetime
+    due_date: date
+    explanation: str
+    reminder_at: datetime | None = None
+    reminded_at: datetime | None = None
+    state: DeadlineState = DeadlineState.OPEN
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    breach_note: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    escalations: int = 0
+    last_escalated_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (DeadlineState.OPEN, DeadlineState.BREACHED)
+
+    @property
+    def met_late(self) -> bool:
+        return self.state is DeadlineState.MET and self.breached_at is not None
+
+    def describe(self) -> str:
+        """One line for the Temporal UI and the case file."""
+        due = f"{self.due_date:%a %d %b %Y}"
+        if self.state is DeadlineState.OPEN:
+            return f"{self.title}: due by end of {due} ({self.responsible})"
+        if self.state is DeadlineState.BREACHED:
+            return f"BREACHED {self.title}: was due by end of {due} ({self.responsible})"
+        if self.state is DeadlineState.MET:
+            late = " late" if self.met_late else ""
+            assert self.met_at is not None
+            return f"{self.title}: met{late} on {local_date(self.met_at):%d %b %Y}"
+        return f"{self.title}: cancelled ({self.cancel_reason})"
+
+
+@dataclass(frozen=True)
+class DueDate:
+    due_at: datetime
+    due_date: date
+    explanation: str
+    counting: Counting | None = None
+
+
+def add_calendar_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, _months.monthrange(year, month)[1]))
+
+
+def compute_due(policy: AreaPolicy, rule: StatutoryRule, start: datetime, set_date: date | None = None) -> DueDate:
+    """When a deadline under `rule`, counted from the instant `start`, falls due."""
+    ts = rule.timescale
+    start_day = local_date(start)
+    cal = policy.calendar
+    if ts.unit == "hours":
+        due_at = start + timedelta(hours=-ts.amount if ts.before else ts.amount)
+        return DueDate(due_at, local_date(due_at), f"{ts.amount} hours from {rule.counted_from}")
+    counting: Counting | None = None
+    if ts.unit == "working_days" and not ts.before:
+        counting = cal.add_working_days(start_day, ts.amount)
+        due_date = counting.due_date
+    elif ts.unit == "working_days":
+        due_date = cal.subtract_working_days(start_day, ts.amount)
+    elif ts.unit == "weeks":
+        due_date = start_day + timedelta(weeks=-ts.amount if ts.before else ts.amount)
+    elif ts.unit == "calendar_months":
+        due_date = add_calendar_months(start_day, -ts.amount if ts.before else ts.amount)
+    elif ts.unit == "same_day":
+        due_date = start_day
+    else:  # set_at_event
+        if set_date is None:
+            raise ValueError(f"{rule.title} needs a date set at the event")
+        due_date = set_date
+    explanation = f"{ts.describe()} {rule.counted_from} ({start_day:%a %d %b %Y})"
+    if ts.unit in ("same_day", "set_at_event"):
+        explanation = f"{ts.describe()} ({rule.counted_from} {start_day:%a %d %b %Y})"
+    if counting and counting.skipped:
+        skipped = ", ".join(f"{s.day:%d %b} {s.reason}" for s in counting.skipped if "bank" in s.reason or "local" in s.reason)
+        if skipped:
+            explanation += f"; not counted: {skipped}"
+    return DueDate(end_of_local_day(due_date), due_date, explanation, counting)
+
+
+def reminder_time(policy: AreaPolicy, reminder: Timescale | None, due: DueDate, opened_at: datetime) -> datetime | None:
+    """When the responsible agency is reminded, or None where no reminder is due before the deadline."""
+    if reminder is None:
+        return None
+    if reminder.unit == "hours":
+        at = due.due_at - timedelta(hours=reminder.amount)
+    elif reminder.unit == "working_days":
+        at = local_time_on(policy.calendar.subtract_working_days(due.due_date, reminder.amount), WORKING_DAY_STARTS)
+    elif reminder.unit == "weeks":
+        at = local_time_on(due.due_date - timedelta(weeks=reminder.amount), WORKING_DAY_STARTS)
+    else:
+        return None
+    return at if at > opened_at else None
+
+
+def next_re_escalation(policy: AreaPolicy, last_escalated_at: datetime) -> datetime:
+    day = policy.calendar.add_working_days(local_date(last_escalated_at), policy.policy.re_escalation_working_days)
+    return local_time_on(day.due_date, WORKING_DAY_STARTS)
+
+
+def open_deadline(
+    policy: AreaPolicy,
+    kind: DeadlineKind,
+    deadline_id: str,
+    responsible: str,
+    counted_from: datetime,
+    now: datetime,
+    *,
+    set_date: date | None = None,
+    due_no_later_than: DueDate | None = None,
+    title_suffix: str = "",
+) -> Deadline:
+    rule = policy.rule(kind)
+    due = compute_due(policy, rule, counted_from, set_date)
+    if due_no_later_than is not None and due_no_later_than.due_at < due.due_at:
+        due = due_no_later_than
+    return Deadline(
+        deadline_id=deadline_id,
+        kind=kind,
+        title=rule.title + title_suffix,
+        rule_text=rule.text,
+        source=rule.source,
+        responsible=responsible,
+        counted_from=local_date(counted_from),
+        counted_from_event=rule.counted_from,
+        opened_at=now,
+        due_at=due.due_at,
+        due_date=due.due_date,
+        explanation=due.explanation,
+        reminder_at=reminder_time(policy, rule.reminder, due, now),
+    )

@@ -1,0 +1,25 @@
+"""The typed search attributes every case carries, for the Temporal UI's query box and ops."""
+
+from temporalio.common import SearchAttributeKey
+
+CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
+CASE_LEVEL = SearchAttributeKey.for_int("CaseLevel")
+CASE_CATEGORY = SearchAttributeKey.for_keyword("CaseCategory")
+JURISDICTION = SearchAttributeKey.for_keyword("Jurisdiction")
+AREA = SearchAttributeKey.for_keyword("Area")
+LEAD_AGENCY = SearchAttributeKey.for_keyword("LeadAgency")
+NEXT_DEADLINE_AT = SearchAttributeKey.for_datetime("NextDeadlineAt")
+NEXT_DEADLINE_KIND = SearchAttributeKey.for_keyword("NextDeadlineKind")
+OPEN_BREACHES = SearchAttributeKey.for_int("OpenBreaches")
+
+ALL = (
+    CASE_STAGE,
+    CASE_LEVEL,
+    CASE_CATEGORY,
+    JURISDICTION,
+    AREA,
+    LEAD_AGENCY,
+    NEXT_DEADLINE_AT,
+    NEXT_DEADLINE_KIND,
+    OPEN_BREACHES,
+)
