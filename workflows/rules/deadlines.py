@@ -121,6 +121,22 @@ def compute_due(policy: AreaPolicy, rule: StatutoryRule, start: datetime, set_da
     return DueDate(end_of_local_day(due_date), due_date, explanation, counting)
 
 
+@dataclass(frozen=True)
+class Calculation:
+    """The deadline calculator's answer: exactly what a case would compute, with the days it counted."""
+
+    rule: StatutoryRule
+    start: datetime
+    due: DueDate
+    reminder_at: datetime | None
+
+
+def calculate(policy: AreaPolicy, kind: DeadlineKind, start: datetime, set_date: date | None = None) -> Calculation:
+    rule = policy.rule(kind)
+    due = compute_due(policy, rule, start, set_date)
+    return Calculation(rule, start, due, reminder_time(policy, rule.reminder, due, start))
+
+
 def reminder_time(policy: AreaPolicy, reminder: Timescale | None, due: DueDate, opened_at: datetime) -> datetime | None:
     """When the responsible agency is reminded, or None where no reminder is due before the deadline."""
     if reminder is None:

@@ -407,6 +407,7 @@ class Area:
     """A MAPPA area: its jurisdiction, local holidays and any timescales it sets itself."""
 
     area_id: str
+    code: str  # three letters in case references (MAPPA-LAN-...): an area is not personal data
     name: str
     jurisdiction: Jurisdiction
     local_holidays: dict[date, str] = field(default_factory=dict)
@@ -418,22 +419,30 @@ AREAS: dict[str, Area] = {
     for a in (
         Area(
             "lanarkshire",
+            "LAN",
             "Lanarkshire",
             Jurisdiction.SCOTLAND,
             # Easter Monday is not a Scottish bank holiday, but the Lanarkshire councils close for it.
             local_holidays={date(2026, 4, 6): "Easter Monday", date(2027, 3, 29): "Easter Monday"},
         ),
-        Area("glasgow", "Glasgow", Jurisdiction.SCOTLAND),
-        Area("lothian-and-borders", "Lothian and Borders", Jurisdiction.SCOTLAND),
-        Area("wiltshire-and-swindon", "Wiltshire and Swindon", Jurisdiction.ENGLAND_AND_WALES),
-        Area("greater-manchester", "Greater Manchester", Jurisdiction.ENGLAND_AND_WALES),
-        Area("south-wales", "South Wales", Jurisdiction.ENGLAND_AND_WALES),
+        Area("glasgow", "GLA", "Glasgow", Jurisdiction.SCOTLAND),
+        Area("lothian-and-borders", "LOB", "Lothian and Borders", Jurisdiction.SCOTLAND),
+        Area("wiltshire-and-swindon", "WAS", "Wiltshire and Swindon", Jurisdiction.ENGLAND_AND_WALES),
+        Area("greater-manchester", "GMA", "Greater Manchester", Jurisdiction.ENGLAND_AND_WALES),
+        Area("south-wales", "SWA", "South Wales", Jurisdiction.ENGLAND_AND_WALES),
     )
 }
 
 
 class UnknownArea(KeyError):
     pass
+
+
+def area_by_code(code: str) -> Area:
+    for area in AREAS.values():
+        if area.code == code:
+            return area
+    raise UnknownArea(code)
 
 
 @dataclass(frozen=True)
