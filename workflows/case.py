@@ -9,11 +9,12 @@ publishes the case's position to the Temporal UI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -80,14 +81,13 @@ class MappaCaseWorkflow:
                 await self._continue_as_new()
             wake = self.case.next_wakeup()
             self._changed = False
-            try:
+            # Wake for the earliest reminder, deadline or re-escalation, or as soon as an event changes the case.
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self._changed or workflow.info().is_continue_as_new_suggested(),
                     timeout=max(wake[0] - workflow.now(), timedelta(seconds=1)) if wake else None,
                     timeout_summary=wake[1] if wake else None,
                 )
-            except asyncio.TimeoutError:
-                pass
         # Let any update still in flight answer before the case closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._carry_out()
@@ -135,7 +135,7 @@ class MappaCaseWorkflow:
         Upserted only when they change: every upsert is a history event, and a case lives for years.
         """
         summary = CaseSummary.of(self.case)
-        attributes = {
+        attributes: dict[SearchAttributeKey[Any], Any] = {
             sa.CASE_STAGE: summary.stage.value,
             sa.CASE_LEVEL: summary.level or 0,
             sa.CASE_CATEGORY: str(summary.category),

@@ -16,9 +16,9 @@ from workflows.rules.deadlines import Deadline
 
 __all__ = [
     "ACTIVITY_FOR_NOTICE",
+    "EVENT_UPDATES",
     "RECORD_IN_LEDGER",
     "TASK_QUEUE",
-    "EVENT_UPDATES",
     "CaseFile",
     "CaseStatus",
     "CaseSummary",

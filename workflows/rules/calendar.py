@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -30,10 +29,16 @@ class Jurisdiction(StrEnum):
 _SUBDIVISION = {Jurisdiction.SCOTLAND: "SCT", Jurisdiction.ENGLAND_AND_WALES: "ENG"}
 
 
-@lru_cache(maxsize=8)
+# Built once at import, outside any workflow: constructing a holidays table reads locale and translation files,
+# which the Temporal sandbox forbids inside workflow code. Years beyond this range are filled in lazily.
+_BANK_HOLIDAYS: dict[Jurisdiction, holidays.HolidayBase] = {
+    j: holidays.country_holidays("GB", subdiv=subdiv, years=range(2000, 2080))
+    for j, subdiv in _SUBDIVISION.items()
+}
+
+
 def _bank_holidays(jurisdiction: Jurisdiction) -> holidays.HolidayBase:
-    # One lazily-expanding table per jurisdiction; years are filled in on first lookup.
-    return holidays.country_holidays("GB", subdiv=_SUBDIVISION[jurisdiction])
+    return _BANK_HOLIDAYS[jurisdiction]
 
 
 @dataclass(frozen=True)

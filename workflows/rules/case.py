@@ -185,7 +185,9 @@ class CaseFile(BaseModel):
     disclosures: list[Disclosure] = Field(default_factory=list)
     deadlines: dict[str, Deadline] = Field(default_factory=dict)
     outbox: list[Notice] = Field(default_factory=list)
-    ledger_pending: list[str] = Field(default_factory=list)  # deadline ids changed since the last ledger write
+    ledger_pending: list[str] = Field(
+        default_factory=list
+    )  # deadline ids changed since the last ledger write
     seq: int = 0
     exit_record: ExitRecord | None = None
     # Change log of the current event; not carried between events.
@@ -222,12 +224,21 @@ class CaseFile(BaseModel):
             return case
         if opening.release_date is not None and opening.route is ev.EntryRoute.CUSTODY:
             release_start = local_time_on(opening.release_date, time(12))
-            case._open(policy, DeadlineKind.CUSTODY_REFERRAL, "custody-referral", opening.lead_agency, release_start, now)
+            case._open(
+                policy,
+                DeadlineKind.CUSTODY_REFERRAL,
+                "custody-referral",
+                opening.lead_agency,
+                release_start,
+                now,
+            )
         if opening.notification is not None:
             n = opening.notification
             if n.disposal_date is not None:
                 disposal = local_time_on(n.disposal_date, time(12))
-                case._open(policy, DeadlineKind.NOTIFICATION, "notification", n.notifying_agency, disposal, now)
+                case._open(
+                    policy, DeadlineKind.NOTIFICATION, "notification", n.notifying_agency, disposal, now
+                )
                 case._meet("notification", now)
             case._open(policy, DeadlineKind.SCREENING, "screening", CO_ORDINATOR, now, now)
         if opening.sonr_end_date is not None:
@@ -313,12 +324,18 @@ class CaseFile(BaseModel):
         if policy.policy.asp_link:
             self._open(policy, DeadlineKind.ASP_SCREENING, "asp-screening", CO_ORDINATOR, now, now)
         if not e.information_complete:
-            self._request_information(policy, ev.FurtherInformationRequested(missing="the referral is incomplete"), now)
+            self._request_information(
+                policy, ev.FurtherInformationRequested(missing="the referral is incomplete"), now
+            )
 
-    def _request_information(self, policy: AreaPolicy, e: ev.FurtherInformationRequested, now: datetime) -> None:
+    def _request_information(
+        self, policy: AreaPolicy, e: ev.FurtherInformationRequested, now: datetime
+    ) -> None:
         assert self.referral is not None
         deadline_id = f"further-information-{self._next()}"
-        self._open(policy, DeadlineKind.FURTHER_INFORMATION, deadline_id, self.referral.referring_agency, now, now)
+        self._open(
+            policy, DeadlineKind.FURTHER_INFORMATION, deadline_id, self.referral.referring_agency, now, now
+        )
         self.referral.awaiting_information = True
         self._notify(
             NoticeKind.FURTHER_INFORMATION_REQUEST,
@@ -328,7 +345,9 @@ class CaseFile(BaseModel):
             deadline_id=deadline_id,
         )
 
-    def _supply_information(self, policy: AreaPolicy, e: ev.FurtherInformationSupplied, now: datetime) -> None:
+    def _supply_information(
+        self, policy: AreaPolicy, e: ev.FurtherInformationSupplied, now: datetime
+    ) -> None:
         assert self.referral is not None
         open_requests = [d for d in self._open_of(DeadlineKind.FURTHER_INFORMATION)]
         if not open_requests:
@@ -358,12 +377,16 @@ class CaseFile(BaseModel):
                 [f"Reasons: {e.reasons}"],
             )
             if self.category == 3 and not policy.policy.category_3_may_be_level_1:
-                self._exit(f"referral not accepted; a category 3 case cannot be managed at level 1: {e.reasons}", now)
+                self._exit(
+                    f"referral not accepted; a category 3 case cannot be managed at level 1: {e.reasons}", now
+                )
             else:
                 self.stage, self.level = Stage.LEVEL_1, 1
             return
         if e.level is None:
-            raise RuleViolation("an accepted referral needs the level it is accepted at", "acceptance level", "level")
+            raise RuleViolation(
+                "an accepted referral needs the level it is accepted at", "acceptance level", "level"
+            )
         statement = e.level_2_cannot_deliver or referral.level_2_cannot_deliver
         if e.level == 3 and not statement:
             raise RuleViolation(
@@ -385,7 +408,12 @@ class CaseFile(BaseModel):
         self._meet("referral-decision", now)
         self.level = e.level
         self.stage = Stage.INFORMATION_SHARING
-        self._notify(NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {e.level}", [])
+        self._notify(
+            NoticeKind.REFERRAL_DECISION,
+            referral.referring_agency,
+            f"referral accepted at level {e.level}",
+            [],
+        )
         for agency in dict.fromkeys(e.record_search_agencies):
             deadline_id = f"record-search:{agency}"
             self._open(policy, DeadlineKind.RECORD_SEARCH, deadline_id, agency, now, now)
@@ -393,8 +421,10 @@ class CaseFile(BaseModel):
                 NoticeKind.RECORD_SEARCH_REQUEST,
                 agency,
                 "record search requested",
-                ["Search your agency's records for all relevant information about the offender, victims "
-                 "and potential victims, and return the results to the co-ordinator (003)."],
+                [
+                    "Search your agency's records for all relevant information about the offender, victims "
+                    "and potential victims, and return the results to the co-ordinator (003)."
+                ],
                 deadline_id=deadline_id,
             )
         self._open(
@@ -413,7 +443,9 @@ class CaseFile(BaseModel):
         if d is None:
             raise RuleViolation(f"no record search was requested from {e.agency}", "record search", "agency")
         if not d.is_open:
-            raise RuleViolation(f"{e.agency} has already returned its record search", "record search", "agency")
+            raise RuleViolation(
+                f"{e.agency} has already returned its record search", "record search", "agency"
+            )
         self._meet(deadline_id, now)
 
     def _screen_asp(self, policy: AreaPolicy, e: ev.AspScreening, now: datetime) -> None:
@@ -423,12 +455,21 @@ class CaseFile(BaseModel):
         if e.criteria_met:
             assert self.referral is not None
             # 000: AP1 within 24 hours of the referral, and before any MAPPA meeting.
-            self._open(policy, DeadlineKind.AP1_REFERRAL, "ap1-referral", self.lead_agency, self.referral.received_at, now)
+            self._open(
+                policy,
+                DeadlineKind.AP1_REFERRAL,
+                "ap1-referral",
+                self.lead_agency,
+                self.referral.received_at,
+                now,
+            )
 
     def _make_ap1(self, policy: AreaPolicy, e: ev.Ap1ReferralMade, now: datetime) -> None:
         self._require_asp(policy)
         if not self._is_open("ap1-referral"):
-            raise RuleViolation("no AP1 referral is due: the ASP 3-point criteria were not found met", "AP1 referral")
+            raise RuleViolation(
+                "no AP1 referral is due: the ASP 3-point criteria were not found met", "AP1 referral"
+            )
         self._meet("ap1-referral", now)
         self.asp_open = True
         self.asp_chair_agency = e.asp_chair_agency
@@ -451,7 +492,9 @@ class CaseFile(BaseModel):
         deadline_id = f"child-protection-referral-{self._next()}"
         self._open(policy, DeadlineKind.CHILD_PROTECTION_REFERRAL, deadline_id, e.identified_by, now, now)
 
-    def _child_protection_referral(self, policy: AreaPolicy, e: ev.ChildProtectionReferralMade, now: datetime) -> None:
+    def _child_protection_referral(
+        self, policy: AreaPolicy, e: ev.ChildProtectionReferralMade, now: datetime
+    ) -> None:
         pending = self._open_of(DeadlineKind.CHILD_PROTECTION_REFERRAL)
         if not pending:
             raise RuleViolation("no child protection referral is due", "child protection referral")
@@ -460,9 +503,13 @@ class CaseFile(BaseModel):
     def _hold_meeting(self, policy: AreaPolicy, e: ev.MeetingHeld, now: datetime) -> None:
         today = local_date(now)
         if e.held_on > today:
-            raise RuleViolation("a meeting cannot be recorded before the day it is held", "meeting date", "held_on")
+            raise RuleViolation(
+                "a meeting cannot be recorded before the day it is held", "meeting date", "held_on"
+            )
         if self.meetings and e.held_on < self.meetings[-1].held_on:
-            raise RuleViolation("a meeting cannot be dated before the previous meeting", "meeting date", "held_on")
+            raise RuleViolation(
+                "a meeting cannot be dated before the previous meeting", "meeting date", "held_on"
+            )
         unsigned = [a.agency for a in e.attendees if not a.signed_confidentiality_statement]
         if unsigned:
             raise RuleViolation(
@@ -498,7 +545,9 @@ class CaseFile(BaseModel):
                     "next_review_date",
                 )
             if e.next_review_date <= e.held_on:
-                raise RuleViolation("the review date must be after the meeting", "review date", "next_review_date")
+                raise RuleViolation(
+                    "the review date must be after the meeting", "review date", "next_review_date"
+                )
             review_due = e.next_review_date
         for action in e.rmp_actions:
             if action.due_date < e.held_on:
@@ -538,7 +587,9 @@ class CaseFile(BaseModel):
         self.level = e.level_decided
         self._open(policy, DeadlineKind.MINUTES, f"minutes:{meeting_id}", CO_ORDINATOR, held_at, now)
         if policy.policy.swis_alerts:
-            self._open(policy, DeadlineKind.SWIS_ALERT, f"swis-alert:{meeting_id}", self.lead_agency, held_at, now)
+            self._open(
+                policy, DeadlineKind.SWIS_ALERT, f"swis-alert:{meeting_id}", self.lead_agency, held_at, now
+            )
         for action in e.rmp_actions:
             self._open(
                 policy,
@@ -562,7 +613,9 @@ class CaseFile(BaseModel):
             held_at,
             now,
             due_no_later_than=DueDate(
-                end_of_local_day(review_due), review_due, f"review date set at {meeting_id} ({e.held_on:%d %b %Y})"
+                end_of_local_day(review_due),
+                review_due,
+                f"review date set at {meeting_id} ({e.held_on:%d %b %Y})",
             ),
         )
 
@@ -610,7 +663,9 @@ class CaseFile(BaseModel):
     def _report_risk_change(self, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
         change_id = f"risk-change-{len(self.risk_changes) + 1}"
         self.risk_changes.append(
-            RiskChange(change_id=change_id, reported_by=e.reporting_agency, direction=e.direction, reported_at=now)
+            RiskChange(
+                change_id=change_id, reported_by=e.reporting_agency, direction=e.direction, reported_at=now
+            )
         )
         self._open(policy, DeadlineKind.RISK_CHANGE_TRIAGE, f"triage:{change_id}", CO_ORDINATOR, now, now)
 
@@ -627,17 +682,26 @@ class CaseFile(BaseModel):
                 "risk change triage",
             )
         if e.outcome == "referral-requested" and self.stage not in (Stage.LEVEL_1, Stage.NOTIFICATION):
-            raise WrongStage("a referral can be requested only for a case at level 1 or awaiting screening", "risk change triage")
+            raise WrongStage(
+                "a referral can be requested only for a case at level 1 or awaiting screening",
+                "risk change triage",
+            )
         if e.outcome == "level-change":
             if e.new_level is None:
                 raise RuleViolation("a level change needs the new level", "level change", "new_level")
             self._change_level(
-                policy, ev.LevelChanged(new_level=e.new_level, reason=e.reason, level_2_cannot_deliver=e.level_2_cannot_deliver), now
+                policy,
+                ev.LevelChanged(
+                    new_level=e.new_level, reason=e.reason, level_2_cannot_deliver=e.level_2_cannot_deliver
+                ),
+                now,
             )
         self._meet(f"triage:{e.change_id}", now)
         change.outcome = e.outcome
         if e.outcome == "extra-review":
-            self._open(policy, DeadlineKind.EXTRA_REVIEW, f"extra-review:{e.change_id}", CO_ORDINATOR, now, now)
+            self._open(
+                policy, DeadlineKind.EXTRA_REVIEW, f"extra-review:{e.change_id}", CO_ORDINATOR, now, now
+            )
         elif e.outcome == "referral-requested":
             self.stage = Stage.REFERRAL_DUE
             self._open(policy, DeadlineKind.REFERRAL, "referral", self.lead_agency, now, now)
@@ -661,7 +725,11 @@ class CaseFile(BaseModel):
             self.stage = Stage.LEVEL_1
             return
         # The review is re-armed at the new level's maximum from today, never later than it already was.
-        cap = current_review and DueDate(current_review.due_at, current_review.due_date, "the review already set")
+        cap = (
+            DueDate(current_review.due_at, current_review.due_date, "the review already set")
+            if current_review
+            else None
+        )
         self._open(
             policy,
             REVIEW_KINDS[e.new_level],
@@ -679,7 +747,9 @@ class CaseFile(BaseModel):
 
     def _decide_exit(self, policy: AreaPolicy, e: ev.ExitDecision, now: datetime) -> None:
         if e.outcome == "shpo-granted":
-            if e.new_sonr_end_date is None or (self.sonr_end_date and e.new_sonr_end_date <= self.sonr_end_date):
+            if e.new_sonr_end_date is None or (
+                self.sonr_end_date and e.new_sonr_end_date <= self.sonr_end_date
+            ):
                 raise RuleViolation(
                     "an SHPO keeps the case open only with a new SONR end date later than the current one",
                     "SHPO new end date",
@@ -717,7 +787,10 @@ class CaseFile(BaseModel):
             )
         self.disclosures.append(
             Disclosure(
-                meeting_id=e.meeting_id, recipient=e.conference, what="conclusions and actions", recorded_at=now
+                meeting_id=e.meeting_id,
+                recipient=e.conference,
+                what="conclusions and actions",
+                recorded_at=now,
             )
         )
 
@@ -732,7 +805,12 @@ class CaseFile(BaseModel):
             if d.reminder_at and d.reminded_at is None and d.reminder_at <= now < d.due_at:
                 d.reminded_at = now
                 self._notify(
-                    NoticeKind.REMINDER, d.responsible, f"reminder: {d.title}", [d.explanation], d.deadline_id, d.due_at
+                    NoticeKind.REMINDER,
+                    d.responsible,
+                    f"reminder: {d.title}",
+                    [d.explanation],
+                    d.deadline_id,
+                    d.due_at,
                 )
                 self._touch(d.deadline_id)
             if d.state is DeadlineState.OPEN and now >= d.due_at:
@@ -762,12 +840,15 @@ class CaseFile(BaseModel):
             if not d.is_open:
                 continue
             candidates: list[tuple[datetime, str]] = []
-            if d.reminder_at and d.reminded_at is None and d.reminder_at < d.due_at:
-                candidates.append((d.reminder_at, f"reminder: {d.title}"))
             if d.state is DeadlineState.OPEN:
+                # A reminder whose moment passed unsent (the deadline fell due first) is not waited for.
+                if d.reminder_at and d.reminded_at is None and d.reminder_at < d.due_at:
+                    candidates.append((d.reminder_at, f"reminder: {d.title}"))
                 candidates.append((d.due_at, f"{d.title} due"))
             elif d.last_escalated_at is not None:
-                candidates.append((next_re_escalation(policy, d.last_escalated_at), f"re-escalate: {d.title}"))
+                candidates.append(
+                    (next_re_escalation(policy, d.last_escalated_at), f"re-escalate: {d.title}")
+                )
             for c in candidates:
                 if best is None or c[0] < best[0]:
                     best = c
@@ -792,7 +873,11 @@ class CaseFile(BaseModel):
     def archive_closed(self, keep: int) -> list[str]:
         """Drop the oldest closed deadlines from state beyond `keep` (they stay in the ledger and the history)."""
         closed = sorted(
-            (d for d in self.deadlines.values() if not d.is_open and d.deadline_id not in self.ledger_pending),
+            (
+                d
+                for d in self.deadlines.values()
+                if not d.is_open and d.deadline_id not in self.ledger_pending
+            ),
             key=lambda d: d.due_at,
         )
         dropped = [d.deadline_id for d in closed[: max(0, len(closed) - keep)]]
@@ -833,8 +918,12 @@ class CaseFile(BaseModel):
         if deadline_id not in self.ledger_pending:
             self.ledger_pending.append(deadline_id)
 
-    def _record(self, d: Deadline, change: Literal["opened", "met", "met-late", "cancelled", "breached", "re-armed"]) -> None:
-        self.changes.append(DeadlineChange(deadline_id=d.deadline_id, title=d.title, change=change, due_at=d.due_at))
+    def _record(
+        self, d: Deadline, change: Literal["opened", "met", "met-late", "cancelled", "breached", "re-armed"]
+    ) -> None:
+        self.changes.append(
+            DeadlineChange(deadline_id=d.deadline_id, title=d.title, change=change, due_at=d.due_at)
+        )
         self._touch(d.deadline_id)
 
     def _open(
@@ -893,7 +982,9 @@ class CaseFile(BaseModel):
         lines = [d.explanation, f"Responsible: {d.responsible}", f"Rule ({d.source}): {d.rule_text}"]
         if note:
             lines.insert(0, note)
-        self._notify(NoticeKind.BREACH_ESCALATION, CO_ORDINATOR, f"BREACHED: {d.title}", lines, d.deadline_id, d.due_at)
+        self._notify(
+            NoticeKind.BREACH_ESCALATION, CO_ORDINATOR, f"BREACHED: {d.title}", lines, d.deadline_id, d.due_at
+        )
 
     def _cancel(self, deadline_id: str, reason: str, now: datetime) -> None:
         d = self.deadlines[deadline_id]
@@ -932,7 +1023,9 @@ class CaseFile(BaseModel):
     def _refuse_level_1_for_category_3(self, policy: AreaPolicy, field: str) -> None:
         if self.category == 3 and not policy.policy.category_3_may_be_level_1:
             raise RuleViolation(
-                f"in {policy.policy.name} a category 3 case cannot be managed at level 1", "category 3 level", field
+                f"in {policy.policy.name} a category 3 case cannot be managed at level 1",
+                "category 3 level",
+                field,
             )
 
     def _before_release_or_discharge(self) -> DueDate | None:
@@ -941,7 +1034,9 @@ class CaseFile(BaseModel):
         if day is None:
             return None
         last_day = day - timedelta(days=1)
-        return DueDate(end_of_local_day(last_day), last_day, f"before release / discharge on {day:%a %d %b %Y}")
+        return DueDate(
+            end_of_local_day(last_day), last_day, f"before release / discharge on {day:%a %d %b %Y}"
+        )
 
     def _open_sonr_deadlines(self, policy: AreaPolicy, sonr_end: date, now: datetime) -> None:
         end = local_time_on(sonr_end, time(12))
@@ -971,26 +1066,40 @@ def check_opening(opening: ev.CaseOpening) -> AreaPolicy:
         raise RuleViolation(f"unknown MAPPA area '{opening.area}'", "area", "area") from None
     if policy.area.jurisdiction is not opening.jurisdiction:
         raise RuleViolation(
-            f"{policy.area.name} is in {policy.policy.name}, not {opening.jurisdiction.value}", "jurisdiction", "jurisdiction"
+            f"{policy.area.name} is in {policy.policy.name}, not {opening.jurisdiction.value}",
+            "jurisdiction",
+            "jurisdiction",
         )
     if opening.category not in policy.policy.categories:
         raise RuleViolation(
-            f"category {opening.category} is not a MAPPA category in {policy.policy.name}", "category", "category"
+            f"category {opening.category} is not a MAPPA category in {policy.policy.name}",
+            "category",
+            "category",
         )
     if opening.notification is None and opening.referral is None:
         raise RuleViolation("a case opens with a notification or a referral", "case opening", "notification")
     if opening.notification is not None and opening.referral is not None:
-        raise RuleViolation("send the notification and the referral as separate events", "case opening", "referral")
+        raise RuleViolation(
+            "send the notification and the referral as separate events", "case opening", "referral"
+        )
     if opening.route is ev.EntryRoute.CUSTODY and opening.release_date is None:
         raise RuleViolation("a custody case needs its release date", "custody release date", "release_date")
-    if opening.subject_is_offender and opening.route is ev.EntryRoute.COMMUNITY and opening.notification:
-        if opening.notification.disposal_date is None:
-            raise RuleViolation(
-                "a community notification needs the date of the sentence disposal (due 3 working days after it, 003)",
-                "notification timescale",
-                "notification.disposal_date",
-            )
-    if opening.referral and opening.referral.level_sought == 3 and not opening.referral.level_2_cannot_deliver:
+    if (
+        opening.subject_is_offender
+        and opening.route is ev.EntryRoute.COMMUNITY
+        and opening.notification
+        and opening.notification.disposal_date is None
+    ):
+        raise RuleViolation(
+            "a community notification needs the date of the sentence disposal (due 3 working days after it, 003)",
+            "notification timescale",
+            "notification.disposal_date",
+        )
+    if (
+        opening.referral
+        and opening.referral.level_sought == 3
+        and not opening.referral.level_2_cannot_deliver
+    ):
         raise RuleViolation(
             "a level 3 referral must say which parts of the risk management plan level 2 cannot deliver (001, 003)",
             "level 3 referral statement",
@@ -1007,12 +1116,21 @@ def _words(name: str) -> str:
 _ALL = ACTIVE_STAGES
 _HANDLERS: dict[type, tuple[frozenset[Stage], Callable[..., None]]] = {
     ev.ScreeningDecision: (frozenset({Stage.NOTIFICATION}), CaseFile._screen),
-    ev.ReferralSubmitted: (frozenset({Stage.NOTIFICATION, Stage.REFERRAL_DUE, Stage.LEVEL_1}), CaseFile._submit_referral),
+    ev.ReferralSubmitted: (
+        frozenset({Stage.NOTIFICATION, Stage.REFERRAL_DUE, Stage.LEVEL_1}),
+        CaseFile._submit_referral,
+    ),
     ev.FurtherInformationRequested: (frozenset({Stage.REFERRAL}), CaseFile._request_information),
     ev.FurtherInformationSupplied: (frozenset({Stage.REFERRAL}), CaseFile._supply_information),
     ev.ReferralDecision: (frozenset({Stage.REFERRAL}), CaseFile._decide_referral),
-    ev.RecordSearchReturned: (frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT, Stage.LEVEL_1}), CaseFile._return_record_search),
-    ev.AspScreening: (frozenset({Stage.REFERRAL, Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT}), CaseFile._screen_asp),
+    ev.RecordSearchReturned: (
+        frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT, Stage.LEVEL_1}),
+        CaseFile._return_record_search,
+    ),
+    ev.AspScreening: (
+        frozenset({Stage.REFERRAL, Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT}),
+        CaseFile._screen_asp,
+    ),
     ev.Ap1ReferralMade: (_ALL, CaseFile._make_ap1),
     ev.AspInquiryConcern: (_ALL, CaseFile._asp_concern),
     ev.AspInformationShared: (_ALL, CaseFile._asp_shared),

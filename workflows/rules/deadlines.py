@@ -87,7 +87,9 @@ def add_calendar_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, _months.monthrange(year, month)[1]))
 
 
-def compute_due(policy: AreaPolicy, rule: StatutoryRule, start: datetime, set_date: date | None = None) -> DueDate:
+def compute_due(
+    policy: AreaPolicy, rule: StatutoryRule, start: datetime, set_date: date | None = None
+) -> DueDate:
     """When a deadline under `rule`, counted from the instant `start`, falls due."""
     ts = rule.timescale
     start_day = local_date(start)
@@ -115,7 +117,9 @@ def compute_due(policy: AreaPolicy, rule: StatutoryRule, start: datetime, set_da
     if ts.unit in ("same_day", "set_at_event"):
         explanation = f"{ts.describe()} ({rule.counted_from} {start_day:%a %d %b %Y})"
     if counting and counting.skipped:
-        skipped = ", ".join(f"{s.day:%d %b} {s.reason}" for s in counting.skipped if "bank" in s.reason or "local" in s.reason)
+        skipped = ", ".join(
+            f"{s.day:%d %b} {s.reason}" for s in counting.skipped if "bank" in s.reason or "local" in s.reason
+        )
         if skipped:
             explanation += f"; not counted: {skipped}"
     return DueDate(end_of_local_day(due_date), due_date, explanation, counting)
@@ -131,20 +135,26 @@ class Calculation:
     reminder_at: datetime | None
 
 
-def calculate(policy: AreaPolicy, kind: DeadlineKind, start: datetime, set_date: date | None = None) -> Calculation:
+def calculate(
+    policy: AreaPolicy, kind: DeadlineKind, start: datetime, set_date: date | None = None
+) -> Calculation:
     rule = policy.rule(kind)
     due = compute_due(policy, rule, start, set_date)
     return Calculation(rule, start, due, reminder_time(policy, rule.reminder, due, start))
 
 
-def reminder_time(policy: AreaPolicy, reminder: Timescale | None, due: DueDate, opened_at: datetime) -> datetime | None:
+def reminder_time(
+    policy: AreaPolicy, reminder: Timescale | None, due: DueDate, opened_at: datetime
+) -> datetime | None:
     """When the responsible agency is reminded, or None where no reminder is due before the deadline."""
     if reminder is None:
         return None
     if reminder.unit == "hours":
         at = due.due_at - timedelta(hours=reminder.amount)
     elif reminder.unit == "working_days":
-        at = local_time_on(policy.calendar.subtract_working_days(due.due_date, reminder.amount), WORKING_DAY_STARTS)
+        at = local_time_on(
+            policy.calendar.subtract_working_days(due.due_date, reminder.amount), WORKING_DAY_STARTS
+        )
     elif reminder.unit == "weeks":
         at = local_time_on(due.due_date - timedelta(weeks=reminder.amount), WORKING_DAY_STARTS)
     else:
@@ -153,7 +163,9 @@ def reminder_time(policy: AreaPolicy, reminder: Timescale | None, due: DueDate, 
 
 
 def next_re_escalation(policy: AreaPolicy, last_escalated_at: datetime) -> datetime:
-    day = policy.calendar.add_working_days(local_date(last_escalated_at), policy.policy.re_escalation_working_days)
+    day = policy.calendar.add_working_days(
+        local_date(last_escalated_at), policy.policy.re_escalation_working_days
+    )
     return local_time_on(day.due_date, WORKING_DAY_STARTS)
 
 

@@ -53,7 +53,8 @@ class Notification(Event):
 
     notifying_agency: AgencyId
     disposal_date: date | None = Field(
-        default=None, description="Community sentence disposal: the notification is due 3 working days after it."
+        default=None,
+        description="Community sentence disposal: the notification is due 3 working days after it.",
     )
     recommended_level: Literal[1, 2, 3] = 1
     summary: ShortText | None = None
@@ -87,7 +88,9 @@ class CaseOpening(Event):
     notification: Notification | None = None
     referral: ReferralSubmitted | None = None
     release_date: date | None = Field(default=None, description="Custody: the date of release.")
-    discharge_date: date | None = Field(default=None, description="Restricted patient: the date of discharge.")
+    discharge_date: date | None = Field(
+        default=None, description="Restricted patient: the date of discharge."
+    )
     sonr_end_date: date | None = Field(default=None, description="When the notification requirements end.")
 
 
@@ -110,10 +113,14 @@ class FurtherInformationSupplied(Event):
 class ReferralDecision(Event):
     outcome: Literal["accepted", "rejected"]
     level: Literal[2, 3] | None = Field(default=None, description="The level accepted at.")
-    reasons: str | None = Field(default=None, max_length=4000, description="Required when the referral is rejected.")
+    reasons: str | None = Field(
+        default=None, max_length=4000, description="Required when the referral is rejected."
+    )
     level_2_cannot_deliver: ShortText | None = None
     record_search_agencies: list[AgencyId] = Field(
-        default_factory=list, max_length=30, description="Each agency whose single point of contact searches its records."
+        default_factory=list,
+        max_length=30,
+        description="Each agency whose single point of contact searches its records.",
     )
 
 
@@ -142,7 +149,9 @@ class AspScreening(Event):
 
 class Ap1ReferralMade(Event):
     locality: ShortText
-    asp_chair_agency: AgencyId = Field(description="The council whose ASP chair also receives the minutes (000).")
+    asp_chair_agency: AgencyId = Field(
+        description="The council whose ASP chair also receives the minutes (000)."
+    )
 
 
 class AspInquiryConcern(Event):
@@ -193,9 +202,13 @@ class MeetingHeld(Event):
     level_2_cannot_deliver: ShortText | None = None
     rmp_actions: list[RmpActionSet] = Field(default_factory=list, max_length=60)
     not_to_be_shared: list[NotToBeShared] = Field(default_factory=list, max_length=60)
-    next_review_date: date | None = Field(default=None, description="Required unless the case moves to level 1.")
+    next_review_date: date | None = Field(
+        default=None, description="Required unless the case moves to level 1."
+    )
     minute_ref: str | None = Field(default=None, max_length=128, description="The stored minute's reference.")
-    minute_digest: str | None = Field(default=None, max_length=128, description="sha256 of the stored minute.")
+    minute_digest: str | None = Field(
+        default=None, max_length=128, description="sha256 of the stored minute."
+    )
     chair_record: list[
         Literal[
             "reasonable-steps-taken",
@@ -248,7 +261,9 @@ class SonrEndNoticeGiven(Event):
 class ExitDecision(Event):
     outcome: Literal["exit", "continue", "shpo-granted"]
     reason: ShortText
-    new_sonr_end_date: date | None = Field(default=None, description="Required when an SHPO extends the SONR.")
+    new_sonr_end_date: date | None = Field(
+        default=None, description="Required when an SHPO extends the SONR."
+    )
 
 
 class SubjectInformed(Event):

@@ -1,0 +1,121 @@
+"""Realistic case openings and events, shared by the unit, workflow and API tests."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from workflows.rules import events as ev
+from workflows.rules.calendar import Jurisdiction
+
+SUBJECT = ev.SubjectDetails(
+    name="Alasdair Testperson",
+    date_of_birth=date(1979, 5, 17),
+    address="14 Example Row, Hamilton ML3 0ZZ",
+    visor_ref="VISOR-000123",
+)
+
+SCOTTISH_AGENCIES = [
+    "police-scotland",
+    "lanarkshire-justice-social-work",
+    "nhs-lanarkshire",
+    "lanarkshire-housing",
+]
+ENGLISH_AGENCIES = [
+    "wiltshire-police",
+    "probation-wiltshire",
+    "wiltshire-council",
+    "avon-wiltshire-mental-health",
+]
+
+
+def community_notification(
+    case_ref: str = "MAPPA-LAN-2026-TEST01",
+    *,
+    area: str = "lanarkshire",
+    disposal_date: date,
+    category: int = 1,
+    recommended_level: int = 2,
+    lead_agency: str = "police-scotland",
+    sonr_end_date: date | None = None,
+    subject_is_offender: bool = True,
+) -> ev.CaseOpening:
+    jurisdiction = (
+        Jurisdiction.SCOTLAND
+        if area in ("lanarkshire", "glasgow", "lothian-and-borders")
+        else Jurisdiction.ENGLAND_AND_WALES
+    )
+    return ev.CaseOpening(
+        case_ref=case_ref,
+        area=area,
+        jurisdiction=jurisdiction,
+        category=category,  # type: ignore[arg-type]
+        lead_agency=lead_agency,
+        route=ev.EntryRoute.COMMUNITY,
+        subject=SUBJECT,
+        subject_is_offender=subject_is_offender,
+        notification=ev.Notification(
+            notifying_agency=lead_agency,
+            disposal_date=disposal_date,
+            recommended_level=recommended_level,  # type: ignore[arg-type]
+        ),
+        sonr_end_date=sonr_end_date,
+    )
+
+
+def custody_referral(
+    case_ref: str = "MAPPA-LAN-2026-CUST01", *, release_date: date, level: int = 2, area: str = "lanarkshire"
+) -> ev.CaseOpening:
+    return ev.CaseOpening(
+        case_ref=case_ref,
+        area=area,
+        jurisdiction=Jurisdiction.SCOTLAND,
+        category=1,
+        lead_agency="sps",
+        route=ev.EntryRoute.CUSTODY,
+        subject=SUBJECT,
+        release_date=release_date,
+        referral=referral(level, agency="sps"),
+    )
+
+
+def referral(
+    level: int = 2, *, agency: str = "police-scotland", statement: str | None = None
+) -> ev.ReferralSubmitted:
+    if level == 3 and statement is None:
+        statement = "Level 2 cannot commit police surveillance resources at short notice."
+    return ev.ReferralSubmitted(
+        referring_agency=agency,
+        level_sought=level,  # type: ignore[arg-type]
+        level_2_cannot_deliver=statement,
+    )
+
+
+def accept(level: int = 2, agencies: list[str] | None = None) -> ev.ReferralDecision:
+    return ev.ReferralDecision(
+        outcome="accepted",
+        level=level,
+        record_search_agencies=agencies or SCOTTISH_AGENCIES,  # type: ignore[arg-type]
+    )
+
+
+def meeting(
+    held_on: date,
+    next_review: date | None,
+    *,
+    level: int = 2,
+    attendees: list[str] | None = None,
+    unsigned: str | None = None,
+    actions: list[ev.RmpActionSet] | None = None,
+    statement: str | None = None,
+) -> ev.MeetingHeld:
+    who = attendees or SCOTTISH_AGENCIES[:3]
+    return ev.MeetingHeld(
+        held_on=held_on,
+        chair_agency=who[0],
+        attendees=[ev.Attendee(agency=a, signed_confidentiality_statement=(a != unsigned)) for a in who],
+        level_decided=level,  # type: ignore[arg-type]
+        level_2_cannot_deliver=statement,
+        rmp_actions=actions or [],
+        next_review_date=next_review,
+        not_to_be_shared=[ev.NotToBeShared(item="victim's new address", reason="risk to the victim")],
+    )

@@ -1,0 +1,103 @@
+"""Fixtures for the whole suite: real Temporal servers, PostgreSQL and a local SMTP server.
+
+Temporal environments are session-scoped (starting one takes seconds); isolate tests from each other with
+`unique_task_queue()` and unique workflow IDs instead. Folder-specific fixtures live in
+tests/<folder>/conftest.py.
+"""
+
+import importlib.util
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.testing import WorkflowEnvironment
+
+from tests.helpers import SmtpSink, unique_task_queue
+from worker.binaries import temporal_cli_path, temporal_test_server_path
+from worker.search_attribute_registry import indexed_value_types, search_attribute_keys
+
+__all__ = ["unique_task_queue"]
+
+POSTGRES_URLS = (
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "postgresql+psycopg://root@127.0.0.1:5432/test",
+)
+
+
+def _data_converter() -> DataConverter:
+    # The converter the worker and API use, so tests exercise the same serialisation (and, once it is
+    # added, the same encryption codec).
+    if importlib.util.find_spec("worker.converter") is None:
+        return pydantic_data_converter
+    from worker.converter import data_converter
+
+    return data_converter
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Java test server: timers skip, so a 30-day deadline passes at once. Namespace "default"."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server_path()),
+        data_converter=_data_converter(),
+    )
+    try:
+        # This server cannot list search attributes, and an upsert of an unregistered one hangs the
+        # workflow instead of failing it: register them all up front.
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace, search_attributes=indexed_value_types()
+            )
+        )
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (in memory), namespace "default", with every case search attribute.
+
+    History suggests continue-as-new after 200 events so tests can reach it quickly.
+    """
+    env = await WorkflowEnvironment.start_local(
+        namespace="default",
+        dev_server_existing_path=str(temporal_cli_path()),
+        search_attributes=search_attribute_keys(),
+        dev_server_log_level="warn",
+        dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=200"],
+        data_converter=_data_converter(),
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A SQLAlchemy URL for the local PostgreSQL `test` database; skips when none answers.
+
+    Set MAPPA_TEST_POSTGRES_URL to use another server. The database is shared by the session: create
+    what a test needs under its own schema or tables and drop it afterwards.
+    """
+    override = os.environ.get("MAPPA_TEST_POSTGRES_URL")
+    failures: list[str] = []
+    for url in (override,) if override else POSTGRES_URLS:
+        try:
+            with psycopg.connect(url.replace("+psycopg", "", 1), connect_timeout=3):
+                return url
+        except psycopg.Error as error:
+            failures.append(f"{url}: {str(error).strip()}")
+    pytest.skip("PostgreSQL not answering on 127.0.0.1:5432: " + "; ".join(failures))
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    """A fresh SMTP server on 127.0.0.1 and a free port; `.messages`, `.wait_for(n)`, `.stop()`/`.start()`."""
+    with SmtpSink() as sink:
+        yield sink

@@ -1,0 +1,88 @@
+"""Configuration for the worker, the API and the CLI: one `Settings`, from `MAPPA_*` variables and `.env`.
+
+The defaults make `make dev` work on a laptop. Outside development they are refused where they would be
+unsafe: production must name its codec key, a real database and a real mail relay.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_CODEC_KEY_FILE = Path("data/dev-codec.key")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MAPPA_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_by_name=True,
+    )
+
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "mappa"
+    task_queue: str = "mappa-cases"
+
+    # Hosting platforms hand out a plain DATABASE_URL; MAPPA_DATABASE_URL wins when both are set.
+    database_url: str = Field(
+        default="sqlite:///data/mappa.db",
+        validation_alias=AliasChoices("MAPPA_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_sender: str = "mappa-noreply@example.gov.uk"
+    smtp_timeout_seconds: float = 10
+
+    directory_file: Path = Path("data/agency-directory.json")
+    # None means "the development key" in development; production must name its key file.
+    codec_key_file: Path | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    ui_origin: str = "http://localhost:8233"
+    ui_port: int = 8233
+    metrics_port: int = 9464
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Self:
+        if not self.is_production:
+            if self.codec_key_file is None and "codec_key_file" not in self.model_fields_set:
+                self.codec_key_file = DEV_CODEC_KEY_FILE
+            return self
+
+        problems: list[str] = []
+        if self.codec_key_file is None:
+            problems.append("MAPPA_CODEC_KEY_FILE must name the payload encryption key file")
+        elif not self.codec_key_file.is_file():
+            problems.append(f"MAPPA_CODEC_KEY_FILE {self.codec_key_file} does not exist")
+        if self.database_url.startswith("sqlite"):
+            problems.append("MAPPA_DATABASE_URL must point at PostgreSQL, not SQLite")
+        unset_smtp = [
+            f"MAPPA_{name.upper()}"
+            for name in ("smtp_host", "smtp_port", "smtp_sender")
+            if name not in self.model_fields_set
+        ]
+        if unset_smtp:
+            problems.append(
+                f"{', '.join(unset_smtp)} must be set explicitly (notifications go to real agencies)"
+            )
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
