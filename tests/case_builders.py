@@ -15,7 +15,7 @@ SUBJECT = ev.SubjectDetails(
 )
 
 SCOTTISH_AGENCIES = [
-    "police-scotland",
+    "police-scotland-lanarkshire",
     "lanarkshire-justice-social-work",
     "nhs-lanarkshire",
     "lanarkshire-housing",
@@ -35,7 +35,7 @@ def community_notification(
     disposal_date: date,
     category: int = 1,
     recommended_level: int = 2,
-    lead_agency: str = "police-scotland",
+    lead_agency: str = "police-scotland-lanarkshire",
     sonr_end_date: date | None = None,
     subject_is_offender: bool = True,
 ) -> ev.CaseOpening:
@@ -79,7 +79,7 @@ def custody_referral(
 
 
 def referral(
-    level: int = 2, *, agency: str = "police-scotland", statement: str | None = None
+    level: int = 2, *, agency: str = "police-scotland-lanarkshire", statement: str | None = None
 ) -> ev.ReferralSubmitted:
     if level == 3 and statement is None:
         statement = "Level 2 cannot commit police surveillance resources at short notice."

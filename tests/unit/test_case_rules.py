@@ -76,7 +76,7 @@ def test_referral_is_due_five_working_days_after_the_notification():
 def test_a_level_3_referral_without_the_level_2_statement_is_refused_and_nothing_recorded():
     case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
     before = case.model_dump()
-    bad = ev.ReferralSubmitted(referring_agency="police-scotland", level_sought=3)
+    bad = ev.ReferralSubmitted(referring_agency="police-scotland-lanarkshire", level_sought=3)
     with pytest.raises(RuleViolation) as refused:
         case.check(bad, at(date(2026, 11, 5)))
     assert "level 2 cannot deliver" in refused.value.message
@@ -153,7 +153,9 @@ def test_further_information_restarts_the_meeting_clock():
     case.apply(ev.FurtherInformationRequested(missing="current risk assessment"), at(date(2026, 11, 9), 11))
     with pytest.raises(RuleViolation, match="waiting for further information"):
         case.check(accept(3), at(date(2026, 11, 10)))
-    case.apply(ev.FurtherInformationSupplied(supplied_by="police-scotland"), at(date(2026, 11, 12)))
+    case.apply(
+        ev.FurtherInformationSupplied(supplied_by="police-scotland-lanarkshire"), at(date(2026, 11, 12))
+    )
     case.apply(accept(3), at(date(2026, 11, 12), 15))
     # 5 WD from Thu 12 Nov, not from the original Mon 9 Nov.
     assert case.deadlines["initial-meeting"].due_date == date(2026, 11, 19)
@@ -273,10 +275,12 @@ def test_when_the_case_is_open_to_asp_both_chairs_get_the_minutes():
     held = date(2026, 11, 20)
     case.apply(meeting(held, date(2027, 2, 9)), at(held))
     with pytest.raises(RuleViolation, match="ASP chair"):
-        case.check(ev.MinutesCirculated(meeting_id="meeting-1", recipients=["police-scotland"]), at(held))
+        case.check(
+            ev.MinutesCirculated(meeting_id="meeting-1", recipients=["police-scotland-lanarkshire"]), at(held)
+        )
     case.apply(
         ev.MinutesCirculated(
-            meeting_id="meeting-1", recipients=["police-scotland", "south-lanarkshire-council"]
+            meeting_id="meeting-1", recipients=["police-scotland-lanarkshire", "south-lanarkshire-council"]
         ),
         at(held),
     )
@@ -303,7 +307,7 @@ def test_a_risk_change_escalating_to_level_3_rearms_the_review_at_six_weeks():
     case.apply(meeting(held, date(2027, 2, 23)), at(held))
     case.apply(
         ev.RiskChangeReported(
-            reporting_agency="police-scotland", direction="increased", summary="breach of licence"
+            reporting_agency="police-scotland-lanarkshire", direction="increased", summary="breach of licence"
         ),
         at(date(2026, 12, 10)),
     )
@@ -345,9 +349,11 @@ def test_a_deadline_is_reminded_then_breached_then_re_escalated_to_the_chair():
 
 def test_a_deadline_met_late_closes_and_stays_recorded_as_breached():
     case = referred_case()
-    search = case.deadlines["record-search:police-scotland"]
+    search = case.deadlines["record-search:police-scotland-lanarkshire"]
     case.tick(search.due_at + timedelta(hours=1))
-    case.apply(ev.RecordSearchReturned(agency="police-scotland"), search.due_at + timedelta(days=1))
+    case.apply(
+        ev.RecordSearchReturned(agency="police-scotland-lanarkshire"), search.due_at + timedelta(days=1)
+    )
     assert search.state is DeadlineState.MET and search.met_late and search.breached_at == search.due_at
 
 
@@ -373,7 +379,7 @@ def test_sonr_end_needs_notice_eight_weeks_before_and_exit_closes_the_case():
     case.apply(
         ev.ScreeningDecision(outcome="level-1", reason="RSO, ordinary management"), at(date(2026, 11, 5))
     )
-    case.apply(ev.SonrEndNoticeGiven(given_by="police-scotland"), at(date(2027, 4, 20)))
+    case.apply(ev.SonrEndNoticeGiven(given_by="police-scotland-lanarkshire"), at(date(2027, 4, 20)))
     case.apply(ev.ExitDecision(outcome="exit", reason="SONR ended; no SHPO sought"), at(date(2027, 6, 28)))
     assert case.stage is Stage.EXITED
     assert case.exit_record is not None and case.open_deadlines() == []
@@ -440,7 +446,7 @@ def test_subject_not_told_needs_a_reason():
 def test_a_closed_deadline_kept_out_of_state_after_archiving_stays_out_of_open_lists():
     case = referred_case()
     for agency in [
-        "police-scotland",
+        "police-scotland-lanarkshire",
         "lanarkshire-justice-social-work",
         "nhs-lanarkshire",
         "lanarkshire-housing",

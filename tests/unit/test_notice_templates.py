@@ -8,7 +8,9 @@ from activities.notices import NoticeTemplates, local_due
 from workflows.messages import Notice, NoticeKind
 
 
-def notice(kind: NoticeKind, due_at: datetime | None = None, title: str = "initial level 2 meeting") -> Notice:
+def notice(
+    kind: NoticeKind, due_at: datetime | None = None, title: str = "initial level 2 meeting"
+) -> Notice:
     return Notice(
         key="MAPPA-LAN-2026-0001/notice-7",
         kind=kind,
@@ -35,7 +37,10 @@ def test_a_reminder_subject_gives_the_last_day_in_london_time_after_the_clocks_g
     # Midnight at the end of Mon 30 Mar 2026 in London (BST) is 23:00 UTC that day.
     due = datetime(2026, 3, 30, 23, 0, tzinfo=UTC)
     rendered = NoticeTemplates().render(notice(NoticeKind.REMINDER, due, "reminder: initial level 2 meeting"))
-    assert rendered.subject == "[MAPPA-LAN-2026-0001] reminder: initial level 2 meeting — due by end of Mon 30 Mar 2026"
+    assert (
+        rendered.subject
+        == "[MAPPA-LAN-2026-0001] reminder: initial level 2 meeting — due by end of Mon 30 Mar 2026"
+    )
 
 
 def test_a_deadline_counted_in_hours_shows_the_local_time() -> None:
@@ -45,11 +50,17 @@ def test_a_deadline_counted_in_hours_shows_the_local_time() -> None:
 
 def test_an_escalation_says_when_the_deadline_was_due() -> None:
     rendered = NoticeTemplates().render(
-        notice(NoticeKind.BREACH_ESCALATION, datetime(2026, 3, 30, 23, 0, tzinfo=UTC), "BREACHED: initial level 2 meeting")
+        notice(
+            NoticeKind.BREACH_ESCALATION,
+            datetime(2026, 3, 30, 23, 0, tzinfo=UTC),
+            "BREACHED: initial level 2 meeting",
+        )
     )
     assert rendered.subject.endswith("BREACHED: initial level 2 meeting — was due by end of Mon 30 Mar 2026")
 
 
 def test_a_title_spread_over_lines_makes_a_one_line_subject() -> None:
-    rendered = NoticeTemplates().render(notice(NoticeKind.REMINDER, title="reminder: RMP action: curfew\nchecks"))
+    rendered = NoticeTemplates().render(
+        notice(NoticeKind.REMINDER, title="reminder: RMP action: curfew\nchecks")
+    )
     assert rendered.subject == "[MAPPA-LAN-2026-0001] reminder: RMP action: curfew checks"

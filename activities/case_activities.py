@@ -1,0 +1,158 @@
+"""The activities the case workflow calls, by the names in `workflows.messages` (ACTIVITY_FOR_NOTICE,
+RECORD_IN_LEDGER).
+
+They are synchronous and the worker runs them in a thread pool (`worker.bootstrap.build_worker`): the
+database (SQLAlchemy, sync) and the mail relay (smtplib) are blocking clients, and a thread per activity keeps
+them off the worker's event loop without a second, async, stack of both.
+
+A notice is delivered at least once and, barring a crash between the relay accepting it and the outbox
+recording that, exactly once: every attempt carries the same Message-ID, so a recipient's mail system can
+drop the rare duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import ledger, outbox
+from activities.mailer import Mailer, message_id_for
+from activities.notices import ESCALATIONS, NoticeTemplates
+from store.directory import resolve_recipient
+from store.models import OutboxStatus, utcnow
+from workflows.messages import RECORD_IN_LEDGER, LedgerUpdate, LedgerWritten, Notice, NoticeDelivered
+from workflows.rules.calendar import local_date
+
+
+class CaseActivities:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        mailer: Mailer,
+        *,
+        sender: str = "mappa-noreply@example.gov.uk",
+        templates: NoticeTemplates | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._mailer = mailer
+        self._sender = sender
+        self._templates = templates or NoticeTemplates()
+        self._clock = clock
+
+    def all(self) -> list[Callable[..., Any]]:
+        """Every activity, for the worker to register."""
+        return [
+            self.acknowledge_referral,
+            self.send_decision,
+            self.request_record_search,
+            self.send_reminder,
+            self.send_notice,
+            self.escalate_breach,
+            self.record_in_ledger,
+        ]
+
+    # ------------------------------------------------------------------ notices
+
+    @activity.defn(name="acknowledge_referral")
+    def acknowledge_referral(self, notice: Notice) -> NoticeDelivered:
+        """Confirm receipt of a referral to the referring agency (001)."""
+        return self._deliver(notice)
+
+    @activity.defn(name="send_decision")
+    def send_decision(self, notice: Notice) -> NoticeDelivered:
+        """Tell the referring agency the co-ordinator's decision, with reasons if not accepted (003)."""
+        return self._deliver(notice)
+
+    @activity.defn(name="request_record_search")
+    def request_record_search(self, notice: Notice) -> NoticeDelivered:
+        """Ask an agency's single point of contact to search its records (003)."""
+        return self._deliver(notice)
+
+    @activity.defn(name="send_reminder")
+    def send_reminder(self, notice: Notice) -> NoticeDelivered:
+        """Remind the responsible agency that a deadline is approaching."""
+        return self._deliver(notice)
+
+    @activity.defn(name="send_notice")
+    def send_notice(self, notice: Notice) -> NoticeDelivered:
+        """Any other notice: further information requests, routing to an information sharing meeting."""
+        return self._deliver(notice)
+
+    @activity.defn(name="escalate_breach")
+    def escalate_breach(self, notice: Notice) -> NoticeDelivered:
+        """Escalate a breached deadline to the co-ordinator (or, when it stays breached, the chair), and
+        record the escalation in the ledger with how late it came."""
+        if notice.kind not in ESCALATIONS:
+            raise ApplicationError(
+                f"escalate_breach sends breach escalations, not {notice.kind.value} notices",
+                type="WrongNoticeKind",
+                non_retryable=True,
+            )
+        return self._deliver(notice, escalation=True)
+
+    def _deliver(self, notice: Notice, escalation: bool = False) -> NoticeDelivered:
+        now = self._clock()
+        # 1. Write the notice down (once), resolving its recipients as the directory stands now.
+        with self._sessions.begin() as session:
+            row = outbox.find(session, notice.key)
+            if row is None:
+                recipient = resolve_recipient(session, notice.area, notice.to, local_date(now))
+                rendered = self._templates.render(notice, recipient.note)
+                row = outbox.write(session, notice, recipient.addresses, rendered, now)
+            if escalation:
+                ledger.write_escalation(session, notice, now)
+        addresses = outbox.addresses_of(row)
+        delivered = NoticeDelivered(key=notice.key, recipients=addresses, outbox_id=row.id)
+        log = {"case_ref": notice.case_ref, "notice_key": notice.key, "notice_kind": notice.kind.value}
+        if row.status == OutboxStatus.SENT.value:
+            activity.logger.info("%s notice %s already sent", notice.kind.value, notice.key, extra=log)
+            return delivered
+
+        # 2. Send it, outside any transaction: no database lock is held across the network call.
+        try:
+            self._mailer.send(
+                addresses,
+                row.subject,
+                row.body,
+                message_id=message_id_for(notice.key, self._sender),
+                headers={"X-MAPPA-Case-Ref": notice.case_ref, "X-MAPPA-Notice-Key": notice.key},
+            )
+        except Exception as error:
+            with self._sessions.begin() as session:
+                outbox.record_failure(session, row.id, error)
+            activity.logger.warning(
+                "%s notice %s not sent; will retry", notice.kind.value, notice.key, extra=log
+            )
+            # Retryable: the workflow's retry policy keeps trying until the relay takes it.
+            raise ApplicationError(
+                f"mail relay did not accept notice {notice.key}: {type(error).__name__}: {error}",
+                type="MailRelayUnavailable",
+            ) from error
+
+        # 3. Mark it sent.
+        with self._sessions.begin() as session:
+            outbox.mark_sent(session, row.id, self._clock())
+        activity.logger.info("%s notice %s sent", notice.kind.value, notice.key, extra=log)
+        return delivered
+
+    # ------------------------------------------------------------------ ledger
+
+    @activity.defn(name=RECORD_IN_LEDGER)
+    def record_in_ledger(self, update: LedgerUpdate) -> LedgerWritten:
+        """Write the case's position and its changed deadlines to the ledger, one row per fact."""
+        with self._sessions.begin() as session:
+            ledger.write_case(session, update.case, self._clock())
+            ledger.write_deadlines(session, update.case, update.deadlines)
+        activity.logger.info(
+            "ledger: %d deadline(s) of %s written",
+            len(update.deadlines),
+            update.case.case_ref,
+            extra={"case_ref": update.case.case_ref},
+        )
+        return LedgerWritten(deadlines_written=len(update.deadlines))

@@ -1,0 +1,75 @@
+"""What a notice says: subject line and body, rendered from one Jinja2 template per kind of notice.
+
+Messages name the case by its reference only. The Notice carries no personal data, and nothing is added here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from workflows.messages import Notice, NoticeKind
+from workflows.rules.calendar import LONDON
+from workflows.rules.policy import AREAS
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ESCALATIONS = frozenset({NoticeKind.BREACH_ESCALATION, NoticeKind.RE_ESCALATION})
+
+
+@dataclass(frozen=True)
+class RenderedNotice:
+    subject: str
+    body: str
+
+
+def local_due(due_at: datetime) -> str:
+    """A due instant as a co-ordinator reads it, in Europe/London time: "by end of Fri 20 Mar 2026".
+
+    Deadlines fall at the end of the local day, i.e. at local midnight, which is shown as the day that ends.
+    """
+    local = due_at.astimezone(LONDON)
+    if local.time() == time(0):
+        return f"by end of {local.date() - timedelta(days=1):%a %d %b %Y}"
+    return f"by {local:%H:%M} on {local:%a %d %b %Y}"
+
+
+def template_name(kind: NoticeKind) -> str:
+    return f"{kind.value}.txt.j2"
+
+
+class NoticeTemplates:
+    def __init__(self, directory: Path = TEMPLATES) -> None:
+        # Plain text mail: no HTML escaping. StrictUndefined: a template naming a missing field fails loudly.
+        self._env = Environment(
+            loader=FileSystemLoader(directory),
+            autoescape=False,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, notice: Notice, note: str | None = None) -> RenderedNotice:
+        due = None
+        if notice.due_at is not None:
+            due = ("was due " if notice.kind in ESCALATIONS else "due ") + local_due(notice.due_at)
+        area = AREAS.get(notice.area)
+        context = {
+            "key": notice.key,
+            "kind": notice.kind.value,
+            "case_ref": notice.case_ref,
+            "area_name": area.name if area else notice.area,
+            "title": notice.title,
+            "lines": notice.lines,
+            "due": due,
+            "recipient": notice.to,
+            "note": note,
+        }
+        subject = self._env.get_template("subject.txt.j2").render(context)
+        body = self._env.get_template(template_name(notice.kind)).render(context)
+        # A subject is one header line: fold any line breaks a title may carry.
+        return RenderedNotice(subject=re.sub(r"\s+", " ", subject).strip(), body=body)

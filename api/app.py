@@ -1,0 +1,88 @@
+"""The FastAPI app: `uvicorn api.app:app`.
+
+Thin by design: a route validates (the request bodies are the workflow's own event models), authorises, sends
+one update or query to the case's workflow, and answers. Every error is a problem document (`api.problems`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api import problems
+from api.deps import connect
+from api.routes import cases, deadlines, health
+from worker import bootstrap
+from worker.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Agencies record MAPPA case events here; each case is one long-running workflow that tracks every statutory
+deadline (DOMAIN.md). Authenticate with `Authorization: Bearer <token>` (issued by `mappa tokens issue`).
+Send an `Idempotency-Key` header to make a retry safe. Errors are `application/problem+json` (RFC 9457) with
+the `rule` and `field` at fault where known.
+"""
+
+TAGS = [
+    {
+        "name": "cases",
+        "description": "Open a case, record agency events, read its status, deadlines and file.",
+    },
+    {"name": "deadlines", "description": "The statutory deadline calculator."},
+    {"name": "health", "description": "Whether the API reaches Temporal and the database."},
+]
+
+
+def create_app(
+    settings: Settings | None = None, *, client: Client | None = None, engine: Engine | None = None
+) -> FastAPI:
+    """The app. Tests pass their own client and engine, which the app then neither builds nor closes."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built_engine = None
+        if app.state.engine is None:
+            app.state.engine = built_engine = bootstrap.build_engine(settings)
+        if app.state.client is None:
+            # Not fatal: the API starts without Temporal, answers 503 and connects when Temporal is back.
+            app.state.client = await connect(settings)
+        try:
+            yield
+        finally:
+            if built_engine is not None:
+                built_engine.dispose()
+
+    app = FastAPI(
+        title="MAPPA case orchestration",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.client = client
+    app.state.engine = engine
+    app.state.connect_lock = asyncio.Lock()
+    problems.install(app)
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return problems.document_media_type(generate_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(cases.router)
+    app.include_router(deadlines.router)
+    app.include_router(health.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,215 @@
+"""Who may do what: bearer tokens, and the one table of permissions.
+
+Tokens are issued per agency user by the CLI (`mappa tokens issue`) and only their sha256 is stored. Each
+token carries the user's agency, role and area. Authorisation then asks three questions, in this order:
+
+1. area: the case's area (read from its reference) must be the user's area;
+2. role: the user's role must be one the action allows (the table below);
+3. agency: an agency acts only for itself: the event's field naming the acting agency must be the user's
+   agency. The co-ordinator, who records on agencies' behalf, is exempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api import problems
+from store.models import ApiToken, TokenRole
+from workflows.rules import events as ev
+from workflows.rules.policy import AREAS
+
+CO_ORDINATOR = TokenRole.CO_ORDINATOR
+CHAIR = TokenRole.CHAIR
+AGENCY_WORKER = TokenRole.AGENCY_WORKER
+OPS = TokenRole.OPS
+TOKEN_PREFIX = "mappa_"
+
+
+@dataclass(frozen=True)
+class Permission:
+    action: str  # in words, for refusals: "screen a notification"
+    roles: frozenset[TokenRole]
+    # Dotted fields of the request naming the agency that acts; each present must be the user's own agency.
+    acts_as: tuple[str, ...] = ()
+
+
+def _allow(
+    action: str, roles: tuple[TokenRole, ...], acting_agency: str | tuple[str, ...] = ()
+) -> Permission:
+    acts_as = (acting_agency,) if isinstance(acting_agency, str) else acting_agency
+    return Permission(action, frozenset(roles), acts_as)
+
+
+CO_ONLY = (CO_ORDINATOR,)
+CHAIR_ONLY = (CHAIR,)
+AGENCIES = (CO_ORDINATOR, AGENCY_WORKER)  # an agency's own worker, or the co-ordinator on its behalf
+EVERYONE = (CO_ORDINATOR, CHAIR, AGENCY_WORKER, OPS)
+
+# fmt: off
+EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
+    # event                         what it does, in words          who may      the acting agency's field
+    ev.ScreeningDecision:           _allow("screen a notification",         CO_ONLY),
+    ev.ReferralSubmitted:           _allow("submit a referral",             AGENCIES,    "referring_agency"),
+    ev.FurtherInformationRequested: _allow("request further information",   CO_ONLY),
+    ev.FurtherInformationSupplied:  _allow("supply further information",    AGENCIES,    "supplied_by"),
+    ev.ReferralDecision:            _allow("decide on a referral",          CO_ONLY),
+    ev.RecordSearchReturned:        _allow("return a record search",        AGENCIES,    "agency"),
+    ev.AspScreening:                _allow("record the ASP screening",      CO_ONLY),
+    ev.Ap1ReferralMade:             _allow("record an AP1 referral",        AGENCIES),
+    ev.AspInquiryConcern:           _allow("raise an ASP inquiry concern",  AGENCIES,    "raised_by"),
+    ev.AspInformationShared:        _allow("record ASP information shared", AGENCIES),
+    ev.ChildrenAtRisk:              _allow("report children at risk",       AGENCIES,    "identified_by"),
+    ev.ChildProtectionReferralMade: _allow("refer to child protection",     AGENCIES,    "referred_by"),
+    ev.MeetingHeld:                 _allow("record a meeting",              CHAIR_ONLY,  "chair_agency"),
+    ev.MinutesCirculated:           _allow("circulate minutes",             CO_ONLY),
+    ev.SwisAlertUpdated:            _allow("record a SWIS alert update",    AGENCIES),
+    ev.RmpActionCompleted:          _allow("complete an RMP action",        AGENCIES),
+    ev.RiskChangeReported:          _allow("report a change in risk",       AGENCIES,    "reporting_agency"),
+    ev.RiskChangeTriaged:           _allow("triage a change in risk",       CO_ONLY),
+    ev.LevelChanged:                _allow("change the level",              CO_ONLY),
+    ev.SonrEndNoticeGiven:          _allow("give the SONR end notice",      AGENCIES,    "given_by"),
+    ev.ExitDecision:                _allow("decide exit from MAPPA",        CO_ONLY),
+    ev.SubjectInformed:             _allow("record the subject informed",   CO_ONLY),
+    ev.ConclusionsSharedWithChildProtection:
+                                    _allow("share with child protection",   CHAIR_ONLY),
+}
+OPEN_CASE = _allow("open a case", AGENCIES, ("notification.notifying_agency", "referral.referring_agency"))
+READ_STATUS = _allow("read a case's status and deadlines", EVERYONE)  # no personal data in either
+READ_CASE_FILE = _allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))  # personal data: audited
+# fmt: on
+
+
+@dataclass(frozen=True)
+class User:
+    """The holder of a valid token."""
+
+    token_id: int
+    user_name: str
+    agency_id: str | None
+    role: TokenRole
+    area: str | None  # an area id ("lanarkshire"); None only for an agency worker of a national agency
+
+    @property
+    def sender(self) -> str:
+        """Who sends events, for idempotency keys: the agency, else the user."""
+        return self.agency_id or f"user-{self.token_id}"
+
+
+def _field(request: BaseModel, dotted: str) -> Any:
+    value: Any = request
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _area_name(area_id: str) -> str:
+    area = AREAS.get(area_id)
+    return area.name if area else area_id
+
+
+def authorise(user: User, permission: Permission, case_area: str, request: BaseModel | None = None) -> None:
+    """Raise a 403 problem unless `user` may take `permission`'s action on a case of `case_area`."""
+    if user.area is not None and user.area != case_area:
+        raise problems.forbidden(
+            f"this case is in {_area_name(case_area)}; your token is for {_area_name(user.area)} "
+            "and a user acts only within their own area",
+            rule="area",
+        )
+    if user.role not in permission.roles:
+        allowed = ", ".join(sorted(r.value for r in permission.roles))
+        raise problems.forbidden(
+            f"a user with the role {user.role.value} may not {permission.action} (allowed: {allowed})",
+            rule="role",
+        )
+    if request is None or user.role is CO_ORDINATOR:
+        return
+    for dotted in permission.acts_as:
+        named = _field(request, dotted)
+        if named is not None and named != user.agency_id:
+            raise problems.forbidden(
+                f"{dotted} is {named}, but your token is for {user.agency_id or 'no agency'}: "
+                "an agency acts only for itself",
+                rule="agency acts for itself",
+                field=dotted,
+            )
+
+
+# ------------------------------------------------------------------------------------------ tokens
+
+
+class TokenError(ValueError):
+    pass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, *, user_name: str, agency_id: str | None, role: str, area: str | None
+) -> str:
+    """Store a new token for a user and return it: the only time it is ever shown."""
+    try:
+        token_role = TokenRole(role)
+    except ValueError:
+        raise TokenError(f"unknown role {role!r}; roles: {', '.join(r.value for r in TokenRole)}") from None
+    if area is not None and area not in AREAS:
+        raise TokenError(f"unknown area {area!r}; areas: {', '.join(AREAS)}")
+    if area is None and token_role is not AGENCY_WORKER:
+        raise TokenError(f"a {token_role.value} works in one area: give the area")
+    if agency_id is None and token_role is not OPS:
+        raise TokenError(f"a {token_role.value} acts for an agency: give the agency id")
+    if not user_name.strip():
+        raise TokenError("give the user's name")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            token_hash=hash_token(token),
+            user_name=user_name.strip(),
+            agency_id=agency_id,
+            role=token_role,
+            area=area,
+        )
+    )
+    session.flush()
+    return token
+
+
+def revoke_tokens(session: Session, *, user_name: str | None = None, token_id: int | None = None) -> int:
+    """Revoke a user's live tokens (or one token by id); returns how many were revoked."""
+    if (user_name is None) == (token_id is None):
+        raise TokenError("revoke by user name or by token id")
+    statement = update(ApiToken).where(ApiToken.revoked_at.is_(None))
+    statement = (
+        statement.where(ApiToken.user_name == user_name)
+        if user_name is not None
+        else statement.where(ApiToken.id == token_id)
+    )
+    result = session.execute(statement.values(revoked_at=datetime.now(UTC)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The holder of a live token, or None for an unknown or revoked one."""
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).one_or_none()
+    if row is None:
+        return None
+    return User(
+        token_id=row.id,
+        user_name=row.user_name,
+        agency_id=row.agency_id,
+        role=TokenRole(row.role),
+        area=row.area,
+    )

@@ -1,0 +1,120 @@
+"""The API's dependencies, as `Annotated` aliases: settings, Temporal client, database session, current user.
+
+Everything comes from `app.state`, filled by `create_app` (tests hand it their client and engine) and its
+lifespan; each dependency builds what is still missing, so the app also works under a transport that runs no
+lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api import problems
+from api.auth import User, user_for_token
+from api.case_service import CASE_REF_PATTERN
+from store.db import session_factory
+from worker import bootstrap
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def connect(settings: Settings) -> Client | None:
+    """Connect to Temporal, or None when it does not answer (routes that need it answer 503)."""
+    try:
+        return await asyncio.wait_for(bootstrap.connect_client(settings), CONNECT_TIMEOUT_SECONDS)
+    except Exception as error:  # any failure to connect is "Temporal unavailable"
+        log.warning("Temporal at %s not reachable: %s", settings.temporal_address, error)
+        return None
+
+
+async def client_or_none(request: Request) -> Client | None:
+    """The app's Temporal client, connecting on first use (and again after a failed connect)."""
+    state = request.app.state
+    if state.client is None:
+        async with state.connect_lock:
+            if state.client is None:
+                state.client = await connect(state.settings)
+    client: Client | None = state.client
+    return client
+
+
+async def get_client(request: Request) -> Client:
+    client = await client_or_none(request)
+    if client is None:
+        settings: Settings = request.app.state.settings
+        raise problems.temporal_unavailable(f"Temporal at {settings.temporal_address} is not reachable")
+    return client
+
+
+TemporalClient = Annotated[Client, Depends(get_client)]
+
+
+def get_engine(request: Request) -> Engine:
+    state = request.app.state
+    if state.engine is None:
+        state.engine = bootstrap.build_engine(state.settings)
+    engine: Engine = state.engine
+    return engine
+
+
+def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with session_factory(engine)() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+bearer = HTTPBearer(auto_error=False, description="A token issued by `mappa tokens issue`.")
+
+
+def get_current_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], db: DbSession
+) -> User:
+    if credentials is None:
+        raise problems.unauthenticated("send 'Authorization: Bearer <token>'", invalid_token=False)
+    user = user_for_token(db, credentials.credentials)
+    if user is None:
+        raise problems.unauthenticated("the token is unknown or has been revoked", invalid_token=True)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+CaseRef = Annotated[
+    str,
+    Path(
+        pattern=CASE_REF_PATTERN,
+        description="The case reference: MAPPA-{area code}-{year}-{6 characters}. It holds no personal data.",
+        examples=["MAPPA-LAN-2026-7K2Q9X"],
+    ),
+]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Send the same key to retry safely: a repeat gets the first answer, records nothing new.",
+    ),
+]

@@ -1,0 +1,319 @@
+"""Cases: open one, send it an agency event, read its status, deadlines and file.
+
+Every agency event has its own route, made from the table below: the request body is the event model itself
+(`workflows/rules/events.py`), sent through the update `EVENT_UPDATES[event type]`, answered with the case's
+`Receipt`. Who may send each event is the table in `api/auth.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import uuid4
+
+from fastapi import APIRouter, Query, Response
+
+from api import problems
+from api.audit import permit, record_allowed
+from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS
+from api.case_service import area_of, case_file, case_status, send_event
+from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
+from api.openings import CaseOpened, NewCase, open_case
+from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, Deadline, Receipt
+from workflows.rules import events as ev
+from workflows.rules.deadlines import DeadlineState
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+@dataclass(frozen=True)
+class EventRoute:
+    path: str
+    event: type[ev.Event]
+    summary: str
+    description: str
+
+
+EVENT_ROUTES: tuple[EventRoute, ...] = (
+    EventRoute(
+        "screening",
+        ev.ScreeningDecision,
+        "Screen a notification",
+        "Stage 1: the co-ordinator decides level 1 (record only) or that a level 2/3 referral is needed; "
+        "a referral is then due within 5 working days (003).",
+    ),
+    EventRoute(
+        "referrals",
+        ev.ReferralSubmitted,
+        "Submit a referral",
+        "Stage 2: a referral to level 2 or 3. A level 3 referral must say what level 2 cannot deliver "
+        "(001, 003). Receipt is confirmed to the referring agency; in Scotland the ASP screening falls "
+        "due within 24 hours (000).",
+    ),
+    EventRoute(
+        "further-information-requests",
+        ev.FurtherInformationRequested,
+        "Ask for further information",
+        "The referral is incomplete: the referring agency is asked, and the meeting clock waits (001, 003).",
+    ),
+    EventRoute(
+        "further-information",
+        ev.FurtherInformationSupplied,
+        "Supply further information",
+        "The referring agency supplies what was missing; the meeting clock runs again.",
+    ),
+    EventRoute(
+        "referral-decision",
+        ev.ReferralDecision,
+        "Accept or reject a referral",
+        "Accepted: record searches are requested from each named agency (5 working days) and the initial "
+        "meeting falls due (level 2: 20 working days, level 3: 5). Rejected: reasons are required (003).",
+    ),
+    EventRoute(
+        "record-searches",
+        ev.RecordSearchReturned,
+        "Return a record search",
+        "An agency's single point of contact returns its record search to the co-ordinator (003).",
+    ),
+    EventRoute(
+        "asp-screening",
+        ev.AspScreening,
+        "Record the ASP 3-point screening",
+        "Scotland: the referral is considered against the Adult Support and Protection 3-point criteria; "
+        "if all hold, an AP1 referral is due within 24 hours and before any meeting (000).",
+    ),
+    EventRoute(
+        "ap1-referrals",
+        ev.Ap1ReferralMade,
+        "Record an AP1 referral",
+        "Scotland: the AP1 referral to the adult's locality was made; the ASP chair gets the minutes too.",
+    ),
+    EventRoute(
+        "asp-inquiry-concerns",
+        ev.AspInquiryConcern,
+        "Raise an ASP inquiry concern",
+        "Scotland: an ASP inquiry found a MAPPA case or concern; the information is shared with justice "
+        "social work / SOPU the same day (000).",
+    ),
+    EventRoute(
+        "asp-information-shared",
+        ev.AspInformationShared,
+        "Record ASP information shared",
+        "Scotland: name, date of birth, address, needs and risks were shared with justice social work.",
+    ),
+    EventRoute(
+        "children-at-risk",
+        ev.ChildrenAtRisk,
+        "Report children at risk",
+        "Specific children are at risk: a child protection referral falls due (002).",
+    ),
+    EventRoute(
+        "child-protection-referrals",
+        ev.ChildProtectionReferralMade,
+        "Record a child protection referral",
+        "The referral to child protection for the children at risk was made (002).",
+    ),
+    EventRoute(
+        "meetings",
+        ev.MeetingHeld,
+        "Record a meeting",
+        "The chair records a level 2 or 3 meeting: attendees (each signed the confidentiality statement), "
+        "the level decided, the risk management plan and the next review date, at most 12 weeks (level 2) "
+        "or 6 weeks (level 3) ahead in Scotland, 16 or 8 in England and Wales. Minutes fall due in 5 "
+        "working days (001, 003).",
+    ),
+    EventRoute(
+        "minutes-circulations",
+        ev.MinutesCirculated,
+        "Circulate the minutes",
+        "The co-ordinator circulates a meeting's minutes, to attending agencies only (and the ASP chair "
+        "when the case is open to ASP) (000, 001, 003).",
+    ),
+    EventRoute(
+        "swis-alert-updates",
+        ev.SwisAlertUpdated,
+        "Record a SWIS alert update",
+        "Scotland: the lead professional updated the SWIS alert after the meeting (same day, 000).",
+    ),
+    EventRoute(
+        "rmp-action-completions",
+        ev.RmpActionCompleted,
+        "Complete a risk management plan action",
+        "An action set at a meeting is done (each action has its own due date, 001, 003).",
+    ),
+    EventRoute(
+        "risk-changes",
+        ev.RiskChangeReported,
+        "Report a change in risk",
+        "Any agency reports a change in risk; the co-ordinator triages it (001, 003).",
+    ),
+    EventRoute(
+        "risk-change-triage",
+        ev.RiskChangeTriaged,
+        "Triage a change in risk",
+        "The co-ordinator decides: no action, an extra review meeting, a level change, or a referral.",
+    ),
+    EventRoute(
+        "level-changes",
+        ev.LevelChanged,
+        "Change the level of management",
+        "The co-ordinator moves the case between levels; level 3 needs a statement of what level 2 cannot "
+        "deliver. The review is re-armed at the new level's maximum.",
+    ),
+    EventRoute(
+        "sonr-end-notices",
+        ev.SonrEndNoticeGiven,
+        "Give notice that the SONR is ending",
+        "The lead agency tells the co-ordinator that the notification requirements are ending (003).",
+    ),
+    EventRoute(
+        "exit-decisions",
+        ev.ExitDecision,
+        "Decide exit from MAPPA",
+        "The co-ordinator decides to exit, continue, or record an SHPO extending the SONR (003).",
+    ),
+    EventRoute(
+        "subject-informed",
+        ev.SubjectInformed,
+        "Record whether the subject was told",
+        "The subject is normally told of their MAPPA status; if not, the reason is recorded (002).",
+    ),
+    EventRoute(
+        "child-protection-sharing",
+        ev.ConclusionsSharedWithChildProtection,
+        "Share conclusions with child protection",
+        "The chair shares conclusions and actions (never the minutes) with a child protection conference, "
+        "only when no third-party source is revealed (002).",
+    ),
+)
+
+EVENT_RESPONSES = problems.responses(400, 401, 403, 404, 409, 422, 503)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Open a case",
+    description="A notification (stage 1) or, for custody, restricted-patient and ASP routes, a referral "
+    "opens a case. The API makes the case reference. With an Idempotency-Key a repeat opens nothing new and "
+    "answers with the same case.",
+    responses=problems.responses(400, 401, 403, 422, 503),
+    operation_id="open_case",
+)
+async def open_new_case(
+    new_case: NewCase,
+    user: CurrentUser,
+    client: TemporalClient,
+    settings: SettingsDep,
+    db: DbSession,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CaseOpened:
+    await permit(
+        db, user, OPEN_CASE, area=new_case.area, case_ref=None, request=new_case, audit_allowed=False
+    )
+    case_ref, replayed = await open_case(
+        client, db, settings.task_queue, new_case, user.sender, idempotency_key
+    )
+    await record_allowed(db, user, OPEN_CASE, case_ref)  # audited once the case has its reference
+    response.headers["Location"] = f"/cases/{case_ref}"
+    return CaseOpened.of(await case_status(client, case_ref), replayed)
+
+
+@router.get(
+    "/{case_ref}",
+    summary="A case's status",
+    description="Stage, level, and every deadline with its rule and state. No personal data: ops may read "
+    "it.",
+    responses=problems.responses(401, 403, 404, 422, 503),
+    operation_id="case_status",
+)
+async def get_case_status(
+    case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
+) -> CaseStatus:
+    await permit(db, user, READ_STATUS, area=area_of(case_ref), case_ref=case_ref, audit_allowed=False)
+    return await case_status(client, case_ref)
+
+
+@router.get(
+    "/{case_ref}/deadlines",
+    summary="A case's deadlines",
+    description="Every deadline of the case, soonest first, optionally only those in one state.",
+    responses=problems.responses(401, 403, 404, 422, 503),
+    operation_id="case_deadlines",
+)
+async def get_case_deadlines(
+    case_ref: CaseRef,
+    user: CurrentUser,
+    client: TemporalClient,
+    db: DbSession,
+    state: Annotated[DeadlineState | None, Query(description="Only deadlines in this state.")] = None,
+) -> list[Deadline]:
+    await permit(db, user, READ_STATUS, area=area_of(case_ref), case_ref=case_ref, audit_allowed=False)
+    status = await case_status(client, case_ref)
+    return [d for d in status.deadlines if state is None or d.state is state]
+
+
+@router.get(
+    "/{case_ref}/case-file",
+    summary="The case file",
+    description="The whole case file, the subject's personal data included. Not for ops; every read is "
+    "audited.",
+    responses=problems.responses(401, 403, 404, 422, 503),
+    operation_id="case_file",
+)
+async def get_case_file(
+    case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
+) -> CaseFile:
+    await permit(db, user, READ_CASE_FILE, area=area_of(case_ref), case_ref=case_ref)
+    return await case_file(client, case_ref)
+
+
+def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
+    event_type = route.event
+    permission = EVENT_PERMISSIONS[event_type]
+
+    async def record_event(
+        case_ref: CaseRef,
+        event: ev.Event,
+        user: CurrentUser,
+        client: TemporalClient,
+        db: DbSession,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Receipt:
+        await permit(db, user, permission, area=area_of(case_ref), case_ref=case_ref, request=event)
+        # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
+        # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
+        update_id = f"{user.sender}:{idempotency_key}" if idempotency_key else str(uuid4())
+        return await send_event(client, case_ref, event, update_id)
+
+    # Each route's body is its own event model: that is what FastAPI validates and what the schema shows.
+    record_event.__annotations__["event"] = event_type
+    return record_event
+
+
+def _who_may(route: EventRoute) -> str:
+    permission = EVENT_PERMISSIONS[route.event]
+    roles = " or ".join(sorted(r.value for r in permission.roles))
+    text = f"\n\nWho may send it: the {roles} of the case's area."
+    if permission.acts_as:
+        excepted = (
+            " (the co-ordinator, acting for an agency, excepted)" if CO_ORDINATOR in permission.roles else ""
+        )
+        text += f" `{permission.acts_as[0]}` must be the sender's own agency{excepted}."
+    return text
+
+
+for _route in EVENT_ROUTES:
+    router.add_api_route(
+        f"/{{case_ref}}/{_route.path}",
+        _event_endpoint(_route),
+        methods=["POST"],
+        response_model=Receipt,
+        summary=_route.summary,
+        description=_route.description + _who_may(_route),
+        responses=EVENT_RESPONSES,
+        operation_id=EVENT_UPDATES[_route.event],
+        name=EVENT_UPDATES[_route.event],
+    )

@@ -1,0 +1,1 @@
+"""The `mappa` command-line tool: tokens, directory, deadline calculator, demo data."""

@@ -1,0 +1,215 @@
+"""`mappa`: the command-line tool for co-ordinators' administrators and developers.
+
+    mappa tokens issue --user NAME --agency ID --role ROLE --area AREA   (prints the token once)
+    mappa tokens revoke --user NAME | --id N
+    mappa tokens list
+    mappa directory load FILE
+    mappa deadline calc --area AREA --rule RULE --date YYYY-MM-DD [--time HH:MM] [--json]
+    mappa demo load [--api URL]
+
+Configuration comes from the same `MAPPA_*` settings as the worker and the API (database, API address).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+
+from api.auth import TokenError, issue_token, revoke_tokens
+from api.calculator import CalculatorInputError, calculate_deadline, parse_time, render
+from store.db import session_factory
+from store.models import ApiToken, TokenRole
+from worker import bootstrap
+from worker.settings import Settings
+from workflows.rules.policy import AREAS, DeadlineKind
+
+
+class CliError(Exception):
+    """A failure to report in one line, without a traceback."""
+
+
+def _engine(settings: Settings) -> Engine:
+    return bootstrap.build_engine(settings)
+
+
+def tokens_issue(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    try:
+        with session_factory(engine).begin() as session:
+            token = issue_token(
+                session, user_name=args.user, agency_id=args.agency, role=args.role, area=args.area
+            )
+    finally:
+        engine.dispose()
+    where = f" in {AREAS[args.area].name}" if args.area else ""
+    print(f"Token for {args.user} ({args.role} of {args.agency or 'no agency'}{where}).")
+    print("It is shown only now: give it to the user, who sends it as 'Authorization: Bearer <token>'.")
+    print(token)
+    return 0
+
+
+def tokens_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    try:
+        with session_factory(engine).begin() as session:
+            revoked = revoke_tokens(session, user_name=args.user, token_id=args.id)
+    finally:
+        engine.dispose()
+    if revoked == 0:
+        raise CliError(f"no live token for {args.user or f'id {args.id}'}")
+    print(f"Revoked {revoked} token(s) of {args.user or f'id {args.id}'}.")
+    return 0
+
+
+def tokens_list(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    try:
+        with session_factory(engine)() as session:
+            rows = session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+    finally:
+        engine.dispose()
+    print(f"{'id':>4}  {'user':<32} {'role':<14} {'agency':<34} {'area':<22} state")
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
+        print(
+            f"{row.id:>4}  {row.user_name:<32} {row.role:<14} {row.agency_id or '-':<34} {row.area or '-':<22} {state}"
+        )
+    return 0
+
+
+def directory_load(args: argparse.Namespace, settings: Settings) -> int:
+    from store.directory import load_directory
+
+    engine = _engine(settings)
+    try:
+        entries = load_directory(engine, args.file)
+    finally:
+        engine.dispose()
+    print(
+        f"Loaded {len(entries.agencies)} agencies and {len(entries.role_holders)} role holders from {args.file}."
+    )
+    return 0
+
+
+def deadline_calc(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        calc = calculate_deadline(
+            args.area, args.rule, args.date, parse_time(args.time) if args.time else None
+        )
+    except CalculatorInputError as error:
+        raise CliError(f"--{error.parameter}: {error.message}") from None
+    print(calc.model_dump_json(indent=2) if args.json else render(calc))
+    return 0
+
+
+def demo_load(args: argparse.Namespace, settings: Settings) -> int:
+    from cli.demo import issue_demo_tokens, load_demo, print_summary
+
+    if settings.is_production:
+        raise CliError("the demo loads fictional cases: refusing to run in production")
+    api = args.api or f"http://{settings.api_host}:{settings.api_port}"
+    engine = _engine(settings)
+    try:
+        tokens = issue_demo_tokens(engine)
+    finally:
+        engine.dispose()
+
+    async def run() -> int:
+        async with httpx.AsyncClient(base_url=api, timeout=60) as http:
+            try:
+                cases = await load_demo(http, tokens)
+            except httpx.TransportError as error:
+                raise CliError(
+                    f"the API at {api} does not answer ({error}); start it with `make dev`"
+                ) from None
+        print_summary(cases, tokens, api)
+        return 0
+
+    return asyncio.run(run())
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="mappa", description="MAPPA case orchestration: administration tool.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    tokens = commands.add_parser("tokens", help="issue, revoke and list API tokens").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    issue = tokens.add_parser("issue", help="issue a token to an agency user (printed once)")
+    issue.add_argument("--user", required=True, help="the user's name, as it will appear in the audit trail")
+    issue.add_argument("--agency", help="the user's agency id (required for all but ops)")
+    issue.add_argument("--role", required=True, choices=[r.value for r in TokenRole])
+    issue.add_argument(
+        "--area", choices=list(AREAS), help="the user's MAPPA area (omit only for a national agency's worker)"
+    )
+    issue.set_defaults(run=tokens_issue)
+    revoke = tokens.add_parser("revoke", help="revoke a user's tokens, or one token by id")
+    who = revoke.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="revoke every live token of this user")
+    who.add_argument("--id", type=int, help="revoke this token")
+    revoke.set_defaults(run=tokens_revoke)
+    tokens.add_parser("list", help="list tokens (never the tokens themselves)").set_defaults(run=tokens_list)
+
+    directory = commands.add_parser("directory", help="the agency directory").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    load = directory.add_parser("load", help="load agencies and role holders from a JSON file")
+    load.add_argument("file", type=Path)
+    load.set_defaults(run=directory_load)
+
+    deadline = commands.add_parser("deadline", help="the deadline calculator").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    calc = deadline.add_parser(
+        "calc",
+        help="when a deadline falls due",
+        description="What a case would compute. Without --time the event is taken at 12:00 Europe/London.",
+    )
+    calc.add_argument("--area", required=True, help=f"one of: {', '.join(AREAS)}")
+    calc.add_argument("--rule", required=True, help=f"one of: {', '.join(k.value for k in DeadlineKind)}")
+    calc.add_argument("--date", required=True, type=_date, help="the day of the event, YYYY-MM-DD")
+    calc.add_argument("--time", help="HH:MM Europe/London (default 12:00)")
+    calc.add_argument("--json", action="store_true", help="print the API's JSON instead of a table")
+    calc.set_defaults(run=deadline_calc)
+
+    demo = commands.add_parser("demo", help="demonstration data").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    demo_load_parser = demo.add_parser(
+        "load", help="issue demo tokens and open example cases through the API"
+    )
+    demo_load_parser.add_argument("--api", help="the API's base URL (default: from settings)")
+    demo_load_parser.set_defaults(run=demo_load)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run: Callable[[argparse.Namespace, Settings], int] = args.run
+    try:
+        return run(args, Settings())
+    except (CliError, TokenError) as error:
+        print(f"mappa: {error}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        print(f"mappa: the database is not ready ({error.orig}); run `make dev-prepare`", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

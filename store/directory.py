@@ -1,0 +1,178 @@
+"""The agency directory: each agency's single point of contact, and who holds each MAPPA role in an area.
+
+Notices are addressed to an agency id or a role ("co-ordinator", "chair"); this is where that becomes an
+e-mail address. A notice must never be lost: one for an agency the directory does not know goes to the area's
+co-ordinator, saying so. Only when the area has no co-ordinator at all does the lookup fail, loudly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session
+
+from store.db import session_factory
+from store.models import Agency, AgencyKind, DirectoryRole, RoleHolder
+
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$", max_length=254)]
+Slug = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+# Where a role has no holder today, the notice goes to the next role in this chain (003: an alternative
+# decision-maker covers the co-ordinator's absence; the co-ordinator arranges meetings for the chair).
+ROLE_FALLBACK: dict[DirectoryRole, DirectoryRole | None] = {
+    DirectoryRole.CHAIR: DirectoryRole.CO_ORDINATOR,
+    DirectoryRole.CO_ORDINATOR: DirectoryRole.DEPUTY_CO_ORDINATOR,
+    DirectoryRole.DEPUTY_CO_ORDINATOR: None,
+}
+
+
+class AgencyEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency_id: Slug
+    name: str = Field(min_length=1, max_length=200)
+    kind: AgencyKind
+    area: Slug | None = None  # None: a national agency
+    spoc_email: EmailAddress
+    active: bool = True
+
+
+class RoleHolderEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    area: Slug
+    role: DirectoryRole
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailAddress
+    valid_from: date
+    valid_to: date | None = None  # inclusive
+    acting: bool = False
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> RoleHolderEntry:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError(f"{self.role} {self.name} in {self.area}: valid_to is before valid_from")
+        return self
+
+
+class DirectoryFile(BaseModel):
+    """The directory as kept in JSON (`store/seed/directory.json`, or settings.directory_file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agencies: list[AgencyEntry] = Field(default_factory=list)
+    role_holders: list[RoleHolderEntry] = Field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: str | Path) -> DirectoryFile:
+        return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+class NoRecipient(LookupError):
+    """Nobody in the directory can receive a notice. The activity fails and retries until someone can."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a notice goes, and why it goes there if not to whom it was addressed."""
+
+    addresses: list[str]
+    note: str | None = None  # set when the notice was redirected, for the message itself to say so
+
+
+def load_directory(engine: Engine, directory: str | Path | DirectoryFile) -> DirectoryFile:
+    """Insert or update every agency and role holder in `directory`; loading it twice changes nothing.
+
+    Entries missing from the file are left as they are (deactivate an agency with `"active": false`).
+    """
+    entries = directory if isinstance(directory, DirectoryFile) else DirectoryFile.read(directory)
+    with session_factory(engine).begin() as session:
+        for agency in entries.agencies:
+            session.merge(Agency(**agency.model_dump(mode="json")))
+        for holder in entries.role_holders:
+            row = session.scalars(
+                select(RoleHolder).where(
+                    RoleHolder.area == holder.area,
+                    RoleHolder.role == holder.role.value,
+                    RoleHolder.email == holder.email,
+                    RoleHolder.valid_from == holder.valid_from,
+                )
+            ).one_or_none()
+            if row is None:
+                row = RoleHolder(
+                    area=holder.area, role=holder.role.value, email=holder.email, valid_from=holder.valid_from
+                )
+                session.add(row)
+            row.name = holder.name
+            row.valid_to = holder.valid_to
+            row.acting = holder.acting
+    return entries
+
+
+def role_holder(session: Session, area: str, role: DirectoryRole, today: date) -> RoleHolder | None:
+    """Who holds `role` in `area` today: an acting holder (covering an absence) first, then the most
+    recently appointed."""
+    return session.scalars(
+        select(RoleHolder)
+        .where(
+            RoleHolder.area == area,
+            RoleHolder.role == role.value,
+            RoleHolder.valid_from <= today,
+            or_(RoleHolder.valid_to.is_(None), RoleHolder.valid_to >= today),
+        )
+        .order_by(RoleHolder.acting.desc(), RoleHolder.valid_from.desc(), RoleHolder.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def resolve_recipient(session: Session, area: str, to: str, today: date) -> Recipient:
+    """Resolve a notice's `to` (an agency id, or a role of the area) to e-mail addresses."""
+    try:
+        role: DirectoryRole | None = DirectoryRole(to)
+    except ValueError:
+        role = None
+    if role is not None:
+        return _resolve_role(session, area, role, today)
+
+    agency = session.get(Agency, to)
+    if agency is not None and agency.active:
+        return Recipient([agency.spoc_email])
+    why = "is not active in the MAPPA directory" if agency is not None else "is not in the MAPPA directory"
+    fallback = _resolve_role(session, area, DirectoryRole.CO_ORDINATOR, today)
+    note = (
+        f"This notice is addressed to agency '{to}', which {why}. It has been sent to the {area} MAPPA "
+        "co-ordinator instead: please pass it to that agency's single point of contact and correct the "
+        "directory."
+    )
+    return Recipient(fallback.addresses, note if fallback.note is None else f"{note}\n{fallback.note}")
+
+
+def _resolve_role(session: Session, area: str, role: DirectoryRole, today: date) -> Recipient:
+    asked_for = role
+    current: DirectoryRole | None = role
+    while current is not None:
+        holder = role_holder(session, area, current, today)
+        if holder is not None:
+            if current is asked_for:
+                return Recipient([holder.email])
+            return Recipient(
+                [holder.email],
+                f"This notice is for the {area} MAPPA {asked_for.value}; nobody holds that role on "
+                f"{today:%d %b %Y}, so it has been sent to the {current.value}.",
+            )
+        current = ROLE_FALLBACK[current]
+    raise NoRecipient(
+        f"no {asked_for.value} (nor anyone to cover the role) is in the MAPPA directory for area '{area}' on "
+        f"{today:%d %b %Y}: add a role holder to the directory; the notice will be sent when one exists"
+    )
+
+
+def recipient_addresses(session: Session, area: str, to: str, today: date) -> list[str]:
+    """The e-mail addresses a notice addressed to `to` goes to (see `resolve_recipient` for the fallbacks)."""
+    return resolve_recipient(session, area, to, today).addresses

@@ -1,0 +1,337 @@
+"""The tables: agency directory, notification outbox, deadline ledger, API tokens, case openings and audit.
+
+None of them holds the subject's personal data: cases are named by their reference only. The case itself
+lives in its workflow; the ledger is the denormalised read side for many-case questions (ops, compliance).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, stored in UTC and always read back as an aware UTC datetime.
+
+    SQLite keeps no time zone: without this an aware value written would come back naive, and comparing it
+    with an aware one raises. Naive values are refused on the way in rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store instants as aware datetimes (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class AgencyKind(StrEnum):
+    POLICE = "police"
+    JUSTICE_SOCIAL_WORK = "justice-social-work"
+    PROBATION = "probation"
+    PRISON = "prison"
+    HEALTH = "health"
+    HOUSING = "housing"
+    EDUCATION = "education"
+    COUNCIL = "council"
+    YOUTH_OFFENDING = "youth-offending"
+    DWP = "dwp"
+    OTHER = "other"
+
+
+class DirectoryRole(StrEnum):
+    """The MAPPA roles of an area that notices can be addressed to."""
+
+    CO_ORDINATOR = "co-ordinator"
+    CHAIR = "chair"
+    DEPUTY_CO_ORDINATOR = "deputy-co-ordinator"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+
+
+class EscalationKind(StrEnum):
+    BREACH_ESCALATION = "breach-escalation"
+    RE_ESCALATION = "re-escalation"
+
+
+class TokenRole(StrEnum):
+    CO_ORDINATOR = "co-ordinator"
+    CHAIR = "chair"
+    AGENCY_WORKER = "agency-worker"
+    OPS = "ops"
+
+
+class AuditOutcome(StrEnum):
+    ALLOWED = "allowed"
+    REFUSED = "refused"
+
+
+def one_of(column: str, values: type[StrEnum]) -> str:
+    """A CHECK constraint's text: `column` takes one of the enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+# Stable constraint names, so migrations written today can drop or alter them later on either database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+# ------------------------------------------------------------------------------------------ directory
+
+
+class Agency(Base):
+    """An agency and its single point of contact (SPOC), who receives the agency's notices."""
+
+    __tablename__ = "agencies"
+    __table_args__ = (CheckConstraint(one_of("kind", AgencyKind), name="kind"),)
+
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    area: Mapped[str | None] = mapped_column(String(64), index=True)  # None: a national agency (e.g. SPS)
+    spoc_email: Mapped[str] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoleHolder(Base):
+    """Who holds a MAPPA role in an area, and when. An acting holder covers an absence (003)."""
+
+    __tablename__ = "role_holders"
+    __table_args__ = (
+        CheckConstraint(one_of("role", DirectoryRole), name="role"),
+        # The directory file's natural key: loading it twice updates rather than duplicates.
+        UniqueConstraint("area", "role", "email", "valid_from"),
+        Index("ix_role_holders_area_role_valid_from", "area", "role", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)  # inclusive; None: until further notice
+    acting: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# ------------------------------------------------------------------------------------------ outbox
+
+
+class Notification(Base):
+    """The outbox: every notice the workflow asked to send, written before it is sent, kept once sent."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(one_of("status", OutboxStatus), name="status"),
+        Index("ix_notifications_status_created_at", "status", "created_at"),
+        Index("ix_notifications_case_ref", "case_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the Notice key: one row per notice, ever
+    case_ref: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(64))  # an agency id or a role of the area
+    to_address: Mapped[str] = mapped_column(Text)  # comma-separated, as resolved when the notice was written
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    deadline_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
+# ------------------------------------------------------------------------------------------ ledger
+
+
+class LedgerCase(Base):
+    """One row per case: where it stands, for ops views across many cases."""
+
+    __tablename__ = "ledger_cases"
+    __table_args__ = (
+        Index("ix_ledger_cases_area_stage", "area", "stage"),
+        Index("ix_ledger_cases_next_deadline_at", "next_deadline_at"),
+    )
+
+    case_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    area: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(32))
+    category: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int | None] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(64))
+    lead_agency: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    exited_at: Mapped[datetime | None]
+    open_breaches: Mapped[int] = mapped_column(Integer, default=0)
+    next_deadline_at: Mapped[datetime | None]
+    next_deadline_kind: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerDeadline(Base):
+    """One row per deadline of a case, in its latest state. Never deleted, like the deadline itself."""
+
+    __tablename__ = "ledger_deadlines"
+    __table_args__ = (
+        UniqueConstraint("case_ref", "deadline_id"),
+        # "breached, or due within N days", optionally by area / responsible agency, sorted by due.
+        Index("ix_ledger_deadlines_state_due_at", "state", "due_at"),
+        Index("ix_ledger_deadlines_area_state_due_at", "area", "state", "due_at"),
+        Index("ix_ledger_deadlines_responsible_state_due_at", "responsible", "state", "due_at"),
+        # Compliance per area and kind over a period of due dates.
+        Index("ix_ledger_deadlines_area_kind_due_date", "area", "kind", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(64), ForeignKey("ledger_cases.case_ref"))
+    deadline_id: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    responsible: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    due_date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))  # workflows.rules.deadlines.DeadlineState
+    met_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    met_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerEscalation(Base):
+    """Each escalation of a breach to the co-ordinator or chair, and how late it came after the due time."""
+
+    __tablename__ = "ledger_escalations"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", EscalationKind), name="kind"),
+        Index("ix_ledger_escalations_case_ref_deadline_id", "case_ref", "deadline_id"),
+        Index("ix_ledger_escalations_area_escalated_at", "area", "escalated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the Notice key
+    case_ref: Mapped[str] = mapped_column(String(64))
+    deadline_id: Mapped[str | None] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime]
+    lateness_seconds: Mapped[float | None] = mapped_column(Float)  # escalated_at - due_at
+
+
+# ------------------------------------------------------------------------------------------ API
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(one_of("role", TokenRole), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The sha256 hex of the token: the token itself is never kept.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    area: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class CaseOpening(Base):
+    """An agency's request to open a case, by its idempotency key: a repeated request gets the same case."""
+
+    __tablename__ = "case_openings"
+    __table_args__ = (UniqueConstraint("agency_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    case_ref: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Who did or was refused what, on which case. Append-only: rows are never changed or removed."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint(one_of("outcome", AuditOutcome), name="outcome"),
+        Index("ix_audit_events_case_ref_at", "case_ref", "at"),
+        Index("ix_audit_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(200))
+    case_ref: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditTrailIsAppendOnly(Exception):
+    pass
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_audit_change(_mapper: Mapper[Any], _connection: Any, target: AuditEvent) -> None:
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed or deleted")

@@ -1,0 +1,49 @@
+"""Databases for integration tests: each test gets an empty one, on SQLite and on PostgreSQL.
+
+`database_url` is parametrised, so a test that asks for it (or for `engine`) runs once per database. On
+PostgreSQL each test gets a fresh schema (dropped afterwards) on the shared `test` database; the
+PostgreSQL run is skipped, with the reason shown, when no server answers.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from store.db import make_engine
+from store.migrate import upgrade
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store' / 'mappa.db'}"
+        return
+    server_url: str = request.getfixturevalue("postgres_url")
+    schema = f"test_{uuid4().hex[:12]}"
+    libpq_url = server_url.replace("+psycopg", "", 1)
+    with psycopg.connect(libpq_url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        # Every connection of this engine sees only the test's schema.
+        url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(libpq_url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a database built by the migrations, as the worker builds it."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -1,0 +1,105 @@
+"""The API's tables agree with the workflow contract, and the permission table says what the brief says."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from api import problems
+from api.auth import EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User, authorise
+from api.calculator import calculate_deadline, render
+from api.openings import NewCase
+from api.routes.cases import EVENT_ROUTES
+from store.models import TokenRole
+from workflows.messages import EVENT_UPDATES
+from workflows.rules import events as ev
+
+
+def user(
+    role: str, agency: str | None = "police-scotland-lanarkshire", area: str | None = "lanarkshire"
+) -> User:
+    return User(token_id=1, user_name="test", agency_id=agency, role=TokenRole(role), area=area)
+
+
+def test_every_agency_event_has_one_route_and_one_permission() -> None:
+    routed = [route.event for route in EVENT_ROUTES]
+    assert sorted(t.__name__ for t in routed) == sorted(t.__name__ for t in EVENT_UPDATES)
+    assert len({route.path for route in EVENT_ROUTES}) == len(EVENT_ROUTES)
+    assert set(EVENT_PERMISSIONS) == set(EVENT_UPDATES)
+
+
+def test_each_acting_agency_field_exists_on_its_event() -> None:
+    for event_type, permission in EVENT_PERMISSIONS.items():
+        for field in permission.acts_as:
+            assert field in event_type.model_fields, (event_type.__name__, field)
+
+
+def test_a_new_case_is_a_case_opening_without_its_reference() -> None:
+    assert set(NewCase.model_fields) == set(ev.CaseOpening.model_fields) - {"case_ref"}
+
+
+def test_only_the_co_ordinator_screens_decides_and_exits() -> None:
+    co_ordinator_only = {
+        ev.ScreeningDecision,
+        ev.FurtherInformationRequested,
+        ev.ReferralDecision,
+        ev.RiskChangeTriaged,
+        ev.LevelChanged,
+        ev.ExitDecision,
+        ev.AspScreening,
+        ev.SubjectInformed,
+        ev.MinutesCirculated,
+    }
+    for event_type, permission in EVENT_PERMISSIONS.items():
+        if event_type in co_ordinator_only:
+            assert permission.roles == {TokenRole.CO_ORDINATOR}, event_type.__name__
+
+
+def test_only_a_chair_records_meetings_and_shares_with_child_protection() -> None:
+    for event_type in (ev.MeetingHeld, ev.ConclusionsSharedWithChildProtection):
+        assert EVENT_PERMISSIONS[event_type].roles == {TokenRole.CHAIR}
+
+
+def test_ops_reads_status_but_no_case_content_and_sends_nothing() -> None:
+    assert TokenRole.OPS in READ_STATUS.roles
+    assert TokenRole.OPS not in READ_CASE_FILE.roles | OPEN_CASE.roles
+    assert all(TokenRole.OPS not in p.roles for p in EVENT_PERMISSIONS.values())
+
+
+def test_an_agency_worker_reports_for_their_own_agency_only() -> None:
+    report = ev.RiskChangeReported(reporting_agency="nhs-lanarkshire", direction="increased", summary="x")
+    with pytest.raises(problems.ProblemError) as refused:
+        authorise(user("agency-worker"), EVENT_PERMISSIONS[ev.RiskChangeReported], "lanarkshire", report)
+    assert (refused.value.problem.status, refused.value.problem.field) == (403, "reporting_agency")
+    authorise(
+        user("agency-worker", "nhs-lanarkshire"),
+        EVENT_PERMISSIONS[ev.RiskChangeReported],
+        "lanarkshire",
+        report,
+    )
+    # The co-ordinator records on an agency's behalf.
+    authorise(
+        user("co-ordinator", "lanarkshire-justice-social-work"),
+        EVENT_PERMISSIONS[ev.RiskChangeReported],
+        "lanarkshire",
+        report,
+    )
+
+
+def test_a_national_agency_worker_acts_in_any_area_but_a_co_ordinator_only_in_theirs() -> None:
+    search = ev.RecordSearchReturned(agency="sps")
+    authorise(
+        user("agency-worker", "sps", None), EVENT_PERMISSIONS[ev.RecordSearchReturned], "glasgow", search
+    )
+    with pytest.raises(problems.ProblemError) as refused:
+        authorise(user("co-ordinator"), READ_STATUS, "glasgow")
+    assert refused.value.problem.rule == "area"
+    assert "Glasgow" in (refused.value.problem.detail or "")
+
+
+def test_the_cli_table_shows_the_days_a_scottish_count_skipped() -> None:
+    table = render(calculate_deadline("lanarkshire", "record-search", date(2026, 4, 2)))
+    assert "Good Friday (bank-holiday)" in table
+    assert "Easter Monday (local-holiday)" in table
+    assert "end of Mon 13 Apr 2026 Europe/London" in table
