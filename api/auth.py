@@ -80,6 +80,9 @@ EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
     ev.SubjectInformed:             _allow("record the subject informed",   CO_ONLY),
     ev.ConclusionsSharedWithChildProtection:
                                     _allow("share with child protection",   CHAIR_ONLY),
+    ev.SubjectAccessRequested:      _allow("record a subject access request", CO_ONLY),
+    ev.SarAgencyView:               _allow("give a view on a subject access request", AGENCIES, "agency"),
+    ev.SarDecided:                  _allow("decide a subject access request", (CO_ORDINATOR, CHAIR)),
 }
 OPEN_CASE = _allow("open a case", AGENCIES, ("notification.notifying_agency", "referral.referring_agency"))
 READ_STATUS = _allow("read a case's status and deadlines", EVERYONE)  # no personal data in either

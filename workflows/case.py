@@ -381,6 +381,30 @@ class MappaCaseWorkflow:
     def _v_share_with_child_protection(self, e: ev.ConclusionsSharedWithChildProtection) -> None:
         self._check(e)
 
+    @workflow.update
+    async def request_subject_access(self, e: ev.SubjectAccessRequested) -> Receipt:
+        return await self._record(e)
+
+    @request_subject_access.validator
+    def _v_request_subject_access(self, e: ev.SubjectAccessRequested) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_sar_agency_view(self, e: ev.SarAgencyView) -> Receipt:
+        return await self._record(e)
+
+    @record_sar_agency_view.validator
+    def _v_record_sar_agency_view(self, e: ev.SarAgencyView) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def decide_subject_access(self, e: ev.SarDecided) -> Receipt:
+        return await self._record(e)
+
+    @decide_subject_access.validator
+    def _v_decide_subject_access(self, e: ev.SarDecided) -> None:
+        self._check(e)
+
     # ------------------------------------------------------------------ queries
 
     @workflow.query

@@ -62,6 +62,9 @@ EVENT_UPDATES: dict[type[ev.Event], str] = {
     ev.ExitDecision: "decide_exit",
     ev.SubjectInformed: "record_subject_informed",
     ev.ConclusionsSharedWithChildProtection: "share_with_child_protection",
+    ev.SubjectAccessRequested: "request_subject_access",
+    ev.SarAgencyView: "record_sar_agency_view",
+    ev.SarDecided: "decide_subject_access",
 }
 
 

@@ -186,6 +186,26 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "The chair shares conclusions and actions (never the minutes) with a child protection conference, "
         "only when no third-party source is revealed (002).",
     ),
+    EventRoute(
+        "subject-access-requests",
+        ev.SubjectAccessRequested,
+        "Record a subject access request for minutes",
+        "The subject asks for the minutes: a decision is due in one calendar month, and each agency that "
+        "attended the meetings concerned is consulted (001).",
+    ),
+    EventRoute(
+        "subject-access-views",
+        ev.SarAgencyView,
+        "Give an attending agency's view on a subject access request",
+        "An agency consulted on a subject access request says whether the minutes may be disclosed, or names the "
+        "exemption it relies on to withhold them.",
+    ),
+    EventRoute(
+        "subject-access-decisions",
+        ev.SarDecided,
+        "Decide a subject access request",
+        "The co-ordinator and chair disclose the minutes or withhold them under a stated data protection exemption.",
+    ),
 )
 
 EVENT_RESPONSES = problems.responses(400, 401, 403, 404, 409, 422, 503)

@@ -457,3 +457,37 @@ def test_a_closed_deadline_kept_out_of_state_after_archiving_stays_out_of_open_l
     assert len(dropped) >= 4
     assert all(d not in case.deadlines for d in dropped)
     assert "initial-meeting" in case.deadlines
+
+
+def test_a_subject_access_request_consults_each_attending_agency_and_is_decided_within_a_month():
+    case = referred_case()
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, date(2027, 2, 9)), at(held))
+    case.apply(ev.SubjectAccessRequested(meeting_ids=["meeting-1"]), at(date(2027, 1, 11)))
+    assert case.deadlines["sar-1"].due_date == date(2027, 2, 11)
+    consultations = [d for d in case.open_deadlines() if d.kind is DeadlineKind.SAR_CONSULTATION]
+    assert {d.responsible for d in consultations} == {
+        "police-scotland-lanarkshire",
+        "lanarkshire-justice-social-work",
+        "nhs-lanarkshire",
+    }
+    with pytest.raises(RuleViolation, match="did not attend"):
+        case.check(
+            ev.SarAgencyView(sar_id="sar-1", agency="lanarkshire-housing", view="disclose"),
+            at(date(2027, 1, 12)),
+        )
+    case.apply(
+        ev.SarAgencyView(sar_id="sar-1", agency="nhs-lanarkshire", view="withhold", exemption="serious harm"),
+        at(date(2027, 1, 12)),
+    )
+    with pytest.raises(RuleViolation, match="exemption"):
+        case.check(ev.SarDecided(sar_id="sar-1", outcome="withhold", reason="x"), at(date(2027, 1, 20)))
+    case.apply(
+        ev.SarDecided(
+            sar_id="sar-1", outcome="withhold", exemption="crime and taxation", reason="risk to victim"
+        ),
+        at(date(2027, 1, 20)),
+    )
+    assert case.deadlines["sar-1"].state is DeadlineState.MET
+    assert case.deadlines["sar-1:police-scotland-lanarkshire"].state is DeadlineState.CANCELLED
+    assert case.subject_access_requests[0].views["nhs-lanarkshire"] == "withhold: serious harm"

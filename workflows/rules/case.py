@@ -153,6 +153,16 @@ class Receipt(BaseModel):
     replayed: bool = False  # true when an idempotency key was seen before and this is the first answer again
 
 
+class SubjectAccessRequest(BaseModel):
+    sar_id: str
+    meeting_ids: list[str]
+    received_at: datetime
+    consulted: list[str]
+    views: dict[str, str] = Field(default_factory=dict)  # agency -> "disclose" / "withhold: exemption"
+    outcome: str | None = None
+    exemption: str | None = None
+
+
 class Disclosure(BaseModel):
     meeting_id: str
     recipient: str
@@ -183,6 +193,7 @@ class CaseFile(BaseModel):
     meetings: list[Meeting] = Field(default_factory=list)
     risk_changes: list[RiskChange] = Field(default_factory=list)
     disclosures: list[Disclosure] = Field(default_factory=list)
+    subject_access_requests: list[SubjectAccessRequest] = Field(default_factory=list)
     deadlines: dict[str, Deadline] = Field(default_factory=dict)
     outbox: list[Notice] = Field(default_factory=list)
     ledger_pending: list[str] = Field(
@@ -794,6 +805,65 @@ class CaseFile(BaseModel):
             )
         )
 
+    def _request_subject_access(
+        self, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
+    ) -> None:
+        meetings = [self._meeting(m) for m in dict.fromkeys(e.meeting_ids)]
+        sar_id = f"sar-{len(self.subject_access_requests) + 1}"
+        consulted = sorted({agency for m in meetings for agency in m.attendees})
+        self.subject_access_requests.append(
+            SubjectAccessRequest(
+                sar_id=sar_id,
+                meeting_ids=[m.meeting_id for m in meetings],
+                received_at=now,
+                consulted=consulted,
+            )
+        )
+        self._open(policy, DeadlineKind.SUBJECT_ACCESS_REQUEST, sar_id, CO_ORDINATOR, now, now)
+        # 001: the co-ordinator and chair consult the other attending agencies.
+        for agency in consulted:
+            self._open(policy, DeadlineKind.SAR_CONSULTATION, f"{sar_id}:{agency}", agency, now, now)
+
+    def _sar_view(self, policy: AreaPolicy, e: ev.SarAgencyView, now: datetime) -> None:
+        sar = self._sar(e.sar_id)
+        if e.agency not in sar.consulted:
+            raise RuleViolation(
+                f"{e.agency} did not attend and was not consulted on {e.sar_id}", "SAR consultation", "agency"
+            )
+        if e.view == "withhold" and not e.exemption:
+            raise RuleViolation(
+                "a view to withhold names the exemption relied on", "SAR exemption", "exemption"
+            )
+        if not self._is_open(f"{e.sar_id}:{e.agency}"):
+            raise RuleViolation(
+                f"{e.agency} has already answered on {e.sar_id}", "SAR consultation", "agency"
+            )
+        self._meet(f"{e.sar_id}:{e.agency}", now)
+        sar.views[e.agency] = e.view if e.view == "disclose" else f"withhold: {e.exemption}"
+
+    def _decide_sar(self, policy: AreaPolicy, e: ev.SarDecided, now: datetime) -> None:
+        sar = self._sar(e.sar_id)
+        if sar.outcome is not None:
+            raise RuleViolation(f"{e.sar_id} has already been decided", "SAR decision", "sar_id")
+        if e.outcome == "withhold" and not e.exemption:
+            raise RuleViolation(
+                "withholding minutes from the subject needs a data protection exemption (001)",
+                "SAR exemption",
+                "exemption",
+            )
+        for agency in sar.consulted:
+            self._cancel_if_open(f"{e.sar_id}:{agency}", "decided before this agency answered", now)
+        self._meet(e.sar_id, now)
+        sar.outcome, sar.exemption = e.outcome, e.exemption
+
+    def _sar(self, sar_id: str) -> SubjectAccessRequest:
+        for sar in self.subject_access_requests:
+            if sar.sar_id == sar_id:
+                return sar
+        raise RuleViolation(
+            f"no subject access request {sar_id} on this case", "subject access request", "sar_id"
+        )
+
     # ---------------------------------------------------------------- time
 
     def tick(self, now: datetime) -> None:
@@ -1147,4 +1217,7 @@ _HANDLERS: dict[type, tuple[frozenset[Stage], Callable[..., None]]] = {
     ev.ExitDecision: (_ALL, CaseFile._decide_exit),
     ev.SubjectInformed: (_ALL, CaseFile._inform_subject),
     ev.ConclusionsSharedWithChildProtection: (_ALL, CaseFile._share_with_child_protection),
+    ev.SubjectAccessRequested: (_ALL, CaseFile._request_subject_access),
+    ev.SarAgencyView: (_ALL, CaseFile._sar_view),
+    ev.SarDecided: (_ALL, CaseFile._decide_sar),
 }

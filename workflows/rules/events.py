@@ -277,3 +277,29 @@ class ConclusionsSharedWithChildProtection(Event):
     meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$")
     conference: ShortText
     reveals_third_party_source: bool
+
+
+class SubjectAccessRequested(Event):
+    """The subject asks for the minutes: a subject access request (001)."""
+
+    meeting_ids: list[str] = Field(
+        min_length=1, max_length=40, description="The meetings whose minutes are asked for."
+    )
+
+
+class SarAgencyView(Event):
+    sar_id: str = Field(pattern=r"^sar-[0-9]{1,4}$")
+    agency: AgencyId
+    view: Literal["disclose", "withhold"]
+    exemption: str | None = Field(default=None, max_length=400)
+
+
+class SarDecided(Event):
+    sar_id: str = Field(pattern=r"^sar-[0-9]{1,4}$")
+    outcome: Literal["disclose", "withhold"]
+    exemption: str | None = Field(
+        default=None,
+        max_length=400,
+        description="Required to withhold: the data protection exemption relied on.",
+    )
+    reason: ShortText

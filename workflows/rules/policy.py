@@ -38,6 +38,8 @@ class DeadlineKind(StrEnum):
     EXTRA_REVIEW = "extra-review"
     SONR_EXIT_NOTICE = "sonr-exit-notice"
     EXIT_REVIEW = "exit-review"
+    SUBJECT_ACCESS_REQUEST = "subject-access-request"
+    SAR_CONSULTATION = "sar-consultation"
 
 
 Unit = Literal["working_days", "weeks", "hours", "same_day", "calendar_months", "set_at_event"]
@@ -275,6 +277,31 @@ _COMMON_RULES: tuple[StatutoryRule, ...] = (
     ),
 )
 
+_SUBJECT_ACCESS: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.SUBJECT_ACCESS_REQUEST,
+        "decision on the subject's request for the minutes",
+        "Requests for disclosure of MAPPA minutes are treated as Subject Access Requests under the Data "
+        "Protection Act: the co-ordinator and chair consult the other attending agencies and decide whether an "
+        "exemption applies.",
+        "001; one calendar month a policy value (the data protection response time)",
+        Timescale("calendar_months", 1),
+        "subject access request received",
+        "co-ordinator",
+        reminder=_wd(5),
+    ),
+    StatutoryRule(
+        DeadlineKind.SAR_CONSULTATION,
+        "attending agency's view on the subject access request",
+        "The co-ordinator and meeting chair consult the other attending agencies.",
+        "001; timescale a policy value",
+        _wd(10),
+        "consultation sent",
+        "each agency",
+        reminder=_wd(3),
+    ),
+)
+
 _SCOTLAND_ONLY: tuple[StatutoryRule, ...] = (
     StatutoryRule(
         DeadlineKind.ASP_SCREENING,
@@ -384,6 +411,7 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
         r.kind: r
         for r in (
             *_COMMON_RULES,
+            *_SUBJECT_ACCESS,
             # 004 repeats "16 weeks" for level 3, a known slip of that page; national guidance says 8.
             *_review_rules(16, 8, "004; national MAPPA guidance for the level 3 figure"),
         )
