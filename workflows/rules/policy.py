@@ -397,7 +397,10 @@ class JurisdictionPolicy:
 SCOTLAND = JurisdictionPolicy(
     jurisdiction=Jurisdiction.SCOTLAND,
     name="Scotland",
-    rules={r.kind: r for r in (*_COMMON_RULES, *_SCOTLAND_ONLY, *_review_rules(12, 6, "001, 003"))},
+    rules={
+        r.kind: r
+        for r in (*_COMMON_RULES, *_SUBJECT_ACCESS, *_SCOTLAND_ONLY, *_review_rules(12, 6, "001, 003"))
+    },
     asp_link=True,
     swis_alerts=True,
     category_3_may_be_level_1=False,
