@@ -4,6 +4,7 @@ sending e-mail to a real SMTP server on loopback, on the time-skipping test serv
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from workflows.messages import CaseStatus, CaseWorkflowInput, Deadline, Receipt
 from workflows.rules import events as ev
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"
+HISTORIES = Path(__file__).resolve().parent / "histories"
 
 
 @dataclass
@@ -64,6 +66,18 @@ class CaseRig:
             EVENT_UPDATES[type(event)], event, id=key, result_type=Receipt
         )
         return result
+
+    async def keep_history(self, handle: WorkflowHandle[Any, Any], name: str) -> None:
+        """With RECORD_HISTORIES=1, save the case's history for the replay test (tests/workflow/test_replay.py).
+
+        Saved histories are committed: every later change to the workflow must still replay them, or be
+        guarded with `workflow.patched`.
+        """
+        if os.environ.get("RECORD_HISTORIES") != "1":
+            return
+        history = await handle.fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
 
     async def status(self, handle: WorkflowHandle[Any, Any]) -> CaseStatus:
         result: CaseStatus = await handle.query(MappaCaseWorkflow.status)

@@ -116,6 +116,7 @@ async def test_scotland_level_2_community_case_from_notification_to_review(rig: 
     assert by_id["review:meeting-1"].state == "met" and by_id["review:meeting-1"].breached_at is None
     assert by_id["review:meeting-2"].state == "open"
     await rig.ledger_row(ref, "review:meeting-1", "met")
+    await rig.keep_history(handle, "scotland-level-2-to-review")
 
 
 async def test_level_3_case_reviews_within_six_weeks_and_a_missed_review_is_escalated_then_re_escalated(
@@ -147,6 +148,7 @@ async def test_level_3_case_reviews_within_six_weeks_and_a_missed_review_is_esca
     assert "chair" in str(chair_mail[0]["To"])
     kinds = [e.kind for e in rig.escalations(ref) if e.deadline_id == "review:meeting-1"]
     assert kinds[0] == "breach-escalation" and "re-escalation" in kinds
+    await rig.keep_history(handle, "level-3-missed-review")
 
 
 async def test_england_and_wales_level_2_case_allows_a_sixteen_week_review_and_no_scottish_links(
@@ -170,6 +172,7 @@ async def test_england_and_wales_level_2_case_allows_a_sixteen_week_review_and_n
     await rig.send(handle, meeting(held, held + timedelta(weeks=16), attendees=ENGLISH_AGENCIES[:3]))
     ids = {d.deadline_id for d in (await rig.status(handle)).deadlines}
     assert "review:meeting-1" in ids and "swis-alert:meeting-1" not in ids and "asp-screening" not in ids
+    await rig.keep_history(handle, "england-level-2")
 
 
 async def test_custody_case_meets_before_release_and_a_late_prison_referral_is_on_record(rig: CaseRig):
@@ -183,6 +186,7 @@ async def test_custody_case_meets_before_release_and_a_late_prison_referral_is_o
     initial = await rig.deadline(handle, "initial-meeting")
     assert initial.due_date == release - timedelta(days=1)  # before release, sooner than 20 working days
     assert (await rig.ledger_row(ref, "custody-referral", "met")).met_late
+    await rig.keep_history(handle, "custody")
 
 
 async def test_a_rejected_referral_goes_back_with_its_reasons(rig: CaseRig):
@@ -198,6 +202,7 @@ async def test_a_rejected_referral_goes_back_with_its_reasons(rig: CaseRig):
     decision = await rig.wait_for_mail(ref, "not accepted")
     assert "level 1 management meets the risk" in decision[0].get_payload()
     assert "justice-social-work" in str(decision[0]["To"]) or "jsw" in str(decision[0]["To"]).lower()
+    await rig.keep_history(handle, "rejected-referral")
 
 
 async def test_asp_case_needs_an_ap1_within_24_hours_and_minutes_for_both_chairs(rig: CaseRig):
@@ -235,6 +240,7 @@ async def test_asp_case_needs_an_ap1_within_24_hours_and_minutes_for_both_chairs
         ),
     )
     assert (await rig.ledger_row(ref, "ap1-referral", "met")).met_late
+    await rig.keep_history(handle, "asp-case")
 
 
 async def test_a_risk_change_that_escalates_to_level_3_rearms_the_review_at_the_level_3_maximum(rig: CaseRig):
@@ -267,6 +273,7 @@ async def test_a_risk_change_that_escalates_to_level_3_rearms_the_review_at_the_
     review = next(d for d in status.deadlines if d.kind == "review-level-3" and d.state == "open")
     assert review.due_date == changed_on + timedelta(weeks=6)
     assert next(d for d in status.deadlines if d.deadline_id == "review:meeting-1").state == "cancelled"
+    await rig.keep_history(handle, "risk-change-to-level-3")
 
 
 async def test_a_case_exits_at_the_end_of_its_notification_requirements(rig: CaseRig):
@@ -284,6 +291,7 @@ async def test_a_case_exits_at_the_end_of_its_notification_requirements(rig: Cas
     record = await handle.result()
     assert record is not None and record.reason == "SONR ends; no SHPO sought"
     await rig.ledger_row(ref, "exit-review", "met")
+    await rig.keep_history(handle, "exit-at-sonr-end")
 
 
 async def test_refused_events_name_the_rule_and_record_nothing(rig: CaseRig):

@@ -1,0 +1,117 @@
+"""A case lives for years: on the real dev server, with the continue-as-new threshold lowered to 200 history
+events (tests/conftest.py), a busy case continues as new and carries every open deadline and every
+idempotency key it has already answered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import make_engine
+from store.directory import load_directory
+from store.migrate import upgrade
+from tests.case_builders import accept, community_notification, meeting, referral
+from tests.helpers import SmtpSink, unique_task_queue
+from tests.workflow.conftest import DIRECTORY, CaseRig
+from worker.bootstrap import build_activities, build_worker
+from worker.settings import Settings
+from workflows.case import MappaCaseWorkflow
+from workflows.messages import CaseStatus
+from workflows.rules import events as ev
+from workflows.rules.calendar import local_date
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+async def dev_rig(dev_server_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[CaseRig]:
+    smtp = SmtpSink()
+    smtp.start()
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'mappa.db'}",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        task_queue=unique_task_queue(),
+    )
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    load_directory(engine, DIRECTORY)
+    executor = ThreadPoolExecutor(16)
+    worker = build_worker(
+        dev_server_env.client,
+        settings,
+        build_activities(settings, engine),
+        task_queue=settings.task_queue,
+        activity_executor=executor,
+    )
+    async with worker:
+        rig = CaseRig(dev_server_env, dev_server_env.client, settings.task_queue, engine, smtp)
+        yield rig
+        for handle in rig.handles:
+            await handle.terminate("test finished")
+    executor.shutdown(wait=False)
+    engine.dispose()
+    smtp.stop()
+
+
+async def runs_of(handle: WorkflowHandle[Any, Any]) -> int:
+    status: CaseStatus = await handle.query(MappaCaseWorkflow.status)
+    return status.runs
+
+
+async def test_a_busy_case_continues_as_new_with_its_open_deadlines_and_seen_keys(dev_rig: CaseRig):
+    rig = dev_rig
+    ref = "MAPPA-LAN-2026-LONG01"
+    today = local_date(await rig.now())
+    handle = await rig.open_case(community_notification(ref, disposal_date=today))
+    first = await rig.send(handle, referral(2), key="police:referral-1")
+    await rig.send(handle, accept(2), key="co:accept-1")
+    await rig.send(handle, meeting(today, today + timedelta(weeks=10)), key="chair:meeting-1")
+
+    # Each risk change reported and triaged is a pair of updates and a ledger write: ~20 history events.
+    n = 0
+    while await runs_of(handle) == 1:
+        n += 1
+        assert n <= 40, "the case never continued as new"
+        await rig.send(
+            handle,
+            ev.RiskChangeReported(
+                reporting_agency="police-scotland-lanarkshire",
+                direction="increased",
+                summary=f"intelligence {n}",
+            ),
+            key=f"police:risk-{n}",
+        )
+        await rig.send(
+            handle,
+            ev.RiskChangeTriaged(
+                change_id=f"risk-change-{n}", outcome="no-action", reason="no change to the plan"
+            ),
+            key=f"co:triage-{n}",
+        )
+
+    status = await rig.status(handle)
+    open_ids = {d.deadline_id for d in status.deadlines if d.state in ("open", "breached")}
+    # What the case owed before it continued as new, it still owes.
+    assert {"review:meeting-1", "minutes:meeting-1", "swis-alert:meeting-1"} <= open_ids
+    assert any(d.startswith("record-search:") for d in open_ids)
+    history = await handle.fetch_history()
+    assert len(history.events) < 200
+
+    # A repeat of a key answered in the first run gets the first answer, flagged as a repeat, and no effect.
+    again = await rig.send(handle, referral(2), key="police:referral-1")
+    assert again.replayed and again.changes == first.changes
+    assert len(rig.mail_for(ref, "referral received")) == 1
+
+    # The new run still takes events and keeps time.
+    receipt = await rig.send(
+        handle, ev.MinutesCirculated(meeting_id="meeting-1", recipients=["nhs-lanarkshire"])
+    )
+    assert any(c.deadline_id == "minutes:meeting-1" and c.change == "met" for c in receipt.changes)
