@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction, end_of_local_day, local_date, local_time_on
@@ -92,6 +92,8 @@ class Notice(BaseModel):
     title: str
     lines: list[str] = Field(default_factory=list)
     due_at: datetime | None = None
+    # When the case raised it: the directory is read as of this moment ("whoever holds the role at the time").
+    raised_at: datetime | None = None
 
 
 class Referral(BaseModel):
@@ -203,6 +205,8 @@ class CaseFile(BaseModel):
     exit_record: ExitRecord | None = None
     # Change log of the current event; not carried between events.
     changes: list[DeadlineChange] = Field(default_factory=list, exclude=True)
+    # The moment of the event or tick being applied: stamps the notices it raises.
+    _now: datetime | None = PrivateAttr(default=None)
 
     # ---------------------------------------------------------------- opening
 
@@ -223,6 +227,7 @@ class CaseFile(BaseModel):
             opened_at=now,
             stage=Stage.NOTIFICATION,
         )
+        case._now = now
         if not opening.subject_is_offender:
             # 002: a person who is not an offender cannot be in MAPPA; route to an information sharing meeting.
             case.stage = Stage.ROUTED_TO_INFORMATION_SHARING_MEETING
@@ -269,6 +274,7 @@ class CaseFile(BaseModel):
 
     def apply(self, event: ev.Event, now: datetime) -> Receipt:
         self.changes = []
+        self._now = now
         handler = _HANDLERS.get(type(event))
         if handler is None:
             raise RuleViolation(f"{type(event).__name__} is not a case event", "unknown event")
@@ -869,6 +875,7 @@ class CaseFile(BaseModel):
     def tick(self, now: datetime) -> None:
         """Send due reminders, mark breaches and escalate them. Called whenever the workflow wakes."""
         policy = self.policy
+        self._now = now
         for d in self.deadlines.values():
             if not d.is_open:
                 continue
@@ -981,6 +988,7 @@ class CaseFile(BaseModel):
                 title=title,
                 lines=lines,
                 due_at=due_at,
+                raised_at=self._now,
             )
         )
 

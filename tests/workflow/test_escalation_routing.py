@@ -1,0 +1,88 @@
+"""Who hears about a deadline, and when: the responsible agency is reminded before it, the co-ordinator in
+post on the day hears of a breach (the acting co-ordinator while the co-ordinator is on leave, 003), and the
+chair hears again while it stays breached."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from store.directory import DirectoryFile, RoleHolderEntry, load_directory
+from store.models import DirectoryRole
+from tests.case_builders import community_notification, meeting, referral
+from tests.workflow.conftest import CaseRig
+from workflows.rules import events as ev
+from workflows.rules.calendar import local_date
+from workflows.rules.policy import area_policy
+
+pytestmark = pytest.mark.timeout(120)
+
+WALES = ["south-wales-police", "probation-wales"]
+WILTSHIRE = area_policy("wiltshire-and-swindon").calendar
+
+
+async def test_england_initial_meeting_is_reminded_five_working_days_before_and_escalated_when_missed(
+    rig: CaseRig,
+):
+    ref = "MAPPA-WAS-2026-REMIND"
+    today = local_date(await rig.now())
+    handle = await rig.open_case(
+        community_notification(
+            ref, area="wiltshire-and-swindon", disposal_date=today, lead_agency="wiltshire-police"
+        )
+    )
+    await rig.send(handle, referral(2, agency="wiltshire-police"))
+    received = local_date(await rig.now())
+    await rig.send(
+        handle, ev.ReferralDecision(outcome="accepted", level=2, record_search_agencies=["wiltshire-police"])
+    )
+    initial = await rig.deadline(handle, "initial-meeting")
+    due = WILTSHIRE.add_working_days(received, 20).due_date
+    assert initial.due_date == due
+    assert initial.reminder_at is not None
+    assert local_date(initial.reminder_at) == WILTSHIRE.subtract_working_days(due, 5)
+
+    await rig.pass_time(initial.reminder_at - await rig.now() + timedelta(hours=1))
+    reminder = await rig.wait_for_mail(ref, "reminder", "initial level 2 meeting")
+    assert "coordinator" in str(reminder[0]["To"]).lower()  # the co-ordinator arranges the meeting
+    assert not rig.mail_for(ref, "BREACHED", "initial level 2 meeting")
+
+    await rig.pass_time(initial.due_at - await rig.now() + timedelta(hours=1))
+    breach = await rig.wait_for_mail(ref, "BREACHED", "initial level 2 meeting")
+    assert "20 working days" in breach[0].get_payload()
+    row = await rig.ledger_row(ref, "initial-meeting", "breached")
+    assert row.breached_at == initial.due_at
+
+
+async def test_a_breach_while_the_co_ordinator_is_on_leave_goes_to_the_acting_co_ordinator(rig: CaseRig):
+    ref = "MAPPA-SWA-2026-ACTING"
+    today = local_date(await rig.now())
+    leave_from, leave_to = today + timedelta(days=3), today + timedelta(days=40)
+    load_directory(
+        rig.engine,
+        DirectoryFile(
+            role_holders=[
+                RoleHolderEntry(
+                    area="south-wales",
+                    role=DirectoryRole.CO_ORDINATOR,
+                    name="Acting co-ordinator (annual leave cover)",
+                    email="southwales.acting@mappa-wales.example.gov.uk",
+                    valid_from=leave_from,
+                    valid_to=leave_to,
+                    acting=True,
+                )
+            ]
+        ),
+    )
+    handle = await rig.open_case(
+        community_notification(ref, area="south-wales", disposal_date=today, lead_agency="south-wales-police")
+    )
+    await rig.send(handle, referral(2, agency="south-wales-police"))
+    await rig.send(handle, ev.ReferralDecision(outcome="accepted", level=2, record_search_agencies=WALES))
+    held: date = local_date(await rig.now())
+    await rig.send(handle, meeting(held, held + timedelta(days=7), attendees=WALES))
+
+    await rig.pass_time(timedelta(days=9))
+    escalation = await rig.wait_for_mail(ref, "BREACHED", "level 2 review")
+    assert str(escalation[0]["To"]) == "southwales.acting@mappa-wales.example.gov.uk"
