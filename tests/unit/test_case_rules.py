@@ -36,6 +36,22 @@ def referred_case(level: int = 2, area: str = "lanarkshire") -> CaseFile:
     return case
 
 
+def english_referred_case() -> CaseFile:
+    """The same dates in Wiltshire and Swindon (England & Wales)."""
+    case = CaseFile.open(
+        community_notification(
+            "MAPPA-WAS-2026-TEST01",
+            area="wiltshire-and-swindon",
+            disposal_date=date(2026, 11, 2),
+            lead_agency="wiltshire-police",
+        ),
+        at(date(2026, 11, 4)),
+    )
+    case.apply(referral(2, agency="wiltshire-police"), at(date(2026, 11, 9)))
+    case.apply(accept(2, ENGLISH_AGENCIES), at(date(2026, 11, 9), 15))
+    return case
+
+
 def test_a_notification_within_three_working_days_of_disposal_is_met_on_time():
     case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 5)))
     d = case.deadlines["notification"]
@@ -108,17 +124,7 @@ def test_initial_level_2_meeting_falls_due_twenty_working_days_after_receipt_of_
 
 
 def test_initial_level_2_meeting_in_england_does_not_skip_st_andrews_day():
-    case = CaseFile.open(
-        community_notification(
-            "MAPPA-WAS-2026-TEST01",
-            area="wiltshire-and-swindon",
-            disposal_date=date(2026, 11, 2),
-            lead_agency="wiltshire-police",
-        ),
-        at(date(2026, 11, 4)),
-    )
-    case.apply(referral(2, agency="wiltshire-police"), at(date(2026, 11, 9)))
-    case.apply(accept(2, ENGLISH_AGENCIES), at(date(2026, 11, 9), 15))
+    case = english_referred_case()
     assert case.deadlines["initial-meeting"].due_date == date(2026, 12, 7)
     assert "asp-screening" not in case.deadlines
 
@@ -190,17 +196,7 @@ def test_a_level_2_review_date_beyond_twelve_weeks_in_scotland_is_refused():
 
 
 def test_a_level_2_review_may_be_sixteen_weeks_away_in_england():
-    case = CaseFile.open(
-        community_notification(
-            "MAPPA-WAS-2026-TEST02",
-            area="wiltshire-and-swindon",
-            disposal_date=date(2026, 11, 2),
-            lead_agency="wiltshire-police",
-        ),
-        at(date(2026, 11, 4)),
-    )
-    case.apply(referral(2, agency="wiltshire-police"), at(date(2026, 11, 9)))
-    case.apply(accept(2, ENGLISH_AGENCIES), at(date(2026, 11, 9), 15))
+    case = english_referred_case()
     held = date(2026, 12, 1)
     case.apply(meeting(held, held + timedelta(weeks=16), attendees=ENGLISH_AGENCIES[:3]), at(held))
     assert case.deadlines["review:meeting-1"].due_date == held + timedelta(weeks=16)
