@@ -17,5 +17,5 @@ COPY . .
 RUN pip install --no-deps --force-reinstall . && mkdir -p /app/data && chown mappa /app/data
 
 USER mappa
-EXPOSE 8000 9464
+EXPOSE 8000 9464 9465
 CMD ["python", "-m", "worker.main"]

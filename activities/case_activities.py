@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import ledger, outbox
+from activities import ledger, metrics, outbox
 from activities.mailer import Mailer, message_id_for
 from activities.notices import ESCALATIONS, NoticeTemplates
 from store.directory import resolve_recipient
@@ -35,13 +35,11 @@ class CaseActivities:
         sessions: sessionmaker[Session],
         mailer: Mailer,
         *,
-        sender: str = "mappa-noreply@example.gov.uk",
         templates: NoticeTemplates | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._mailer = mailer
-        self._sender = sender
         self._templates = templates or NoticeTemplates()
         self._clock = clock
 
@@ -98,15 +96,20 @@ class CaseActivities:
 
     def _deliver(self, notice: Notice, escalation: bool = False) -> NoticeDelivered:
         now = self._clock()
-        # 1. Write the notice down (once), resolving its recipients as the directory stands now.
+        first_escalation = False
+        # 1. Write the notice down (once), resolving its recipients as the directory stood when the case raised it.
         with self._sessions.begin() as session:
             row = outbox.find(session, notice.key)
             if row is None:
-                recipient = resolve_recipient(session, notice.area, notice.to, local_date(now))
+                recipient = resolve_recipient(
+                    session, notice.area, notice.to, local_date(notice.raised_at or now)
+                )
                 rendered = self._templates.render(notice, recipient.note)
                 row = outbox.write(session, notice, recipient.addresses, rendered, now)
             if escalation:
-                ledger.write_escalation(session, notice, now)
+                first_escalation = ledger.write_escalation(session, notice, now)
+        if first_escalation:
+            metrics.escalation_recorded(notice, now)
         addresses = outbox.addresses_of(row)
         delivered = NoticeDelivered(key=notice.key, recipients=addresses, outbox_id=row.id)
         log = {"case_ref": notice.case_ref, "notice_key": notice.key, "notice_kind": notice.kind.value}
@@ -120,10 +123,11 @@ class CaseActivities:
                 addresses,
                 row.subject,
                 row.body,
-                message_id=message_id_for(notice.key, self._sender),
+                message_id=message_id_for(notice.key, self._mailer.sender),
                 headers={"X-MAPPA-Case-Ref": notice.case_ref, "X-MAPPA-Notice-Key": notice.key},
             )
         except Exception as error:
+            metrics.DELIVERY_FAILURES.inc()
             with self._sessions.begin() as session:
                 outbox.record_failure(session, row.id, error)
             activity.logger.warning(
@@ -138,6 +142,7 @@ class CaseActivities:
         # 3. Mark it sent.
         with self._sessions.begin() as session:
             outbox.mark_sent(session, row.id, self._clock())
+        metrics.notice_sent(notice)
         activity.logger.info("%s notice %s sent", notice.kind.value, notice.key, extra=log)
         return delivered
 

@@ -63,10 +63,13 @@ def write_deadlines(session: Session, case: CaseSummary, deadlines: list[Deadlin
         _upsert(session, LedgerDeadline, ["case_ref", "deadline_id"], rows)
 
 
-def write_escalation(session: Session, notice: Notice, now: datetime) -> None:
-    """Record an escalation once, when it is first made; a retry keeps the first record and its lateness."""
+def write_escalation(session: Session, notice: Notice, now: datetime) -> bool:
+    """Record an escalation once, when it is first made; a retry keeps the first record and its lateness.
+
+    True when this call recorded it (the first attempt), False when a retry found it already there.
+    """
     insert = dialect_insert(session, LedgerEscalation)
-    session.execute(
+    result = session.execute(
         insert.values(
             key=notice.key,
             case_ref=notice.case_ref,
@@ -79,6 +82,7 @@ def write_escalation(session: Session, notice: Notice, now: datetime) -> None:
             lateness_seconds=(now - notice.due_at).total_seconds() if notice.due_at is not None else None,
         ).on_conflict_do_nothing(index_elements=["key"])
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _upsert(session: Session, entity: Any, key: list[str], rows: list[dict[str, Any]]) -> None:

@@ -11,6 +11,8 @@ from typing import Protocol
 
 
 class Mailer(Protocol):
+    sender: str  # the From address; its domain also names the notices' Message-IDs
+
     def send(
         self,
         to: Sequence[str],

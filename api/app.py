@@ -17,9 +17,11 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import problems
-from api.deps import connect
-from api.routes import cases, deadlines, health
+from api.deps import connect, key_ring_of
+from api.routes import audit, cases, codec, deadlines, health, minutes, ops
+from api.routes import metrics as ledger_metrics
 from worker import bootstrap
+from worker.codec import KeyRing
 from worker.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -36,25 +38,44 @@ TAGS = [
         "name": "cases",
         "description": "Open a case, record agency events, read its status, deadlines and file.",
     },
+    {
+        "name": "minutes",
+        "description": "Meeting minutes on a need-to-know basis, their executive summaries and disclosures.",
+    },
+    {"name": "audit", "description": "Who read or was refused what: a case's audit trail."},
+    {
+        "name": "codec",
+        "description": "The Temporal codec endpoint: co-ordinators read decrypted case history in the UI.",
+    },
     {"name": "deadlines", "description": "The statutory deadline calculator."},
     {"name": "health", "description": "Whether the API reaches Temporal and the database."},
+    {
+        "name": "ops",
+        "description": "Breached and due-soon deadlines, compliance per area (JSON, CSV) and the ops page.",
+    },
 ]
 
 
 def create_app(
-    settings: Settings | None = None, *, client: Client | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    *,
+    client: Client | None = None,
+    engine: Engine | None = None,
+    key_ring: KeyRing | None = None,
 ) -> FastAPI:
     """The app. Tests pass their own client and engine, which the app then neither builds nor closes."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Fatal: without the payload encryption keys the API must not start (worker.codec.CodecKeyError).
+        key_ring_of(app.state)
         built_engine = None
         if app.state.engine is None:
             app.state.engine = built_engine = bootstrap.build_engine(settings)
         if app.state.client is None:
             # Not fatal: the API starts without Temporal, answers 503 and connects when Temporal is back.
-            app.state.client = await connect(settings)
+            app.state.client = await connect(settings, key_ring_of(app.state))
         try:
             yield
         finally:
@@ -71,8 +92,10 @@ def create_app(
     app.state.settings = settings
     app.state.client = client
     app.state.engine = engine
+    app.state.key_ring = key_ring
     app.state.connect_lock = asyncio.Lock()
     problems.install(app)
+    codec.install_cors(app, settings)
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -80,8 +103,13 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(cases.router)
+    app.include_router(minutes.router)
+    app.include_router(audit.router)
+    app.include_router(codec.router)
     app.include_router(deadlines.router)
     app.include_router(health.router)
+    app.include_router(ops.router)
+    app.include_router(ledger_metrics.router)
     return app
 
 

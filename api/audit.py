@@ -1,17 +1,25 @@
 """Authorisation with an audit trail: every refusal, every event sent and every read of personal data is kept.
 
+The audit row is committed before the route answers: if it cannot be written the request fails with 503 and
+returns nothing (`problems.audit_unavailable`), so no read of case content or minutes goes unrecorded.
 Status and deadline reads carry no personal data and are not audited when allowed (ops polls them).
 """
 
 from __future__ import annotations
 
+import logging
+from typing import NoReturn
+
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api import problems
 from api.auth import Permission, User, authorise
 from store.models import AuditEvent, AuditOutcome
+
+log = logging.getLogger(__name__)
 
 
 def record(
@@ -23,6 +31,7 @@ def record(
     reason: str | None = None,
     target: str | None = None,
 ) -> None:
+    """Write one audit row and commit it, with whatever else the session holds (e.g. a decision)."""
     session.add(
         AuditEvent(
             user_name=user.user_name,
@@ -35,7 +44,12 @@ def record(
             reason=reason,
         )
     )
-    session.commit()
+    try:
+        session.commit()
+    except SQLAlchemyError as error:
+        session.rollback()
+        log.error("audit trail not written (%s by %s on %s): %s", action, user.user_name, case_ref, error)
+        raise problems.audit_unavailable() from None
 
 
 async def permit(
@@ -47,18 +61,50 @@ async def permit(
     case_ref: str | None,
     request: BaseModel | None = None,
     audit_allowed: bool = True,
+    target: str | None = None,
 ) -> None:
     """Raise a 403 problem unless the user may act; either way, write it to the audit trail."""
     try:
         authorise(user, permission, area, request)
     except problems.ProblemError as refusal:
-        await run_in_threadpool(
-            record, session, user, permission.action, case_ref, AuditOutcome.REFUSED, refusal.problem.detail
-        )
-        raise
+        await refuse(session, user, permission.action, case_ref, refusal, target)
     if audit_allowed:
-        await record_allowed(session, user, permission, case_ref)
+        await record_allowed(session, user, permission, case_ref, target=target)
 
 
-async def record_allowed(session: Session, user: User, permission: Permission, case_ref: str | None) -> None:
-    await run_in_threadpool(record, session, user, permission.action, case_ref, AuditOutcome.ALLOWED)
+async def record_allowed(
+    session: Session,
+    user: User,
+    permission: Permission,
+    case_ref: str | None,
+    *,
+    target: str | None = None,
+    reason: str | None = None,
+    action: str | None = None,
+) -> None:
+    """Record an allowed access; `reason` says on what basis (e.g. "nhs-lanarkshire attended meeting-1")."""
+    await run_in_threadpool(
+        record,
+        session,
+        user,
+        action or permission.action,
+        case_ref,
+        AuditOutcome.ALLOWED,
+        reason,
+        target,
+    )
+
+
+async def refuse(
+    session: Session,
+    user: User,
+    action: str,
+    case_ref: str | None,
+    refusal: problems.ProblemError,
+    target: str | None = None,
+) -> NoReturn:
+    """Record the refusal, then raise it."""
+    await run_in_threadpool(
+        record, session, user, action, case_ref, AuditOutcome.REFUSED, refusal.problem.detail, target
+    )
+    raise refusal

@@ -87,6 +87,18 @@ EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
 OPEN_CASE = _allow("open a case", AGENCIES, ("notification.notifying_agency", "referral.referring_agency"))
 READ_STATUS = _allow("read a case's status and deadlines", EVERYONE)  # no personal data in either
 READ_CASE_FILE = _allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))  # personal data: audited
+# Confidentiality. A role is necessary, not sufficient: reading a minute also needs the reader's agency to have
+# attended, to chair the ASP side, or to hold a granted disclosure; a disclosure is decided by the chair of the
+# meeting's chair agency (api/minutes.py). All audited.
+RECORD_MINUTE = _allow("record a meeting's minute", CHAIR_ONLY, "chair_agency")
+READ_MINUTE = _allow("read a minute", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+READ_EXECUTIVE_SUMMARY = _allow("read a minute's executive summary", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+REQUEST_DISCLOSURE = _allow("ask to share a minute beyond its attendees", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+READ_DISCLOSURES = _allow("read a minute's disclosures", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+DECIDE_DISCLOSURE = _allow("decide on sharing a minute", CHAIR_ONLY)
+READ_AUDIT_TRAIL = _allow("read a case's audit trail", (CO_ORDINATOR, CHAIR))
+DECODE_HISTORY = _allow("decode case history (Temporal codec)", CO_ONLY)
+ENCODE_PAYLOADS = _allow("encode payloads (Temporal codec)", CO_ONLY)
 # fmt: on
 
 

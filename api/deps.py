@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +23,8 @@ from api.auth import User, user_for_token
 from api.case_service import CASE_REF_PATTERN
 from store.db import session_factory
 from worker import bootstrap
+from worker.codec import KeyRing
+from worker.converter import encrypting_data_converter, key_ring_for
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,10 +39,28 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def connect(settings: Settings) -> Client | None:
+def key_ring_of(state: Any) -> KeyRing:
+    """The app's payload keys, loaded on first use; `CodecKeyError` (no key: refuse to serve) otherwise."""
+    if state.key_ring is None:
+        state.key_ring = key_ring_for(state.settings)
+    key_ring: KeyRing = state.key_ring
+    return key_ring
+
+
+def get_key_ring(request: Request) -> KeyRing:
+    return key_ring_of(request.app.state)
+
+
+Keys = Annotated[KeyRing, Depends(get_key_ring)]
+
+
+async def connect(settings: Settings, key_ring: KeyRing) -> Client | None:
     """Connect to Temporal, or None when it does not answer (routes that need it answer 503)."""
+    data_converter = encrypting_data_converter(key_ring)
     try:
-        return await asyncio.wait_for(bootstrap.connect_client(settings), CONNECT_TIMEOUT_SECONDS)
+        return await asyncio.wait_for(
+            bootstrap.connect_client(settings, data_converter=data_converter), CONNECT_TIMEOUT_SECONDS
+        )
     except Exception as error:  # any failure to connect is "Temporal unavailable"
         log.warning("Temporal at %s not reachable: %s", settings.temporal_address, error)
         return None
@@ -52,7 +72,7 @@ async def client_or_none(request: Request) -> Client | None:
     if state.client is None:
         async with state.connect_lock:
             if state.client is None:
-                state.client = await connect(state.settings)
+                state.client = await connect(state.settings, key_ring_of(state))
     client: Client | None = state.client
     return client
 

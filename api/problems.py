@@ -101,6 +101,22 @@ def invalid_parameter(field: str, detail: str) -> ProblemError:
     return ProblemError(422, "invalid-request", "The request is not valid", detail, field=field)
 
 
+def not_found(kind: str, title: str, detail: str) -> ProblemError:
+    return ProblemError(404, kind, title, detail)
+
+
+def audit_unavailable() -> ProblemError:
+    """The audit trail could not be written: the access it would have recorded is refused."""
+    return ProblemError(
+        503,
+        "audit-unavailable",
+        "The audit trail is unavailable",
+        "this access could not be recorded in the audit trail, so nothing was read or changed; try again "
+        "shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 def temporal_unavailable(detail: str) -> ProblemError:
     return ProblemError(
         503,

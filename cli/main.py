@@ -6,6 +6,7 @@
     mappa directory load FILE
     mappa deadline calc --area AREA --rule RULE --date YYYY-MM-DD [--time HH:MM] [--json]
     mappa demo load [--api URL]
+    mappa audit export --case REF [--format csv|json] [--output FILE]
 
 Configuration comes from the same `MAPPA_*` settings as the worker and the API (database, API address).
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -25,8 +28,9 @@ from sqlalchemy.exc import OperationalError
 
 from api.auth import TokenError, issue_token, revoke_tokens
 from api.calculator import CalculatorInputError, calculate_deadline, parse_time, render
+from store.audit_trail import audit_trail, to_csv, to_json
 from store.db import session_factory
-from store.models import ApiToken, TokenRole
+from store.models import ApiToken, AuditEvent, AuditOutcome, TokenRole
 from worker import bootstrap
 from worker.settings import Settings
 from workflows.rules.policy import AREAS, DeadlineKind
@@ -136,6 +140,43 @@ def demo_load(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def _operator() -> str:
+    """Who runs the CLI, for the audit trail (a container may have no user name for its uid)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def audit_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a case's audit trail; the export itself is recorded in the trail first, as the API does."""
+    engine = _engine(settings)
+    try:
+        with session_factory(engine).begin() as session:
+            session.add(
+                AuditEvent(
+                    user_name=f"{_operator()} (mappa CLI)",
+                    agency_id=None,
+                    role="administrator",
+                    action="export a case's audit trail",
+                    case_ref=args.case,
+                    target=f"format={args.format}",
+                    outcome=AuditOutcome.ALLOWED.value,
+                )
+            )
+        with session_factory(engine)() as session:
+            events = audit_trail(session, args.case)
+    finally:
+        engine.dispose()
+    text = to_csv(events) if args.format == "csv" else to_json(events)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"Wrote {len(events)} audit event(s) of {args.case} to {args.output}.", file=sys.stderr)
+    return 0
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -195,6 +236,19 @@ def parser() -> argparse.ArgumentParser:
     )
     demo_load_parser.add_argument("--api", help="the API's base URL (default: from settings)")
     demo_load_parser.set_defaults(run=demo_load)
+
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    export = audit.add_parser(
+        "export",
+        help="a case's audit trail, oldest first",
+        description="Every audited read, event, disclosure decision and refusal on one case.",
+    )
+    export.add_argument("--case", required=True, help="the case reference, e.g. MAPPA-LAN-2026-7K2Q9X")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    export.set_defaults(run=audit_export)
     return top
 
 

@@ -1,7 +1,9 @@
-"""The tables: agency directory, notification outbox, deadline ledger, API tokens, case openings and audit.
+"""The tables: agency directory, notification outbox, deadline ledger, API tokens, case openings, audit,
+meeting minutes and their disclosures.
 
-None of them holds the subject's personal data: cases are named by their reference only. The case itself
-lives in its workflow; the ledger is the denormalised read side for many-case questions (ops, compliance).
+None of them holds the subject's personal data in plaintext: cases are named by their reference only, and a
+minute's content is stored encrypted (`worker.codec.KeyRing`). The case itself lives in its workflow; the
+ledger is the denormalised read side for many-case questions (ops, compliance).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -20,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -101,6 +105,19 @@ class TokenRole(StrEnum):
 class AuditOutcome(StrEnum):
     ALLOWED = "allowed"
     REFUSED = "refused"
+
+
+class DisclosureStatus(StrEnum):
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+class DisclosedPart(StrEnum):
+    """What a disclosure shares: the executive summary (conclusions and actions) or the whole minute."""
+
+    EXECUTIVE_SUMMARY = "executive-summary"
+    MINUTE = "minute"
 
 
 def one_of(column: str, values: type[StrEnum]) -> str:
@@ -230,6 +247,9 @@ class LedgerDeadline(Base):
         Index("ix_ledger_deadlines_responsible_state_due_at", "responsible", "state", "due_at"),
         # Compliance per area and kind over a period of due dates.
         Index("ix_ledger_deadlines_area_kind_due_date", "area", "kind", "due_date"),
+        # Added by 0003 for store/views.py: compliance over every kind, and the /metrics gauges.
+        Index("ix_ledger_deadlines_area_due_date", "area", "due_date"),
+        Index("ix_ledger_deadlines_state_kind_area", "state", "kind", "area"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -335,3 +355,57 @@ class AuditTrailIsAppendOnly(Exception):
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_audit_change(_mapper: Mapper[Any], _connection: Any, target: AuditEvent) -> None:
     raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed or deleted")
+
+
+# ------------------------------------------------------------------------------------------ minutes
+
+
+class Minute(Base):
+    """A meeting's minute. Its content and executive summary are stored encrypted under `key_id`; the case's
+    workflow history holds only the reference and the digest (sha256 of the canonical plaintext content)."""
+
+    __tablename__ = "minutes"
+    __table_args__ = (Index("ix_minutes_case_ref", "case_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minute_ref: Mapped[str] = mapped_column(String(32), unique=True)  # random: no personal data
+    case_ref: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(64))
+    held_on: Mapped[date] = mapped_column(Date)
+    chair_agency: Mapped[str] = mapped_column(String(64))
+    attendees: Mapped[list[str]] = mapped_column(JSON)  # agency ids, sorted
+    key_id: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    executive_summary: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MinuteDisclosure(Base):
+    """A request to share a minute (or its executive summary) beyond its attendees, and the chair's decision.
+    A granted disclosure lets its recipient agency read what it names until `expires_at`."""
+
+    __tablename__ = "disclosures"
+    __table_args__ = (
+        CheckConstraint(one_of("status", DisclosureStatus), name="status"),
+        CheckConstraint(one_of("what", DisclosedPart), name="what"),
+        Index("ix_disclosures_minute_ref_recipient_agency", "minute_ref", "recipient_agency"),
+        Index("ix_disclosures_case_ref", "case_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minute_ref: Mapped[str] = mapped_column(String(32), ForeignKey("minutes.minute_ref"))
+    case_ref: Mapped[str] = mapped_column(String(64))
+    recipient_agency: Mapped[str] = mapped_column(String(64))
+    what: Mapped[str] = mapped_column(String(32))
+    rationale: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_by_agency: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=DisclosureStatus.REQUESTED.value)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_by_agency: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]

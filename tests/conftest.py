@@ -5,20 +5,25 @@ Temporal environments are session-scoped (starting one takes seconds); isolate t
 tests/<folder>/conftest.py.
 """
 
-import importlib.util
 import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.helpers import SmtpSink, unique_task_queue
 from worker.binaries import temporal_cli_path, temporal_test_server_path
+from worker.codec import keys_document
+from worker.converter import data_converter_for
 from worker.search_attribute_registry import indexed_value_types, search_attribute_keys
+from worker.settings import Settings
 
 __all__ = ["unique_task_queue"]
 
@@ -28,14 +33,29 @@ POSTGRES_URLS = (
 )
 
 
-def _data_converter() -> DataConverter:
-    # The converter the worker and API use, so tests exercise the same serialisation (and, once it is
-    # added, the same encryption codec).
-    if importlib.util.find_spec("worker.converter") is None:
-        return pydantic_data_converter
-    from worker.converter import data_converter
+TEST_KEY_ID = "test-1"
+_key_dir: Path | None = None
 
-    return data_converter
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A payload encryption key made for this session, as `MAPPA_CODEC_KEY_FILE`: every `Settings()` the
+    tests build (worker, API, CLI subprocesses) and the Temporal fixtures encrypt with it, like production."""
+    global _key_dir
+    _key_dir = Path(tempfile.mkdtemp(prefix="mappa-test-keys-"))
+    key_file = _key_dir / "codec.key"
+    key_file.write_text(keys_document({TEST_KEY_ID: secrets.token_bytes(32)}, TEST_KEY_ID))
+    key_file.chmod(0o600)
+    os.environ["MAPPA_CODEC_KEY_FILE"] = str(key_file)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _key_dir is not None:
+        shutil.rmtree(_key_dir, ignore_errors=True)
+
+
+def _data_converter() -> DataConverter:
+    # The converter the worker and API use, so tests exercise the same serialisation and encryption.
+    return data_converter_for(Settings())
 
 
 @pytest.fixture(scope="session")

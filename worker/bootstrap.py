@@ -10,17 +10,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
+from prometheus_client import start_http_server
 from sqlalchemy import Engine
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities import metrics
 from activities.case_activities import CaseActivities
 from activities.mailer import SmtpMailer
 from store.db import make_engine, session_factory
-from worker.converter import data_converter
+from worker.converter import data_converter_for
 from worker.settings import Settings
 from workflows.case import MappaCaseWorkflow
 
@@ -44,26 +48,40 @@ SANDBOX_PASSTHROUGH = (
 )
 
 
-async def connect_client(settings: Settings, runtime: Runtime | None = None) -> Client:
-    """A client of the configured namespace, speaking through the shared data converter.
+async def connect_client(
+    settings: Settings, runtime: Runtime | None = None, data_converter: DataConverter | None = None
+) -> Client:
+    """A client of the configured namespace, speaking through the shared, encrypting data converter.
 
-    Pass the worker's `build_runtime(settings)` to export its metrics; the API and tests leave it out.
+    Pass the worker's `build_runtime(settings)` to export its metrics; the API and tests leave it out. Without
+    a payload encryption key this raises `worker.codec.CodecKeyError` before connecting.
     """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter,
+        data_converter=data_converter or data_converter_for(settings),
         runtime=runtime,
     )
 
 
+def metrics_host(settings: Settings) -> str:
+    """Where metrics endpoints listen: reachable from other containers (Prometheus) in production only."""
+    return "0.0.0.0" if settings.is_production else "127.0.0.1"
+
+
 def build_runtime(settings: Settings) -> Runtime:
-    """A Temporal runtime serving the SDK's metrics for Prometheus at :metrics_port/metrics (the worker's
-    health check in docker-compose reads it). Reachable from other containers in production only."""
-    host = "0.0.0.0" if settings.is_production else "127.0.0.1"
-    return Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{host}:{settings.metrics_port}"))
+    """A Temporal runtime serving the SDK's own metrics for Prometheus at :sdk_metrics_port/metrics."""
+    address = f"{metrics_host(settings)}:{settings.sdk_metrics_port}"
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+
+
+def serve_activity_metrics(settings: Settings, port: int | None = None) -> WSGIServer:
+    """Serve what the activities count (activities/metrics.py) at :metrics_port/metrics, on a daemon thread
+    (the worker's health check in docker-compose reads it). Stop it with `.shutdown()`."""
+    server, _thread = start_http_server(
+        settings.metrics_port if port is None else port, metrics_host(settings), registry=metrics.REGISTRY
     )
+    return server
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -78,7 +96,7 @@ def build_mailer(settings: Settings) -> SmtpMailer:
 
 def build_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any]]:
     """Every activity the case workflow calls, bound to this engine and the configured mail relay."""
-    activities = CaseActivities(session_factory(engine), build_mailer(settings), sender=settings.smtp_sender)
+    activities = CaseActivities(session_factory(engine), build_mailer(settings))
     return activities.all()
 
 

@@ -179,6 +179,11 @@ async def start_and_supervise(settings: Settings, demo: bool, children: list[Chi
             *("--host", settings.api_host, "--port", str(settings.api_port)),
         )
         children.append(api)
+        say(
+            "devstack",
+            f"decrypted history in the UI: a co-ordinator signs in at http://localhost:{settings.api_port}"
+            "/codec/login (README, Confidentiality)",
+        )
     else:
         say("devstack", "api/app.py does not exist yet: not starting the API")
 

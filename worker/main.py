@@ -21,7 +21,10 @@ from worker.bootstrap import (
     build_runtime,
     build_worker,
     connect_client,
+    serve_activity_metrics,
 )
+from worker.codec import CodecKeyError
+from worker.converter import data_converter_for
 from worker.settings import Settings, get_settings
 
 SEED_DIRECTORY = Path(__file__).resolve().parent.parent / "store" / "seed" / "directory.json"
@@ -43,6 +46,11 @@ def directory_file(settings: Settings) -> Path:
 
 
 async def run(settings: Settings) -> None:
+    try:
+        # Before anything else: without a payload encryption key the worker must not start at all.
+        data_converter = data_converter_for(settings)
+    except CodecKeyError as error:
+        raise SystemExit(f"refusing to start: {error}") from None
     engine = build_engine(settings)
     executor = ThreadPoolExecutor(ACTIVITY_THREADS, "activity")
     try:
@@ -57,7 +65,8 @@ async def run(settings: Settings) -> None:
             len(loaded.role_holders),
         )
 
-        client = await connect_client(settings, build_runtime(settings))
+        client = await connect_client(settings, build_runtime(settings), data_converter)
+        metrics_server = serve_activity_metrics(settings)
         worker = build_worker(
             client, settings, build_activities(settings, engine), activity_executor=executor
         )
@@ -69,14 +78,16 @@ async def run(settings: Settings) -> None:
 
         async with worker:
             log.info(
-                "worker polling task queue %s on %s (namespace %s); metrics on port %d",
+                "worker polling task queue %s on %s (namespace %s); metrics on port %d, SDK metrics on %d",
                 settings.task_queue,
                 settings.temporal_address,
                 settings.temporal_namespace,
                 settings.metrics_port,
+                settings.sdk_metrics_port,
             )
             await stop.wait()
             log.info("stopping: letting running activities finish")
+        metrics_server.shutdown()
     finally:
         executor.shutdown(wait=True)
         engine.dispose()

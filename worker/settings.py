@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_CODEC_KEY_FILE = Path("data/dev-codec.key")
@@ -42,14 +42,19 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10
 
     directory_file: Path = Path("data/agency-directory.json")
-    # None means "the development key" in development; production must name its key file.
+    # None means "the development key" in development; production must name its key file, or give the
+    # same JSON document in MAPPA_CODEC_KEYS (a platform's secret store). Either way: worker.codec.
     codec_key_file: Path | None = None
+    codec_keys: SecretStr | None = None
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ui_origin: str = "http://localhost:8233"
     ui_port: int = 8233
+    # The worker's own metrics (breaches, reminders, escalations: activities/metrics.py) and the Temporal
+    # SDK's (task latencies, pollers, cache) are served on two ports, each at /metrics.
     metrics_port: int = 9464
+    sdk_metrics_port: int = 9465
 
     @property
     def is_production(self) -> bool:
@@ -58,14 +63,21 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:
         if not self.is_production:
-            if self.codec_key_file is None and "codec_key_file" not in self.model_fields_set:
+            if (
+                self.codec_key_file is None
+                and self.codec_keys is None
+                and "codec_key_file" not in self.model_fields_set
+            ):
                 self.codec_key_file = DEV_CODEC_KEY_FILE
             return self
 
         problems: list[str] = []
-        if self.codec_key_file is None:
-            problems.append("MAPPA_CODEC_KEY_FILE must name the payload encryption key file")
-        elif not self.codec_key_file.is_file():
+        # MAPPA_CODEC_KEYS, when given, is checked by worker.codec as it loads it.
+        if self.codec_keys is None and self.codec_key_file is None:
+            problems.append(
+                "MAPPA_CODEC_KEY_FILE must name the payload encryption key file (or MAPPA_CODEC_KEYS hold it)"
+            )
+        elif self.codec_keys is None and self.codec_key_file and not self.codec_key_file.is_file():
             problems.append(f"MAPPA_CODEC_KEY_FILE {self.codec_key_file} does not exist")
         if self.database_url.startswith("sqlite"):
             problems.append("MAPPA_DATABASE_URL must point at PostgreSQL, not SQLite")

@@ -1,1 +1,2 @@
-"""One router per area of the API: cases (agency events and reads), deadlines (calculator), health."""
+"""One router per area of the API: cases (agency events and reads), minutes (and their disclosures), audit,
+codec (the Temporal UI's), deadlines (calculator), health."""

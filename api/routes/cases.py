@@ -13,12 +13,15 @@ from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+from temporalio.client import Client
 
 from api import problems
 from api.audit import permit, record_allowed
 from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS
 from api.case_service import area_of, case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
+from api.minutes import check_meeting_minute, redact_for
 from api.openings import CaseOpened, NewCase, open_case
 from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, Deadline, Receipt
 from workflows.rules import events as ev
@@ -27,12 +30,17 @@ from workflows.rules.deadlines import DeadlineState
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 
+# A check the API makes before sending an event, beyond what the workflow can know (e.g. our minutes table).
+EventCheck = Callable[[Session, Client, str, ev.Event], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class EventRoute:
     path: str
     event: type[ev.Event]
     summary: str
     description: str
+    check: EventCheck | None = None
 
 
 EVENT_ROUTES: tuple[EventRoute, ...] = (
@@ -121,7 +129,9 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "The chair records a level 2 or 3 meeting: attendees (each signed the confidentiality statement), "
         "the level decided, the risk management plan and the next review date, at most 12 weeks (level 2) "
         "or 6 weeks (level 3) ahead in Scotland, 16 or 8 in England and Wales. Minutes fall due in 5 "
-        "working days (001, 003).",
+        "working days (001, 003). Store the minute first (POST /cases/{case_ref}/minutes) and give the "
+        "`minute_ref` and `minute_digest` it returns: the case history keeps only those, never the minute.",
+        check=check_meeting_minute,
     ),
     EventRoute(
         "minutes-circulations",
@@ -279,7 +289,7 @@ async def get_case_deadlines(
     "/{case_ref}/case-file",
     summary="The case file",
     description="The whole case file, the subject's personal data included. Not for ops; every read is "
-    "audited.",
+    "audited. What a meeting decided not to share is shown only to the agencies that attended it.",
     responses=problems.responses(401, 403, 404, 422, 503),
     operation_id="case_file",
 )
@@ -287,7 +297,7 @@ async def get_case_file(
     case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
 ) -> CaseFile:
     await permit(db, user, READ_CASE_FILE, area=area_of(case_ref), case_ref=case_ref)
-    return await case_file(client, case_ref)
+    return redact_for(user, await case_file(client, case_ref))
 
 
 def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
@@ -303,6 +313,8 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         idempotency_key: IdempotencyKey = None,
     ) -> Receipt:
         await permit(db, user, permission, area=area_of(case_ref), case_ref=case_ref, request=event)
+        if route.check is not None:
+            await route.check(db, client, case_ref, event)
         # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
         # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
         update_id = f"{user.sender}:{idempotency_key}" if idempotency_key else str(uuid4())

@@ -1,4 +1,4 @@
-"""Alembic environment: one database, URL from the caller, `-x url=...` or the environment.
+"""Alembic environment: one database, URL from the caller, `-x url=...`, the environment or `.env`.
 
 `store.migrate.upgrade` hands over a live connection (config.attributes["connection"]); the CLI
 (`alembic -c store/alembic.ini upgrade head`) names the database by URL.
@@ -25,12 +25,17 @@ if config.config_file_name and "connection" not in config.attributes:
 
 
 def database_url() -> str:
-    return (
+    explicit = (
         context.get_x_argument(as_dictionary=True).get("url")
         or os.environ.get("MAPPA_DATABASE_URL")
         or os.environ.get("DATABASE_URL")
-        or DEFAULT_URL
     )
+    if explicit:
+        return explicit
+    # As the worker sees it: a URL set in .env, else the development default.
+    from worker.settings import Settings
+
+    return Settings().database_url or DEFAULT_URL
 
 
 def run_migrations(connection: Connection) -> None:

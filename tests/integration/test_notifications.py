@@ -31,7 +31,7 @@ NHS_LANARKSHIRE_SPOC = "mappa.spoc@nhs-lanarkshire.example.gov.uk"
 def activities(engine: Engine, smtp_server: SmtpSink) -> CaseActivities:
     load_directory(engine, "store/seed/directory.json")
     mailer = SmtpMailer(smtp_server.host, smtp_server.port, SENDER, timeout=5)
-    return CaseActivities(session_factory(engine), mailer, sender=SENDER)
+    return CaseActivities(session_factory(engine), mailer)
 
 
 def outbox_rows(engine: Engine) -> list[Notification]:

@@ -24,6 +24,7 @@ from store.migrate import upgrade
 from store.models import LedgerDeadline, LedgerEscalation
 from tests.helpers import SmtpSink, unique_task_queue
 from worker.bootstrap import build_activities, build_worker
+from worker.codec import decode_in_place
 from worker.settings import Settings
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseStatus, CaseWorkflowInput, Deadline, Receipt
@@ -76,6 +77,11 @@ class CaseRig:
         if os.environ.get("RECORD_HISTORIES") != "1":
             return
         history = await handle.fetch_history()
+        # Saved decrypted: this session's test key dies with it, the saved history must outlive it.
+        codec = self.client.data_converter.payload_codec
+        assert codec is not None
+        for event in history.events:
+            await decode_in_place(event, codec)
         HISTORIES.mkdir(exist_ok=True)
         (HISTORIES / f"{name}.json").write_text(history.to_json())
 

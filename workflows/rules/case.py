@@ -89,6 +89,7 @@ class Notice(BaseModel):
     area: str
     to: str  # an agency id, or a role of the area ("co-ordinator", "chair")
     deadline_id: str | None = None
+    deadline_kind: DeadlineKind | None = None
     title: str
     lines: list[str] = Field(default_factory=list)
     due_at: datetime | None = None
@@ -616,7 +617,8 @@ class CaseFile(BaseModel):
                 held_at,
                 now,
                 set_date=action.due_date,
-                title_suffix=f": {action.description[:80]}",
+                # The action's own words stay out of the title (it reaches subjects, the UI and the ledger).
+                title_suffix=f" {action.action_id} (owner {action.owner_agency})",
             )
         if review_due is None:
             self.stage = Stage.LEVEL_1
@@ -985,6 +987,7 @@ class CaseFile(BaseModel):
                 area=self.area,
                 to=to,
                 deadline_id=deadline_id,
+                deadline_kind=self.deadlines[deadline_id].kind if deadline_id in self.deadlines else None,
                 title=title,
                 lines=lines,
                 due_at=due_at,

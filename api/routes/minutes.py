@@ -1,0 +1,321 @@
+"""Minutes: store one, read it or its executive summary, ask to share it, decide on sharing.
+
+Every read, every refusal and every disclosure decision goes to the audit trail before the answer does. The
+rules of who may read what are in `api/minutes.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from api import minutes as rules
+from api import problems
+from api.audit import permit, record_allowed, refuse
+from api.auth import (
+    DECIDE_DISCLOSURE,
+    READ_DISCLOSURES,
+    READ_EXECUTIVE_SUMMARY,
+    READ_MINUTE,
+    RECORD_MINUTE,
+    REQUEST_DISCLOSURE,
+    User,
+)
+from api.case_service import area_of, case_file, case_status
+from api.deps import CaseRef, CurrentUser, DbSession, Keys, TemporalClient
+from api.minutes import (
+    Disclosure,
+    DisclosureDecision,
+    DisclosureRequest,
+    ExecutiveSummary,
+    MinuteContent,
+    MinuteRecord,
+    MinuteStored,
+)
+from store.models import Agency, DisclosedPart, Minute, MinuteDisclosure
+
+router = APIRouter(tags=["minutes"])
+
+MinuteRef = Annotated[
+    str,
+    Path(
+        pattern=rules.MINUTE_REF_PATTERN,
+        description="The minute's reference, made when it was stored. It holds no personal data.",
+        examples=["MIN-7K2Q9XA4BC3D"],
+    ),
+]
+
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    documented = problems.responses(*statuses)
+    if 404 in documented:
+        documented[404] = {**documented[404], "description": "No such case, minute or disclosure."}
+    return documented
+
+
+async def _minute_or_404(db: DbSession, user: User, minute_ref: str, action: str) -> Minute:
+    row = await run_in_threadpool(rules.load_minute, db, minute_ref)
+    if row is None:
+        # Audited too: asking for minutes that do not exist is worth knowing about.
+        missing = problems.not_found("minute-not-found", "No such minute", f"there is no minute {minute_ref}")
+        await refuse(db, user, action, None, missing, target=minute_ref)
+    return row
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post(
+    "/cases/{case_ref}/minutes",
+    status_code=201,
+    summary="Store a meeting's minute",
+    description="The chair stores the minute: risk assessment, critical risk factors, the risk management "
+    "plan's actions with owners and dates, the contingency plan, what is not to be shared and why, and each "
+    "attendee's signed confidentiality statement. It is kept encrypted; the answer's `minute_ref` and "
+    "`minute_digest` go into the meeting (POST /cases/{case_ref}/meetings), so the case history holds only "
+    "those.\n\nWho may: the chair of the case's area, for their own agency (`chair_agency`).",
+    responses=_responses(400, 401, 403, 404, 422, 503),
+    operation_id="store_minute",
+)
+async def store_minute(
+    case_ref: CaseRef,
+    content: MinuteContent,
+    user: CurrentUser,
+    client: TemporalClient,
+    db: DbSession,
+    keys: Keys,
+) -> MinuteStored:
+    area = area_of(case_ref)
+    await permit(db, user, RECORD_MINUTE, area=area, case_ref=case_ref, request=content)
+    rules.check_minute_rules(content)
+    await case_status(client, case_ref)  # 404 for no such case; no personal data read
+    row = await run_in_threadpool(rules.store_minute, db, keys, case_ref, area, content, user)
+    return MinuteStored(minute_ref=row.minute_ref, minute_digest=row.digest, case_ref=case_ref)
+
+
+@router.get(
+    "/minutes/{minute_ref}",
+    summary="Read a minute",
+    description="The whole minute, for the agencies that attended the meeting, the ASP chair's agency when "
+    "the case is open to both MAPPA and ASP, and a recipient of a granted disclosure of the minute. Anyone "
+    "else is refused. Every read and every refusal is audited.",
+    responses=_responses(401, 403, 404, 409, 422, 503),
+    operation_id="read_minute",
+)
+async def read_minute(
+    minute_ref: MinuteRef, user: CurrentUser, client: TemporalClient, db: DbSession, keys: Keys
+) -> MinuteRecord:
+    row = await _minute_or_404(db, user, minute_ref, READ_MINUTE.action)
+    await permit(
+        db, user, READ_MINUTE, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
+    )
+    case = await case_file(client, row.case_ref)
+    basis = rules.attendance_basis(user, row, case) or rules.disclosure_basis(
+        await run_in_threadpool(
+            rules.granted_disclosure, db, minute_ref, user.agency_id, (DisclosedPart.MINUTE,), _now()
+        )
+    )
+    if basis is None:
+        await refuse(
+            db,
+            user,
+            READ_MINUTE.action,
+            row.case_ref,
+            rules.not_an_attendee(user, row, "the minute"),
+            minute_ref,
+        )
+    content = rules.open_content(keys, row, case)
+    meeting = rules.meeting_of(case, minute_ref)
+    await record_allowed(db, user, READ_MINUTE, row.case_ref, target=minute_ref, reason=basis)
+    return MinuteRecord(
+        minute_ref=row.minute_ref,
+        case_ref=row.case_ref,
+        meeting_id=meeting.meeting_id if meeting else None,
+        minute_digest=row.digest,
+        recorded_by=row.recorded_by,
+        recorded_at=row.created_at,
+        content=content,
+    )
+
+
+@router.get(
+    "/minutes/{minute_ref}/executive-summary",
+    summary="Read a minute's executive summary",
+    description="Conclusions and actions only (never the items not to be shared): for the attendees, and for "
+    "a recipient, such as a child protection conference's agency, holding a granted, unexpired disclosure "
+    "(002). Every read and every refusal is audited.",
+    responses=_responses(401, 403, 404, 409, 422, 503),
+    operation_id="read_executive_summary",
+)
+async def read_executive_summary(
+    minute_ref: MinuteRef, user: CurrentUser, client: TemporalClient, db: DbSession, keys: Keys
+) -> ExecutiveSummary:
+    permission = READ_EXECUTIVE_SUMMARY
+    row = await _minute_or_404(db, user, minute_ref, permission.action)
+    await permit(
+        db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
+    )
+    case = await case_file(client, row.case_ref)
+    parts = (DisclosedPart.EXECUTIVE_SUMMARY, DisclosedPart.MINUTE)
+    basis = rules.attendance_basis(user, row, case) or rules.disclosure_basis(
+        await run_in_threadpool(rules.granted_disclosure, db, minute_ref, user.agency_id, parts, _now())
+    )
+    if basis is None:
+        refusal = rules.not_an_attendee(user, row, "the executive summary")
+        await refuse(db, user, permission.action, row.case_ref, refusal, minute_ref)
+    summary = rules.open_summary(keys, row)
+    await record_allowed(db, user, permission, row.case_ref, target=minute_ref, reason=basis)
+    return summary
+
+
+@router.post(
+    "/minutes/{minute_ref}/disclosures",
+    status_code=201,
+    summary="Ask to share a minute beyond its attendees",
+    description="Names the recipient agency, what it would receive (the executive summary unless the whole "
+    "minute is needed) and why. The chair of the meeting's chair agency grants or refuses it.\n\nWho may: "
+    "the co-ordinator of the case's area, or a user of an agency that attended.",
+    responses=_responses(400, 401, 403, 404, 422, 503),
+    operation_id="request_disclosure",
+)
+async def request_disclosure(
+    minute_ref: MinuteRef,
+    request: DisclosureRequest,
+    user: CurrentUser,
+    client: TemporalClient,
+    db: DbSession,
+) -> Disclosure:
+    permission = REQUEST_DISCLOSURE
+    row = await _minute_or_404(db, user, minute_ref, permission.action)
+    await permit(
+        db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
+    )
+    case = await case_file(client, row.case_ref)
+    if not rules.may_request_disclosure(user, row, case):
+        refusal = rules.not_an_attendee(user, row, "or ask to share")
+        await refuse(db, user, permission.action, row.case_ref, refusal, minute_ref)
+    if request.recipient_agency in row.attendees:
+        raise problems.rule_violation(
+            f"{request.recipient_agency} attended the meeting and reads its minute already",
+            rule="disclosure recipient",
+            field="recipient_agency",
+        )
+    if await run_in_threadpool(db.get, Agency, request.recipient_agency) is None:
+        raise problems.rule_violation(
+            f"{request.recipient_agency} is not in the agency directory",
+            rule="disclosure recipient",
+            field="recipient_agency",
+        )
+    disclosure = MinuteDisclosure(
+        minute_ref=minute_ref,
+        case_ref=row.case_ref,
+        recipient_agency=request.recipient_agency,
+        what=request.what.value,
+        rationale=request.rationale,
+        requested_by=user.user_name,
+        requested_by_agency=user.agency_id,
+        requested_at=_now(),
+    )
+    db.add(disclosure)
+    await run_in_threadpool(db.flush)
+    # Committed with its audit row, or not at all.
+    await record_allowed(
+        db,
+        user,
+        permission,
+        row.case_ref,
+        target=f"disclosure {disclosure.id} of {minute_ref}",
+        reason=f"{request.what.value} to {request.recipient_agency}: {request.rationale}",
+    )
+    return Disclosure.of(disclosure)
+
+
+@router.get(
+    "/minutes/{minute_ref}/disclosures",
+    summary="A minute's disclosures",
+    description="Every request to share the minute, and its decision. For the attendees and the co-ordinator; "
+    "each read is audited.",
+    responses=_responses(401, 403, 404, 422, 503),
+    operation_id="list_disclosures",
+)
+async def list_disclosures(
+    minute_ref: MinuteRef, user: CurrentUser, client: TemporalClient, db: DbSession
+) -> list[Disclosure]:
+    permission = READ_DISCLOSURES
+    row = await _minute_or_404(db, user, minute_ref, permission.action)
+    await permit(
+        db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
+    )
+    case = await case_file(client, row.case_ref)
+    if not rules.may_request_disclosure(user, row, case):
+        refusal = rules.not_an_attendee(user, row, "the disclosures")
+        await refuse(db, user, permission.action, row.case_ref, refusal, minute_ref)
+    found = await run_in_threadpool(
+        lambda: db.scalars(
+            select(MinuteDisclosure)
+            .where(MinuteDisclosure.minute_ref == minute_ref)
+            .order_by(MinuteDisclosure.id)
+        ).all()
+    )
+    await record_allowed(db, user, permission, row.case_ref, target=minute_ref)
+    return [Disclosure.of(d) for d in found]
+
+
+@router.post(
+    "/disclosures/{disclosure_id}/decision",
+    summary="Grant or refuse a disclosure",
+    description=f"The chair grants (for `expires_in_days`, by policy {rules.DISCLOSURE_DAYS}) or refuses, "
+    "with a reason. A grant lets exactly the recipient agency read what it names until it expires. The "
+    "decision is recorded in the audit trail.\n\nWho may: a chair of the case's area whose agency chaired "
+    "the meeting.",
+    responses=_responses(400, 401, 403, 404, 409, 422, 503),
+    operation_id="decide_disclosure",
+)
+async def decide_disclosure(
+    disclosure_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    decision: DisclosureDecision,
+    user: CurrentUser,
+    db: DbSession,
+) -> Disclosure:
+    permission = DECIDE_DISCLOSURE
+    disclosure = await run_in_threadpool(db.get, MinuteDisclosure, disclosure_id)
+    target = f"disclosure {disclosure_id}"
+    if disclosure is None:
+        missing = problems.not_found(
+            "disclosure-not-found", "No such disclosure", f"there is no disclosure {disclosure_id}"
+        )
+        await refuse(db, user, permission.action, None, missing, target)
+    row = await run_in_threadpool(rules.load_minute, db, disclosure.minute_ref)
+    assert row is not None  # a foreign key
+    await permit(
+        db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=target
+    )
+    if user.agency_id != row.chair_agency:
+        refusal = problems.forbidden(
+            f"the chair of the meeting decides on sharing its minute: {row.chair_agency} chaired it, your "
+            f"token is for {user.agency_id or 'no agency'}",
+            rule="chair decides disclosure",
+        )
+        await refuse(db, user, permission.action, row.case_ref, refusal, target)
+    rules.decide(disclosure, decision, user, _now())
+    outcome = (
+        f"granted {disclosure.what} to {disclosure.recipient_agency} until {disclosure.expires_at:%Y-%m-%d %H:%M} UTC"
+        if decision.decision == "grant"
+        else f"refused {disclosure.what} to {disclosure.recipient_agency}"
+    )
+    # The decision and its audit row are committed together: neither exists without the other.
+    await record_allowed(
+        db,
+        user,
+        permission,
+        row.case_ref,
+        target=f"{target} of {row.minute_ref}",
+        reason=f"{outcome}: {decision.reason}",
+        action=f"{decision.decision} a disclosure of a minute",
+    )
+    return Disclosure.of(disclosure)
