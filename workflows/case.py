@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 SEEN_KEYS_KEPT = 1000
+# Patch: notices are sent without the case waiting for delivery. Before it, a mail relay that was down held
+# back the whole case (no breach marked, nothing published to the UI) until it came back.
+NOTICES_IN_BACKGROUND = "notices-in-background"
 CLOSED_DEADLINES_KEPT = 200
 
 
@@ -64,6 +67,7 @@ class MappaCaseWorkflow:
             self._state = CaseWorkflowState(case=CaseFile.open(inp.opening, workflow.now()))
         self._changed = False
         self._published: dict[str, Any] = {}
+        self._sending: list[asyncio.Future[NoticeDelivered]] = []
 
     @property
     def case(self) -> CaseFile:
@@ -88,15 +92,18 @@ class MappaCaseWorkflow:
                     timeout=max(wake[0] - workflow.now(), timedelta(seconds=1)) if wake else None,
                     timeout_summary=wake[1] if wake else None,
                 )
-        # Let any update still in flight answer before the case closes.
+        # Let any update still in flight answer, and every notice go out, before the case closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._carry_out()
+        await self._notices_delivered()
         return self.case.exit_record
 
     async def _continue_as_new(self) -> None:
         # Handlers finish first so no event is half-applied; then send what they queued and carry the rest.
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._carry_out()
+        # A notice in flight belongs to this run: continuing as new would cancel it.
+        await self._notices_delivered()
         assert self._state is not None
         self.case.archive_closed(CLOSED_DEADLINES_KEPT)
         workflow.continue_as_new(CaseWorkflowInput(state=self._state))
@@ -115,9 +122,19 @@ class MappaCaseWorkflow:
                     summary=f"ledger: {len(changed)} deadline(s) of {self.case.case_ref}",
                 )
             notices = self.case.take_outbox()
-            if notices:
+            if not notices:
+                continue
+            if workflow.patched(NOTICES_IN_BACKGROUND):
+                self._sending = [f for f in self._sending if not f.done()]
+                self._sending += [asyncio.ensure_future(self._send(n)) for n in notices]
+            else:
                 await asyncio.gather(*(self._send(n) for n in notices))
         self._publish()
+
+    async def _notices_delivered(self) -> None:
+        if self._sending:
+            await asyncio.gather(*self._sending)
+            self._sending = []
 
     async def _send(self, notice: Notice) -> NoticeDelivered:
         return await workflow.execute_activity(

@@ -4,6 +4,7 @@ sending e-mail to a real SMTP server on loopback, on the time-skipping test serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -149,18 +150,13 @@ class RunningWorker:
     smtp: SmtpSink
 
 
-# Cases are never terminated after a test: on the time-skipping server a terminated workflow leaves the clock
-# locked and the next `env.sleep` times out. They stay open, served by the session's worker.
-@pytest.fixture(scope="session")
-async def case_worker(
-    time_skipping_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningWorker]:
-    """One worker for the whole session: the time-skipping server's clock is shared, so a case left behind by
-    an earlier test must still have a worker for its timers and activities, or it holds the clock back."""
+@contextlib.asynccontextmanager
+async def running_worker(env: WorkflowEnvironment, folder: Path) -> AsyncIterator[RunningWorker]:
+    """A worker with the real activities: a SQLite ledger in `folder`, e-mail to a loopback SMTP server."""
     smtp = SmtpSink()
     smtp.start()
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'mappa.db'}",
+        database_url=f"sqlite:///{folder / 'mappa.db'}",
         smtp_host=smtp.host,
         smtp_port=smtp.port,
         task_queue=unique_task_queue(),
@@ -170,26 +166,49 @@ async def case_worker(
     load_directory(engine, DIRECTORY)
     executor = ThreadPoolExecutor(16)
     worker = build_worker(
-        time_skipping_env.client,
+        env.client,
         settings,
         build_activities(settings, engine),
         task_queue=settings.task_queue,
         activity_executor=executor,
     )
-    async with worker:
-        yield RunningWorker(settings.task_queue, engine, smtp)
-    executor.shutdown(wait=False)
-    engine.dispose()
-    smtp.stop()
+    try:
+        async with worker:
+            yield RunningWorker(settings.task_queue, engine, smtp)
+    finally:
+        executor.shutdown(wait=False)
+        engine.dispose()
+        smtp.stop()
+
+
+# Cases are never terminated after a test: on the time-skipping server a terminated workflow leaves the clock
+# locked and the next `env.sleep` times out. They stay open, served by the session's worker.
+@pytest.fixture(scope="session")
+async def case_worker(
+    time_skipping_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningWorker]:
+    """One worker for the whole session: the time-skipping server's clock is shared, so a case left behind by
+    an earlier test must still have a worker for its timers and activities, or it holds the clock back."""
+    async with running_worker(time_skipping_env, tmp_path_factory.mktemp("ledger")) as worker:
+        yield worker
 
 
 @pytest.fixture
 async def rig(time_skipping_env: WorkflowEnvironment, case_worker: RunningWorker) -> AsyncIterator[CaseRig]:
-    rig = CaseRig(
+    yield CaseRig(
         time_skipping_env,
         time_skipping_env.client,
         case_worker.task_queue,
         case_worker.engine,
         case_worker.smtp,
     )
-    yield rig
+
+
+@pytest.fixture
+async def dev_rig(dev_server_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[CaseRig]:
+    """The same on the real dev server (real time; continue-as-new suggested at 200 events)."""
+    async with running_worker(dev_server_env, tmp_path) as worker:
+        rig = CaseRig(dev_server_env, dev_server_env.client, worker.task_queue, worker.engine, worker.smtp)
+        yield rig
+        for handle in rig.handles:
+            await handle.terminate("test finished")

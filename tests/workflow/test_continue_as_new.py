@@ -4,61 +4,20 @@ idempotency key it has already answered."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
 
-from store.db import make_engine
-from store.directory import load_directory
-from store.migrate import upgrade
 from tests.case_builders import accept, community_notification, meeting, referral
-from tests.helpers import SmtpSink, unique_task_queue
-from tests.workflow.conftest import DIRECTORY, CaseRig
-from worker.bootstrap import build_activities, build_worker
-from worker.settings import Settings
+from tests.workflow.conftest import CaseRig
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseStatus
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-async def dev_rig(dev_server_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[CaseRig]:
-    smtp = SmtpSink()
-    smtp.start()
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'mappa.db'}",
-        smtp_host=smtp.host,
-        smtp_port=smtp.port,
-        task_queue=unique_task_queue(),
-    )
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    load_directory(engine, DIRECTORY)
-    executor = ThreadPoolExecutor(16)
-    worker = build_worker(
-        dev_server_env.client,
-        settings,
-        build_activities(settings, engine),
-        task_queue=settings.task_queue,
-        activity_executor=executor,
-    )
-    async with worker:
-        rig = CaseRig(dev_server_env, dev_server_env.client, settings.task_queue, engine, smtp)
-        yield rig
-        for handle in rig.handles:
-            await handle.terminate("test finished")
-    executor.shutdown(wait=False)
-    engine.dispose()
-    smtp.stop()
 
 
 async def runs_of(handle: WorkflowHandle[Any, Any]) -> int:

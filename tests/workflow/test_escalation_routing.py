@@ -4,6 +4,7 @@ chair hears again while it stays breached."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from tests.workflow.conftest import CaseRig
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
 from workflows.rules.policy import area_policy
+from workflows.search_attributes import OPEN_BREACHES
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -86,3 +88,34 @@ async def test_a_breach_while_the_co_ordinator_is_on_leave_goes_to_the_acting_co
     await rig.pass_time(timedelta(days=9))
     escalation = await rig.wait_for_mail(ref, "BREACHED", "level 2 review")
     assert str(escalation[0]["To"]) == "southwales.acting@mappa-wales.example.gov.uk"
+
+
+async def test_a_mail_relay_that_is_down_does_not_hold_back_the_case(dev_rig: CaseRig):
+    """On the dev server (the time-skipping server will not move its clock while activities retry): a meeting
+    recorded a fortnight late has its SWIS alert and minutes already overdue."""
+    rig = dev_rig
+    ref = "MAPPA-LAN-2026-RELAY1"
+    today = local_date(await rig.now())
+    handle = await rig.open_case(community_notification(ref, disposal_date=today))
+    await rig.send(handle, referral(2))
+    await rig.send(handle, ev.ReferralDecision(outcome="accepted", level=2, record_search_agencies=WALES[:1]))
+    await rig.wait_for_mail(ref, "record search requested")
+    rig.smtp.stop()
+    try:
+        held = today - timedelta(days=14)
+        await rig.send(handle, meeting(held, held + timedelta(weeks=8)))
+        # The breaches are on the case, in the ledger and in the UI's attributes though nobody can be told yet.
+        await rig.ledger_row(ref, "minutes:meeting-1", "breached")
+        await rig.ledger_row(ref, "swis-alert:meeting-1", "breached")
+        for _ in range(100):
+            breaches = (await handle.describe()).typed_search_attributes.get(OPEN_BREACHES) or 0
+            if breaches >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert breaches >= 2
+        assert not rig.mail_for(ref, "BREACHED")
+    finally:
+        rig.smtp.start()
+    # Once the relay is back every escalation arrives, each once.
+    assert len(await rig.wait_for_mail(ref, "BREACHED", "minutes", timeout=60)) == 1
+    assert len(await rig.wait_for_mail(ref, "BREACHED", "SWIS", timeout=60)) == 1
