@@ -166,6 +166,16 @@ async def start_and_supervise(settings: Settings, demo: bool, children: list[Chi
         f"Temporal is up on {settings.temporal_address}; UI on http://localhost:{settings.ui_port}",
     )
 
+    if settings.smtp_host in ("127.0.0.1", "localhost"):
+        # No relay is configured for development: keep what the cases send in data/mailbox/.
+        children.append(
+            await Child.start(
+                "mail",
+                *(sys.executable, "-m", "worker.dev_mailbox"),
+                *("--host", settings.smtp_host, "--port", str(settings.smtp_port)),
+            )
+        )
+
     if (REPO_ROOT / "worker" / "main.py").exists():
         children.append(await Child.start("worker", sys.executable, "-m", "worker.main"))
     else:
