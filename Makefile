@@ -1,7 +1,7 @@
 # make test   lint, types and the whole suite (what CI runs)
 # make dev    Temporal dev server + worker + API in one terminal, until Ctrl-C (data persists in data/)
 # make demo   the same, loading the demo cases once the API is up
-# make bench  benchmarks;  make fmt / make lint;  make clean (keeps data/)
+# make bench  benchmarks, small sizes (BENCH_ARGS=--full for the issue's sizes);  make fmt / lint / clean
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # mypy fails on a folder with no Python files, so only folders that have some are checked.
-SOURCE_DIRS := workflows activities worker api store cli
+SOURCE_DIRS := workflows activities worker api store cli bench
 MYPY_DIRS = $(foreach dir,$(SOURCE_DIRS),$(if $(shell find $(dir) -name '*.py' -print -quit 2>/dev/null),$(dir)))
 
 .PHONY: help test lint fmt dev demo dev-prepare bench browser clean
@@ -72,7 +72,7 @@ demo: dev-prepare
 	exec $(PY) -m worker.devstack --demo
 
 bench: $(STAMP)
-	@if [ -f bench/__main__.py ]; then $(PY) -m bench; else echo "bench/__main__.py does not exist yet"; fi
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -237,19 +237,22 @@ def check_meeting_matches_minute(meeting: ev.MeetingHeld, row: Minute | None, ca
         )
 
 
-def meeting_of(case: CaseFile, minute_ref: str) -> Meeting | None:
+def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
+    if case is None:
+        return None
     return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
 
 
-def attendance_basis(user: User, row: Minute, case: CaseFile) -> str | None:
-    """Why the user's agency may read the minute as of right, or None."""
+def attendance_basis(user: User, row: Minute, case: CaseFile | None) -> str | None:
+    """Why the user's agency may read the minute as of right, or None. `case` is None once the case's history
+    has gone (the namespace's retention after exit): then the minute's own attendee list decides."""
     if user.agency_id is None:
         return None
     meeting = meeting_of(case, row.minute_ref)
     at = meeting.meeting_id if meeting else f"the meeting of {row.held_on.isoformat()}"
     if user.agency_id in row.attendees:
         return f"{user.agency_id} attended {at}"
-    if case.asp_open and case.asp_chair_agency == user.agency_id:
+    if case is not None and case.asp_open and case.asp_chair_agency == user.agency_id:
         return f"{user.agency_id} chairs the ASP side of a case open to MAPPA and ASP (000)"
     return None
 
@@ -286,7 +289,7 @@ def not_an_attendee(user: User, row: Minute, what: str) -> problems.ProblemError
     )
 
 
-def may_request_disclosure(user: User, row: Minute, case: CaseFile) -> bool:
+def may_request_disclosure(user: User, row: Minute, case: CaseFile | None) -> bool:
     return user.role is CO_ORDINATOR or attendance_basis(user, row, case) is not None
 
 
@@ -351,7 +354,7 @@ def _integrity_failure(row: Minute, detail: str) -> problems.ProblemError:
     )
 
 
-def open_content(keys: KeyRing, row: Minute, case: CaseFile) -> MinuteContent:
+def open_content(keys: KeyRing, row: Minute, case: CaseFile | None) -> MinuteContent:
     """Decrypt the minute and check it against its digest, in our table and in the case's history."""
     try:
         canonical = keys.decrypt(row.key_id, row.content, _associated_data(row.minute_ref, "content"))

@@ -159,9 +159,9 @@ async def run(full: bool = False) -> Result:
                 api.remove_log()
                 worker.remove_log()
     for clients_count in (1, sizes.clients):
-        api, direct = samples[(clients_count, "api")], samples[(clients_count, "direct")]
+        via_api, direct_update = samples[(clients_count, "api")], samples[(clients_count, "direct")]
         for p in (50, 99):
-            ours, base = percentile(api, p), percentile(direct, p)
+            ours, base = percentile(via_api, p), percentile(direct_update, p)
             if p == 99 and clients_count == sizes.clients:
                 target, met = (
                     f"≤ {RATIO_TARGET}×, < {P99_TARGET_MS:.0f} ms",
@@ -182,6 +182,6 @@ async def run(full: bool = False) -> Result:
             )
         )
         result.notes.append(
-            f"{clients_count} client(s): {len(api)} requests through the API, {len(direct)} direct"
+            f"{clients_count} client(s): {len(via_api)} requests through the API, {len(direct_update)} direct"
         )
     return result

@@ -60,9 +60,7 @@ class BaselineCaseWorkflow:
                 await workflow.wait_condition(lambda: self._changed, timeout=TIMER)
 
     async def _nothing(self, step: Step) -> Ack:
-        return await workflow.execute_activity(
-            do_nothing, step, start_to_close_timeout=timedelta(seconds=30), result_type=Ack
-        )
+        return await workflow.execute_activity(do_nothing, step, start_to_close_timeout=timedelta(seconds=30))
 
     @workflow.update
     async def event(self, step: Step) -> Ack:
@@ -81,7 +79,7 @@ done_at: dict[str, float] = {}
 
 @activity.defn(name="baseline_escalate_nothing")
 def escalate_nothing(due: DueAt) -> None:
-    done_at[activity.info().workflow_id] = time.time()
+    done_at[activity.info().workflow_id or ""] = time.time()
 
 
 @workflow.defn(name="BaselineDeadline")

@@ -30,6 +30,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from bench import cases
 from bench.baseline import BaselineDeadlineWorkflow, DueAt, done_at, escalate_nothing
+from bench.devserver import DevServer
 from bench.report import Figure, Result, percentile
 from bench.rig import MailSink, case_worker, dev_server, ledger_database, settings_for, task_queue
 from store.models import LedgerEscalation, Notification, RoleHolder
@@ -87,6 +88,25 @@ async def open_evenly(sizes: Sizes, start: Any) -> float:
     return time.perf_counter() - began
 
 
+class CpuMeter:
+    """CPU seconds of this process (worker and driver) plus the dev server, from the first deadline on."""
+
+    def __init__(self, server: DevServer) -> None:
+        self.server = server
+        self.start = 0.0
+        self.spent = 0.0
+
+    def now(self) -> float:
+        return time.process_time() + self.server.cpu_seconds()
+
+    async def from_first_due(self, lead_seconds: float, opened_at: float) -> None:
+        await asyncio.sleep(max(0.0, opened_at + lead_seconds - time.perf_counter()))
+        self.start = self.now()
+
+    def stop(self) -> None:
+        self.spent = self.now() - self.start
+
+
 async def wait_for(count: int, counted: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while counted() < count:
@@ -95,7 +115,7 @@ async def wait_for(count: int, counted: Any, timeout: float) -> None:
         await asyncio.sleep(0.5)
 
 
-async def baseline_lateness(client: Client, sizes: Sizes) -> tuple[list[float], float]:
+async def baseline_lateness(client: Client, sizes: Sizes, cpu: CpuMeter) -> tuple[list[float], float]:
     queue = task_queue("breach-baseline")
     done_at.clear()
     worker = Worker(
@@ -120,12 +140,17 @@ async def baseline_lateness(client: Client, sizes: Sizes) -> tuple[list[float], 
                 BaselineDeadlineWorkflow.run, DueAt(due_at=due[ref]), id=ref, task_queue=queue
             )
 
+        began = time.perf_counter()
         opening = await open_evenly(sizes, start)
+        await cpu.from_first_due(sizes.lead_seconds, began)
         await wait_for(sizes.cases, lambda: len(done_at), sizes.lead_seconds + 300)
+        cpu.stop()
     return [done_at[ref] - due[ref].timestamp() for ref in due], opening
 
 
-async def case_lateness(client: Client, sizes: Sizes) -> tuple[list[float], list[float], float, str]:
+async def case_lateness(
+    client: Client, sizes: Sizes, cpu: CpuMeter
+) -> tuple[list[float], list[float], float, str]:
     with ledger_database() as ledger, MailSink() as mail:
         with Session(ledger.engine) as session, session.begin():
             session.add(
@@ -150,7 +175,9 @@ async def case_lateness(client: Client, sizes: Sizes) -> tuple[list[float], list
                     task_queue=queue,
                 )
 
+            began = time.perf_counter()
             opening = await open_evenly(sizes, start)
+            await cpu.from_first_due(sizes.lead_seconds, began)
 
             def escalations_sent() -> int:
                 with Session(ledger.engine) as session:
@@ -163,14 +190,15 @@ async def case_lateness(client: Client, sizes: Sizes) -> tuple[list[float], list
                     )
 
             await wait_for(sizes.cases, escalations_sent, sizes.lead_seconds + 300)
+            cpu.stop()
         with Session(ledger.engine) as session:
             rows = session.execute(
                 select(LedgerEscalation.due_at, LedgerEscalation.escalated_at, Notification.sent_at)
                 .join(Notification, Notification.key == LedgerEscalation.key)
                 .where(LedgerEscalation.kind == "breach-escalation")
             ).all()
-        done = [(sent - due).total_seconds() for due, _, sent in rows]
-        started = [(escalated - due).total_seconds() for due, escalated, _ in rows]
+        done = [(sent - due).total_seconds() for due, _, sent in rows if due and sent]
+        started = [(escalated - due).total_seconds() for due, escalated, _ in rows if due]
         return done, started, opening, ledger.kind
 
 
@@ -187,9 +215,10 @@ async def run(full: bool = False) -> Result:
     )
     register_area(sizes.lead_seconds)
     try:
-        async with dev_server() as (_, client):
-            base, base_opening = await baseline_lateness(client, sizes)
-            ours, started, opening, ledger_kind = await case_lateness(client, sizes)
+        async with dev_server() as (server, client):
+            base_cpu, ours_cpu = CpuMeter(server), CpuMeter(server)
+            base, base_opening = await baseline_lateness(client, sizes, base_cpu)
+            ours, started, opening, ledger_kind = await case_lateness(client, sizes, ours_cpu)
     finally:
         AREAS.pop(BENCH_AREA.area_id, None)
     result.parameters["ledger"] = ledger_kind
@@ -208,6 +237,15 @@ async def run(full: bool = False) -> Result:
             )
         )
     result.add(Figure("due → escalation activity started, p99", percentile(started, 99) * 1000, "ms"))
+    result.add(
+        Figure(
+            "CPU per breach (worker + dev server)",
+            ours_cpu.spent / sizes.cases * 1000,
+            "ms",
+            base_cpu.spent / sizes.cases * 1000,
+            "timer + no-op activity",
+        )
+    )
     result.notes.append(
         f"{len(ours)} breaches, each escalated once; the deadlines fell due evenly over {opening:.1f} s "
         f"({sizes.cases / sizes.window_seconds * 60:.0f} a minute; baseline {base_opening:.1f} s)"

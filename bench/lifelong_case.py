@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -58,7 +58,7 @@ class Sizes:
     years: int
 
 
-SMALL = Sizes(years=10)
+SMALL = Sizes(years=8)
 FULL = Sizes(years=25)
 
 
@@ -187,7 +187,7 @@ async def run(full: bool = False) -> Result:
             queue = task_queue("lifelong")
             async with case_worker(client, settings_for(client, ledger, mail, queue), ledger):
                 ref = cases.new_case_ref("LAN")
-                handle: WorkflowHandle[Any, Any] = await client.start_workflow(
+                await client.start_workflow(
                     MappaCaseWorkflow.run, CaseWorkflowInput(opening=opening(ref)), id=ref, task_queue=queue
                 )
                 started = time.perf_counter()

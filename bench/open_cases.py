@@ -43,7 +43,7 @@ class Sizes:
     concurrency: int
 
 
-SMALL = Sizes(cases=500, concurrency=50)
+SMALL = Sizes(cases=300, concurrency=50)
 FULL = Sizes(cases=10_000, concurrency=50)
 
 

@@ -158,12 +158,12 @@ def write(results: list[Result], command: str, path: Path, extra: dict[str, Any]
             previous = json.loads(path.read_text()).get("benchmarks", {})
         except (ValueError, AttributeError):
             previous = {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    latest = {r.name: {**r.as_json(), "ran_at": now, "command": command, **(extra or {})} for r in results}
     document = {
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": command,
+        "written_at": now,
         "machine": machine(),
-        **(extra or {}),
-        "benchmarks": {**previous, **{r.name: r.as_json() for r in results}},
+        "benchmarks": {**previous, **latest},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

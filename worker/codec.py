@@ -165,10 +165,13 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return [self.decrypt_payload(p) for p in payloads]
 
     def encrypt_payload(self, payload: Payload) -> Payload:
-        key_id, blob = self.key_ring.encrypt(payload.SerializeToString())
+        # The case reference is authenticated with the ciphertext: a payload cannot be passed off as another
+        # case's (or as no case's) to get round the codec endpoint's per-area check.
+        workflow_id = (self.workflow_id or "").encode()
+        key_id, blob = self.key_ring.encrypt(payload.SerializeToString(), workflow_id)
         metadata = {"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()}
-        if self.workflow_id:
-            metadata[WORKFLOW_ID_METADATA] = self.workflow_id.encode()
+        if workflow_id:
+            metadata[WORKFLOW_ID_METADATA] = workflow_id
         return Payload(metadata=metadata, data=blob)
 
     def decrypt_payload(self, payload: Payload) -> Payload:
@@ -177,7 +180,8 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode()
         if not key_id:
             raise CodecKeyError("encrypted payload does not name its key")
-        return Payload.FromString(self.key_ring.decrypt(key_id, payload.data))
+        workflow_id = payload.metadata.get(WORKFLOW_ID_METADATA, b"")
+        return Payload.FromString(self.key_ring.decrypt(key_id, payload.data, workflow_id))
 
 
 def is_encrypted(payload: Payload) -> bool:

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
 
 from api import minutes as rules
 from api import problems
@@ -23,6 +24,7 @@ from api.auth import (
     READ_MINUTE,
     RECORD_MINUTE,
     REQUEST_DISCLOSURE,
+    Permission,
     User,
 )
 from api.case_service import area_of, case_file, case_status
@@ -37,6 +39,7 @@ from api.minutes import (
     MinuteStored,
 )
 from store.models import Agency, DisclosedPart, Minute, MinuteDisclosure
+from workflows.rules.case import CaseFile
 
 router = APIRouter(tags=["minutes"])
 
@@ -64,6 +67,42 @@ async def _minute_or_404(db: DbSession, user: User, minute_ref: str, action: str
         missing = problems.not_found("minute-not-found", "No such minute", f"there is no minute {minute_ref}")
         await refuse(db, user, action, None, missing, target=minute_ref)
     return row
+
+
+async def _case_or_none(client: Client, case_ref: str) -> CaseFile | None:
+    """The case file, for its ASP chair and the digest its history holds; None once the history is gone (the
+    namespace keeps a closed case's history for its retention period only; minutes are kept for good)."""
+    try:
+        return await case_file(client, case_ref)
+    except problems.ProblemError as error:
+        if error.problem.status == 404:
+            return None
+        raise
+
+
+async def _reader(
+    db: DbSession,
+    client: Client,
+    user: User,
+    row: Minute,
+    permission: Permission,
+    parts: tuple[DisclosedPart, ...],
+    what: str,
+) -> tuple[str, CaseFile | None]:
+    """On what basis the user may read `what` of the minute (attendance, the ASP chair, or a granted disclosure
+    of one of `parts`), and the case file; a refusal is audited and raised."""
+    await permit(
+        db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=row.minute_ref
+    )
+    case = await _case_or_none(client, row.case_ref)
+    disclosure = await run_in_threadpool(
+        rules.granted_disclosure, db, row.minute_ref, user.agency_id, parts, _now()
+    )
+    basis = rules.attendance_basis(user, row, case) or rules.disclosure_basis(disclosure)
+    if basis is None:
+        refusal = rules.not_an_attendee(user, row, what)
+        await refuse(db, user, permission.action, row.case_ref, refusal, row.minute_ref)
+    return basis, case
 
 
 def _now() -> datetime:
@@ -111,24 +150,7 @@ async def read_minute(
     minute_ref: MinuteRef, user: CurrentUser, client: TemporalClient, db: DbSession, keys: Keys
 ) -> MinuteRecord:
     row = await _minute_or_404(db, user, minute_ref, READ_MINUTE.action)
-    await permit(
-        db, user, READ_MINUTE, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
-    )
-    case = await case_file(client, row.case_ref)
-    basis = rules.attendance_basis(user, row, case) or rules.disclosure_basis(
-        await run_in_threadpool(
-            rules.granted_disclosure, db, minute_ref, user.agency_id, (DisclosedPart.MINUTE,), _now()
-        )
-    )
-    if basis is None:
-        await refuse(
-            db,
-            user,
-            READ_MINUTE.action,
-            row.case_ref,
-            rules.not_an_attendee(user, row, "the minute"),
-            minute_ref,
-        )
+    basis, case = await _reader(db, client, user, row, READ_MINUTE, (DisclosedPart.MINUTE,), "the minute")
     content = rules.open_content(keys, row, case)
     meeting = rules.meeting_of(case, minute_ref)
     await record_allowed(db, user, READ_MINUTE, row.case_ref, target=minute_ref, reason=basis)
@@ -157,17 +179,8 @@ async def read_executive_summary(
 ) -> ExecutiveSummary:
     permission = READ_EXECUTIVE_SUMMARY
     row = await _minute_or_404(db, user, minute_ref, permission.action)
-    await permit(
-        db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
-    )
-    case = await case_file(client, row.case_ref)
     parts = (DisclosedPart.EXECUTIVE_SUMMARY, DisclosedPart.MINUTE)
-    basis = rules.attendance_basis(user, row, case) or rules.disclosure_basis(
-        await run_in_threadpool(rules.granted_disclosure, db, minute_ref, user.agency_id, parts, _now())
-    )
-    if basis is None:
-        refusal = rules.not_an_attendee(user, row, "the executive summary")
-        await refuse(db, user, permission.action, row.case_ref, refusal, minute_ref)
+    basis, _ = await _reader(db, client, user, row, permission, parts, "the executive summary")
     summary = rules.open_summary(keys, row)
     await record_allowed(db, user, permission, row.case_ref, target=minute_ref, reason=basis)
     return summary
@@ -195,7 +208,7 @@ async def request_disclosure(
     await permit(
         db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
     )
-    case = await case_file(client, row.case_ref)
+    case = await _case_or_none(client, row.case_ref)
     if not rules.may_request_disclosure(user, row, case):
         refusal = rules.not_an_attendee(user, row, "or ask to share")
         await refuse(db, user, permission.action, row.case_ref, refusal, minute_ref)
@@ -251,7 +264,7 @@ async def list_disclosures(
     await permit(
         db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=minute_ref
     )
-    case = await case_file(client, row.case_ref)
+    case = await _case_or_none(client, row.case_ref)
     if not rules.may_request_disclosure(user, row, case):
         refusal = rules.not_an_attendee(user, row, "the disclosures")
         await refuse(db, user, permission.action, row.case_ref, refusal, minute_ref)

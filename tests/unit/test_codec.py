@@ -101,6 +101,20 @@ async def test_a_payload_written_for_a_case_names_the_case_in_its_metadata() -> 
     assert await codec.decode([encrypted]) == [plain()]
 
 
+async def test_a_payload_cannot_be_passed_off_as_another_case_s_or_as_no_case_s() -> None:
+    codec = EncryptionCodec(ring("k1"))
+    (encrypted,) = await codec.with_context(
+        WorkflowSerializationContext(namespace="mappa", workflow_id="MAPPA-GLA-2026-ABC123")
+    ).encode([plain()])
+    relabelled = Payload(metadata=encrypted.metadata, data=encrypted.data)
+    relabelled.metadata[WORKFLOW_ID_METADATA] = b"MAPPA-LAN-2026-ABC123"
+    stripped = Payload(metadata=encrypted.metadata, data=encrypted.data)
+    del stripped.metadata[WORKFLOW_ID_METADATA]
+    for forged in (relabelled, stripped):
+        with pytest.raises(DecryptionError):
+            await codec.decode([forged])
+
+
 def test_the_development_key_file_loads(tmp_path: Path) -> None:
     key_file = tmp_path / "dev-codec.key"
     create_dev_key_file(key_file)

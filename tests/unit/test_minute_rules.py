@@ -83,6 +83,11 @@ def test_an_attending_agency_reads_as_of_right_and_others_do_not() -> None:
     assert attendance_basis(user("south-lanarkshire-council"), minute_row(), case) is None
 
 
+def test_once_the_case_history_is_gone_the_minute_s_own_attendees_decide() -> None:
+    assert attendance_basis(user("nhs-lanarkshire"), minute_row(), None) is not None
+    assert attendance_basis(user("south-lanarkshire-council"), minute_row(), None) is None
+
+
 def test_the_asp_chair_reads_only_while_the_case_is_open_to_both() -> None:
     basis = attendance_basis(
         user("south-lanarkshire-council"),
