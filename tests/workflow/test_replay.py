@@ -18,20 +18,32 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from worker.bootstrap import SANDBOX_PASSTHROUGH
 from workflows.case import MappaCaseWorkflow
 
-HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"))
+ROOT = Path(__file__).resolve().parent / "histories"
+# The newest recordings sit in histories/; those made before a patch keep a folder named for it, so that
+# cases started under every earlier version of the code are replayed too.
+HISTORIES = sorted(ROOT.rglob("*.json"))
+JOURNEYS = {"scotland-level-2-to-review", "asp-case", "custody", "exit-at-sonr-end"}
 
 
-def test_histories_were_saved_for_the_journeys():
-    names = {p.stem for p in HISTORIES}
-    assert {"scotland-level-2-to-review", "asp-case", "custody", "exit-at-sonr-end"} <= names
+def test_histories_were_saved_for_the_journeys_before_and_after_the_notices_patch():
+    assert {p.stem for p in ROOT.glob("*.json")} >= JOURNEYS
+    assert {p.stem for p in (ROOT / "before-notices-in-background").glob("*.json")} >= JOURNEYS
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in WorkflowHistory.from_json(
+            "newest", (ROOT / "scotland-level-2-to-review.json").read_text()
+        ).events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert "core_patch" in markers  # the newest recordings took the patched path
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+@pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT).with_suffix("")) for p in HISTORIES])
 async def test_a_saved_case_history_replays_on_the_current_code(path: Path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
         workflows=[MappaCaseWorkflow],
-        # Histories saved before payloads were encrypted are plain JSON.
+        # Histories are saved decrypted (the recording session's key is gone): plain pydantic JSON.
         data_converter=pydantic_data_converter,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
