@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import api_overhead, breach_lateness, lifecycle, lifelong_case, open_cases, ops_query
-from bench.report import RESULTS, Result, table, write
+from bench.report import RESULTS, Result, code_version, table, write
 from bench.rig import use_temporary_codec_key
 
 BENCHMARKS: dict[str, Callable[[bool], Any]] = {
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     use_temporary_codec_key()
     command = shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])])
+    extra = {"sizes": "full" if args.full else "small", "code": code_version()}
     results: list[Result] = []
     for name in names:
         print(f"== {name} ({'full' if args.full else 'small'} sizes)", flush=True)
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         print(table([result]), *result.notes, f"({result.seconds:.0f} s)", sep="\n", flush=True)
         # Written after each benchmark, so an interrupted run keeps what it measured.
-        write(results, command, args.output, {"sizes": "full" if args.full else "small"})
+        write(results, command, args.output, extra)
     print("\n" + table(results))
     print(f"\nwritten to {args.output}")
     return 0

@@ -87,6 +87,28 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples) if samples else float("nan")
 
 
+def code_version() -> str:
+    """The commit measured, and whether the work tree differed from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=RESULTS.parent,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=RESULTS.parent,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' with uncommitted changes' if dirty else ''}"
+
+
 def machine() -> dict[str, Any]:
     meminfo = dict(
         line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line
@@ -159,7 +181,11 @@ def write(results: list[Result], command: str, path: Path, extra: dict[str, Any]
         except (ValueError, AttributeError):
             previous = {}
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    latest = {r.name: {**r.as_json(), "ran_at": now, "command": command, **(extra or {})} for r in results}
+    code = code_version()
+    latest = {
+        r.name: {**r.as_json(), "ran_at": now, "command": command, "code": code, **(extra or {})}
+        for r in results
+    }
     document = {
         "written_at": now,
         "machine": machine(),
