@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         CaseSummary,
         CaseWorkflowInput,
         CaseWorkflowState,
+        Deadline,
         LedgerUpdate,
         LedgerWritten,
         Notice,
@@ -38,11 +39,14 @@ with workflow.unsafe.imports_passed_through():
 # Delivery must not be lost: activities retry until they succeed, backing off to once every five minutes.
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
-SEEN_KEYS_KEPT = 1000
+SEEN_KEYS_KEPT = 300
 # Patch: notices are sent without the case waiting for delivery. Before it, a mail relay that was down held
 # back the whole case (no breach marked, nothing published to the UI) until it came back.
 NOTICES_IN_BACKGROUND = "notices-in-background"
-CLOSED_DEADLINES_KEPT = 200
+# Patch: notices start alongside the ledger write instead of after it (an escalation no longer waits a round
+# trip to the database), and the memo is upserted only when its text changes (one history event fewer).
+NOTICES_WITH_LEDGER = "notices-with-ledger"
+CLOSED_DEADLINES_KEPT = 100
 
 
 def rule_error(error: CaseRuleError) -> ApplicationError:
@@ -68,6 +72,7 @@ class MappaCaseWorkflow:
         self._changed = False
         self._published: dict[str, Any] = {}
         self._sending: list[asyncio.Future[NoticeDelivered]] = []
+        self._memo: str | None = None
 
     @property
     def case(self) -> CaseFile:
@@ -109,18 +114,25 @@ class MappaCaseWorkflow:
         workflow.continue_as_new(CaseWorkflowInput(state=self._state))
 
     async def _carry_out(self) -> None:
-        """Write the ledger, send every queued notice, then publish the case's position."""
+        """Write the ledger and send every queued notice, then publish the case's position."""
+        if not workflow.patched(NOTICES_WITH_LEDGER):
+            await self._carry_out_before_notices_with_ledger()
+            return
+        while self.case.ledger_pending or self.case.outbox:
+            changed = self.case.take_ledger_pending()
+            notices = self.case.take_outbox()
+            self._sending = [f for f in self._sending if not f.done()]
+            self._sending += [asyncio.ensure_future(self._send(n)) for n in notices]
+            if changed:
+                await self._record_in_ledger(changed)
+        self._publish(memo_only_when_changed=True)
+
+    async def _carry_out_before_notices_with_ledger(self) -> None:
+        # The loop as it was, for cases started before NOTICES_WITH_LEDGER.
         while self.case.ledger_pending or self.case.outbox:
             changed = self.case.take_ledger_pending()
             if changed:
-                await workflow.execute_activity(
-                    RECORD_IN_LEDGER,
-                    LedgerUpdate(case=CaseSummary.of(self.case), deadlines=changed),
-                    result_type=LedgerWritten,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=DELIVERY_RETRY,
-                    summary=f"ledger: {len(changed)} deadline(s) of {self.case.case_ref}",
-                )
+                await self._record_in_ledger(changed)
             notices = self.case.take_outbox()
             if not notices:
                 continue
@@ -129,7 +141,17 @@ class MappaCaseWorkflow:
                 self._sending += [asyncio.ensure_future(self._send(n)) for n in notices]
             else:
                 await asyncio.gather(*(self._send(n) for n in notices))
-        self._publish()
+        self._publish(memo_only_when_changed=False)
+
+    async def _record_in_ledger(self, changed: list[Deadline]) -> LedgerWritten:
+        return await workflow.execute_activity(
+            RECORD_IN_LEDGER,
+            LedgerUpdate(case=CaseSummary.of(self.case), deadlines=changed),
+            result_type=LedgerWritten,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DELIVERY_RETRY,
+            summary=f"ledger: {len(changed)} deadline(s) of {self.case.case_ref}",
+        )
 
     async def _notices_delivered(self) -> None:
         if self._sending:
@@ -146,7 +168,7 @@ class MappaCaseWorkflow:
             summary=f"{notice.title} -> {notice.to}",
         )
 
-    def _publish(self) -> None:
+    def _publish(self, memo_only_when_changed: bool) -> None:
         """Search attributes, memo and current details, for the co-ordinator's view in the Temporal UI.
 
         Upserted only when they change: every upsert is a history event, and a case lives for years.
@@ -169,14 +191,15 @@ class MappaCaseWorkflow:
                 continue
             self._published[key.name] = value
             updates.append(key.value_unset() if value is None else key.value_set(value))
+        memo = (
+            f"Category {summary.category} case in {summary.area} ({summary.jurisdiction}), "
+            f"level {summary.level or '-'}, stage {summary.stage.value}; lead agency {summary.lead_agency}"
+        )
         if updates:
             workflow.upsert_search_attributes(updates)
-            workflow.upsert_memo(
-                {
-                    "summary": f"Category {summary.category} case in {summary.area} ({summary.jurisdiction}), "
-                    f"level {summary.level or '-'}, stage {summary.stage.value}; lead agency {summary.lead_agency}",
-                }
-            )
+            if not memo_only_when_changed or memo != self._memo:
+                workflow.upsert_memo({"summary": memo})
+        self._memo = memo
         workflow.set_current_details(self._details())
 
     def _details(self) -> str:

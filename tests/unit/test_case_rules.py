@@ -487,3 +487,29 @@ def test_a_subject_access_request_consults_each_attending_agency_and_is_decided_
     assert case.deadlines["sar-1"].state is DeadlineState.MET
     assert case.deadlines["sar-1:police-scotland-lanarkshire"].state is DeadlineState.CANCELLED
     assert case.subject_access_requests[0].views["nhs-lanarkshire"] == "withhold: serious harm"
+
+
+def test_archiving_keeps_the_newest_records_and_new_ids_never_repeat_an_archived_one():
+    case = referred_case()
+    held = date(2026, 12, 1)
+    for week in range(4):
+        day = held + timedelta(weeks=week)
+        case.apply(meeting(day, day + timedelta(weeks=6)), at(day))
+        case.apply(
+            ev.RiskChangeReported(
+                reporting_agency="nhs-lanarkshire", direction="decreased", summary="stable"
+            ),
+            at(day),
+        )
+        case.apply(
+            ev.RiskChangeTriaged(change_id=f"risk-change-{week + 1}", outcome="no-action", reason="stable"),
+            at(day),
+        )
+    case.take_ledger_pending()
+    case.archive_closed(keep=2)
+    assert [m.meeting_id for m in case.meetings] == ["meeting-3", "meeting-4"]
+    assert [c.change_id for c in case.risk_changes] == ["risk-change-3", "risk-change-4"]
+    day = held + timedelta(weeks=4)
+    receipt = case.apply(meeting(day, day + timedelta(weeks=6)), at(day))
+    assert case.meetings[-1].meeting_id == "meeting-5"
+    assert any(c.deadline_id == "minutes:meeting-5" for c in receipt.changes)

@@ -25,9 +25,10 @@ HISTORIES = sorted(ROOT.rglob("*.json"))
 JOURNEYS = {"scotland-level-2-to-review", "asp-case", "custody", "exit-at-sonr-end"}
 
 
-def test_histories_were_saved_for_the_journeys_before_and_after_the_notices_patch():
+def test_histories_were_saved_for_the_journeys_under_every_version_of_the_loop():
     assert {p.stem for p in ROOT.glob("*.json")} >= JOURNEYS
-    assert {p.stem for p in (ROOT / "before-notices-in-background").glob("*.json")} >= JOURNEYS
+    for before_patch in ("before-notices-in-background", "before-notices-with-ledger"):
+        assert {p.stem for p in (ROOT / before_patch).glob("*.json")} >= JOURNEYS
     markers = [
         e.marker_recorded_event_attributes.marker_name
         for e in WorkflowHistory.from_json(

@@ -8,7 +8,7 @@ escalates them. Pure: the workflow calls it with `workflow.now()`; tests call it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -578,7 +578,7 @@ class CaseFile(BaseModel):
             raise RuleViolation("each RMP action needs its own id", "RMP action id", "rmp_actions")
 
         held_at = min(now, local_time_on(e.held_on, time(12)))
-        meeting_id = f"meeting-{len(self.meetings) + 1}"
+        meeting_id = f"meeting-{_next_number(m.meeting_id for m in self.meetings)}"
         if self.asp_criteria_met and self._is_open("ap1-referral"):
             # 000: the AP1 referral comes before any MAPPA meeting. The meeting happened, so it is recorded and
             # the missing AP1 is breached now, visibly, rather than refused and lost.
@@ -680,7 +680,7 @@ class CaseFile(BaseModel):
         self._meet(deadline_id, now)
 
     def _report_risk_change(self, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
-        change_id = f"risk-change-{len(self.risk_changes) + 1}"
+        change_id = f"risk-change-{_next_number(c.change_id for c in self.risk_changes)}"
         self.risk_changes.append(
             RiskChange(
                 change_id=change_id, reported_by=e.reporting_agency, direction=e.direction, reported_at=now
@@ -817,7 +817,7 @@ class CaseFile(BaseModel):
         self, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
     ) -> None:
         meetings = [self._meeting(m) for m in dict.fromkeys(e.meeting_ids)]
-        sar_id = f"sar-{len(self.subject_access_requests) + 1}"
+        sar_id = f"sar-{_next_number(r.sar_id for r in self.subject_access_requests)}"
         consulted = sorted({agency for m in meetings for agency in m.attendees})
         self.subject_access_requests.append(
             SubjectAccessRequest(
@@ -950,7 +950,8 @@ class CaseFile(BaseModel):
         return [self.deadlines[i] for i in dict.fromkeys(ids)]
 
     def archive_closed(self, keep: int) -> list[str]:
-        """Drop the oldest closed deadlines from state beyond `keep` (they stay in the ledger and the history)."""
+        """Drop the oldest closed deadlines (and old meetings, settled risk changes and requests) from state
+        beyond `keep`: they stay in the ledger and in earlier runs' histories."""
         closed = sorted(
             (
                 d
@@ -962,6 +963,16 @@ class CaseFile(BaseModel):
         dropped = [d.deadline_id for d in closed[: max(0, len(closed) - keep)]]
         for deadline_id in dropped:
             del self.deadlines[deadline_id]
+        # Old meetings, triaged risk changes and decided requests go the same way: a case open for decades
+        # would otherwise carry every one it ever had into each new run.
+        self.meetings = self.meetings[-keep:]
+        settled = [c for c in self.risk_changes if c.outcome is not None]
+        gone = {c.change_id for c in settled[: max(0, len(settled) - keep)]}
+        self.risk_changes = [c for c in self.risk_changes if c.change_id not in gone]
+        self.disclosures = self.disclosures[-keep:]
+        decided = [r for r in self.subject_access_requests if r.outcome is not None]
+        old = {r.sar_id for r in decided[: max(0, len(decided) - keep)]}
+        self.subject_access_requests = [r for r in self.subject_access_requests if r.sar_id not in old]
         return dropped
 
     # ---------------------------------------------------------------- helpers
@@ -1187,6 +1198,11 @@ def check_opening(opening: ev.CaseOpening) -> AreaPolicy:
             "referral.level_2_cannot_deliver",
         )
     return policy
+
+
+def _next_number(ids: Iterable[str]) -> int:
+    """The number after the highest of ids like "meeting-7" (old ones may have been archived)."""
+    return max((int(i.rsplit("-", 1)[1]) for i in ids), default=0) + 1
 
 
 def _words(name: str) -> str:
