@@ -5,16 +5,12 @@ subject's details; every decode lands in the case's audit trail."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
-import uvicorn
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import select
@@ -25,6 +21,7 @@ from api.app import create_app
 from store.models import AuditEvent
 from tests.case_builders import SUBJECT, community_notification
 from tests.e2e.api_rig import database, issue_tokens
+from tests.e2e.browser import ServedApi, headless_chromium
 from tests.helpers import free_port, unique_task_queue
 from worker.binaries import temporal_cli_path
 from worker.converter import data_converter_for
@@ -33,40 +30,10 @@ from workflows.messages import CaseWorkflowInput
 
 pytestmark = pytest.mark.timeout(120)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WAIT_SECONDS = 45
 
 
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.skip(f"needs Debian's chromium and chromium-driver: {', '.join(missing)} missing")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
-    )
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def served(app: object, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")  # type: ignore[arg-type]
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    return server, thread
+browser = pytest.fixture(headless_chromium)
 
 
 def read_in_ui(driver: WebDriver, api: str, ui: str, token: str, page: str) -> bool:
@@ -102,31 +69,29 @@ async def test_a_co_ordinator_reads_a_case_decrypted_in_the_temporal_ui(
     settings = Settings(
         database_url=url, temporal_namespace="default", ui_origin=ui, temporal_address="127.0.0.1:1"
     )
-    server, thread = served(create_app(settings, engine=engine), api_port)
-    env = await WorkflowEnvironment.start_local(
-        namespace="default",
-        dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_log_level="warn",
-        ui=True,
-        ui_port=ui_port,
-        dev_server_extra_args=["--ui-codec-endpoint", f"{api}/codec", "--ui-disable-news-fetch"],
-        data_converter=data_converter_for(settings),
-    )
-    ref = f"MAPPA-LAN-2026-{uuid4().hex[:6].upper()}"
-    try:
-        # The start event alone carries the subject's details; no worker is needed to show them.
-        handle = await env.client.start_workflow(
-            "MappaCase",
-            CaseWorkflowInput(opening=community_notification(ref, disposal_date=date.today())),
-            id=ref,
-            task_queue=unique_task_queue(),
+    with ServedApi(create_app(settings, engine=engine), api_port):
+        env = await WorkflowEnvironment.start_local(
+            namespace="default",
+            dev_server_existing_path=str(temporal_cli_path()),
+            dev_server_log_level="warn",
+            ui=True,
+            ui_port=ui_port,
+            dev_server_extra_args=["--ui-codec-endpoint", f"{api}/codec", "--ui-disable-news-fetch"],
+            data_converter=data_converter_for(settings),
         )
-        page = f"{ui}/namespaces/default/workflows/{ref}/{handle.result_run_id}/history"
-        shown = await asyncio.to_thread(read_in_ui, browser, api, ui, tokens["lan-co"], page)
-    finally:
-        await env.shutdown()
-        server.should_exit = True
-        thread.join(timeout=10)
+        ref = f"MAPPA-LAN-2026-{uuid4().hex[:6].upper()}"
+        try:
+            # The start event alone carries the subject's details; no worker is needed to show them.
+            handle = await env.client.start_workflow(
+                "MappaCase",
+                CaseWorkflowInput(opening=community_notification(ref, disposal_date=date.today())),
+                id=ref,
+                task_queue=unique_task_queue(),
+            )
+            page = f"{ui}/namespaces/default/workflows/{ref}/{handle.result_run_id}/history"
+            shown = await asyncio.to_thread(read_in_ui, browser, api, ui, tokens["lan-co"], page)
+        finally:
+            await env.shutdown()
 
     assert shown, "the Temporal UI did not show the decrypted input"
     with Session(engine) as session:

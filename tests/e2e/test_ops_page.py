@@ -3,14 +3,9 @@ by uvicorn on loopback: sign in with a token, and find the breached deadline thi
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
@@ -18,65 +13,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
 from tests.e2e.api_rig import database, issue_tokens
+from tests.e2e.browser import ServedApi, headless_chromium
 from tests.e2e.ops_ledger import breached_record_search, referral_just_received
-from tests.helpers import free_port
 from worker.settings import Settings
 
 pytestmark = pytest.mark.timeout(120)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-STARTUP_SECONDS = 20
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.skip(
-            f"browser test needs Debian's chromium and chromium-driver: {', '.join(missing)} missing "
-            "(`make test` installs them where it can)"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    # Both paths given: Selenium Manager, which would download a browser, is never asked.
-    driver = webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
-    )
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-class ServedApi:
-    """The API app served by uvicorn on a free loopback port, on a thread of its own."""
-
-    def __init__(self, app: object) -> None:
-        self.port = free_port()
-        # No lifespan: the ops page needs only the database, and Temporal is not running for this test.
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")  # type: ignore[arg-type]
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServedApi:
-        self.thread.start()
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError(f"uvicorn did not start on port {self.port}")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+browser = pytest.fixture(headless_chromium)
 
 
 def test_the_ops_page_shows_a_breached_deadline_in_its_breaches_table(
