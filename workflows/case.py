@@ -76,7 +76,6 @@ class MappaCaseWorkflow:
 
     @property
     def case(self) -> CaseFile:
-        assert self._state is not None
         return self._state.case
 
     @workflow.run
@@ -109,7 +108,6 @@ class MappaCaseWorkflow:
         await self._carry_out()
         # A notice in flight belongs to this run: continuing as new would cancel it.
         await self._notices_delivered()
-        assert self._state is not None
         self.case.archive_closed(CLOSED_DEADLINES_KEPT)
         workflow.continue_as_new(CaseWorkflowInput(state=self._state))
 
@@ -212,7 +210,7 @@ class MappaCaseWorkflow:
 
     def _check(self, event: ev.Event) -> None:
         info = workflow.current_update_info()
-        if info is not None and self._state is not None and info.id in self._state.seen:
+        if info is not None and info.id in self._state.seen:
             return  # a repeat: the handler answers with the first result
         try:
             self.case.check(event, workflow.now())
@@ -220,7 +218,6 @@ class MappaCaseWorkflow:
             raise rule_error(error) from None
 
     async def _record(self, event: ev.Event) -> Receipt:
-        assert self._state is not None
         info = workflow.current_update_info()
         key = info.id if info is not None else None
         if key is not None and key in self._state.seen:
@@ -450,7 +447,6 @@ class MappaCaseWorkflow:
     @workflow.query
     def status(self) -> CaseStatus:
         """Stage, level and every deadline with its rule: what ops and agencies may see (no personal data)."""
-        assert self._state is not None
         deadlines = sorted(self.case.deadlines.values(), key=lambda d: d.due_at)
         return CaseStatus(summary=CaseSummary.of(self.case), deadlines=deadlines, runs=self._state.runs)
 
