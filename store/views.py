@@ -60,10 +60,7 @@ def rule_in_words(area: str, kind: str) -> str:
         return f"{rule.title} the same day as {rule.counted_from}"
     if ts.unit == "set_at_event":
         return f"{rule.title} by the date set at the meeting"
-    unit = {"working_days": "working day", "weeks": "week", "hours": "hour", "calendar_months": "month"}[
-        ts.unit
-    ]
-    amount = f"{ts.amount} {unit}{'' if ts.amount == 1 else 's'}"
+    amount = ts.amount_in_words()
     if ts.before:
         return f"{rule.title} {amount} before {rule.counted_from}"
     return f"{rule.title} within {amount} of {rule.counted_from}"

@@ -119,3 +119,13 @@ def meeting(
         next_review_date=next_review,
         not_to_be_shared=[ev.NotToBeShared(item="victim's new address", reason="risk to the victim")],
     )
+
+
+def asp_criteria_met() -> ev.AspScreening:
+    """An adult who meets all of the ASP 3-point criteria (and is 16 or over)."""
+    return ev.AspScreening(
+        aged_16_or_over=True,
+        unable_to_safeguard_own_interests=True,
+        at_risk_of_harm=True,
+        more_vulnerable_than_others=True,
+    )

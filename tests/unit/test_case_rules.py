@@ -7,6 +7,7 @@ import pytest
 from tests.case_builders import (
     ENGLISH_AGENCIES,
     accept,
+    asp_criteria_met,
     community_notification,
     custody_referral,
     meeting,
@@ -233,12 +234,7 @@ def test_minutes_go_only_to_attending_agencies():
 def test_asp_criteria_met_need_an_ap1_referral_within_24_hours_and_before_any_meeting():
     case = referred_case()
     case.apply(
-        ev.AspScreening(
-            aged_16_or_over=True,
-            unable_to_safeguard_own_interests=True,
-            at_risk_of_harm=True,
-            more_vulnerable_than_others=True,
-        ),
+        asp_criteria_met(),
         at(date(2026, 11, 9), 16),
     )
     ap1 = case.deadlines["ap1-referral"]
@@ -256,12 +252,7 @@ def test_asp_criteria_met_need_an_ap1_referral_within_24_hours_and_before_any_me
 def test_when_the_case_is_open_to_asp_both_chairs_get_the_minutes():
     case = referred_case()
     case.apply(
-        ev.AspScreening(
-            aged_16_or_over=True,
-            unable_to_safeguard_own_interests=True,
-            at_risk_of_harm=True,
-            more_vulnerable_than_others=True,
-        ),
+        asp_criteria_met(),
         at(date(2026, 11, 9), 12),
     )
     case.apply(

@@ -17,6 +17,7 @@ from tests.case_builders import (
     ENGLISH_AGENCIES,
     SCOTTISH_AGENCIES,
     accept,
+    asp_criteria_met,
     community_notification,
     custody_referral,
     meeting,
@@ -211,12 +212,7 @@ async def test_asp_case_needs_an_ap1_within_24_hours_and_minutes_for_both_chairs
     await rig.send(handle, referral(2))
     await rig.send(
         handle,
-        ev.AspScreening(
-            aged_16_or_over=True,
-            unable_to_safeguard_own_interests=True,
-            at_risk_of_harm=True,
-            more_vulnerable_than_others=True,
-        ),
+        asp_criteria_met(),
     )
     ap1 = await rig.deadline(handle, "ap1-referral")
     assert ap1.due_at - ap1.opened_at <= timedelta(hours=24)

@@ -57,19 +57,22 @@ class Timescale:
     amount: int = 0
     before: bool = False
 
-    def describe(self) -> str:
-        if self.unit == "same_day":
-            return "the same day"
-        if self.unit == "set_at_event":
-            return "the date set at the meeting"
+    def amount_in_words(self) -> str:
+        """ "20 working days", "1 calendar month": the span, without its direction."""
         words = {
             "working_days": "working day",
             "weeks": "week",
             "hours": "hour",
             "calendar_months": "calendar month",
         }[self.unit]
-        plural = "" if self.amount == 1 else "s"
-        return f"{self.amount} {words}{plural} {'before' if self.before else 'after'}"
+        return f"{self.amount} {words}{'' if self.amount == 1 else 's'}"
+
+    def describe(self) -> str:
+        if self.unit == "same_day":
+            return "the same day"
+        if self.unit == "set_at_event":
+            return "the date set at the meeting"
+        return f"{self.amount_in_words()} {'before' if self.before else 'after'}"
 
 
 Responsible = Literal[
