@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # mypy fails on a folder with no Python files, so only folders that have some are checked.
-SOURCE_DIRS := workflows activities worker api store cli bench
+SOURCE_DIRS := core workflows activities worker api store cli bench
 MYPY_DIRS = $(foreach dir,$(SOURCE_DIRS),$(if $(shell find $(dir) -name '*.py' -print -quit 2>/dev/null),$(dir)))
 
 .PHONY: help test lint fmt dev demo dev-prepare bench browser clean

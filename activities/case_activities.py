@@ -1,7 +1,7 @@
 """The activities the case workflow calls, by the names in `workflows.messages` (ACTIVITY_FOR_NOTICE,
 RECORD_IN_LEDGER).
 
-They are synchronous and the worker runs them in a thread pool (`worker.bootstrap.build_worker`): the
+They are synchronous and the worker runs them in a thread pool (`worker.assembly.build_worker`): the
 database (SQLAlchemy, sync) and the mail relay (smtplib) are blocking clients, and a thread per activity keeps
 them off the worker's event loop without a second, async, stack of both.
 

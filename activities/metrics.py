@@ -1,7 +1,7 @@
 """What the worker's activities count, for Prometheus: breaches, reminders and escalations sent, delivery
 failures, and how late escalations came after the deadline fell due.
 
-The worker serves `REGISTRY` on `MAPPA_METRICS_PORT` (`worker.bootstrap.serve_activity_metrics`); the
+The worker serves `REGISTRY` on `MAPPA_METRICS_PORT` (`worker.assembly.serve_activity_metrics`); the
 Temporal SDK's own metrics are on `MAPPA_SDK_METRICS_PORT`. A registry of its own keeps these off the API's
 `/metrics`, which gauges the ledger instead.
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from workflows.messages import Notice, NoticeKind
-from workflows.rules.calendar import LONDON
+from workflows.rules.calendar import local_due
 from workflows.rules.policy import AREAS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -24,17 +23,6 @@ ESCALATIONS = frozenset({NoticeKind.BREACH_ESCALATION, NoticeKind.RE_ESCALATION}
 class RenderedNotice:
     subject: str
     body: str
-
-
-def local_due(due_at: datetime) -> str:
-    """A due instant as a co-ordinator reads it, in Europe/London time: "by end of Fri 20 Mar 2026".
-
-    Deadlines fall at the end of the local day, i.e. at local midnight, which is shown as the day that ends.
-    """
-    local = due_at.astimezone(LONDON)
-    if local.time() == time(0):
-        return f"by end of {local.date() - timedelta(days=1):%a %d %b %Y}"
-    return f"by {local:%H:%M} on {local:%a %d %b %Y}"
 
 
 def template_name(kind: NoticeKind) -> str:

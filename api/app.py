@@ -20,9 +20,9 @@ from api import problems
 from api.deps import connect, key_ring_of
 from api.routes import audit, cases, codec, deadlines, health, minutes, ops
 from api.routes import metrics as ledger_metrics
-from worker import bootstrap
-from worker.codec import KeyRing
-from worker.settings import Settings, get_settings
+from core import bootstrap
+from core.codec import KeyRing
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Fatal: without the payload encryption keys the API must not start (worker.codec.CodecKeyError).
+        # Fatal: without the payload encryption keys the API must not start (core.codec.CodecKeyError).
         key_ring_of(app.state)
         built_engine = None
         if app.state.engine is None:

@@ -21,11 +21,11 @@ from temporalio.client import Client
 from api import problems
 from api.auth import User, user_for_token
 from api.case_service import CASE_REF_PATTERN
-from store.db import session_factory
-from worker import bootstrap
-from worker.codec import KeyRing
-from worker.converter import encrypting_data_converter, key_ring_for
-from worker.settings import Settings
+from core import bootstrap
+from core.codec import KeyRing
+from core.converter import encrypting_data_converter, key_ring_for
+from core.database import session_factory
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5.0

@@ -30,8 +30,8 @@ from temporalio.client import Client
 
 from api import problems
 from api.auth import CO_ORDINATOR, User
+from core.codec import CodecKeyError, KeyRing
 from store.models import DisclosedPart, DisclosureStatus, Minute, MinuteDisclosure
-from worker.codec import CodecKeyError, KeyRing
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, Meeting
 

@@ -28,7 +28,7 @@ from bench.rig import (
     ledger_database,
     task_queue,
 )
-from store.db import session_factory
+from core.database import session_factory
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseWorkflowInput, Receipt
 from workflows.rules import events as ev

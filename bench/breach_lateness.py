@@ -34,7 +34,7 @@ from bench.devserver import DevServer
 from bench.report import Figure, Result, percentile
 from bench.rig import MailSink, case_worker, dev_server, ledger_database, settings_for, task_queue
 from store.models import LedgerEscalation, Notification, RoleHolder
-from worker.bootstrap import SANDBOX_PASSTHROUGH
+from worker.assembly import SANDBOX_PASSTHROUGH
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseWorkflowInput
 from workflows.rules.calendar import Jurisdiction

@@ -22,10 +22,10 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
+from core.converter import data_converter_for
+from core.settings import Settings
 from worker.binaries import temporal_cli_path
-from worker.converter import data_converter_for
 from worker.search_attribute_registry import cli_flags
-from worker.settings import Settings
 
 LOOPBACK = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 60.0

@@ -35,7 +35,7 @@ from bench.baseline import Ack, BaselineCaseWorkflow, BaselineInput, Shape, do_n
 from bench.devserver import DevServer
 from bench.report import Figure, Result
 from bench.rig import Ledger, MailSink, case_worker, dev_server, ledger_database, settings_for, task_queue
-from worker.bootstrap import ACTIVITY_THREADS, GRACEFUL_SHUTDOWN, SANDBOX_PASSTHROUGH, build_worker
+from worker.assembly import ACTIVITY_THREADS, GRACEFUL_SHUTDOWN, SANDBOX_PASSTHROUGH, build_worker
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import (
     ACTIVITY_FOR_NOTICE,

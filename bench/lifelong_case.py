@@ -34,9 +34,9 @@ from bench.rig import (
     settings_for,
     task_queue,
 )
-from worker.bootstrap import SANDBOX_PASSTHROUGH
-from worker.converter import data_converter_for
-from worker.settings import Settings
+from core.converter import data_converter_for
+from core.settings import Settings
+from worker.assembly import SANDBOX_PASSTHROUGH
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import EVENT_UPDATES, CaseStatus, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from bench.report import Figure, Result, percentile
 from bench.rig import postgres_schema, postgres_server_url
+from core.database import make_engine
 from store import views
-from store.db import make_engine
 from store.migrate import upgrade
 from workflows.rules.calendar import local_date
 from workflows.rules.policy import AREAS, DeadlineKind

@@ -1,5 +1,5 @@
 """The parts every benchmark runs on: the real Temporal dev server on 127.0.0.1, a ledger database, a mail
-sink and an in-process worker built by `worker.bootstrap`, exactly as the worker process builds it."""
+sink and an in-process worker built by `worker.assembly`, exactly as the worker process builds it."""
 
 from __future__ import annotations
 
@@ -26,12 +26,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.devserver import LOOPBACK, DevServer
-from store.db import make_engine
+from core.codec import keys_document
+from core.database import make_engine
+from core.settings import Settings
 from store.directory import load_directory
 from store.migrate import upgrade
-from worker.bootstrap import ACTIVITY_THREADS, build_activities, build_worker
-from worker.codec import keys_document
-from worker.settings import Settings
+from worker.assembly import ACTIVITY_THREADS, build_activities, build_worker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_DIRECTORY = REPO_ROOT / "store" / "seed" / "directory.json"

@@ -13,14 +13,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.baseline import BaselineCaseWorkflow, do_nothing
-from worker.bootstrap import (
-    ACTIVITY_THREADS,
-    GRACEFUL_SHUTDOWN,
-    SANDBOX_PASSTHROUGH,
-    build_runtime,
-    connect_client,
-)
-from worker.settings import get_settings
+from core.bootstrap import build_runtime, connect_client
+from core.settings import get_settings
+from worker.assembly import ACTIVITY_THREADS, GRACEFUL_SHUTDOWN, SANDBOX_PASSTHROUGH
 
 log = logging.getLogger("worker")
 

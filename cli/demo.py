@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import Engine
 
 from api.auth import issue_token, revoke_tokens
-from store.db import session_factory
+from core.database import session_factory
 from workflows.rules.calendar import LONDON
 
 

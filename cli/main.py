@@ -28,11 +28,11 @@ from sqlalchemy.exc import OperationalError
 
 from api.auth import TokenError, issue_token, revoke_tokens
 from api.calculator import CalculatorInputError, calculate_deadline, parse_time, render
+from core import bootstrap
+from core.database import session_factory
+from core.settings import Settings
 from store.audit_trail import audit_trail, to_csv, to_json
-from store.db import session_factory
 from store.models import ApiToken, AuditEvent, AuditOutcome, TokenRole
-from worker import bootstrap
-from worker.settings import Settings
 from workflows.rules.policy import AREAS, DeadlineKind
 
 

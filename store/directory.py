@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from store.db import session_factory
+from core.database import session_factory
 from store.models import Agency, AgencyKind, DirectoryRole, RoleHolder
 
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$", max_length=254)]

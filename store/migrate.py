@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from store.db import make_engine
+from core.database import make_engine
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 

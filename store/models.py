@@ -2,7 +2,7 @@
 meeting minutes and their disclosures.
 
 None of them holds the subject's personal data in plaintext: cases are named by their reference only, and a
-minute's content is stored encrypted (`worker.codec.KeyRing`). The case itself lives in its workflow; the
+minute's content is stored encrypted (`core.codec.KeyRing`). The case itself lives in its workflow; the
 ledger is the denormalised read side for many-case questions (ops, compliance).
 """
 

@@ -18,12 +18,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from core.codec import keys_document
+from core.converter import data_converter_for
+from core.settings import Settings
 from tests.helpers import SmtpSink, unique_task_queue
 from worker.binaries import temporal_cli_path, temporal_test_server_path
-from worker.codec import keys_document
-from worker.converter import data_converter_for
 from worker.search_attribute_registry import indexed_value_types, search_attribute_keys
-from worker.settings import Settings
 
 __all__ = ["unique_task_queue"]
 

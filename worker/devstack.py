@@ -24,9 +24,9 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
+from core.settings import Settings, get_settings
 from worker.binaries import temporal_cli_path
 from worker.search_attribute_registry import cli_flags
-from worker.settings import Settings, get_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"

@@ -12,20 +12,13 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from core.bootstrap import build_engine, build_runtime, connect_client
+from core.codec import CodecKeyError
+from core.converter import data_converter_for
+from core.settings import Settings, get_settings
 from store.directory import load_directory
 from store.migrate import upgrade
-from worker.bootstrap import (
-    ACTIVITY_THREADS,
-    build_activities,
-    build_engine,
-    build_runtime,
-    build_worker,
-    connect_client,
-    serve_activity_metrics,
-)
-from worker.codec import CodecKeyError
-from worker.converter import data_converter_for
-from worker.settings import Settings, get_settings
+from worker.assembly import ACTIVITY_THREADS, build_activities, build_worker, serve_activity_metrics
 
 SEED_DIRECTORY = Path(__file__).resolve().parent.parent / "store" / "seed" / "directory.json"
 

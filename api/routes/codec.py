@@ -3,7 +3,7 @@
 The Temporal UI (its codec endpoint is `http://<api>/codec`, set by `make dev`) and the CLI
 (`temporal workflow show --codec-endpoint http://<api>/codec --codec-auth "Bearer <token>"`) send
 `{"payloads": [...]}` (protobuf JSON, bytes as base64) with an `X-Namespace` header. Only a co-ordinator may
-decode, and only cases of their own area (each payload names its case, `worker.codec`); every decode is
+decode, and only cases of their own area (each payload names its case, `core.codec`); every decode is
 audited against the case it belongs to.
 
 The UI cannot send our bearer token, so a co-ordinator signs in once at `/codec/login`: that sets an HttpOnly
@@ -32,9 +32,9 @@ from api.audit import permit, record, record_allowed
 from api.auth import DECODE_HISTORY, ENCODE_PAYLOADS, User, authorise, user_for_token
 from api.case_service import CASE_REF_PATTERN
 from api.deps import DbSession, Keys, SettingsDep, bearer
+from core.codec import WORKFLOW_ID_METADATA, CodecKeyError, EncryptionCodec
+from core.settings import Settings
 from store.models import AuditOutcome
-from worker.codec import WORKFLOW_ID_METADATA, CodecKeyError, EncryptionCodec
-from worker.settings import Settings
 from workflows.rules.policy import UnknownArea, area_by_code
 
 router = APIRouter(prefix="/codec", tags=["codec"])

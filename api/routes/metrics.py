@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import get_engine
+from core.database import session_factory
 from store import views
-from store.db import session_factory
 from workflows.rules.policy import DeadlineKind
 
 router = APIRouter(tags=["ops"])

@@ -25,13 +25,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from activities.notices import local_due
 from api import problems
 from api.audit import permit
 from api.auth import CHAIR, CO_ORDINATOR, OPS, Permission, User, user_for_token
 from api.deps import DbSession, bearer
 from store import views
-from workflows.rules.calendar import LONDON
+from workflows.rules.calendar import LONDON, local_due
 from workflows.rules.policy import AREAS, DeadlineKind
 
 router = APIRouter(prefix="/ops", tags=["ops"])

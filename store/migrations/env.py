@@ -10,7 +10,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from store.db import make_engine
+from core.database import make_engine
 from store.models import Base
 
 DEFAULT_URL = "sqlite:///data/mappa.db"
@@ -33,7 +33,7 @@ def database_url() -> str:
     if explicit:
         return explicit
     # As the worker sees it: a URL set in .env, else the development default.
-    from worker.settings import Settings
+    from core.settings import Settings
 
     return Settings().database_url or DEFAULT_URL
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bench.devserver import DevServer
 from bench.processes import WorkerProcess, worker_environment
-from store.db import make_engine
+from core.database import make_engine
 from store.directory import load_directory
 from store.migrate import upgrade
 from store.models import LedgerDeadline, LedgerEscalation, Notification

@@ -18,12 +18,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bench import cases
-from store.db import make_engine
+from core.database import make_engine
+from core.settings import Settings
 from store.models import LedgerCase
 from tests.drills.conftest import Ledger, TcpProxy, eventually, migrated
 from tests.helpers import SmtpSink, unique_task_queue
-from worker.bootstrap import build_activities, build_worker
-from worker.settings import Settings
+from worker.assembly import build_activities, build_worker
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import EVENT_UPDATES, CaseStatus, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev

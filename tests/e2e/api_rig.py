@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.auth import issue_token
-from store.db import make_engine, session_factory
+from core.database import make_engine, session_factory
+from core.settings import Settings
 from store.directory import load_directory
 from store.migrate import upgrade
 from tests.helpers import SmtpSink
-from worker.settings import Settings
 from workflows.rules.calendar import LONDON
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"

@@ -16,10 +16,10 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from core.settings import Settings
 from tests.e2e.api_rig import ApiRig, database, issue_tokens
 from tests.helpers import SmtpSink, unique_task_queue
-from worker.bootstrap import build_activities, build_worker
-from worker.settings import Settings
+from worker.assembly import build_activities, build_worker
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from activities.case_activities import CaseActivities
 from activities.mailer import SmtpMailer
-from store.db import session_factory
+from core.database import session_factory
 from tests.case_builders import SUBJECT
 from tests.helpers import free_port
 from workflows.messages import CaseSummary, LedgerUpdate

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.auth import revoke_tokens
-from store.db import session_factory
+from core.database import session_factory
+from core.settings import Settings
 from store.models import AuditEvent
 from store.models import CaseOpening as CaseOpeningRow
 from tests.e2e.api_rig import ApiRig, london_today
-from worker.settings import Settings
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -15,8 +15,8 @@ import pytest
 
 from api.app import create_app
 from api.calculator import calculate_deadline
+from core.settings import Settings
 from tests.e2e.api_rig import database, issue_tokens
-from worker.settings import Settings
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from api.routes.ops import SESSION_COOKIE
+from core.settings import Settings
 from tests.e2e.api_rig import database, issue_tokens
 from tests.e2e.ops_ledger import breached_record_search, referral_just_received
-from worker.settings import Settings
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -28,10 +28,10 @@ from schemathesis.python import asgi
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from core.settings import Settings
 from tests.e2e.api_rig import database, issue_tokens
 from tests.helpers import SmtpSink, unique_task_queue
-from worker.bootstrap import build_activities, build_worker
-from worker.settings import Settings
+from worker.assembly import build_activities, build_worker
 
 EXAMPLES = 400
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from core.converter import data_converter_for
+from core.settings import Settings
 from store.models import AuditEvent
 from tests.case_builders import SUBJECT, community_notification
 from tests.e2e.api_rig import database, issue_tokens
 from tests.e2e.browser import ServedApi, headless_chromium
 from tests.helpers import free_port, unique_task_queue
 from worker.binaries import temporal_cli_path
-from worker.converter import data_converter_for
-from worker.settings import Settings
 from workflows.messages import CaseWorkflowInput
 
 pytestmark = pytest.mark.timeout(120)

@@ -26,10 +26,10 @@ from temporalio.api.workflowservice.v1 import (
 
 from api.auth import issue_token
 from api.calculator import calculate_deadline
-from store.db import session_factory
+from core.codec import is_encrypted, payloads_in
+from core.database import session_factory
 from store.models import AuditEvent, Minute, MinuteDisclosure
 from tests.e2e.api_rig import ApiRig, london_today
-from worker.codec import is_encrypted, payloads_in
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,10 +12,10 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
+from core.settings import Settings
 from tests.e2e.api_rig import database, issue_tokens
 from tests.e2e.browser import ServedApi, headless_chromium
 from tests.e2e.ops_ledger import breached_record_search, referral_just_received
-from worker.settings import Settings
 
 pytestmark = pytest.mark.timeout(120)
 

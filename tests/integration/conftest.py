@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from store.db import make_engine
+from core.database import make_engine
 from store.migrate import upgrade
 
 

@@ -18,13 +18,13 @@ from sqlalchemy import Engine
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import make_engine
+from core.database import make_engine
+from core.settings import Settings
 from store.directory import load_directory
 from store.migrate import upgrade
 from tests.case_builders import SCOTTISH_AGENCIES, SUBJECT, meeting
 from tests.helpers import SmtpSink, unique_task_queue
-from worker.bootstrap import build_activities, build_worker
-from worker.settings import Settings
+from worker.assembly import build_activities, build_worker
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import EVENT_UPDATES, CaseStatus, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev

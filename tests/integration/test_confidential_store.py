@@ -27,11 +27,11 @@ from api.minutes import (
     store_minute,
 )
 from cli.main import main
-from store.db import session_factory
+from core.codec import KeyRing
+from core.database import session_factory
 from store.directory import load_directory
 from store.models import AuditEvent, DisclosedPart, MinuteDisclosure, TokenRole
 from tests.case_builders import community_notification
-from worker.codec import KeyRing
 from workflows.rules.case import CaseFile
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"

@@ -26,14 +26,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from api.app import create_app
 from api.auth import issue_token
-from store.db import make_engine, session_factory
-from store.directory import load_directory
-from store.migrate import upgrade
-from tests.case_builders import SUBJECT, community_notification
-from tests.helpers import SmtpSink, free_port, unique_task_queue
-from worker.binaries import temporal_cli_path
-from worker.bootstrap import SANDBOX_PASSTHROUGH, build_activities, build_worker
-from worker.codec import (
+from core.codec import (
     KEY_ID_METADATA,
     EncryptionCodec,
     KeyRing,
@@ -41,8 +34,15 @@ from worker.codec import (
     decode_in_place,
     payloads_in,
 )
-from worker.converter import encrypting_data_converter
-from worker.settings import Settings
+from core.converter import encrypting_data_converter
+from core.database import make_engine, session_factory
+from core.settings import Settings
+from store.directory import load_directory
+from store.migrate import upgrade
+from tests.case_builders import SUBJECT, community_notification
+from tests.helpers import SmtpSink, free_port, unique_task_queue
+from worker.assembly import SANDBOX_PASSTHROUGH, build_activities, build_worker
+from worker.binaries import temporal_cli_path
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseFile, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from activities.case_activities import CaseActivities
 from activities.mailer import SmtpMailer
-from store.db import make_engine, session_factory
+from core.database import make_engine, session_factory
 from store.directory import load_directory
 from store.migrate import alembic_config, upgrade
 from store.models import LedgerCase, LedgerDeadline, LedgerEscalation, Notification, utcnow

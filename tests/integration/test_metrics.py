@@ -17,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from store.db import make_engine
+from core.database import make_engine
+from core.settings import Settings
 from store.directory import load_directory
 from store.migrate import upgrade
 from tests.helpers import SmtpSink, free_port
@@ -30,8 +31,7 @@ from tests.integration.case_files import (
 )
 from tests.integration.dev_cases import DIRECTORY, dev_cases, eventually, new_case_ref
 from tests.integration.test_ledger import activities_on
-from worker.bootstrap import serve_activity_metrics
-from worker.settings import Settings
+from worker.assembly import serve_activity_metrics
 from workflows.messages import Notice, NoticeKind
 from workflows.rules.case import CaseFile
 

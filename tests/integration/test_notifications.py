@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.case_activities import CaseActivities
 from activities.mailer import SmtpMailer, message_id_for
-from store.db import make_engine, session_factory
+from core.database import make_engine, session_factory
 from store.directory import load_directory
 from store.models import Notification
 from tests.helpers import SmtpSink

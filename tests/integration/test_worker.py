@@ -6,12 +6,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
+from core.settings import Settings
 from store.directory import load_directory
 from store.models import LedgerCase, LedgerDeadline, Notification
 from tests.helpers import SmtpSink, unique_task_queue
 from tests.integration.case_files import lanarkshire_referral
-from worker.bootstrap import build_activities, build_worker
-from worker.settings import Settings
+from worker.assembly import build_activities, build_worker
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseWorkflowInput
 from workflows.rules import events as ev

@@ -13,8 +13,7 @@ from temporalio.converter import WorkflowSerializationContext
 
 from api.app import create_app
 from api.routes.codec import ui_origins
-from worker import main as worker_main
-from worker.codec import (
+from core.codec import (
     ENCODING,
     KEY_ID_METADATA,
     WORKFLOW_ID_METADATA,
@@ -29,9 +28,10 @@ from worker.codec import (
     load_keys,
     payloads_in,
 )
-from worker.converter import data_converter_for
+from core.converter import data_converter_for
+from core.settings import Settings
+from worker import main as worker_main
 from worker.devkeys import create_dev_key_file
-from worker.settings import Settings
 
 SUBJECT = b'{"name":"Alasdair Testperson","date_of_birth":"1979-05-17"}'
 

@@ -19,14 +19,14 @@ from sqlalchemy import Engine, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from store.db import make_engine, session_factory
+from core.codec import decode_in_place
+from core.database import make_engine, session_factory
+from core.settings import Settings
 from store.directory import load_directory
 from store.migrate import upgrade
 from store.models import LedgerDeadline, LedgerEscalation
 from tests.helpers import SmtpSink, unique_task_queue
-from worker.bootstrap import build_activities, build_worker
-from worker.codec import decode_in_place
-from worker.settings import Settings
+from worker.assembly import build_activities, build_worker
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseStatus, CaseWorkflowInput, Deadline, Receipt
 from workflows.rules import events as ev

@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from worker.bootstrap import SANDBOX_PASSTHROUGH
+from worker.assembly import SANDBOX_PASSTHROUGH
 from workflows.case import MappaCaseWorkflow
 
 ROOT = Path(__file__).resolve().parent / "histories"

@@ -131,3 +131,14 @@ def local_time_on(day: date, at: time) -> datetime:
 def _aware(instant: datetime) -> datetime:
     # Naive datetimes in this system are UTC by convention (Temporal's clock is UTC).
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def local_due(due_at: datetime) -> str:
+    """A due instant as a co-ordinator reads it, in Europe/London time: "by end of Fri 20 Mar 2026".
+
+    Deadlines fall at the end of the local day, i.e. at local midnight, which is shown as the day that ends.
+    """
+    local = due_at.astimezone(LONDON)
+    if local.time() == time(0):
+        return f"by end of {local.date() - timedelta(days=1):%a %d %b %Y}"
+    return f"by {local:%H:%M} on {local:%a %d %b %Y}"

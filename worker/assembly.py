@@ -1,7 +1,7 @@
-"""The one place that builds the object graph: Temporal client, database engine, activities and worker.
+"""The worker's own object graph: the case workflow, its activities (database and mail relay) and the worker.
 
-Used by the worker (`worker.main`), the API and the tests alike, so all three talk to Temporal with the same
-converter and to the database and the mail relay the same way.
+The client, converter and engine it runs on come from `core.bootstrap`; the worker (`worker.main`), the
+benchmarks and the tests assemble workers here, so all of them run the workflow the same way.
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import start_http_server
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.converter import DataConverter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import metrics
 from activities.case_activities import CaseActivities
 from activities.mailer import SmtpMailer
-from store.db import make_engine, session_factory
-from worker.converter import data_converter_for
-from worker.settings import Settings
+from core.bootstrap import metrics_host
+from core.database import session_factory
+from core.settings import Settings
 from workflows.case import MappaCaseWorkflow
 
 # Activities are synchronous (blocking database and SMTP clients) and run on this many threads; the worker
@@ -48,33 +46,6 @@ SANDBOX_PASSTHROUGH = (
 )
 
 
-async def connect_client(
-    settings: Settings, runtime: Runtime | None = None, data_converter: DataConverter | None = None
-) -> Client:
-    """A client of the configured namespace, speaking through the shared, encrypting data converter.
-
-    Pass the worker's `build_runtime(settings)` to export its metrics; the API and tests leave it out. Without
-    a payload encryption key this raises `worker.codec.CodecKeyError` before connecting.
-    """
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter or data_converter_for(settings),
-        runtime=runtime,
-    )
-
-
-def metrics_host(settings: Settings) -> str:
-    """Where metrics endpoints listen: reachable from other containers (Prometheus) in production only."""
-    return "0.0.0.0" if settings.is_production else "127.0.0.1"
-
-
-def build_runtime(settings: Settings) -> Runtime:
-    """A Temporal runtime serving the SDK's own metrics for Prometheus at :sdk_metrics_port/metrics."""
-    address = f"{metrics_host(settings)}:{settings.sdk_metrics_port}"
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
-
-
 def serve_activity_metrics(settings: Settings, port: int | None = None) -> WSGIServer:
     """Serve what the activities count (activities/metrics.py) at :metrics_port/metrics, on a daemon thread
     (the worker's health check in docker-compose reads it). Stop it with `.shutdown()`."""
@@ -82,10 +53,6 @@ def serve_activity_metrics(settings: Settings, port: int | None = None) -> WSGIS
         settings.metrics_port if port is None else port, metrics_host(settings), registry=metrics.REGISTRY
     )
     return server
-
-
-def build_engine(settings: Settings) -> Engine:
-    return make_engine(settings.database_url)
 
 
 def build_mailer(settings: Settings) -> SmtpMailer:

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     directory_file: Path = Path("data/agency-directory.json")
     # None means "the development key" in development; production must name its key file, or give the
-    # same JSON document in MAPPA_CODEC_KEYS (a platform's secret store). Either way: worker.codec.
+    # same JSON document in MAPPA_CODEC_KEYS (a platform's secret store). Either way: core.codec.
     codec_key_file: Path | None = None
     codec_keys: SecretStr | None = None
 
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
             return self
 
         problems: list[str] = []
-        # MAPPA_CODEC_KEYS, when given, is checked by worker.codec as it loads it.
+        # MAPPA_CODEC_KEYS, when given, is checked by core.codec as it loads it.
         if self.codec_keys is None and self.codec_key_file is None:
             problems.append(
                 "MAPPA_CODEC_KEY_FILE must name the payload encryption key file (or MAPPA_CODEC_KEYS hold it)"

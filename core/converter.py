@@ -1,7 +1,7 @@
 """The one data converter shared by the worker, the API, the CLI and the tests: pydantic JSON, then encrypted.
 
 Pydantic models (and `datetime.date`) cross Temporal as JSON through the pydantic converter; every payload is
-then encrypted by `worker.codec.EncryptionCodec`, so the Temporal server stores no personal data in plaintext.
+then encrypted by `core.codec.EncryptionCodec`, so the Temporal server stores no personal data in plaintext.
 Failure messages and stack traces are moved into an encrypted payload too (a validation error can quote what
 it refused). There is deliberately no unencrypted converter here: without a key nothing starts.
 """
@@ -14,8 +14,8 @@ import json
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
-from worker.codec import CodecKeyError, EncryptionCodec, KeyRing, load_keys
-from worker.settings import Settings
+from core.codec import CodecKeyError, EncryptionCodec, KeyRing, load_keys
+from core.settings import Settings
 
 
 def key_ring_for(settings: Settings) -> KeyRing:

@@ -5,7 +5,7 @@ key can be rotated: add a new key, make it current, keep the old one for as long
 it is kept (case histories, continued-as-new state, minutes). Each ciphertext names its key.
 
 `EncryptionCodec` is the Temporal payload codec built on it, used by the worker, the API, the CLI and the
-tests alike (`worker.converter`): the Temporal server only ever stores ciphertext.
+tests alike (`core.converter`): the Temporal server only ever stores ciphertext.
 
 The key file (`python -m worker.devkeys` writes one) is JSON:
     {"current": "dev-1", "keys": {"dev-1": "<base64 of 32 random bytes>"}}
