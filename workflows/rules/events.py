@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 from workflows.rules.calendar import Jurisdiction
 
@@ -130,6 +131,12 @@ def date_kind(annotation: Any) -> DateKind | None:
     return None
 
 
+def field_date_kind(info: FieldInfo) -> DateKind | None:
+    """A field's kind of date: in its metadata when the date is the whole annotation, else inside a union."""
+    found = [m for m in info.metadata if isinstance(m, DateKind)]
+    return found[0] if found else date_kind(info.annotation)
+
+
 def dates_outside_window(model: BaseModel, today: date, prefix: str = "") -> list[DateOutsideWindow]:
     """Every date in `model` (nested models and lists included) outside its kind's window around `today`."""
     found: list[DateOutsideWindow] = []
@@ -142,7 +149,7 @@ def dates_outside_window(model: BaseModel, today: date, prefix: str = "") -> lis
             if isinstance(item, BaseModel):
                 found += dates_outside_window(item, today, f"{where}.")
             elif isinstance(item, date):
-                kind = date_kind(info.annotation) or date_kind(info.metadata)
+                kind = field_date_kind(info)
                 window = DATE_WINDOWS[kind or DateKind.HAPPENED]
                 earliest, latest = today - window.earliest, today + window.latest
                 if not earliest <= item <= latest:
