@@ -70,11 +70,16 @@ def test_a_title_spread_over_lines_makes_a_one_line_subject() -> None:
 @pytest.mark.parametrize(
     ("kind", "line"),
     [
-        (NoticeKind.REFERRAL_DECISION, "Reasons: Mr A Example of 1 Example Street is already managed elsewhere"),
+        (
+            NoticeKind.REFERRAL_DECISION,
+            "Reasons: Mr A Example of 1 Example Street is already managed elsewhere",
+        ),
         (NoticeKind.FURTHER_INFORMATION_REQUEST, "Missing: the address of A Example's new partner"),
     ],
 )
-def test_an_agencys_own_words_never_reach_the_e_mail_only_where_to_read_them(kind: NoticeKind, line: str) -> None:
+def test_an_agencys_own_words_never_reach_the_e_mail_only_where_to_read_them(
+    kind: NoticeKind, line: str
+) -> None:
     # Issue 10, finding 8: a rejection's reasons naming the subject were in the body (and the outbox table).
     rendered = NoticeTemplates().render(
         Notice(
