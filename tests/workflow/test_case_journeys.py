@@ -202,7 +202,7 @@ async def test_a_rejected_referral_goes_back_with_its_reasons(rig: CaseRig):
     assert receipt.stage is Stage.LEVEL_1
     decision = await rig.wait_for_mail(ref, "not accepted")
     # The reasons are an agency's own words: the e-mail points to the case file instead of quoting them.
-    body = " ".join(decision[0].get_payload().split())
+    body = " ".join(decision[0].get_payload(decode=True).decode().split())
     assert "level 1 management meets the risk" not in body
     assert "read them in the case file" in body
     assert "justice-social-work" in str(decision[0]["To"]) or "jsw" in str(decision[0]["To"]).lower()
