@@ -23,9 +23,10 @@ from store.models import CaseOpening as CaseOpeningRow
 from workflows.messages import CaseStatus, Stage
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
-from workflows.rules.case import CaseRuleError, check_opening
 from workflows.rules.deadlines import DeadlineState
+from workflows.rules.errors import CaseRuleError
 from workflows.rules.policy import AREAS
+from workflows.rules.referral import check_opening
 
 # A fresh reference collides with an existing one about once in two billion; try a few before giving up.
 REFERENCE_ATTEMPTS = 5
