@@ -9,14 +9,14 @@ consults every attending agency before the co-ordinator decides, and withholding
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from workflows.rules import events as ev
 from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, open_deadline
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, Disclosure, SubjectAccessRequest, next_number
+from workflows.rules.records import CO_ORDINATOR, Disclosure, Meeting, SubjectAccessRequest, next_number
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -51,6 +51,85 @@ def check_rmp_action_ids(actions: Sequence[ev.RmpActionSet]) -> None:
     """Each action of the risk management plan has its own id: it is met, and chased, on its own."""
     if len({a.action_id for a in actions}) != len(actions):
         raise RuleViolation("each RMP action needs its own id", "RMP action id", "rmp_actions")
+
+
+def check_minute(
+    attendees: Sequence[Signatory], chair_agency: str, actions: Sequence[ev.RmpActionSet]
+) -> None:
+    """A minute's own rules, before it is stored: signed statements, each agency once, the chair attends."""
+    check_confidentiality_statements_signed(attendees)
+    if len({a.agency for a in attendees}) != len(attendees):
+        raise RuleViolation("list each attending agency once", "minute attendees", "attendees")
+    if chair_agency not in {a.agency for a in attendees}:
+        raise RuleViolation(
+            "the chair's agency attends the meeting it chairs", "minute attendees", "chair_agency"
+        )
+    check_rmp_action_ids(actions)
+
+
+# ------------------------------------------------------------------ who may read a minute (001, 003; 000)
+
+
+def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
+    if case is None:
+        return None
+    return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
+
+
+def chairs_asp_side(agency: str, case: CaseFile) -> bool:
+    """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes."""
+    return case.asp_open and case.asp_chair_agency == agency
+
+
+def attendance_basis(
+    agency: str | None, minute_ref: str, held_on: date, attendees: Sequence[str], case: CaseFile | None
+) -> str | None:
+    """Why the agency may read the minute as of right, or None. `case` is None once the case's history has gone
+    (the namespace's retention after exit): then the minute's own attendee list decides."""
+    if agency is None:
+        return None
+    meeting = meeting_of(case, minute_ref)
+    at = meeting.meeting_id if meeting else f"the meeting of {held_on.isoformat()}"
+    if agency in attendees:
+        return f"{agency} attended {at}"
+    if case is not None and chairs_asp_side(agency, case):
+        return f"{agency} chairs the ASP side of a case open to MAPPA and ASP (000)"
+    return None
+
+
+def disclosure_basis(disclosure_id: int, decided_by: str | None, expires_at: datetime) -> str:
+    """The basis of a read allowed by a granted disclosure (the chair's permission, 003 stage 4)."""
+    return f"disclosure {disclosure_id} granted by {decided_by} until {expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def sees_meeting(agency: str | None, case: CaseFile, meeting: Meeting) -> bool:
+    """Whether the agency attended the meeting (or chairs the ASP side of a case open to both)."""
+    if agency is None:
+        return False
+    return agency in meeting.attendees or chairs_asp_side(agency, case)
+
+
+def redact_for(agency: str | None, case: CaseFile) -> CaseFile:
+    """The case file as the agency may see it: what a meeting decided not to share stays with the agencies that
+    attended it (the list is emptied for everyone else)."""
+    meetings = [
+        m if sees_meeting(agency, case, m) else m.model_copy(update={"not_to_be_shared": []})
+        for m in case.meetings
+    ]
+    return case.model_copy(update={"meetings": meetings})
+
+
+def may_request_disclosure(
+    agency: str | None,
+    is_co_ordinator: bool,
+    minute_ref: str,
+    held_on: date,
+    attendees: Sequence[str],
+    case: CaseFile | None,
+) -> bool:
+    """Who may ask to share a minute beyond its attendees: the co-ordinator, or an agency that may read it as of
+    right. The chair decides (003 stage 4: nothing goes beyond those present without the chair's permission)."""
+    return is_co_ordinator or attendance_basis(agency, minute_ref, held_on, attendees, case) is not None
 
 
 # ------------------------------------------------------------------ the subject and third parties

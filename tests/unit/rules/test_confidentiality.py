@@ -1,15 +1,31 @@
 """Confidentiality and subject access (001, 002, 003): the core's rules. In the guidance's words; pure: a clock is passed in."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.case_builders import (
-    meeting,
+from api import problems
+from api.auth import (
+    DECIDE_DISCLOSURE,
+    DECODE_HISTORY,
+    READ_AUDIT_TRAIL,
+    READ_EXECUTIVE_SUMMARY,
+    READ_MINUTE,
+    RECORD_MINUTE,
+    User,
 )
+from api.minutes import (
+    MinuteContent,
+    attendance_basis,
+    check_meeting_matches_minute,
+    check_minute_rules,
+    redact_for,
+)
+from store.models import Minute, TokenRole
+from tests.case_builders import community_notification, meeting
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
-from workflows.rules.case import RuleViolation
+from workflows.rules.case import CaseFile, Meeting, RuleViolation
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
 
@@ -74,3 +90,163 @@ def test_a_subject_access_request_consults_each_attending_agency_and_is_decided_
     assert case.deadlines["sar-1"].state is DeadlineState.MET
     assert case.deadlines["sar-1:police-scotland-lanarkshire"].state is DeadlineState.CANCELLED
     assert case.subject_access_requests[0].views["nhs-lanarkshire"] == "withhold: serious harm"
+
+
+# ------------------------------------------------------------------ minutes on a need-to-know basis
+
+HELD = date(2026, 3, 2)
+ATTENDED = ["police-scotland-lanarkshire", "lanarkshire-justice-social-work", "nhs-lanarkshire"]
+
+
+def user(agency: str, role: str = "agency-worker") -> User:
+    return User(token_id=1, user_name="test", agency_id=agency, role=TokenRole(role), area="lanarkshire")
+
+
+def minute_row(**changes: object) -> Minute:
+    values: dict[str, object] = {
+        "minute_ref": "MIN-AAAAAAAAAAAA",
+        "case_ref": "MAPPA-LAN-2026-TEST01",
+        "held_on": HELD,
+        "chair_agency": ATTENDED[0],
+        "attendees": sorted(ATTENDED),
+        "digest": "d" * 64,
+    }
+    values.update(changes)
+    return Minute(**values)
+
+
+def case_with_meeting(*, asp_chair: str | None = None) -> CaseFile:
+    case = CaseFile.open(community_notification(disposal_date=HELD), datetime(2026, 3, 2, 9, tzinfo=UTC))
+    held = Meeting(
+        meeting_id="meeting-1",
+        held_on=HELD,
+        initial=True,
+        chair_agency=ATTENDED[0],
+        level_decided=2,
+        attendees=ATTENDED,
+        not_to_be_shared=[ev.NotToBeShared(item="victim's new address", reason="risk to the victim")],
+        minute_ref="MIN-AAAAAAAAAAAA",
+        minute_digest="d" * 64,
+    )
+    return case.model_copy(
+        update={"meetings": [held], "asp_open": asp_chair is not None, "asp_chair_agency": asp_chair}
+    )
+
+
+def test_ops_never_reads_minutes_only_co_ordinators_decode_and_only_chairs_record_or_decide() -> None:
+    assert TokenRole.OPS not in READ_MINUTE.roles | READ_EXECUTIVE_SUMMARY.roles | READ_AUDIT_TRAIL.roles
+    assert DECODE_HISTORY.roles == {TokenRole.CO_ORDINATOR}
+    assert RECORD_MINUTE.roles == DECIDE_DISCLOSURE.roles == {TokenRole.CHAIR}
+    assert RECORD_MINUTE.acts_as == ("chair_agency",)
+
+
+def test_an_attending_agency_reads_as_of_right_and_others_do_not() -> None:
+    case = case_with_meeting()
+    assert (
+        attendance_basis(user("nhs-lanarkshire"), minute_row(), case) == "nhs-lanarkshire attended meeting-1"
+    )
+    assert attendance_basis(user("lanarkshire-housing"), minute_row(), case) is None
+    assert attendance_basis(user("south-lanarkshire-council"), minute_row(), case) is None
+
+
+def test_once_the_case_history_is_gone_the_minute_s_own_attendees_decide() -> None:
+    assert attendance_basis(user("nhs-lanarkshire"), minute_row(), None) is not None
+    assert attendance_basis(user("south-lanarkshire-council"), minute_row(), None) is None
+
+
+def test_the_asp_chair_reads_only_while_the_case_is_open_to_both() -> None:
+    basis = attendance_basis(
+        user("south-lanarkshire-council"),
+        minute_row(),
+        case_with_meeting(asp_chair="south-lanarkshire-council"),
+    )
+    assert basis is not None and "ASP" in basis
+
+
+def test_the_case_file_keeps_back_what_a_meeting_did_not_share_from_those_who_were_not_there() -> None:
+    case = case_with_meeting()
+    assert redact_for(user("lanarkshire-housing"), case).meetings[0].not_to_be_shared == []
+    assert (
+        redact_for(user("nhs-lanarkshire"), case).meetings[0].not_to_be_shared
+        == case.meetings[0].not_to_be_shared
+    )
+    assert case.meetings[0].not_to_be_shared  # the workflow's own file is untouched
+
+
+def content(**changes: object) -> MinuteContent:
+    body: dict[str, object] = {
+        "held_on": HELD.isoformat(),
+        "chair_agency": ATTENDED[0],
+        "attendees": [
+            {"agency": a, "representative": "A Rep", "signed_confidentiality_statement": True}
+            for a in ATTENDED
+        ],
+        "risk_assessment": "High",
+        "critical_risk_factors": ["Fixation"],
+        "contingency_plan": "Recall",
+        "conclusions": "Level 2",
+    }
+    body.update(changes)
+    return MinuteContent.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        (
+            {
+                "attendees": [
+                    {"agency": ATTENDED[0], "representative": "A", "signed_confidentiality_statement": False}
+                ]
+            },
+            "confidentiality statement",
+        ),
+        ({"chair_agency": "lanarkshire-housing"}, "minute attendees"),
+        (
+            {
+                "attendees": [
+                    {"agency": ATTENDED[0], "representative": r, "signed_confidentiality_statement": True}
+                    for r in "AB"
+                ]
+            },
+            "minute attendees",
+        ),
+    ],
+)
+def test_a_minute_breaking_its_rules_is_refused_by_rule(changes: dict[str, object], rule: str) -> None:
+    with pytest.raises(problems.ProblemError) as refused:
+        check_minute_rules(content(**changes))
+    assert refused.value.problem.rule == rule
+
+
+def test_the_digest_is_over_the_canonical_content_so_a_reformatted_copy_has_the_same_one() -> None:
+    assert content().canonical() == content(risk_assessment="  High ").canonical()
+
+
+def test_a_meeting_naming_a_minute_must_match_it() -> None:
+    held = meeting(HELD, date(2026, 4, 27), attendees=ATTENDED)
+    matching = held.model_copy(update={"minute_ref": "MIN-AAAAAAAAAAAA", "minute_digest": "d" * 64})
+    check_meeting_matches_minute(matching, minute_row(), "MAPPA-LAN-2026-TEST01")
+    check_meeting_matches_minute(held, None, "MAPPA-LAN-2026-TEST01")  # no minute named: nothing to match
+
+    for event, row, field in (
+        (matching.model_copy(update={"minute_digest": None}), minute_row(), "minute_digest"),
+        (matching, None, "minute_ref"),
+        (matching, minute_row(case_ref="MAPPA-LAN-2026-OTHER1"), "minute_ref"),
+        (matching.model_copy(update={"minute_digest": "e" * 64}), minute_row(), "minute_digest"),
+        (matching, minute_row(held_on=date(2026, 3, 3)), "minute_ref"),
+        (matching, minute_row(attendees=ATTENDED[:2]), "minute_ref"),
+    ):
+        with pytest.raises(problems.ProblemError) as refused:
+            check_meeting_matches_minute(event, row, "MAPPA-LAN-2026-TEST01")
+        assert refused.value.problem.field == field
+
+
+def test_the_chair_s_agency_attends_the_meeting_it_chairs_a_rule_of_the_core_naming_the_field() -> None:
+    from workflows.rules.confidentiality import check_minute
+    from workflows.rules.errors import RuleViolation
+
+    attendee = ev.Attendee(agency="nhs-lanarkshire", signed_confidentiality_statement=True)
+    with pytest.raises(RuleViolation) as refused:
+        check_minute([attendee], "police-scotland-lanarkshire", [])
+    assert (refused.value.rule, refused.value.field) == ("minute attendees", "chair_agency")
