@@ -177,7 +177,7 @@ def request_subject_access(
         )
     )
     open_deadline(case, policy, DeadlineKind.SUBJECT_ACCESS_REQUEST, sar_id, CO_ORDINATOR, now, now)
-    # 001: the co-ordinator and chair consult the other attending agencies.
+    # 001 "Records of meetings": the co-ordinator and chair consult the other attending agencies.
     for agency in consulted:
         open_deadline(case, policy, DeadlineKind.SAR_CONSULTATION, f"{sar_id}:{agency}", agency, now, now)
 

@@ -72,7 +72,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     held_at = min(now, local_time_on(e.held_on, time(12)))
     meeting_id = f"meeting-{next_number(m.meeting_id for m in case.meetings)}"
     if case.asp_criteria_met and is_open(case, "ap1-referral"):
-        # 000: the AP1 referral comes before any MAPPA meeting. The meeting happened, so it is recorded and
+        # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The meeting happened, so it is recorded and
         # the missing AP1 is breached now, visibly, rather than refused and lost.
         breach_deadline(
             case, "ap1-referral", now, f"{meeting_id} was held before the AP1 referral was made (000)"

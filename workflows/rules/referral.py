@@ -85,7 +85,7 @@ def check_opening(opening: ev.CaseOpening) -> AreaPolicy:
 def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
     """The deadlines a new case starts with: custody referral, notification, screening, SONR end, referral."""
     if not opening.subject_is_offender:
-        # 002: a person who is not an offender cannot be in MAPPA; route to an information sharing meeting.
+        # 002, its referral form: a person who is not an offender cannot be in MAPPA; route to an information sharing meeting.
         case.stage = Stage.ROUTED_TO_INFORMATION_SHARING_MEETING
         case.notify(
             NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING,
@@ -119,7 +119,7 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
     if opening.referral is not None:
         submit_referral(case, policy, opening.referral, now)
     elif case.deadlines.get("custody-referral") and opening.notification is not None:
-        # The prison's notification counts: "a notification or referral" 12 weeks before release (003).
+        # The prison's notification counts: "a notification or referral" 12 weeks before release (003 stage 2).
         meet_deadline(case, "custody-referral", now)
 
 
@@ -153,7 +153,7 @@ def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted,
         awaiting_information=False,
     )
     case.stage = Stage.REFERRAL
-    # 001: the co-ordinator confirms receipt of the referral to the referring agency.
+    # 001 "Key stages": the co-ordinator confirms receipt of the referral to the referring agency.
     case.notify(
         NoticeKind.REFERRAL_RECEIPT,
         e.referring_agency,
@@ -288,7 +288,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
 
 
 def _before_release_or_discharge(case: CaseFile) -> DueDate | None:
-    # 003: for custody and CPA cases the initial meeting takes place before release / discharge.
+    # 003 stage 4: for custody and CPA cases the initial meeting takes place before release / discharge.
     day = case.release_date if case.route is ev.EntryRoute.CUSTODY else case.discharge_date
     if day is None:
         return None

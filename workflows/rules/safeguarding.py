@@ -33,7 +33,7 @@ def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening,
     case.asp_criteria_met = e.criteria_met
     if e.criteria_met:
         assert case.referral is not None
-        # 000: AP1 within 24 hours of the referral, and before any MAPPA meeting.
+        # 000 "Information Sharing Between ASP and MAPPA": AP1 within 24 hours of the referral, and before any MAPPA meeting.
         open_deadline(
             case,
             policy,
