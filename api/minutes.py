@@ -4,7 +4,8 @@ The chair stores a meeting's minute (`POST /cases/{ref}/minutes`) and gets back 
 records the meeting (`POST /cases/{ref}/meetings`) with both: the case's workflow history holds only those two,
 never the minute's text. The minute itself is kept encrypted at rest (`minutes` table, the payload keys).
 
-Who may read a minute (DOMAIN.md, confidentiality rules; 000, 001, 003):
+Who may read a minute (the rules are the core's, workflows/rules/confidentiality.py; here they meet the user,
+the stored row and the problems):
 - an agency that attended the meeting;
 - the ASP chair's agency, while the case is open to both MAPPA and ASP (000);
 - a recipient agency holding a granted, unexpired disclosure of the whole minute.
@@ -32,8 +33,11 @@ from api import problems
 from api.auth import CO_ORDINATOR, User
 from core.codec import CodecKeyError, KeyRing
 from store.models import DisclosedPart, DisclosureStatus, Minute, MinuteDisclosure
+from workflows.rules import confidentiality as rules
 from workflows.rules import events as ev
-from workflows.rules.case import CaseFile, Meeting
+from workflows.rules.case import CaseFile
+from workflows.rules.confidentiality import meeting_of
+from workflows.rules.errors import RuleViolation
 
 MINUTE_REF_PATTERN = r"^MIN-[A-Z0-9]{12}$"
 MINUTE_REF_ALPHABET = string.ascii_uppercase + string.digits
@@ -176,27 +180,11 @@ class Disclosure(BaseModel):
 
 
 def check_minute_rules(content: MinuteContent) -> None:
-    """The minute's own rules, as problems naming the field (422)."""
-    unsigned = [a.agency for a in content.attendees if not a.signed_confidentiality_statement]
-    if unsigned:
-        raise problems.rule_violation(
-            "every attendee signs the confidentiality statement at each meeting (003); not signed: "
-            + ", ".join(unsigned),
-            rule="confidentiality statement",
-            field="attendees",
-        )
-    if len(content.attending_agencies) != len(content.attendees):
-        raise problems.rule_violation(
-            "list each attending agency once", rule="minute attendees", field="attendees"
-        )
-    if content.chair_agency not in content.attending_agencies:
-        raise problems.rule_violation(
-            "the chair's agency attends the meeting it chairs", rule="minute attendees", field="chair_agency"
-        )
-    if len({a.action_id for a in content.rmp_actions}) != len(content.rmp_actions):
-        raise problems.rule_violation(
-            "each RMP action needs its own id", rule="RMP action id", field="rmp_actions"
-        )
+    """The minute's own rules (the core's), as problems naming the field (422)."""
+    try:
+        rules.check_minute(content.attendees, content.chair_agency, content.rmp_actions)
+    except RuleViolation as error:
+        raise problems.rule_violation(error.message, rule=error.rule, field=error.field) from None
 
 
 def check_meeting_matches_minute(meeting: ev.MeetingHeld, row: Minute | None, case_ref: str) -> None:
@@ -237,47 +225,19 @@ def check_meeting_matches_minute(meeting: ev.MeetingHeld, row: Minute | None, ca
         )
 
 
-def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
-    if case is None:
-        return None
-    return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
-
-
 def attendance_basis(user: User, row: Minute, case: CaseFile | None) -> str | None:
-    """Why the user's agency may read the minute as of right, or None. `case` is None once the case's history
-    has gone (the namespace's retention after exit): then the minute's own attendee list decides."""
-    if user.agency_id is None:
-        return None
-    meeting = meeting_of(case, row.minute_ref)
-    at = meeting.meeting_id if meeting else f"the meeting of {row.held_on.isoformat()}"
-    if user.agency_id in row.attendees:
-        return f"{user.agency_id} attended {at}"
-    if case is not None and case.asp_open and case.asp_chair_agency == user.agency_id:
-        return f"{user.agency_id} chairs the ASP side of a case open to MAPPA and ASP (000)"
-    return None
-
-
-def sees_meeting(user: User, case: CaseFile, meeting: Meeting) -> bool:
-    """Whether the user's agency attended the meeting (or chairs the ASP side of a case open to both)."""
-    if user.agency_id is None:
-        return False
-    return user.agency_id in meeting.attendees or (case.asp_open and case.asp_chair_agency == user.agency_id)
+    """Why the user's agency may read the minute as of right, or None (the rule is the core's)."""
+    return rules.attendance_basis(user.agency_id, row.minute_ref, row.held_on, row.attendees, case)
 
 
 def redact_for(user: User, case: CaseFile) -> CaseFile:
-    """The case file as this user may see it: what a meeting decided not to share stays with the agencies that
-    attended it (the list is emptied for everyone else)."""
-    meetings = [
-        m if sees_meeting(user, case, m) else m.model_copy(update={"not_to_be_shared": []})
-        for m in case.meetings
-    ]
-    return case.model_copy(update={"meetings": meetings})
+    return rules.redact_for(user.agency_id, case)
 
 
 def disclosure_basis(disclosure: MinuteDisclosure | None) -> str | None:
     if disclosure is None or disclosure.expires_at is None:
         return None
-    return f"disclosure {disclosure.id} granted by {disclosure.decided_by} until {disclosure.expires_at:%Y-%m-%d %H:%M} UTC"
+    return rules.disclosure_basis(disclosure.id, disclosure.decided_by, disclosure.expires_at)
 
 
 def not_an_attendee(user: User, row: Minute, what: str) -> problems.ProblemError:
@@ -290,7 +250,9 @@ def not_an_attendee(user: User, row: Minute, what: str) -> problems.ProblemError
 
 
 def may_request_disclosure(user: User, row: Minute, case: CaseFile | None) -> bool:
-    return user.role is CO_ORDINATOR or attendance_basis(user, row, case) is not None
+    return rules.may_request_disclosure(
+        user.agency_id, user.role is CO_ORDINATOR, row.minute_ref, row.held_on, row.attendees, case
+    )
 
 
 # ------------------------------------------------------------------------------------------ storage

@@ -30,8 +30,9 @@ from store.models import CaseOpening as CaseOpeningRow
 from workflows.messages import CaseStatus, Stage
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction, local_date
-from workflows.rules.case import CaseFile, CaseRuleError
+from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import DeadlineState
+from workflows.rules.errors import CaseRuleError
 from workflows.rules.policy import AREAS
 
 # A fresh reference collides with an existing one about once in two billion; try a few before giving up.

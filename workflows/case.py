@@ -34,7 +34,9 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
     )
     from workflows.rules import events as ev
-    from workflows.rules.case import CLOSED_STAGES, CaseFile, CaseRuleError, ExitRecord
+    from workflows.rules.case import CaseFile
+    from workflows.rules.errors import CaseRuleError
+    from workflows.rules.records import CLOSED_STAGES, ExitRecord
 
 # Delivery must not be lost: activities retry until they succeed, backing off to once every five minutes.
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))

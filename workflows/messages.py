@@ -11,8 +11,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from workflows.rules import events as ev
-from workflows.rules.case import CaseFile, ExitRecord, Notice, NoticeKind, Receipt, Stage
+from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import Deadline
+from workflows.rules.records import ExitRecord, Notice, NoticeKind, Receipt, Stage
 
 __all__ = [
     "ACTIVITY_FOR_NOTICE",

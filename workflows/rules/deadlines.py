@@ -2,6 +2,9 @@
 
 A deadline carries its rule (text and seed), the days counted, the responsible agency and its state. It is
 never deleted: met (on time or late), breached or cancelled with a reason, it stays in the case file.
+
+The mechanics every stage uses are here, once: open a deadline on a case, meet it, breach it, cancel it. Each
+records the change on the event's receipt and marks the deadline for the ledger.
 """
 
 from __future__ import annotations
@@ -10,11 +13,16 @@ import calendar as _months
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from workflows.rules.calendar import Counting, end_of_local_day, local_date, local_time_on
 from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
+from workflows.rules.records import CO_ORDINATOR, DeadlineChange, DeadlineChangeKind, NoticeKind
+
+if TYPE_CHECKING:
+    from workflows.rules.case import CaseFile
 
 # Reminders and re-escalations go out at the start of the working day, not at midnight.
 WORKING_DAY_STARTS = time(9, 0)
@@ -169,7 +177,7 @@ def next_re_escalation(policy: AreaPolicy, last_escalated_at: datetime) -> datet
     return local_time_on(day.due_date, WORKING_DAY_STARTS)
 
 
-def open_deadline(
+def new_deadline(
     policy: AreaPolicy,
     kind: DeadlineKind,
     deadline_id: str,
@@ -200,3 +208,111 @@ def open_deadline(
         explanation=due.explanation,
         reminder_at=reminder_time(policy, rule.reminder, due, now),
     )
+
+
+# ------------------------------------------------------------------ the mechanics, on a case file
+
+
+def open_deadline(
+    case: CaseFile,
+    policy: AreaPolicy,
+    kind: DeadlineKind,
+    deadline_id: str,
+    responsible: str,
+    counted_from: datetime,
+    now: datetime,
+    *,
+    set_date: date | None = None,
+    due_no_later_than: DueDate | None = None,
+    title_suffix: str = "",
+) -> Deadline:
+    if is_open(case, deadline_id):
+        # Re-opening (e.g. a second referral request) replaces the open one.
+        cancel_deadline(case, deadline_id, "replaced by a new deadline of the same kind", now)
+    d = new_deadline(
+        policy,
+        kind,
+        deadline_id,
+        responsible,
+        counted_from,
+        now,
+        set_date=set_date,
+        due_no_later_than=due_no_later_than,
+        title_suffix=title_suffix,
+    )
+    # A deadline opened after it fell due (a late notification) is met or breached on the next tick.
+    case.deadlines[deadline_id] = d
+    _record(case, d, "opened")
+    return d
+
+
+def meet_deadline(case: CaseFile, deadline_id: str, at: datetime) -> None:
+    d = case.deadlines[deadline_id]
+    d.state = DeadlineState.MET
+    d.met_at = at
+    if at >= d.due_at and d.breached_at is None:
+        d.breached_at = d.due_at
+        d.breach_note = "met after it fell due"
+    _record(case, d, "met-late" if at >= d.due_at else "met")
+
+
+def meet_if_open(case: CaseFile, deadline_id: str, at: datetime) -> None:
+    if is_open(case, deadline_id):
+        meet_deadline(case, deadline_id, at)
+
+
+def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str | None) -> None:
+    """Mark it breached and escalate to the co-ordinator, with the rule and who was responsible."""
+    d = case.deadlines[deadline_id]
+    d.state = DeadlineState.BREACHED
+    d.breached_at = min(now, d.due_at)
+    d.breach_note = note
+    d.escalations += 1
+    d.last_escalated_at = now
+    _record(case, d, "breached")
+    lines = [d.explanation, f"Responsible: {d.responsible}", f"Rule ({d.source}): {d.rule_text}"]
+    if note:
+        lines.insert(0, note)
+    case.notify(
+        NoticeKind.BREACH_ESCALATION, CO_ORDINATOR, f"BREACHED: {d.title}", lines, d.deadline_id, d.due_at
+    )
+
+
+def cancel_deadline(case: CaseFile, deadline_id: str, reason: str, now: datetime) -> None:
+    d = case.deadlines[deadline_id]
+    d.state = DeadlineState.CANCELLED
+    d.cancelled_at = now
+    d.cancel_reason = reason
+    _record(case, d, "cancelled")
+
+
+def cancel_if_open(case: CaseFile, deadline_id: str, reason: str, now: datetime) -> None:
+    if is_open(case, deadline_id):
+        cancel_deadline(case, deadline_id, reason, now)
+
+
+def cancel_open_of(case: CaseFile, kind: DeadlineKind, reason: str, now: datetime) -> None:
+    for d in open_of(case, kind):
+        cancel_deadline(case, d.deadline_id, reason, now)
+
+
+def is_open(case: CaseFile, deadline_id: str) -> bool:
+    d = case.deadlines.get(deadline_id)
+    return d is not None and d.is_open
+
+
+def open_of(case: CaseFile, *kinds: DeadlineKind) -> list[Deadline]:
+    return [d for d in case.deadlines.values() if d.is_open and d.kind in kinds]
+
+
+def touch(case: CaseFile, deadline_id: str) -> None:
+    """Mark the deadline for the next ledger write."""
+    if deadline_id not in case.ledger_pending:
+        case.ledger_pending.append(deadline_id)
+
+
+def _record(case: CaseFile, d: Deadline, change: DeadlineChangeKind) -> None:
+    case.changes.append(
+        DeadlineChange(deadline_id=d.deadline_id, title=d.title, change=change, due_at=d.due_at)
+    )
+    touch(case, d.deadline_id)

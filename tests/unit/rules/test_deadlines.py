@@ -1,0 +1,82 @@
+"""The deadline mechanics every stage uses: open, remind, breach, escalate, meet late, archive. In the guidance's words; pure: a clock is passed in."""
+
+from datetime import date, timedelta
+
+from tests.case_builders import (
+    meeting,
+)
+from tests.unit.rules.cases import at, referred_case
+from workflows.rules import events as ev
+from workflows.rules.case import NoticeKind
+from workflows.rules.deadlines import DeadlineState
+
+
+def test_a_deadline_is_reminded_then_breached_then_re_escalated_to_the_chair():
+    case = referred_case()
+    search = case.deadlines["record-search:nhs-lanarkshire"]
+    case.take_outbox()
+    assert search.reminder_at is not None
+    case.tick(search.reminder_at)
+    mine = [n for n in case.take_outbox() if n.deadline_id == search.deadline_id]
+    assert [(n.kind, n.to) for n in mine] == [(NoticeKind.REMINDER, "nhs-lanarkshire")]
+    case.tick(search.due_at)
+    escalations = [n for n in case.take_outbox() if n.deadline_id == search.deadline_id]
+    assert escalations[0].kind is NoticeKind.BREACH_ESCALATION and escalations[0].to == "co-ordinator"
+    assert search.state is DeadlineState.BREACHED
+    wake = case.next_wakeup()
+    assert wake is not None and wake[0] > search.due_at
+    case.tick(search.due_at + timedelta(days=4))
+    re = [n for n in case.take_outbox() if n.deadline_id == search.deadline_id]
+    assert re and re[0].kind is NoticeKind.RE_ESCALATION and re[0].to == "chair"
+
+
+def test_a_deadline_met_late_closes_and_stays_recorded_as_breached():
+    case = referred_case()
+    search = case.deadlines["record-search:police-scotland-lanarkshire"]
+    case.tick(search.due_at + timedelta(hours=1))
+    case.apply(
+        ev.RecordSearchReturned(agency="police-scotland-lanarkshire"), search.due_at + timedelta(days=1)
+    )
+    assert search.state is DeadlineState.MET and search.met_late and search.breached_at == search.due_at
+
+
+def test_a_closed_deadline_kept_out_of_state_after_archiving_stays_out_of_open_lists():
+    case = referred_case()
+    for agency in [
+        "police-scotland-lanarkshire",
+        "lanarkshire-justice-social-work",
+        "nhs-lanarkshire",
+        "lanarkshire-housing",
+    ]:
+        case.apply(ev.RecordSearchReturned(agency=agency), at(date(2026, 11, 11)))
+    case.take_ledger_pending()
+    dropped = case.archive_closed(keep=2)
+    assert len(dropped) >= 4
+    assert all(d not in case.deadlines for d in dropped)
+    assert "initial-meeting" in case.deadlines
+
+
+def test_archiving_keeps_the_newest_records_and_new_ids_never_repeat_an_archived_one():
+    case = referred_case()
+    held = date(2026, 12, 1)
+    for week in range(4):
+        day = held + timedelta(weeks=week)
+        case.apply(meeting(day, day + timedelta(weeks=6)), at(day))
+        case.apply(
+            ev.RiskChangeReported(
+                reporting_agency="nhs-lanarkshire", direction="decreased", summary="stable"
+            ),
+            at(day),
+        )
+        case.apply(
+            ev.RiskChangeTriaged(change_id=f"risk-change-{week + 1}", outcome="no-action", reason="stable"),
+            at(day),
+        )
+    case.take_ledger_pending()
+    case.archive_closed(keep=2)
+    assert [m.meeting_id for m in case.meetings] == ["meeting-3", "meeting-4"]
+    assert [c.change_id for c in case.risk_changes] == ["risk-change-3", "risk-change-4"]
+    day = held + timedelta(weeks=4)
+    receipt = case.apply(meeting(day, day + timedelta(weeks=6)), at(day))
+    assert case.meetings[-1].meeting_id == "meeting-5"
+    assert any(c.deadline_id == "minutes:meeting-5" for c in receipt.changes)

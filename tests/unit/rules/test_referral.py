@@ -1,0 +1,152 @@
+"""Stages 1 and 2: notification and referral (003 stages 1-2; 001 on referral). In the guidance's words; pure: a clock is passed in."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.case_builders import (
+    accept,
+    community_notification,
+    custody_referral,
+    referral,
+)
+from tests.unit.rules.cases import at, english_referred_case, referred_case
+from workflows.rules import events as ev
+from workflows.rules.case import CaseFile, NoticeKind, RuleViolation, Stage
+from workflows.rules.deadlines import DeadlineState
+from workflows.rules.policy import DeadlineKind
+
+
+def test_a_notification_within_three_working_days_of_disposal_is_met_on_time():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 5)))
+    d = case.deadlines["notification"]
+    assert d.state is DeadlineState.MET and not d.met_late
+    assert d.due_date == date(2026, 11, 5)
+
+
+def test_a_late_notification_is_recorded_as_met_late_and_breached():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 9)))
+    d = case.deadlines["notification"]
+    assert d.met_late and d.breached_at == d.due_at
+
+
+def test_screening_to_level_1_records_the_case_with_no_meetings():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    receipt = case.apply(
+        ev.ScreeningDecision(outcome="level-1", reason="ordinary management"), at(date(2026, 11, 5))
+    )
+    assert receipt.stage is Stage.LEVEL_1 and case.level == 1
+    assert case.open_deadlines() == []
+
+
+def test_a_category_3_case_in_scotland_cannot_be_screened_to_level_1():
+    case = CaseFile.open(
+        community_notification(disposal_date=date(2026, 11, 2), category=3), at(date(2026, 11, 4))
+    )
+    with pytest.raises(RuleViolation, match="category 3 case cannot be managed at level 1"):
+        case.apply(ev.ScreeningDecision(outcome="level-1", reason="x"), at(date(2026, 11, 5)))
+
+
+def test_referral_is_due_five_working_days_after_the_notification():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(ev.ScreeningDecision(outcome="referral-needed", reason="high risk"), at(date(2026, 11, 4), 14))
+    # Wed 4 Nov + 5 WD = Wed 11 Nov.
+    assert case.deadlines["referral"].due_date == date(2026, 11, 11)
+
+
+def test_a_level_3_referral_without_the_level_2_statement_is_refused_and_nothing_recorded():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    before = case.model_dump()
+    bad = ev.ReferralSubmitted(referring_agency="police-scotland-lanarkshire", level_sought=3)
+    with pytest.raises(RuleViolation) as refused:
+        case.check(bad, at(date(2026, 11, 5)))
+    assert "level 2 cannot deliver" in refused.value.message
+    assert refused.value.field == "level_2_cannot_deliver"
+    assert case.model_dump() == before
+
+
+def test_receipt_of_a_referral_is_confirmed_to_the_referring_agency():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.take_outbox()
+    case.apply(referral(2, agency="lanarkshire-justice-social-work"), at(date(2026, 11, 6)))
+    receipts = [n for n in case.take_outbox() if n.kind is NoticeKind.REFERRAL_RECEIPT]
+    assert [n.to for n in receipts] == ["lanarkshire-justice-social-work"]
+
+
+def test_acceptance_requests_a_record_search_from_each_agency_due_in_five_working_days():
+    case = referred_case()
+    searches = [d for d in case.deadlines.values() if d.kind is DeadlineKind.RECORD_SEARCH]
+    assert len(searches) == 4
+    assert {d.due_date for d in searches} == {date(2026, 11, 16)}
+    requests = [n for n in case.outbox if n.kind is NoticeKind.RECORD_SEARCH_REQUEST]
+    assert len(requests) == 4
+
+
+def test_initial_level_2_meeting_falls_due_twenty_working_days_after_receipt_of_referral():
+    case = referred_case(2)
+    # Mon 9 Nov 2026 + 20 WD, skipping St Andrew's Day (Mon 30 Nov) = Tue 8 Dec.
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 12, 8)
+
+
+def test_initial_level_2_meeting_in_england_does_not_skip_st_andrews_day():
+    case = english_referred_case()
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 12, 7)
+    assert "asp-screening" not in case.deadlines
+
+
+def test_initial_level_3_meeting_falls_due_five_working_days_after_receipt():
+    case = referred_case(3)
+    assert case.deadlines["initial-meeting"].kind is DeadlineKind.INITIAL_MEETING_LEVEL_3
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 11, 16)
+
+
+def test_a_referral_not_accepted_is_answered_with_the_reasons():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(referral(2), at(date(2026, 11, 6)))
+    with pytest.raises(RuleViolation, match="reasons"):
+        case.check(ev.ReferralDecision(outcome="rejected"), at(date(2026, 11, 6)))
+    case.take_outbox()
+    case.apply(
+        ev.ReferralDecision(outcome="rejected", reasons="level 1 management is sufficient"),
+        at(date(2026, 11, 6)),
+    )
+    assert case.stage is Stage.LEVEL_1
+    decision = case.take_outbox()[0]
+    assert (
+        decision.kind is NoticeKind.REFERRAL_DECISION
+        and "level 1 management is sufficient" in decision.lines[0]
+    )
+
+
+def test_further_information_restarts_the_meeting_clock():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(referral(3), at(date(2026, 11, 9)))
+    case.apply(ev.FurtherInformationRequested(missing="current risk assessment"), at(date(2026, 11, 9), 11))
+    with pytest.raises(RuleViolation, match="waiting for further information"):
+        case.check(accept(3), at(date(2026, 11, 10)))
+    case.apply(
+        ev.FurtherInformationSupplied(supplied_by="police-scotland-lanarkshire"), at(date(2026, 11, 12))
+    )
+    case.apply(accept(3), at(date(2026, 11, 12), 15))
+    # 5 WD from Thu 12 Nov, not from the original Mon 9 Nov.
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 11, 19)
+
+
+def test_custody_referral_is_due_twelve_weeks_before_release_and_the_meeting_before_release():
+    release = date(2027, 1, 8)
+    case = CaseFile.open(custody_referral(release_date=release), at(date(2026, 12, 21)))
+    custody = case.deadlines["custody-referral"]
+    assert custody.due_date == release - timedelta(weeks=12)
+    assert custody.met_late  # the referral came later than 12 weeks before release
+    case.apply(accept(2), at(date(2026, 12, 22)))
+    # 20 WD would be late January; the meeting must be before release.
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 1, 7)
+
+
+def test_a_person_who_is_not_an_offender_is_routed_to_an_information_sharing_meeting():
+    case = CaseFile.open(
+        community_notification(disposal_date=date(2026, 11, 2), subject_is_offender=False),
+        at(date(2026, 11, 4)),
+    )
+    assert case.stage is Stage.ROUTED_TO_INFORMATION_SHARING_MEETING
+    assert case.outbox[0].kind is NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING

@@ -1,0 +1,221 @@
+"""Confidentiality and subject access (DOMAIN.md, confidentiality rules; 001, 002, 003).
+
+What a meeting shares stays with the agencies that attended: every attendee signs the confidentiality statement,
+minutes go to attendees only, and sharing beyond them is a disclosure the chair decides and the case records.
+The subject is told of their MAPPA status unless there is a recorded reason not to; a subject access request
+consults every attending agency before the co-ordinator decides, and withholding names its exemption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from workflows.rules import events as ev
+from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, open_deadline
+from workflows.rules.errors import RuleViolation
+from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.records import CO_ORDINATOR, Disclosure, Meeting, SubjectAccessRequest, next_number
+
+if TYPE_CHECKING:
+    from workflows.rules.case import CaseFile
+
+
+# ------------------------------------------------------------------ a meeting's own rules
+
+
+class Signatory(Protocol):
+    """An attendee as a meeting or its minute lists them."""
+
+    @property
+    def agency(self) -> str: ...
+
+    @property
+    def signed_confidentiality_statement(self) -> bool: ...
+
+
+def check_confidentiality_statements_signed(attendees: Sequence[Signatory]) -> None:
+    """003 stage 4: every attendee signs the confidentiality statement at each meeting."""
+    unsigned = [a.agency for a in attendees if not a.signed_confidentiality_statement]
+    if unsigned:
+        raise RuleViolation(
+            "every attendee signs the confidentiality statement at each meeting (003); not signed: "
+            + ", ".join(unsigned),
+            "confidentiality statement",
+            "attendees",
+        )
+
+
+def check_rmp_action_ids(actions: Sequence[ev.RmpActionSet]) -> None:
+    """Each action of the risk management plan has its own id: it is met, and chased, on its own."""
+    if len({a.action_id for a in actions}) != len(actions):
+        raise RuleViolation("each RMP action needs its own id", "RMP action id", "rmp_actions")
+
+
+def check_minute(
+    attendees: Sequence[Signatory], chair_agency: str, actions: Sequence[ev.RmpActionSet]
+) -> None:
+    """A minute's own rules, before it is stored: signed statements, each agency once, the chair attends."""
+    check_confidentiality_statements_signed(attendees)
+    if len({a.agency for a in attendees}) != len(attendees):
+        raise RuleViolation("list each attending agency once", "minute attendees", "attendees")
+    if chair_agency not in {a.agency for a in attendees}:
+        raise RuleViolation(
+            "the chair's agency attends the meeting it chairs", "minute attendees", "chair_agency"
+        )
+    check_rmp_action_ids(actions)
+
+
+# ------------------------------------------------------------------ who may read a minute (001, 003; 000)
+
+
+def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
+    if case is None:
+        return None
+    return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
+
+
+def chairs_asp_side(agency: str, case: CaseFile) -> bool:
+    """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes."""
+    return case.asp_open and case.asp_chair_agency == agency
+
+
+def attendance_basis(
+    agency: str | None, minute_ref: str, held_on: date, attendees: Sequence[str], case: CaseFile | None
+) -> str | None:
+    """Why the agency may read the minute as of right, or None. `case` is None once the case's history has gone
+    (the namespace's retention after exit): then the minute's own attendee list decides."""
+    if agency is None:
+        return None
+    meeting = meeting_of(case, minute_ref)
+    at = meeting.meeting_id if meeting else f"the meeting of {held_on.isoformat()}"
+    if agency in attendees:
+        return f"{agency} attended {at}"
+    if case is not None and chairs_asp_side(agency, case):
+        return f"{agency} chairs the ASP side of a case open to MAPPA and ASP (000)"
+    return None
+
+
+def disclosure_basis(disclosure_id: int, decided_by: str | None, expires_at: datetime) -> str:
+    """The basis of a read allowed by a granted disclosure (the chair's permission, 003 stage 4)."""
+    return f"disclosure {disclosure_id} granted by {decided_by} until {expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def sees_meeting(agency: str | None, case: CaseFile, meeting: Meeting) -> bool:
+    """Whether the agency attended the meeting (or chairs the ASP side of a case open to both)."""
+    if agency is None:
+        return False
+    return agency in meeting.attendees or chairs_asp_side(agency, case)
+
+
+def redact_for(agency: str | None, case: CaseFile) -> CaseFile:
+    """The case file as the agency may see it: what a meeting decided not to share stays with the agencies that
+    attended it (the list is emptied for everyone else)."""
+    meetings = [
+        m if sees_meeting(agency, case, m) else m.model_copy(update={"not_to_be_shared": []})
+        for m in case.meetings
+    ]
+    return case.model_copy(update={"meetings": meetings})
+
+
+def may_request_disclosure(
+    agency: str | None,
+    is_co_ordinator: bool,
+    minute_ref: str,
+    held_on: date,
+    attendees: Sequence[str],
+    case: CaseFile | None,
+) -> bool:
+    """Who may ask to share a minute beyond its attendees: the co-ordinator, or an agency that may read it as of
+    right. The chair decides (003 stage 4: nothing goes beyond those present without the chair's permission)."""
+    return is_co_ordinator or attendance_basis(agency, minute_ref, held_on, attendees, case) is not None
+
+
+# ------------------------------------------------------------------ the subject and third parties
+
+
+def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInformed, now: datetime) -> None:
+    if not e.informed and not e.reason:
+        raise RuleViolation(
+            "record why the subject is not told of their MAPPA status (002)", "subject informed", "reason"
+        )
+    case.subject_informed = e.informed
+    case.subject_not_informed_reason = None if e.informed else e.reason
+
+
+def share_with_child_protection(
+    case: CaseFile, policy: AreaPolicy, e: ev.ConclusionsSharedWithChildProtection, now: datetime
+) -> None:
+    case.meeting(e.meeting_id)
+    if e.reveals_third_party_source:
+        raise RuleViolation(
+            "conclusions and actions may go to a child protection conference only when no third-party source "
+            "is revealed (002)",
+            "child protection sharing",
+            "reveals_third_party_source",
+        )
+    case.disclosures.append(
+        Disclosure(
+            meeting_id=e.meeting_id, recipient=e.conference, what="conclusions and actions", recorded_at=now
+        )
+    )
+
+
+# ------------------------------------------------------------------ subject access
+
+
+def request_subject_access(
+    case: CaseFile, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
+) -> None:
+    meetings = [case.meeting(m) for m in dict.fromkeys(e.meeting_ids)]
+    sar_id = f"sar-{next_number(r.sar_id for r in case.subject_access_requests)}"
+    consulted = sorted({agency for m in meetings for agency in m.attendees})
+    case.subject_access_requests.append(
+        SubjectAccessRequest(
+            sar_id=sar_id, meeting_ids=[m.meeting_id for m in meetings], received_at=now, consulted=consulted
+        )
+    )
+    open_deadline(case, policy, DeadlineKind.SUBJECT_ACCESS_REQUEST, sar_id, CO_ORDINATOR, now, now)
+    # 001 "Records of meetings": the co-ordinator and chair consult the other attending agencies.
+    for agency in consulted:
+        open_deadline(case, policy, DeadlineKind.SAR_CONSULTATION, f"{sar_id}:{agency}", agency, now, now)
+
+
+def record_sar_agency_view(case: CaseFile, policy: AreaPolicy, e: ev.SarAgencyView, now: datetime) -> None:
+    sar = _sar(case, e.sar_id)
+    if e.agency not in sar.consulted:
+        raise RuleViolation(
+            f"{e.agency} did not attend and was not consulted on {e.sar_id}", "SAR consultation", "agency"
+        )
+    if e.view == "withhold" and not e.exemption:
+        raise RuleViolation("a view to withhold names the exemption relied on", "SAR exemption", "exemption")
+    if not is_open(case, f"{e.sar_id}:{e.agency}"):
+        raise RuleViolation(f"{e.agency} has already answered on {e.sar_id}", "SAR consultation", "agency")
+    meet_deadline(case, f"{e.sar_id}:{e.agency}", now)
+    sar.views[e.agency] = e.view if e.view == "disclose" else f"withhold: {e.exemption}"
+
+
+def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, now: datetime) -> None:
+    sar = _sar(case, e.sar_id)
+    if sar.outcome is not None:
+        raise RuleViolation(f"{e.sar_id} has already been decided", "SAR decision", "sar_id")
+    if e.outcome == "withhold" and not e.exemption:
+        raise RuleViolation(
+            "withholding minutes from the subject needs a data protection exemption (001)",
+            "SAR exemption",
+            "exemption",
+        )
+    for agency in sar.consulted:
+        cancel_if_open(case, f"{e.sar_id}:{agency}", "decided before this agency answered", now)
+    meet_deadline(case, e.sar_id, now)
+    sar.outcome, sar.exemption = e.outcome, e.exemption
+
+
+def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:
+    for sar in case.subject_access_requests:
+        if sar.sar_id == sar_id:
+            return sar
+    raise RuleViolation(
+        f"no subject access request {sar_id} on this case", "subject access request", "sar_id"
+    )

@@ -1,0 +1,28 @@
+"""The core's refusals: an event the case cannot take, named in a co-ordinator's words.
+
+The API maps each to a problem (4xx) naming the rule and the field; nothing above the core re-states a rule.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+
+class CaseRuleError(Exception):
+    """An event the case cannot take. `rule` names the rule in words a co-ordinator uses."""
+
+    kind: Literal["wrong-stage", "rule-violation"] = "rule-violation"
+
+    def __init__(self, message: str, rule: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.rule = rule
+        self.field = field
+
+
+class WrongStage(CaseRuleError):
+    kind: Literal["wrong-stage", "rule-violation"] = "wrong-stage"
+
+
+class RuleViolation(CaseRuleError):
+    kind: Literal["wrong-stage", "rule-violation"] = "rule-violation"

@@ -1,0 +1,75 @@
+"""Stage 5: exit from MAPPA (DOMAIN.md; 003 stage 5).
+
+A case registered for a period (SONR) is reviewed before the period ends and the lead agency gives notice of
+the end; an SHPO granted keeps it open to a new end date. On exit every open deadline is cancelled with the
+reason, and the exit record keeps what was cancelled and what had been breached.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+from workflows.rules import events as ev
+from workflows.rules.calendar import local_time_on
+from workflows.rules.deadlines import (
+    cancel_deadline,
+    cancel_if_open,
+    is_open,
+    meet_deadline,
+    meet_if_open,
+    open_deadline,
+)
+from workflows.rules.errors import RuleViolation
+from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
+
+if TYPE_CHECKING:
+    from workflows.rules.case import CaseFile
+
+
+def open_sonr_deadlines(case: CaseFile, policy: AreaPolicy, sonr_end: date, now: datetime) -> None:
+    end = local_time_on(sonr_end, time(12))
+    open_deadline(case, policy, DeadlineKind.SONR_EXIT_NOTICE, "sonr-exit-notice", case.lead_agency, end, now)
+    open_deadline(case, policy, DeadlineKind.EXIT_REVIEW, "exit-review", CO_ORDINATOR, end, now)
+
+
+def give_sonr_end_notice(case: CaseFile, policy: AreaPolicy, e: ev.SonrEndNoticeGiven, now: datetime) -> None:
+    if not is_open(case, "sonr-exit-notice"):
+        raise RuleViolation("no SONR end notice is due", "SONR end notice")
+    meet_deadline(case, "sonr-exit-notice", now)
+
+
+def decide_exit(case: CaseFile, policy: AreaPolicy, e: ev.ExitDecision, now: datetime) -> None:
+    if e.outcome == "shpo-granted":
+        if e.new_sonr_end_date is None or (case.sonr_end_date and e.new_sonr_end_date <= case.sonr_end_date):
+            raise RuleViolation(
+                "an SHPO keeps the case open only with a new SONR end date later than the current one",
+                "SHPO new end date",
+                "new_sonr_end_date",
+            )
+        meet_if_open(case, "exit-review", now)
+        cancel_if_open(case, "sonr-exit-notice", "superseded: SHPO granted", now)
+        case.sonr_end_date = e.new_sonr_end_date
+        open_sonr_deadlines(case, policy, e.new_sonr_end_date, now)
+        return
+    if e.outcome == "continue":
+        meet_if_open(case, "exit-review", now)
+        return
+    meet_if_open(case, "exit-review", now)
+    exit_mappa(case, e.reason, now)
+
+
+def exit_mappa(case: CaseFile, reason: str, now: datetime) -> None:
+    cancelled = [d.deadline_id for d in case.open_deadlines()]
+    for deadline_id in cancelled:
+        cancel_deadline(case, deadline_id, "case exited MAPPA", now)
+    case.exit_record = ExitRecord(
+        case_ref=case.case_ref,
+        exited_at=now,
+        reason=reason,
+        final_stage_before_exit=case.stage,
+        open_deadlines_cancelled=cancelled,
+        breached_deadlines=[d.deadline_id for d in case.deadlines.values() if d.breached_at is not None],
+    )
+    case.stage = Stage.EXITED

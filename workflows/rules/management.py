@@ -1,0 +1,119 @@
+"""Stage 4: active management, changes in risk and changes of level (DOMAIN.md; 003 stage 4, 001).
+
+An agency reports a change in risk; the co-ordinator triages it (no action, an extra review, a level change or,
+for a level 1 case, a request for referral). A level change re-arms the review at the new level's maximum,
+never later than the review already set.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from workflows.rules import events as ev
+from workflows.rules.deadlines import DueDate, cancel_deadline, meet_deadline, open_deadline, open_of
+from workflows.rules.errors import RuleViolation, WrongStage
+from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
+
+if TYPE_CHECKING:
+    from workflows.rules.case import CaseFile
+
+# The review each managed level falls due under; its maximum per jurisdiction is in the policy tables.
+REVIEW_KINDS = {2: DeadlineKind.REVIEW_LEVEL_2, 3: DeadlineKind.REVIEW_LEVEL_3}
+
+
+def refuse_level_1_for_category_3(case: CaseFile, policy: AreaPolicy, field: str) -> None:
+    if case.category == 3 and not policy.policy.category_3_may_be_level_1:
+        raise RuleViolation(
+            f"in {policy.policy.name} a category 3 case cannot be managed at level 1",
+            "category 3 level",
+            field,
+        )
+
+
+def report_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
+    change_id = f"risk-change-{next_number(c.change_id for c in case.risk_changes)}"
+    case.risk_changes.append(
+        RiskChange(
+            change_id=change_id, reported_by=e.reporting_agency, direction=e.direction, reported_at=now
+        )
+    )
+    open_deadline(
+        case, policy, DeadlineKind.RISK_CHANGE_TRIAGE, f"triage:{change_id}", CO_ORDINATOR, now, now
+    )
+
+
+def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriaged, now: datetime) -> None:
+    change = next((c for c in case.risk_changes if c.change_id == e.change_id), None)
+    if change is None:
+        raise RuleViolation(f"no change in risk {e.change_id} was reported", "risk change", "change_id")
+    if change.outcome is not None:
+        raise RuleViolation(f"{e.change_id} has already been triaged", "risk change", "change_id")
+    if e.outcome in ("extra-review", "level-change") and case.stage is not Stage.ACTIVE_MANAGEMENT:
+        raise WrongStage(
+            f"'{e.outcome}' needs a case under level 2 or 3 management; at stage '{case.stage.value}' "
+            "ask for a referral instead",
+            "risk change triage",
+        )
+    if e.outcome == "referral-requested" and case.stage not in (Stage.LEVEL_1, Stage.NOTIFICATION):
+        raise WrongStage(
+            "a referral can be requested only for a case at level 1 or awaiting screening",
+            "risk change triage",
+        )
+    if e.outcome == "level-change":
+        if e.new_level is None:
+            raise RuleViolation("a level change needs the new level", "level change", "new_level")
+        change_level(
+            case,
+            policy,
+            ev.LevelChanged(
+                new_level=e.new_level, reason=e.reason, level_2_cannot_deliver=e.level_2_cannot_deliver
+            ),
+            now,
+        )
+    meet_deadline(case, f"triage:{e.change_id}", now)
+    change.outcome = e.outcome
+    if e.outcome == "extra-review":
+        open_deadline(
+            case, policy, DeadlineKind.EXTRA_REVIEW, f"extra-review:{e.change_id}", CO_ORDINATOR, now, now
+        )
+    elif e.outcome == "referral-requested":
+        case.stage = Stage.REFERRAL_DUE
+        open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
+
+
+def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime) -> None:
+    if e.new_level == case.level:
+        raise RuleViolation(f"the case is already at level {e.new_level}", "level change", "new_level")
+    if e.new_level == 1:
+        refuse_level_1_for_category_3(case, policy, "new_level")
+    if e.new_level == 3 and not e.level_2_cannot_deliver:
+        raise RuleViolation(
+            "moving to level 3 needs a statement of what level 2 cannot deliver (001, 003)",
+            "level 3 referral statement",
+            "level_2_cannot_deliver",
+        )
+    current_review = next(iter(open_of(case, *REVIEW_KINDS.values())), None)
+    if current_review is not None:
+        cancel_deadline(case, current_review.deadline_id, f"level changed to {e.new_level}", now)
+    case.level = e.new_level
+    if e.new_level == 1:
+        case.stage = Stage.LEVEL_1
+        return
+    # The review is re-armed at the new level's maximum from today, never later than it already was.
+    cap = (
+        DueDate(current_review.due_at, current_review.due_date, "the review already set")
+        if current_review
+        else None
+    )
+    open_deadline(
+        case,
+        policy,
+        REVIEW_KINDS[e.new_level],
+        f"review:level-change-{case.next_seq()}",
+        CO_ORDINATOR,
+        now,
+        now,
+        due_no_later_than=cap,
+    )

@@ -1,0 +1,206 @@
+"""Stages 3 and 4: information sharing and meetings (DOMAIN.md; 003 stages 3-4, 001 on minutes).
+
+Each agency named at acceptance returns its record search. A meeting is recorded once held: it meets the meeting
+deadlines, sets the level and the next review (within the level's maximum), the risk management plan's actions,
+the minutes' circulation and, where the policy has them, the SWIS alert. Minutes go to attending agencies only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from workflows.rules import events as ev
+from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
+from workflows.rules.confidentiality import check_confidentiality_statements_signed, check_rmp_action_ids
+from workflows.rules.deadlines import DueDate, breach_deadline, is_open, meet_deadline, open_deadline
+from workflows.rules.errors import RuleViolation
+from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
+from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
+
+if TYPE_CHECKING:
+    from workflows.rules.case import CaseFile
+
+INITIAL_MEETING_KINDS = {2: DeadlineKind.INITIAL_MEETING_LEVEL_2, 3: DeadlineKind.INITIAL_MEETING_LEVEL_3}
+MEETING_KINDS = frozenset(
+    {*INITIAL_MEETING_KINDS.values(), *REVIEW_KINDS.values(), DeadlineKind.EXTRA_REVIEW}
+)
+
+
+def return_record_search(
+    case: CaseFile, policy: AreaPolicy, e: ev.RecordSearchReturned, now: datetime
+) -> None:
+    deadline_id = f"record-search:{e.agency}"
+    d = case.deadlines.get(deadline_id)
+    if d is None:
+        raise RuleViolation(f"no record search was requested from {e.agency}", "record search", "agency")
+    if not d.is_open:
+        raise RuleViolation(f"{e.agency} has already returned its record search", "record search", "agency")
+    meet_deadline(case, deadline_id, now)
+
+
+def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: datetime) -> None:
+    today = local_date(now)
+    if e.held_on > today:
+        raise RuleViolation(
+            "a meeting cannot be recorded before the day it is held", "meeting date", "held_on"
+        )
+    if case.meetings and e.held_on < case.meetings[-1].held_on:
+        raise RuleViolation(
+            "a meeting cannot be dated before the previous meeting", "meeting date", "held_on"
+        )
+    check_confidentiality_statements_signed(e.attendees)
+    if e.level_decided == 1:
+        refuse_level_1_for_category_3(case, policy, "level_decided")
+    if e.level_decided == 3 and case.level != 3 and not e.level_2_cannot_deliver:
+        raise RuleViolation(
+            "moving to level 3 needs a statement of what level 2 cannot deliver (001, 003)",
+            "level 3 referral statement",
+            "level_2_cannot_deliver",
+        )
+    review_due = _review_date(policy, e)
+    for action in e.rmp_actions:
+        if action.due_date < e.held_on:
+            raise RuleViolation(
+                f"risk management plan action {action.action_id} is due before the meeting",
+                "RMP action due date",
+                "rmp_actions",
+            )
+    check_rmp_action_ids(e.rmp_actions)
+
+    held_at = min(now, local_time_on(e.held_on, time(12)))
+    meeting_id = f"meeting-{next_number(m.meeting_id for m in case.meetings)}"
+    if case.asp_criteria_met and is_open(case, "ap1-referral"):
+        # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The meeting happened, so it is recorded and
+        # the missing AP1 is breached now, visibly, rather than refused and lost.
+        breach_deadline(
+            case, "ap1-referral", now, f"{meeting_id} was held before the AP1 referral was made (000)"
+        )
+    initial = not case.meetings
+    for d in list(case.deadlines.values()):
+        if d.is_open and d.kind in MEETING_KINDS:
+            meet_deadline(case, d.deadline_id, held_at)
+    case.meetings.append(
+        Meeting(
+            meeting_id=meeting_id,
+            held_on=e.held_on,
+            initial=initial,
+            chair_agency=e.chair_agency,
+            level_decided=e.level_decided,
+            attendees=[a.agency for a in e.attendees],
+            not_to_be_shared=e.not_to_be_shared,
+            minute_ref=e.minute_ref,
+            minute_digest=e.minute_digest,
+            rmp_action_ids=[a.action_id for a in e.rmp_actions],
+            chair_record=list(e.chair_record),
+        )
+    )
+    case.level = e.level_decided
+    open_deadline(case, policy, DeadlineKind.MINUTES, f"minutes:{meeting_id}", CO_ORDINATOR, held_at, now)
+    if policy.policy.swis_alerts:
+        open_deadline(
+            case, policy, DeadlineKind.SWIS_ALERT, f"swis-alert:{meeting_id}", case.lead_agency, held_at, now
+        )
+    for action in e.rmp_actions:
+        open_deadline(
+            case,
+            policy,
+            DeadlineKind.RMP_ACTION,
+            f"rmp:{meeting_id}:{action.action_id}",
+            action.owner_agency,
+            held_at,
+            now,
+            set_date=action.due_date,
+            # The action's own words stay out of the title (it reaches subjects, the UI and the ledger).
+            title_suffix=f" {action.action_id} (owner {action.owner_agency})",
+        )
+    if review_due is None:
+        case.stage = Stage.LEVEL_1
+        return
+    case.stage = Stage.ACTIVE_MANAGEMENT
+    open_deadline(
+        case,
+        policy,
+        REVIEW_KINDS[e.level_decided],
+        f"review:{meeting_id}",
+        CO_ORDINATOR,
+        held_at,
+        now,
+        due_no_later_than=DueDate(
+            end_of_local_day(review_due),
+            review_due,
+            f"review date set at {meeting_id} ({e.held_on:%d %b %Y})",
+        ),
+    )
+
+
+def _review_date(policy: AreaPolicy, e: ev.MeetingHeld) -> date | None:
+    """The review date set at a level 2 or 3 meeting, within the level's statutory maximum (003 stage 4)."""
+    if e.level_decided not in REVIEW_KINDS:
+        return None
+    weeks = policy.rule(REVIEW_KINDS[e.level_decided]).timescale.amount
+    latest = e.held_on + timedelta(weeks=weeks)
+    if e.next_review_date is None:
+        raise RuleViolation(
+            f"set the review date at the meeting: at most {weeks} weeks after it (by {latest:%a %d %b %Y})",
+            "review date",
+            "next_review_date",
+        )
+    if e.next_review_date > latest:
+        raise RuleViolation(
+            f"the review date {e.next_review_date:%a %d %b %Y} is later than the statutory maximum for "
+            f"level {e.level_decided} in {policy.policy.name}: {weeks} weeks after the meeting "
+            f"(by {latest:%a %d %b %Y})",
+            "review date maximum",
+            "next_review_date",
+        )
+    if e.next_review_date <= e.held_on:
+        raise RuleViolation("the review date must be after the meeting", "review date", "next_review_date")
+    return e.next_review_date
+
+
+def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculated, now: datetime) -> None:
+    meeting = case.meeting(e.meeting_id)
+    allowed = set(meeting.attendees)
+    if case.asp_open and case.asp_chair_agency:
+        allowed.add(case.asp_chair_agency)
+    outsiders = sorted(set(e.recipients) - allowed)
+    if outsiders:
+        raise RuleViolation(
+            "minutes go only to the agencies that attended (001, 003); sharing with "
+            + ", ".join(outsiders)
+            + " needs the chair's permission as a recorded disclosure",
+            "minutes to attendees only",
+            "recipients",
+        )
+    if case.asp_open and case.asp_chair_agency and case.asp_chair_agency not in e.recipients:
+        raise RuleViolation(
+            f"the case is open to both MAPPA and ASP: the ASP chair ({case.asp_chair_agency}) gets the minutes too (000)",
+            "minutes to both chairs",
+            "recipients",
+        )
+    deadline_id = f"minutes:{e.meeting_id}"
+    if not is_open(case, deadline_id):
+        raise RuleViolation(f"the minutes of {e.meeting_id} have already been circulated", "minutes")
+    meet_deadline(case, deadline_id, now)
+    meeting.minutes_circulated_to = sorted(set(e.recipients))
+
+
+def record_swis_alert_update(
+    case: CaseFile, policy: AreaPolicy, e: ev.SwisAlertUpdated, now: datetime
+) -> None:
+    case.meeting(e.meeting_id)
+    deadline_id = f"swis-alert:{e.meeting_id}"
+    if not is_open(case, deadline_id):
+        raise RuleViolation(f"no SWIS alert update is due for {e.meeting_id}", "SWIS alert")
+    meet_deadline(case, deadline_id, now)
+
+
+def complete_rmp_action(case: CaseFile, policy: AreaPolicy, e: ev.RmpActionCompleted, now: datetime) -> None:
+    deadline_id = f"rmp:{e.meeting_id}:{e.action_id}"
+    if deadline_id not in case.deadlines:
+        raise RuleViolation(f"{e.meeting_id} set no action {e.action_id}", "RMP action", "action_id")
+    if not is_open(case, deadline_id):
+        raise RuleViolation(f"action {e.action_id} is already closed", "RMP action", "action_id")
+    meet_deadline(case, deadline_id, now)

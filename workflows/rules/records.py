@@ -1,0 +1,148 @@
+"""What a case file records: where the case stands, its referral, meetings, risk changes, requests and
+disclosures, the notices it must send and the receipt an event gets back.
+
+Field names and shapes here are carried across continue-as-new and held in saved histories: do not rename them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from workflows.rules import events as ev
+from workflows.rules.policy import DeadlineKind
+
+# Roles of the area that notices go to (the directory says who holds each at the time).
+CO_ORDINATOR = "co-ordinator"
+CHAIR = "chair"
+
+
+class Stage(StrEnum):
+    NOTIFICATION = "notification"  # stage 1: awaiting the co-ordinator's screening
+    LEVEL_1 = "level-1"  # ordinary agency management: recorded, no multi-agency meetings
+    REFERRAL_DUE = "referral-due"  # screened as needing level 2/3: waiting for the referral
+    REFERRAL = "referral"  # stage 2: referral received, awaiting the co-ordinator's decision
+    INFORMATION_SHARING = "information-sharing"  # stage 3: record searches, initial meeting due
+    ACTIVE_MANAGEMENT = "active-management"  # stage 4: meetings, minutes, reviews
+    EXITED = "exited"  # stage 5
+    ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"  # not an offender
+
+
+CLOSED_STAGES = frozenset({Stage.EXITED, Stage.ROUTED_TO_INFORMATION_SHARING_MEETING})
+ACTIVE_STAGES = frozenset(set(Stage) - CLOSED_STAGES)
+
+
+class NoticeKind(StrEnum):
+    REFERRAL_RECEIPT = "referral-receipt"
+    REFERRAL_DECISION = "referral-decision"
+    FURTHER_INFORMATION_REQUEST = "further-information-request"
+    RECORD_SEARCH_REQUEST = "record-search-request"
+    REMINDER = "reminder"
+    BREACH_ESCALATION = "breach-escalation"
+    RE_ESCALATION = "re-escalation"
+    ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"
+
+
+class Notice(BaseModel):
+    """Something the workflow must send. Carries the case reference, never the subject's personal data."""
+
+    key: str  # unique and stable: the idempotency key of the send
+    kind: NoticeKind
+    case_ref: str
+    area: str
+    to: str  # an agency id, or a role of the area ("co-ordinator", "chair")
+    deadline_id: str | None = None
+    deadline_kind: DeadlineKind | None = None
+    title: str
+    lines: list[str] = Field(default_factory=list)
+    due_at: datetime | None = None
+    # When the case raised it: the directory is read as of this moment ("whoever holds the role at the time").
+    raised_at: datetime | None = None
+
+
+class Referral(BaseModel):
+    referring_agency: str
+    level_sought: int
+    level_2_cannot_deliver: str | None
+    received_at: datetime
+    clock_from: datetime  # the meeting clock's start: receipt, or when missing information arrived
+    awaiting_information: bool = False
+
+
+class Meeting(BaseModel):
+    meeting_id: str
+    held_on: date
+    initial: bool
+    chair_agency: str
+    level_decided: int
+    attendees: list[str]
+    not_to_be_shared: list[ev.NotToBeShared]
+    minute_ref: str | None = None
+    minute_digest: str | None = None
+    minutes_circulated_to: list[str] = Field(default_factory=list)
+    rmp_action_ids: list[str] = Field(default_factory=list)
+    chair_record: list[str] = Field(default_factory=list)
+
+
+class RiskChange(BaseModel):
+    change_id: str
+    reported_by: str
+    direction: str
+    reported_at: datetime
+    outcome: str | None = None
+
+
+class ExitRecord(BaseModel):
+    case_ref: str
+    exited_at: datetime
+    reason: str
+    final_stage_before_exit: Stage
+    open_deadlines_cancelled: list[str]
+    breached_deadlines: list[str]
+
+
+DeadlineChangeKind = Literal["opened", "met", "met-late", "cancelled", "breached", "re-armed"]
+
+
+class DeadlineChange(BaseModel):
+    deadline_id: str
+    title: str
+    change: DeadlineChangeKind
+    due_at: datetime
+
+
+class Receipt(BaseModel):
+    """What the sender of an event gets back: the case's new position and the deadlines it touched."""
+
+    case_ref: str
+    event: str
+    stage: Stage
+    level: int | None
+    changes: list[DeadlineChange] = Field(default_factory=list)
+    replayed: bool = False  # true when an idempotency key was seen before and this is the first answer again
+
+
+class SubjectAccessRequest(BaseModel):
+    sar_id: str
+    meeting_ids: list[str]
+    received_at: datetime
+    consulted: list[str]
+    views: dict[str, str] = Field(default_factory=dict)  # agency -> "disclose" / "withhold: exemption"
+    outcome: str | None = None
+    exemption: str | None = None
+
+
+class Disclosure(BaseModel):
+    meeting_id: str
+    recipient: str
+    what: str
+    recorded_at: datetime
+
+
+def next_number(ids: Iterable[str]) -> int:
+    """The number after the highest of ids like "meeting-7" (old ones may have been archived)."""
+    return max((int(i.rsplit("-", 1)[1]) for i in ids), default=0) + 1

@@ -1,0 +1,296 @@
+"""Stages 1 and 2: notification and referral (DOMAIN.md; 003 stages 1-2, 001 on referral).
+
+A case opens with a notification or a referral. The co-ordinator screens a notification (level 1, or a referral
+is due); a referral is acknowledged, may wait for further information, and is accepted at a level or rejected
+with reasons. Acceptance asks each named agency to search its records and sets the initial meeting's deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from workflows.rules import events as ev
+from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
+from workflows.rules.deadlines import (
+    DueDate,
+    cancel_if_open,
+    cancel_open_of,
+    meet_deadline,
+    meet_if_open,
+    open_deadline,
+    open_of,
+)
+from workflows.rules.errors import RuleViolation
+from workflows.rules.exit import exit_mappa, open_sonr_deadlines
+from workflows.rules.management import refuse_level_1_for_category_3
+from workflows.rules.meetings import INITIAL_MEETING_KINDS
+from workflows.rules.policy import AreaPolicy, DeadlineKind, UnknownArea, area_policy
+from workflows.rules.records import CO_ORDINATOR, NoticeKind, Referral, Stage
+
+if TYPE_CHECKING:
+    from workflows.rules.case import CaseFile
+
+
+def check_opening(opening: ev.CaseOpening) -> AreaPolicy:
+    """The rules a new case must satisfy before a workflow is started for it (also used by the API)."""
+    try:
+        policy = area_policy(opening.area)
+    except UnknownArea:
+        raise RuleViolation(f"unknown MAPPA area '{opening.area}'", "area", "area") from None
+    if policy.area.jurisdiction is not opening.jurisdiction:
+        raise RuleViolation(
+            f"{policy.area.name} is in {policy.policy.name}, not {opening.jurisdiction.value}",
+            "jurisdiction",
+            "jurisdiction",
+        )
+    if opening.category not in policy.policy.categories:
+        raise RuleViolation(
+            f"category {opening.category} is not a MAPPA category in {policy.policy.name}",
+            "category",
+            "category",
+        )
+    if opening.notification is None and opening.referral is None:
+        raise RuleViolation("a case opens with a notification or a referral", "case opening", "notification")
+    if opening.notification is not None and opening.referral is not None:
+        raise RuleViolation(
+            "send the notification and the referral as separate events", "case opening", "referral"
+        )
+    if opening.route is ev.EntryRoute.CUSTODY and opening.release_date is None:
+        raise RuleViolation("a custody case needs its release date", "custody release date", "release_date")
+    if (
+        opening.subject_is_offender
+        and opening.route is ev.EntryRoute.COMMUNITY
+        and opening.notification
+        and opening.notification.disposal_date is None
+    ):
+        raise RuleViolation(
+            "a community notification needs the date of the sentence disposal (due 3 working days after it, 003)",
+            "notification timescale",
+            "notification.disposal_date",
+        )
+    if (
+        opening.referral
+        and opening.referral.level_sought == 3
+        and not opening.referral.level_2_cannot_deliver
+    ):
+        raise RuleViolation(
+            "a level 3 referral must say which parts of the risk management plan level 2 cannot deliver (001, 003)",
+            "level 3 referral statement",
+            "referral.level_2_cannot_deliver",
+        )
+    return policy
+
+
+def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
+    """The deadlines a new case starts with: custody referral, notification, screening, SONR end, referral."""
+    if not opening.subject_is_offender:
+        # 002, its referral form: a person who is not an offender cannot be in MAPPA; route to an information sharing meeting.
+        case.stage = Stage.ROUTED_TO_INFORMATION_SHARING_MEETING
+        case.notify(
+            NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING,
+            (opening.notification.notifying_agency if opening.notification else opening.lead_agency),
+            "not a MAPPA case: refer to a High Risk Information Sharing Meeting",
+            ["The subject is not an offender, so cannot be managed under MAPPA (002)."],
+        )
+        return
+    if opening.release_date is not None and opening.route is ev.EntryRoute.CUSTODY:
+        release_start = local_time_on(opening.release_date, time(12))
+        open_deadline(
+            case,
+            policy,
+            DeadlineKind.CUSTODY_REFERRAL,
+            "custody-referral",
+            opening.lead_agency,
+            release_start,
+            now,
+        )
+    if opening.notification is not None:
+        n = opening.notification
+        if n.disposal_date is not None:
+            disposal = local_time_on(n.disposal_date, time(12))
+            open_deadline(
+                case, policy, DeadlineKind.NOTIFICATION, "notification", n.notifying_agency, disposal, now
+            )
+            meet_deadline(case, "notification", now)
+        open_deadline(case, policy, DeadlineKind.SCREENING, "screening", CO_ORDINATOR, now, now)
+    if opening.sonr_end_date is not None:
+        open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
+    if opening.referral is not None:
+        submit_referral(case, policy, opening.referral, now)
+    elif case.deadlines.get("custody-referral") and opening.notification is not None:
+        # The prison's notification counts: "a notification or referral" 12 weeks before release (003 stage 2).
+        meet_deadline(case, "custody-referral", now)
+
+
+def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecision, now: datetime) -> None:
+    meet_deadline(case, "screening", now)
+    if e.outcome == "level-1":
+        refuse_level_1_for_category_3(case, policy, "outcome")
+        case.stage, case.level = Stage.LEVEL_1, 1
+    else:
+        case.stage = Stage.REFERRAL_DUE
+        open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
+
+
+def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted, now: datetime) -> None:
+    if e.level_sought == 3 and not e.level_2_cannot_deliver:
+        raise RuleViolation(
+            "a level 3 referral must say which parts of the risk management plan level 2 cannot deliver "
+            "(001, 003)",
+            "level 3 referral statement",
+            "level_2_cannot_deliver",
+        )
+    cancel_if_open(case, "screening", "a referral arrived before screening", now)
+    for deadline_id in ("referral", "custody-referral"):
+        meet_if_open(case, deadline_id, now)
+    case.referral = Referral(
+        referring_agency=e.referring_agency,
+        level_sought=e.level_sought,
+        level_2_cannot_deliver=e.level_2_cannot_deliver,
+        received_at=now,
+        clock_from=now,
+        awaiting_information=False,
+    )
+    case.stage = Stage.REFERRAL
+    # 001 "Key stages": the co-ordinator confirms receipt of the referral to the referring agency.
+    case.notify(
+        NoticeKind.REFERRAL_RECEIPT,
+        e.referring_agency,
+        f"referral received (level {e.level_sought} sought)",
+        [f"Received {local_date(now):%A %d %B %Y}. The co-ordinator will decide on it."],
+    )
+    open_deadline(case, policy, DeadlineKind.REFERRAL_DECISION, "referral-decision", CO_ORDINATOR, now, now)
+    if policy.policy.asp_link:
+        open_deadline(case, policy, DeadlineKind.ASP_SCREENING, "asp-screening", CO_ORDINATOR, now, now)
+    if not e.information_complete:
+        request_further_information(
+            case, policy, ev.FurtherInformationRequested(missing="the referral is incomplete"), now
+        )
+
+
+def request_further_information(
+    case: CaseFile, policy: AreaPolicy, e: ev.FurtherInformationRequested, now: datetime
+) -> None:
+    assert case.referral is not None
+    deadline_id = f"further-information-{case.next_seq()}"
+    open_deadline(
+        case,
+        policy,
+        DeadlineKind.FURTHER_INFORMATION,
+        deadline_id,
+        case.referral.referring_agency,
+        now,
+        now,
+    )
+    case.referral.awaiting_information = True
+    case.notify(
+        NoticeKind.FURTHER_INFORMATION_REQUEST,
+        case.referral.referring_agency,
+        "further information needed for the referral",
+        [f"Missing: {e.missing}", "The initial meeting cannot be arranged until it arrives (001, 003)."],
+        deadline_id=deadline_id,
+    )
+
+
+def supply_further_information(
+    case: CaseFile, policy: AreaPolicy, e: ev.FurtherInformationSupplied, now: datetime
+) -> None:
+    assert case.referral is not None
+    open_requests = open_of(case, DeadlineKind.FURTHER_INFORMATION)
+    if not open_requests:
+        raise RuleViolation("no further information has been asked for", "further information")
+    for d in open_requests:
+        meet_deadline(case, d.deadline_id, now)
+    case.referral.awaiting_information = False
+    if policy.policy.meeting_clock_after_further_information == "restart":
+        case.referral.clock_from = now
+
+
+def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
+    assert case.referral is not None
+    referral = case.referral
+    if e.outcome == "rejected":
+        if not (e.reasons and e.reasons.strip()):
+            raise RuleViolation(
+                "a referral that is not accepted must be answered with the reasons (003)",
+                "rejection reasons",
+                "reasons",
+            )
+        meet_deadline(case, "referral-decision", now)
+        cancel_open_of(case, DeadlineKind.FURTHER_INFORMATION, "referral not accepted", now)
+        case.notify(
+            NoticeKind.REFERRAL_DECISION,
+            referral.referring_agency,
+            "referral not accepted",
+            [f"Reasons: {e.reasons}"],
+        )
+        if case.category == 3 and not policy.policy.category_3_may_be_level_1:
+            exit_mappa(
+                case,
+                f"referral not accepted; a category 3 case cannot be managed at level 1: {e.reasons}",
+                now,
+            )
+        else:
+            case.stage, case.level = Stage.LEVEL_1, 1
+        return
+    if e.level is None:
+        raise RuleViolation(
+            "an accepted referral needs the level it is accepted at", "acceptance level", "level"
+        )
+    statement = e.level_2_cannot_deliver or referral.level_2_cannot_deliver
+    if e.level == 3 and not statement:
+        raise RuleViolation(
+            "level 3 needs a statement of what the risk management plan cannot deliver at level 2 (001, 003)",
+            "level 3 referral statement",
+            "level_2_cannot_deliver",
+        )
+    if not e.record_search_agencies:
+        raise RuleViolation(
+            "name each agency whose single point of contact must search its records (003)",
+            "record search request",
+            "record_search_agencies",
+        )
+    if referral.awaiting_information:
+        raise RuleViolation(
+            "the referral is waiting for further information; record it before accepting",
+            "further information",
+        )
+    meet_deadline(case, "referral-decision", now)
+    case.level = e.level
+    case.stage = Stage.INFORMATION_SHARING
+    case.notify(
+        NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {e.level}", []
+    )
+    for agency in dict.fromkeys(e.record_search_agencies):
+        deadline_id = f"record-search:{agency}"
+        open_deadline(case, policy, DeadlineKind.RECORD_SEARCH, deadline_id, agency, now, now)
+        case.notify(
+            NoticeKind.RECORD_SEARCH_REQUEST,
+            agency,
+            "record search requested",
+            [
+                "Search your agency's records for all relevant information about the offender, victims "
+                "and potential victims, and return the results to the co-ordinator (003)."
+            ],
+            deadline_id=deadline_id,
+        )
+    open_deadline(
+        case,
+        policy,
+        INITIAL_MEETING_KINDS[e.level],
+        "initial-meeting",
+        CO_ORDINATOR,
+        referral.clock_from,
+        now,
+        due_no_later_than=_before_release_or_discharge(case),
+    )
+
+
+def _before_release_or_discharge(case: CaseFile) -> DueDate | None:
+    # 003 stage 4: for custody and CPA cases the initial meeting takes place before release / discharge.
+    day = case.release_date if case.route is ev.EntryRoute.CUSTODY else case.discharge_date
+    if day is None:
+        return None
+    last_day = day - timedelta(days=1)
+    return DueDate(end_of_local_day(last_day), last_day, f"before release / discharge on {day:%a %d %b %Y}")

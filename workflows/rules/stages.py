@@ -1,0 +1,69 @@
+"""Which events each stage of a case accepts, and the rule that handles each: what the case does, on one page.
+
+Stages follow DOMAIN.md (003's five stages, with level 1 and the routes out). A handler is named as the update
+that carries its event (workflows/case.py) and lives in the module of its stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workflows.rules import confidentiality, exit, management, meetings, referral, safeguarding
+from workflows.rules import events as ev
+from workflows.rules.records import ACTIVE_STAGES, CLOSED_STAGES, Stage
+
+__all__ = ["ACTIVE_STAGES", "CLOSED_STAGES", "STAGE_TABLE", "Stage"]
+
+Handler = Callable[..., None]  # (case, policy, event, now) -> None
+
+_ANY = ACTIVE_STAGES  # every stage of an open case
+_NOTIFIED = frozenset({Stage.NOTIFICATION})
+_REFERRABLE = frozenset({Stage.NOTIFICATION, Stage.REFERRAL_DUE, Stage.LEVEL_1})
+_REFERRED = frozenset({Stage.REFERRAL})
+_SEARCHING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT, Stage.LEVEL_1})
+_SCREENABLE_FOR_ASP = frozenset({Stage.REFERRAL, Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT})
+_MEETING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT})
+_MANAGED = frozenset({Stage.ACTIVE_MANAGEMENT})
+
+# fmt: off
+STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
+    # notification and referral
+    ev.ScreeningDecision:           (_NOTIFIED,           referral.screen_notification),
+    ev.ReferralSubmitted:           (_REFERRABLE,         referral.submit_referral),
+    ev.FurtherInformationRequested: (_REFERRED,           referral.request_further_information),
+    ev.FurtherInformationSupplied:  (_REFERRED,           referral.supply_further_information),
+    ev.ReferralDecision:            (_REFERRED,           referral.decide_referral),
+    # information sharing and meetings
+    ev.RecordSearchReturned:        (_SEARCHING,          meetings.return_record_search),
+    ev.MeetingHeld:                 (_MEETING,            meetings.record_meeting),
+    ev.MinutesCirculated:           (_ANY,                meetings.circulate_minutes),
+    ev.SwisAlertUpdated:            (_ANY,                meetings.record_swis_alert_update),
+    ev.RmpActionCompleted:          (_ANY,                meetings.complete_rmp_action),
+    # active management, risk and level changes
+    ev.RiskChangeReported:          (_ANY,                management.report_risk_change),
+    ev.RiskChangeTriaged:           (_ANY,                management.triage_risk_change),
+    ev.LevelChanged:                (_MANAGED,            management.change_level),
+    # safeguarding: ASP (Scotland), adults at risk, child protection
+    ev.AspScreening:                (_SCREENABLE_FOR_ASP, safeguarding.record_asp_screening),
+    ev.Ap1ReferralMade:             (_ANY,                safeguarding.record_ap1_referral),
+    ev.AspInquiryConcern:           (_ANY,                safeguarding.record_asp_inquiry_concern),
+    ev.AspInformationShared:        (_ANY,                safeguarding.record_asp_information_shared),
+    ev.ChildrenAtRisk:              (_ANY,                safeguarding.record_children_at_risk),
+    ev.ChildProtectionReferralMade: (_ANY,                safeguarding.record_child_protection_referral),
+    # exit
+    ev.SonrEndNoticeGiven:          (_ANY,                exit.give_sonr_end_notice),
+    ev.ExitDecision:                (_ANY,                exit.decide_exit),
+    # confidentiality and subject access
+    ev.SubjectInformed:             (_ANY,                confidentiality.record_subject_informed),
+    ev.ConclusionsSharedWithChildProtection:
+                                    (_ANY,                confidentiality.share_with_child_protection),
+    ev.SubjectAccessRequested:      (_ANY,                confidentiality.request_subject_access),
+    ev.SarAgencyView:               (_ANY,                confidentiality.record_sar_agency_view),
+    ev.SarDecided:                  (_ANY,                confidentiality.decide_subject_access),
+}
+# fmt: on
+
+
+def accepts(stage: Stage) -> list[type[ev.Event]]:
+    """The events a case at `stage` takes (for documentation and tests)."""
+    return [event for event, (stages, _) in STAGE_TABLE.items() if stage in stages]
