@@ -17,7 +17,7 @@ from api.routes import metrics as ledger_metrics
 from worker.search_attribute_registry import SEARCH_ATTRIBUTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ONE_SHOT_SERVICES = {"temporal-schema", "temporal-setup", "migrate"}
+ONE_SHOT_SERVICES = {"temporal-schema", "temporal-setup", "migrate", "schedules"}
 
 
 @pytest.fixture(scope="module")
