@@ -1,6 +1,8 @@
 """What a notice says: subject line and body, rendered from one Jinja2 template per kind of notice.
 
-Messages name the case by its reference only. The Notice carries no personal data, and nothing is added here.
+Messages name the case by its reference only. An e-mail carries the case reference, the deadline and where to
+read the rest: never an agency's free text (a rejection's reasons, what information is missing), which may name
+the subject. That stays in the encrypted case history, read through the audited case file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from workflows.rules.policy import AREAS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ESCALATIONS = frozenset({NoticeKind.BREACH_ESCALATION, NoticeKind.RE_ESCALATION})
+# Notices whose lines the core fills with an agency's own words (workflows/rules/case.py builds them in
+# `_request_information` and `_decide_referral`). Their lines are never rendered; the rest are the system's.
+WITH_FREE_TEXT = frozenset({NoticeKind.FURTHER_INFORMATION_REQUEST, NoticeKind.REFERRAL_DECISION})
+WHERE_TO_READ = (
+    "The details are recorded on the case, not in this message: read them in the case file in the MAPPA case "
+    "system."
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class NoticeTemplates:
             "case_ref": notice.case_ref,
             "area_name": area.name if area else notice.area,
             "title": notice.title,
-            "lines": notice.lines,
+            "lines": [WHERE_TO_READ] if notice.kind in WITH_FREE_TEXT else notice.lines,
             "due": due,
             "recipient": notice.to,
             "note": note,

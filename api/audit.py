@@ -14,10 +14,14 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
 
 from api import problems
-from api.auth import Permission, User, authorise
+from api.auth import Permission, User, authorise, authorise_involvement
+from api.case_service import area_of, case_file
 from store.models import AuditEvent, AuditOutcome
+from workflows.messages import CaseFile
+from workflows.rules.involvement import involved_agencies
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,39 @@ async def permit(
         await refuse(session, user, permission.action, case_ref, refusal, target)
     if audit_allowed:
         await record_allowed(session, user, permission, case_ref, target=target)
+
+
+async def permit_on_case(
+    session: Session,
+    client: Client,
+    user: User,
+    permission: Permission,
+    case_ref: str,
+    *,
+    request: BaseModel | None = None,
+    audit_allowed: bool = True,
+) -> CaseFile | None:
+    """`permit` on one case; a token without an area is also refused unless its agency is involved in the case,
+    which only the case itself knows (its file is returned, so the route need not ask again)."""
+    await permit(
+        session,
+        user,
+        permission,
+        area=area_of(case_ref),
+        case_ref=case_ref,
+        request=request,
+        audit_allowed=False,
+    )
+    case = None
+    if user.area is None:
+        case = await case_file(client, case_ref)
+        try:
+            authorise_involvement(user, involved_agencies(case))
+        except problems.ProblemError as refusal:
+            await refuse(session, user, permission.action, case_ref, refusal)
+    if audit_allowed:
+        await record_allowed(session, user, permission, case_ref)
+    return case
 
 
 async def record_allowed(

@@ -3,7 +3,8 @@
 Tokens are issued per agency user by the CLI (`mappa tokens issue`) and only their sha256 is stored. Each
 token carries the user's agency, role and area. Authorisation then asks three questions, in this order:
 
-1. area: the case's area (read from its reference) must be the user's area;
+1. area: the case's area (read from its reference) must be the user's area. A token without an area belongs
+   to a national agency's worker and acts only on cases its agency is involved in (`authorise_involvement`);
 2. role: the user's role must be one the action allows (the table below);
 3. agency: an agency acts only for itself: the event's field naming the acting agency must be the user's
    agency. The co-ordinator, who records on agencies' behalf, is exempt.
@@ -22,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import problems
-from store.models import ApiToken, TokenRole
+from store.models import Agency, ApiToken, TokenRole
 from workflows.rules import events as ev
 from workflows.rules.policy import AREAS
 
@@ -159,6 +160,43 @@ def authorise(user: User, permission: Permission, case_area: str, request: BaseM
             )
 
 
+# ------------------------------------------------------------------------------------------ national agencies
+
+
+def authorise_involvement(user: User, involved: frozenset[str]) -> None:
+    """A token without an area (a national agency's worker) acts only on cases its agency is involved in:
+    it leads, referred, attended, chairs the ASP side, or owes the case a deadline such as a record search
+    (`workflows.rules.involvement`). Tokens with an area are bounded by `authorise`'s area check instead."""
+    if user.area is not None or (user.agency_id is not None and user.agency_id in involved):
+        return
+    raise problems.forbidden(
+        f"your token is for {user.agency_id or 'no agency'}, a national agency, which is not involved in this "
+        "case: a national agency acts only on cases it leads, referred, attended or was asked about",
+        rule="national agency involvement",
+    )
+
+
+def token_fits_directory(agency: Agency | None, agency_id: str, area: str | None) -> None:
+    """A token's agency is one the directory knows and is active, and its area is the agency's own: no area
+    only for an agency the directory marks national."""
+    if agency is None:
+        raise TokenError(
+            f"agency {agency_id!r} is not in the MAPPA directory: add it (`mappa directory load FILE`) first"
+        )
+    if not agency.active:
+        raise TokenError(f"agency {agency_id!r} is not active in the MAPPA directory")
+    if area is None and not agency.national:
+        raise TokenError(
+            f"{agency_id} works in {_area_name(agency.area or '')}: give its area (only a national agency's "
+            "token has none)"
+        )
+    if area is not None and not agency.national and area != agency.area:
+        raise TokenError(
+            f"{agency_id} works in {_area_name(agency.area or '')}, not {_area_name(area)}: a token's area is "
+            "its agency's"
+        )
+
+
 # ------------------------------------------------------------------------------------------ tokens
 
 
@@ -186,6 +224,8 @@ def issue_token(
         raise TokenError(f"a {token_role.value} acts for an agency: give the agency id")
     if not user_name.strip():
         raise TokenError("give the user's name")
+    if agency_id is not None:
+        token_fits_directory(session.get(Agency, agency_id), agency_id, area)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(

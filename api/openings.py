@@ -1,17 +1,23 @@
 """Opening a case: the request (a `CaseOpening` without its reference), the reference, and idempotency.
 
-The API makes the reference, so it holds no personal data and names its area. With an Idempotency-Key the
-`case_openings` table maps (agency, key) to the reference *before* the workflow starts: a retry after a lost
-answer, or after a crash between the two, finds the same reference and starts (or finds) the same workflow.
+The API makes the reference, so it holds no personal data and names its area. Before anything starts, the
+opening is tried on the core exactly as the workflow will open it (`CaseFile.open`), and its dates are checked
+against the policy's windows: input the API accepts cannot fail the workflow's first task.
+
+Every opening reserves its reference in `case_openings` (unique) *before* the workflow starts, with the sender,
+the Idempotency-Key if any and a hash of the request. A retry after a lost answer, or after a crash between the
+two, finds the same reference and starts (or finds) the same workflow; concurrent requests with one key race on
+the insert and all get the winner's reference; the same key with another body is refused (422). Because every
+reference is reserved, a workflow that already exists under a reserved reference was started for that key.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -19,11 +25,12 @@ from temporalio.client import Client
 
 from api import problems
 from api.case_service import new_case_ref, start_case
+from api.idempotency import key_reused, request_hash
 from store.models import CaseOpening as CaseOpeningRow
 from workflows.messages import CaseStatus, Stage
 from workflows.rules import events as ev
-from workflows.rules.calendar import Jurisdiction
-from workflows.rules.case import CaseRuleError, check_opening
+from workflows.rules.calendar import Jurisdiction, local_date
+from workflows.rules.case import CaseFile, CaseRuleError
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import AREAS
 
@@ -45,11 +52,13 @@ class NewCase(ev.Event):
     subject_is_offender: bool = True
     notification: ev.Notification | None = None
     referral: ev.ReferralSubmitted | None = None
-    release_date: date | None = Field(default=None, description="Custody: the date of release.")
-    discharge_date: date | None = Field(
+    release_date: ev.ReleaseDate | None = Field(default=None, description="Custody: the date of release.")
+    discharge_date: ev.ReleaseDate | None = Field(
         default=None, description="Restricted patient: the date of discharge."
     )
-    sonr_end_date: date | None = Field(default=None, description="When the notification requirements end.")
+    sonr_end_date: ev.SonrEndDate | None = Field(
+        default=None, description="When the notification requirements end."
+    )
 
     @field_validator("area")
     @classmethod
@@ -102,43 +111,50 @@ class CaseOpened(BaseModel):
         )
 
 
-def _checked(request: NewCase, case_ref: str) -> ev.CaseOpening:
+def check_dates(request: BaseModel, now: datetime) -> None:
+    """Refuse any date outside its policy window around today (Europe/London), naming the first such field."""
+    outside = ev.dates_outside_window(request, local_date(now))
+    if outside:
+        raise problems.rule_violation(outside[0].message, rule="plausible dates", field=outside[0].field)
+
+
+def _checked(request: NewCase, case_ref: str, now: datetime) -> ev.CaseOpening:
+    """The opening, once the core has opened it as the workflow will: a refusal is 422 and starts nothing."""
     opening = request.with_reference(case_ref)
     try:
-        check_opening(opening)
+        CaseFile.open(opening, now)
     except CaseRuleError as error:
         raise problems.rule_violation(error.message, rule=error.rule, field=error.field) from None
+    except (ValueError, OverflowError) as error:  # arithmetic the dates cannot bear: never start such a case
+        raise problems.rule_violation(
+            f"the case's deadlines cannot be computed from these dates ({error})",
+            rule="plausible dates",
+            field=None,
+        ) from None
     return opening
 
 
-def _reserved(session: Session, agency_id: str, key: str) -> str | None:
+def _reserved(session: Session, sender: str, key: str) -> CaseOpeningRow | None:
     return session.scalars(
-        select(CaseOpeningRow.case_ref).where(
-            CaseOpeningRow.agency_id == agency_id, CaseOpeningRow.idempotency_key == key
+        select(CaseOpeningRow).where(
+            CaseOpeningRow.agency_id == sender, CaseOpeningRow.idempotency_key == key
         )
     ).one_or_none()
 
 
-def _reserve(session: Session, agency_id: str, key: str, case_ref: str) -> str:
-    """Map (agency, key) to `case_ref`; if another request got there first, its reference wins."""
-    session.add(CaseOpeningRow(agency_id=agency_id, idempotency_key=key, case_ref=case_ref))
+def _reserve(
+    session: Session, sender: str, key: str | None, case_ref: str, digest: str
+) -> tuple[str, str | None] | None:
+    """Reserve `case_ref` for this opening. Returns the reference and request hash that hold the key (another
+    request's, if it got there first), or None when the reference itself is taken (draw another)."""
+    session.add(CaseOpeningRow(agency_id=sender, idempotency_key=key, case_ref=case_ref, request_hash=digest))
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        winner = _reserved(session, agency_id, key)
-        assert winner is not None
-        return winner
-    return case_ref
-
-
-def _release(session: Session, agency_id: str, key: str) -> None:
-    session.execute(
-        delete(CaseOpeningRow).where(
-            CaseOpeningRow.agency_id == agency_id, CaseOpeningRow.idempotency_key == key
-        )
-    )
-    session.commit()
+        winner = _reserved(session, sender, key) if key is not None else None
+        return None if winner is None else (winner.case_ref, winner.request_hash)
+    return case_ref, digest
 
 
 async def open_case(
@@ -146,22 +162,42 @@ async def open_case(
 ) -> tuple[str, bool]:
     """Start the case's workflow; returns its reference and whether this key had opened it already."""
     area = AREAS[request.area]
+    now = datetime.now(UTC)
+    check_dates(request, now)
+    digest = request_hash("open a case", request)
     if key is not None:
         reserved = await run_in_threadpool(_reserved, session, sender, key)
         if reserved is not None:
-            # Started already, or reserved by an attempt that died before starting: (re)start is safe.
-            started = await start_case(client, task_queue, _checked(request, reserved))
-            return reserved, not started
+            return await _start_reserved(
+                client, task_queue, request, key, digest, reserved.case_ref, reserved.request_hash, now
+            )
     for _ in range(REFERENCE_ATTEMPTS):
         case_ref = new_case_ref(area.code)
-        opening = _checked(request, case_ref)
+        _checked(request, case_ref, now)
+        holder = await run_in_threadpool(_reserve, session, sender, key, case_ref, digest)
+        if holder is None:  # the reference is taken: draw another
+            continue
         if key is not None:
-            winner = await run_in_threadpool(_reserve, session, sender, key, case_ref)
-            if winner != case_ref:  # a concurrent request with the same key
-                started = await start_case(client, task_queue, _checked(request, winner))
-                return winner, not started
-        if await start_case(client, task_queue, opening):
+            return await _start_reserved(client, task_queue, request, key, digest, *holder, now)
+        # Without a key nobody else can hold this reservation: a workflow already there predates reservations.
+        if await start_case(client, task_queue, _checked(request, case_ref, now)):
             return case_ref, False
-        if key is not None:
-            await run_in_threadpool(_release, session, sender, key)
     raise problems.temporal_unavailable("no free case reference could be found")
+
+
+async def _start_reserved(
+    client: Client,
+    task_queue: str,
+    request: NewCase,
+    key: str,
+    digest: str,
+    case_ref: str,
+    reserved_digest: str | None,
+    now: datetime,
+) -> tuple[str, bool]:
+    # A row from before request hashes were kept (None) is taken on trust, as it was then.
+    if reserved_digest is not None and reserved_digest != digest:
+        raise key_reused(key)
+    # Started already (by a request with this key), or reserved by an attempt that died before starting.
+    started = await start_case(client, task_queue, _checked(request, case_ref, now))
+    return case_ref, not started

@@ -10,8 +10,11 @@ Every request carries an Idempotency-Key: loading the demo twice opens nothing n
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -362,7 +365,32 @@ async def load_demo(
     return loaded
 
 
-def print_summary(cases: list[LoadedCase], tokens: dict[str, str], api: str) -> None:
+# Live tokens never go to standard output: `make demo` runs this under the dev stack, whose output is its log.
+DEMO_TOKENS_FILE = Path("data/demo-tokens.json")
+
+
+def write_demo_tokens(tokens: dict[str, str], path: Path = DEMO_TOKENS_FILE) -> Path:
+    """Write the demo users' tokens to `path`, readable and writable by its owner only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        user.key: {
+            "user": user.user_name,
+            "role": user.role,
+            "agency": user.agency_id,
+            "area": user.area,
+            "token": tokens[user.key],
+        }
+        for user in DEMO_USERS
+    }
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file left by an earlier run keeps its mode otherwise
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        json.dump(document, out, indent=2)
+        out.write("\n")
+    return path
+
+
+def print_summary(cases: list[LoadedCase], tokens_file: Path, api: str) -> None:
     print(f"Demo cases loaded through {api}:")
     for case in cases:
         summary = case.status.get("summary", {})
@@ -371,7 +399,7 @@ def print_summary(cases: list[LoadedCase], tokens: dict[str, str], api: str) -> 
             f"open breaches {summary.get('open_breaches', '?')}"
         )
         print(f"      {case.story}")
-    print("\nDemo tokens (development only; each run revokes the previous ones):")
-    for user in DEMO_USERS:
-        print(f"  {user.user_name:<32} {user.role:<14} {tokens[user.key]}")
-    print(f"\nTry: curl -H 'Authorization: Bearer <token>' {api}/cases/<case ref>")
+    print(f"\nDemo tokens (development only; each run revokes the previous ones) are in {tokens_file},")
+    print("readable by you only. Use one with:")
+    lan_co = f"$(jq -r '.[\"lan-co\"].token' {tokens_file})"
+    print(f'  curl -H "Authorization: Bearer {lan_co}" {api}/cases/<case ref>')

@@ -118,7 +118,7 @@ def deadline_calc(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def demo_load(args: argparse.Namespace, settings: Settings) -> int:
-    from cli.demo import issue_demo_tokens, load_demo, print_summary
+    from cli.demo import issue_demo_tokens, load_demo, print_summary, write_demo_tokens
 
     if settings.is_production:
         raise CliError("the demo loads fictional cases: refusing to run in production")
@@ -128,6 +128,7 @@ def demo_load(args: argparse.Namespace, settings: Settings) -> int:
         tokens = issue_demo_tokens(engine)
     finally:
         engine.dispose()
+    tokens_file = write_demo_tokens(tokens, args.tokens_file)
 
     async def run() -> int:
         async with httpx.AsyncClient(base_url=api, timeout=60) as http:
@@ -137,7 +138,7 @@ def demo_load(args: argparse.Namespace, settings: Settings) -> int:
                 raise CliError(
                     f"the API at {api} does not answer ({error}); start it with `make dev`"
                 ) from None
-        print_summary(cases, tokens, api)
+        print_summary(cases, tokens_file, api)
         return 0
 
     return asyncio.run(run())
@@ -238,6 +239,12 @@ def parser() -> argparse.ArgumentParser:
         "load", help="issue demo tokens and open example cases through the API"
     )
     demo_load_parser.add_argument("--api", help="the API's base URL (default: from settings)")
+    demo_load_parser.add_argument(
+        "--tokens-file",
+        type=Path,
+        default=Path("data/demo-tokens.json"),
+        help="where the demo users' tokens are written, readable by you only (never printed)",
+    )
     demo_load_parser.set_defaults(run=demo_load)
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(

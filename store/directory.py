@@ -38,9 +38,18 @@ class AgencyEntry(BaseModel):
     agency_id: Slug
     name: str = Field(min_length=1, max_length=200)
     kind: AgencyKind
-    area: Slug | None = None  # None: a national agency
+    area: Slug | None = None  # None only for a national agency
     spoc_email: EmailAddress
     active: bool = True
+    national: bool = False  # works in every area (SPS, HMPPS prisons, DWP): its tokens carry no area
+
+    @model_validator(mode="after")
+    def _national_or_in_one_area(self) -> AgencyEntry:
+        if self.national and self.area is not None:
+            raise ValueError(f"{self.agency_id} is national: it has no area (remove 'area' or 'national')")
+        if not self.national and self.area is None:
+            raise ValueError(f"{self.agency_id} names no area: give its area, or mark it national")
+        return self
 
 
 class RoleHolderEntry(BaseModel):

@@ -152,9 +152,12 @@ class Agency(Base):
     agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
-    area: Mapped[str | None] = mapped_column(String(64), index=True)  # None: a national agency (e.g. SPS)
+    area: Mapped[str | None] = mapped_column(String(64), index=True)  # None for a national agency
     spoc_email: Mapped[str] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A national agency (SPS, HMPPS prisons, DWP) works in every area: its users' tokens carry no area, and
+    # see only the cases the agency is involved in (api/auth.py).
+    national: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RoleHolder(Base):
@@ -314,15 +317,33 @@ class ApiToken(Base):
 
 
 class CaseOpening(Base):
-    """An agency's request to open a case, by its idempotency key: a repeated request gets the same case."""
+    """A case reference reserved for an opening, before its workflow starts. With an idempotency key, a
+    repeated request (same sender, key and body) gets the same case; the same key with another body is refused.
+    Every opening reserves its reference, so a reference already started was started by this opening's key."""
 
     __tablename__ = "case_openings"
-    __table_args__ = (UniqueConstraint("agency_id", "idempotency_key"),)
+    __table_args__ = (UniqueConstraint("agency_id", "idempotency_key"), UniqueConstraint("case_ref"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    agency_id: Mapped[str] = mapped_column(String(64))
-    idempotency_key: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[str] = mapped_column(String(64))  # the sender (api.auth.User.sender)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     case_ref: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of the canonical request
+
+
+class EventRequest(Base):
+    """An event sent to a case with an idempotency key, bound to the request it came with (sha256 of the
+    route and canonical body): the same key with another body is refused instead of answered with the first."""
+
+    __tablename__ = "event_requests"
+    __table_args__ = (UniqueConstraint("sender", "case_ref", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    case_ref: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

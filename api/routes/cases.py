@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import problems
-from api.audit import permit, record_allowed
+from api.audit import permit, permit_on_case, record_allowed
 from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS
-from api.case_service import area_of, case_file, case_status, send_event
+from api.case_service import case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
+from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import check_meeting_minute, redact_for
-from api.openings import CaseOpened, NewCase, open_case
+from api.openings import CaseOpened, NewCase, check_dates, open_case
 from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, Deadline, Receipt
 from workflows.rules import events as ev
 from workflows.rules.deadlines import DeadlineState
@@ -248,7 +251,21 @@ async def open_new_case(
     )
     await record_allowed(db, user, OPEN_CASE, case_ref)  # audited once the case has its reference
     response.headers["Location"] = f"/cases/{case_ref}"
-    return CaseOpened.of(await case_status(client, case_ref), replayed)
+    try:
+        status = await case_status(client, case_ref)
+    except problems.ProblemError as error:
+        if error.problem.status != 503:
+            raise
+        # The case exists: saying "nothing was recorded" would invite a second opening without the key.
+        raise problems.ProblemError(
+            503,
+            "case-opened-not-answering",
+            "The case was opened but has not answered yet",
+            f"case {case_ref} was opened and is recorded, but did not answer in time; read it at "
+            f"/cases/{case_ref}, or repeat this request with the same Idempotency-Key to get this answer again",
+            headers={"Location": f"/cases/{case_ref}", "Retry-After": "5"},
+        ) from None
+    return CaseOpened.of(status, replayed)
 
 
 @router.get(
@@ -262,7 +279,7 @@ async def open_new_case(
 async def get_case_status(
     case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
 ) -> CaseStatus:
-    await permit(db, user, READ_STATUS, area=area_of(case_ref), case_ref=case_ref, audit_allowed=False)
+    await permit_on_case(db, client, user, READ_STATUS, case_ref, audit_allowed=False)
     return await case_status(client, case_ref)
 
 
@@ -280,7 +297,7 @@ async def get_case_deadlines(
     db: DbSession,
     state: Annotated[DeadlineState | None, Query(description="Only deadlines in this state.")] = None,
 ) -> list[Deadline]:
-    await permit(db, user, READ_STATUS, area=area_of(case_ref), case_ref=case_ref, audit_allowed=False)
+    await permit_on_case(db, client, user, READ_STATUS, case_ref, audit_allowed=False)
     status = await case_status(client, case_ref)
     return [d for d in status.deadlines if state is None or d.state is state]
 
@@ -296,8 +313,8 @@ async def get_case_deadlines(
 async def get_case_file(
     case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
 ) -> CaseFile:
-    await permit(db, user, READ_CASE_FILE, area=area_of(case_ref), case_ref=case_ref)
-    return redact_for(user, await case_file(client, case_ref))
+    case = await permit_on_case(db, client, user, READ_CASE_FILE, case_ref)
+    return redact_for(user, case or await case_file(client, case_ref))
 
 
 def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
@@ -312,13 +329,24 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         db: DbSession,
         idempotency_key: IdempotencyKey = None,
     ) -> Receipt:
-        await permit(db, user, permission, area=area_of(case_ref), case_ref=case_ref, request=event)
+        await permit_on_case(db, client, user, permission, case_ref, request=event)
+        check_dates(event, datetime.now(UTC))
         if route.check is not None:
             await route.check(db, client, case_ref, event)
+        if idempotency_key is None:
+            return await send_event(client, case_ref, event, str(uuid4()))
+        use = await run_in_threadpool(
+            claim_event_key, db, user.sender, case_ref, idempotency_key, request_hash(route.path, event)
+        )
         # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
         # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
-        update_id = f"{user.sender}:{idempotency_key}" if idempotency_key else str(uuid4())
-        return await send_event(client, case_ref, event, update_id)
+        try:
+            receipt = await send_event(client, case_ref, event, f"{user.sender}:{idempotency_key}")
+        except problems.ProblemError as refusal:
+            if refusal.problem.status in (409, 422):  # refused by the case: nothing recorded under the key
+                await run_in_threadpool(release_event_key, db, user.sender, case_ref, idempotency_key)
+            raise
+        return receipt.model_copy(update={"replayed": True}) if use is KeyUse.REPEAT else receipt
 
     # Each route's body is its own event model: that is what FastAPI validates and what the schema shows.
     record_event.__annotations__["event"] = event_type

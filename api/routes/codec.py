@@ -4,7 +4,7 @@ The Temporal UI (its codec endpoint is `http://<api>/codec`, set by `make dev`) 
 (`temporal workflow show --codec-endpoint http://<api>/codec --codec-auth "Bearer <token>"`) send
 `{"payloads": [...]}` (protobuf JSON, bytes as base64) with an `X-Namespace` header. Only a co-ordinator may
 decode, and only cases of their own area (each payload names its case, `core.codec`); every decode is
-audited against the case it belongs to.
+audited against the case it belongs to. Encoding is bound to one case (`X-Case-Ref`) and audited the same way.
 
 The UI cannot send our bearer token, so a co-ordinator signs in once at `/codec/login`: that sets an HttpOnly
 cookie for `/codec` only, which the UI sends when its codec setting "Include cross-origin credentials" is on.
@@ -83,7 +83,7 @@ class CodecCorsMiddleware:
             allow_origins=origins,
             allow_credentials=True,
             allow_methods=["POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+            allow_headers=["Authorization", "Content-Type", "X-Namespace", "X-Case-Ref"],
             max_age=600,
         )
 
@@ -223,12 +223,22 @@ async def decode(
     return _json(decoded)
 
 
+CaseRefHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Case-Ref",
+        description="The case the encoded payloads are for: they are bound to it, as the case's own are.",
+    ),
+]
+
+
 @router.post(
     "/encode",
     summary="Encode payloads (Temporal codec)",
-    description='Encrypts `{"payloads": [...]}` under the current key, for input typed into the Temporal UI '
-    "or CLI. A co-ordinator only.",
-    responses=problems.responses(400, 401, 403, 503),
+    description='Encrypts `{"payloads": [...]}` under the current key for one case, named in the `X-Case-Ref` '
+    "header: the payloads are bound to that case as its own are. A co-ordinator only, for cases of their "
+    "area; each encode is audited against its case.",
+    responses=problems.responses(400, 401, 403, 422, 503),
     openapi_extra=PAYLOADS_BODY,
     operation_id="codec_encode",
 )
@@ -239,11 +249,26 @@ async def encode(
     keys: Keys,
     settings: SettingsDep,
     namespace: Namespace = None,
+    case_ref: CaseRefHeader = None,
 ) -> Response:
     _check_namespace(namespace, settings.temporal_namespace)
+    area = _case_area(case_ref)
+    if case_ref is None or area is None:
+        raise problems.invalid_parameter(
+            "X-Case-Ref",
+            "name the case the payloads are for in the X-Case-Ref header (e.g. MAPPA-LAN-2026-7K2Q9X): "
+            "encoded payloads are bound to one case",
+        )
     payloads = list((await _payloads(request)).payloads)
-    await permit(db, user, ENCODE_PAYLOADS, area=user.area or "", case_ref=None, audit_allowed=False)
-    return _json(await EncryptionCodec(keys).encode(payloads))
+    where = f"Temporal namespace {settings.temporal_namespace}"
+    await permit(db, user, ENCODE_PAYLOADS, area=area, case_ref=case_ref, audit_allowed=False, target=where)
+    codec = EncryptionCodec(keys)
+    codec.workflow_id = case_ref
+    encoded = await codec.encode(payloads)
+    await record_allowed(
+        db, user, ENCODE_PAYLOADS, case_ref, target=where, reason=f"{len(payloads)} payload(s) encoded"
+    )
+    return _json(encoded)
 
 
 LOGIN_PAGE = """<!doctype html>

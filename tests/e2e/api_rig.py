@@ -32,6 +32,7 @@ USERS: dict[str, tuple[str, str | None, str | None]] = {
     "lan-ops": ("ops", None, "lanarkshire"),
     "gla-co": ("co-ordinator", "glasgow-justice-social-work", "glasgow"),
     "was-police": ("agency-worker", "wiltshire-police", "wiltshire-and-swindon"),
+    "sps": ("agency-worker", "sps", None),  # a national agency: its token has no area
 }
 
 

@@ -434,8 +434,8 @@ async def test_the_same_idempotency_key_twice_records_one_event(api_rig: ApiRig)
     body = {"reporting_agency": "nhs-lanarkshire", "direction": "increased", "summary": "Missed appointments"}
     first = await api_rig.event("lan-nhs", case_ref, "risk-changes", body, key="nhs-risk-0001")
     again = await api_rig.event("lan-nhs", case_ref, "risk-changes", body, key="nhs-risk-0001")
-    # Within one run Temporal itself answers the repeated update ID with the first result, verbatim.
-    assert again == first
+    # Within one run Temporal itself answers the repeated update ID with the first result, marked a replay.
+    assert again == {**first, "replayed": True} and first["replayed"] is False
     deadlines = (await api_rig.get("lan-co", f"/cases/{case_ref}/deadlines")).json()
     assert [d["deadline_id"] for d in deadlines if d["kind"] == "risk-change-triage"] == [
         "triage:risk-change-1"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api.auth import hash_token, user_for_token
 from api.calculator import calculate_deadline, render
 from cli.main import main
+from store.directory import load_directory
 from store.models import Agency, ApiToken
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"
@@ -20,8 +21,9 @@ DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.
 
 @pytest.fixture
 def cli_database(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    """The CLI reads its database from MAPPA_DATABASE_URL, as in production."""
+    """The CLI reads its database from MAPPA_DATABASE_URL, as in production; the seed directory is loaded."""
     monkeypatch.setenv("MAPPA_DATABASE_URL", database_url)
+    load_directory(engine, DIRECTORY)
     return engine
 
 
@@ -92,6 +94,43 @@ def test_a_co_ordinator_token_needs_an_area(cli_database: Engine, capsys: pytest
     assert "works in one area" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["tokens", "issue", "--user", "X", "--role", "superuser", "--area", "glasgow"])
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        # Issue 10, finding 2, as written: an area-less worker token for a local agency...
+        (("--agency", "police-scotland-lanarkshire", "--role", "agency-worker"), "give its area"),
+        # ...a token for an agency the directory does not know...
+        (
+            ("--agency", "made-up-agency", "--role", "agency-worker", "--area", "glasgow"),
+            "not in the MAPPA directory",
+        ),
+        # ...and a chair token for an agency of another area.
+        (
+            ("--agency", "police-scotland-glasgow", "--role", "chair", "--area", "lanarkshire"),
+            "not Lanarkshire",
+        ),
+        (("--agency", "sps", "--role", "chair"), "works in one area"),
+    ],
+)
+def test_a_token_must_fit_the_directory(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], refusal: str
+) -> None:
+    assert main(["tokens", "issue", "--user", "X", *args]) == 1
+    assert refusal in capsys.readouterr().err
+    with Session(cli_database) as session:
+        assert session.scalars(select(ApiToken)).all() == []
+
+
+def test_only_a_national_agency_gets_a_token_without_an_area(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = issue(capsys, "--user", "SPS case manager", "--agency", "sps", "--role", "agency-worker")
+    with Session(cli_database) as session:
+        holder = user_for_token(session, token)
+        assert session.get(Agency, "sps").national  # type: ignore[union-attr]
+    assert holder is not None and holder.area is None and holder.agency_id == "sps"
 
 
 def test_the_directory_loads_from_its_file(cli_database: Engine, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from activities.notices import NoticeTemplates, local_due
+from activities.notices import WITH_FREE_TEXT, NoticeTemplates, local_due
 from workflows.messages import Notice, NoticeKind
 
 
@@ -30,7 +30,8 @@ def test_every_kind_of_notice_has_a_message_naming_the_case(kind: NoticeKind) ->
     assert rendered.subject.startswith("[MAPPA-LAN-2026-0001] ")
     assert "Case reference: MAPPA-LAN-2026-0001" in rendered.body
     assert "MAPPA area: Lanarkshire" in rendered.body
-    assert "20 working days after receipt of referral" in rendered.body
+    if kind not in WITH_FREE_TEXT:
+        assert "20 working days after receipt of referral" in rendered.body
 
 
 def test_a_reminder_subject_gives_the_last_day_in_london_time_after_the_clocks_go_forward() -> None:
@@ -64,3 +65,33 @@ def test_a_title_spread_over_lines_makes_a_one_line_subject() -> None:
         notice(NoticeKind.REMINDER, title="reminder: RMP action: curfew\nchecks")
     )
     assert rendered.subject == "[MAPPA-LAN-2026-0001] reminder: RMP action: curfew checks"
+
+
+@pytest.mark.parametrize(
+    ("kind", "line"),
+    [
+        (
+            NoticeKind.REFERRAL_DECISION,
+            "Reasons: Mr A Example of 1 Example Street is already managed elsewhere",
+        ),
+        (NoticeKind.FURTHER_INFORMATION_REQUEST, "Missing: the address of A Example's new partner"),
+    ],
+)
+def test_an_agencys_own_words_never_reach_the_e_mail_only_where_to_read_them(
+    kind: NoticeKind, line: str
+) -> None:
+    # Issue 10, finding 8: a rejection's reasons naming the subject were in the body (and the outbox table).
+    rendered = NoticeTemplates().render(
+        Notice(
+            key="MAPPA-LAN-2026-0001/notice-3",
+            kind=kind,
+            case_ref="MAPPA-LAN-2026-0001",
+            area="lanarkshire",
+            to="police-scotland-lanarkshire",
+            title="referral not accepted",
+            lines=[line],
+        )
+    )
+    assert "Example" not in rendered.body and "Example" not in rendered.subject
+    assert "read them in the case file" in rendered.body
+    assert "names the case by its reference" in rendered.body
