@@ -7,7 +7,7 @@
 - `event_requests`: the same binding for the events sent to a case.
 
 Revision ID: 0005_trust
-Revises: 0003_ops_indexes
+Revises: 0004_calendars_and_digest
 Create Date: 2026-12-02
 """
 
