@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from api import problems
 from api.deps import connect, key_ring_of
-from api.routes import audit, cases, codec, deadlines, health, minutes, ops
+from api.routes import audit, calendars, cases, codec, deadlines, health, minutes, ops
 from api.routes import metrics as ledger_metrics
 from core import bootstrap
 from core.codec import KeyRing
@@ -48,6 +48,10 @@ TAGS = [
         "description": "The Temporal codec endpoint: co-ordinators read decrypted case history in the UI.",
     },
     {"name": "deadlines", "description": "The statutory deadline calculator."},
+    {
+        "name": "calendars",
+        "description": "An agency's open deadlines as a calendar feed (ICS), opened by the feed's own secret.",
+    },
     {"name": "health", "description": "Whether the API reaches Temporal and the database."},
     {
         "name": "ops",
@@ -110,6 +114,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ops.router)
     app.include_router(ledger_metrics.router)
+    app.include_router(calendars.router)
+    calendars.install_log_redaction()
     return app
 
 

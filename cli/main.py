@@ -7,6 +7,7 @@
     mappa deadline calc --area AREA --rule RULE --date YYYY-MM-DD [--time HH:MM] [--json]
     mappa demo load [--api URL]
     mappa audit export --case REF [--format csv|json] [--output FILE]
+    mappa calendar issue --agency ID --area AREA | revoke --id N | --agency ID | list   (cli/calendar_feeds.py)
 
 Configuration comes from the same `MAPPA_*` settings as the worker and the API (database, API address).
 """
@@ -28,10 +29,12 @@ from sqlalchemy.exc import OperationalError
 
 from api.auth import TokenError, issue_token, revoke_tokens
 from api.calculator import CalculatorInputError, calculate_deadline, parse_time, render
+from cli import calendar_feeds
 from core import bootstrap
 from core.database import session_factory
 from core.settings import Settings
 from store.audit_trail import audit_trail, to_csv, to_json
+from store.calendars import CalendarFeedError
 from store.models import ApiToken, AuditEvent, AuditOutcome, TokenRole
 from workflows.rules.policy import AREAS, DeadlineKind
 
@@ -256,6 +259,8 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     export.set_defaults(run=audit_export)
+
+    calendar_feeds.add_commands(commands)
     return top
 
 
@@ -264,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     try:
         return run(args, Settings())
-    except (CliError, TokenError) as error:
+    except (CliError, TokenError, CalendarFeedError) as error:
         print(f"mappa: {error}", file=sys.stderr)
         return 1
     except OperationalError as error:

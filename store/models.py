@@ -430,3 +430,25 @@ class MinuteDisclosure(Base):
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None]
+
+
+# ------------------------------------------------------------------------------------------ calendar feeds
+
+
+class CalendarFeed(Base):
+    """An agency's calendar subscription (ICS) to its open deadlines in one area.
+
+    Calendar clients cannot send a bearer token, so a feed has its own secret, in its URL. Only the secret's
+    sha256 is kept; it opens this one feed and nothing else in the API (it is not an `ApiToken`).
+    """
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (Index("ix_calendar_feeds_agency_id_area", "agency_id", "area"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

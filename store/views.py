@@ -270,3 +270,48 @@ def open_breaches_by_kind_and_area(session: Session) -> dict[tuple[str, str], in
         .group_by(LedgerDeadline.kind, LedgerDeadline.area)
     )
     return {(kind, area): int(count) for kind, area, count in session.execute(query)}
+
+
+# ------------------------------------------------------------------------------------------ trends
+
+
+class MonthOutcomes(BaseModel):
+    """How the deadlines due in one month fared: the ops page's chart, a bar per month."""
+
+    month: date = Field(description="The first day of the month (due dates, Europe/London).")
+    met_on_time: int
+    met_late: int
+    still_breached: int
+
+
+def monthly_outcomes(
+    session: Session, *, area: str, period_start: date, period_end: date, now: datetime
+) -> list[MonthOutcomes]:
+    """Per month of due date in the period (every month, empty ones too): met on time, met late, and still
+    breached (past due and not met), counted as `compliance` counts them."""
+    d = LedgerDeadline
+    overdue = and_(d.state == OPEN, d.due_at <= now)
+    query = (
+        select(
+            d.due_date,
+            _count(and_(d.state == MET, d.met_late.is_(False))).label("met_on_time"),
+            _count(and_(d.state == MET, d.met_late.is_(True))).label("met_late"),
+            _count(or_(d.state == BREACHED, overdue)).label("still_breached"),
+        )
+        .where(d.area == area, d.due_date >= period_start, d.due_date <= period_end)
+        .group_by(d.due_date)
+    )
+    months: dict[date, list[int]] = {}
+    month = period_start.replace(day=1)
+    while month <= period_end:
+        months[month] = [0, 0, 0]
+        month = (month + timedelta(days=32)).replace(day=1)
+    # Grouped by day in SQL and by month here: the same query on SQLite and PostgreSQL.
+    for row in session.execute(query):
+        counts = months[row.due_date.replace(day=1)]
+        for i, value in enumerate((row.met_on_time, row.met_late, row.still_breached)):
+            counts[i] += int(value)
+    return [
+        MonthOutcomes(month=m, met_on_time=c[0], met_late=c[1], still_breached=c[2])
+        for m, c in months.items()
+    ]

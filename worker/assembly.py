@@ -1,4 +1,5 @@
-"""The worker's own object graph: the case workflow, its activities (database and mail relay) and the worker.
+"""The worker's own object graph: the case workflow and the weekly digest, their activities (database and mail
+relay) and the worker.
 
 The client, converter and engine it runs on come from `core.bootstrap`; the worker (`worker.main`), the
 benchmarks and the tests assemble workers here, so all of them run the workflow the same way.
@@ -20,11 +21,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities import metrics
 from activities.case_activities import CaseActivities
+from activities.digest import DigestActivities
 from activities.mailer import SmtpMailer
 from core.bootstrap import metrics_host
 from core.database import session_factory
 from core.settings import Settings
 from workflows.case import MappaCaseWorkflow
+from workflows.digest import WeeklyDigestWorkflow
 
 # Activities are synchronous (blocking database and SMTP clients) and run on this many threads; the worker
 # takes no more activity tasks than it has threads for.
@@ -62,9 +65,9 @@ def build_mailer(settings: Settings) -> SmtpMailer:
 
 
 def build_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any]]:
-    """Every activity the case workflow calls, bound to this engine and the configured mail relay."""
-    activities = CaseActivities(session_factory(engine), build_mailer(settings))
-    return activities.all()
+    """Every activity the case and digest workflows call, bound to this engine and the configured mail relay."""
+    sessions, mailer = session_factory(engine), build_mailer(settings)
+    return CaseActivities(sessions, mailer).all() + DigestActivities(sessions, mailer).all()
 
 
 def build_worker(
@@ -84,7 +87,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[MappaCaseWorkflow],
+        workflows=[MappaCaseWorkflow, WeeklyDigestWorkflow],
         activities=list(activities),
         activity_executor=executor,
         max_concurrent_activities=threads,

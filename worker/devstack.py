@@ -3,7 +3,8 @@
 1. the Temporal dev server, persisting to data/temporal.db so cases survive restarts, with the `mappa`
    namespace, every case search attribute and the UI (http://localhost:8233) decoding payloads through the
    API's /codec endpoint;
-2. the worker (`python -m worker.main`), once the server answers;
+2. the worker (`python -m worker.main`), once the server answers, and the weekly digests' Schedules
+   (`python -m worker.schedules`, once: creates or updates them);
 3. the API (`uvicorn api.app:app`).
 
 Each child's output is prefixed with its name. Ctrl-C or SIGTERM stops the children, newest first, so the
@@ -156,6 +157,20 @@ async def load_demo_cases(settings: Settings, api: Child | None) -> None:
     say("devstack", "demo cases loaded" if code == 0 else f"demo load failed with exit code {code}")
 
 
+async def create_schedules() -> None:
+    """The weekly digests' Schedules (one per area), created or brought up to date; a failure is reported, and
+    the rest of the stack runs on."""
+    schedules = await Child.start("schedules", sys.executable, "-m", "worker.schedules")
+    try:
+        code = await schedules.process.wait()
+    finally:
+        await schedules.stop()
+    say(
+        "devstack",
+        "weekly digest schedules ready" if code == 0 else f"schedules failed with exit code {code}",
+    )
+
+
 async def start_and_supervise(settings: Settings, demo: bool, children: list[Child]) -> int:
     """Start the stack into `children`, then wait; returns 1 when a child dies (runs until cancelled)."""
     server = await Child.start("temporal", *temporal_command(settings))
@@ -178,6 +193,7 @@ async def start_and_supervise(settings: Settings, demo: bool, children: list[Chi
 
     if (REPO_ROOT / "worker" / "main.py").exists():
         children.append(await Child.start("worker", sys.executable, "-m", "worker.main"))
+        await create_schedules()
     else:
         say("devstack", "worker/main.py does not exist yet: not starting the worker")
 

@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import problems
+from api import charts, problems
 from api.audit import permit
 from api.auth import CHAIR, CO_ORDINATOR, OPS, Permission, User, user_for_token
 from api.deps import DbSession, bearer
@@ -313,7 +313,17 @@ async def ops_page(
     now = now_utc()
     deadlines = await _lists(db, chosen, within_days, agency, kind, now)
     report = await _report(db, chosen, start, end, now)
+    months = await run_in_threadpool(
+        views.monthly_outcomes,
+        db,
+        area=chosen,
+        period_start=report.period_start,
+        period_end=report.period_end,
+        now=now,
+    )
     context = {
+        "outcomes_chart": charts.outcomes_by_month_svg(months),
+        "breaches_chart": charts.breaches_by_kind_svg(deadlines.breached, chosen),
         "user": user,
         "area_name": report.area_name,
         "deadlines": deadlines,

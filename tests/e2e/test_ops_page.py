@@ -3,6 +3,7 @@ by uvicorn on loopback: sign in with a token, and find the breached deadline thi
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -55,5 +56,43 @@ def test_the_ops_page_shows_a_breached_deadline_in_its_breaches_table(
             assert refresh.get_attribute("content") == "60"
             # The token lives in an HttpOnly cookie: the page's scripts cannot read it.
             assert browser.execute_script("return document.cookie") == ""
+
+            # The trends: a period that holds March, when the breached case's deadlines fell due.
+            browser.get(f"{api.url}/ops?from=2026-03-01&to=2027-02-28")
+            WebDriverWait(browser, 10).until(
+                expected_conditions.presence_of_element_located((By.ID, "outcomes-chart"))
+            )
+            assert_the_charts_match_the_tables(browser)
     finally:
         engine.dispose()
+
+
+def assert_the_charts_match_the_tables(browser: WebDriver) -> None:
+    """Each chart is drawn (an accessible SVG image) and says what the tables say."""
+    for chart in ("outcomes-chart", "breaches-chart"):
+        svg = browser.find_element(By.ID, chart)
+        assert svg.get_attribute("role") == "img" and svg.is_displayed()
+        assert browser.find_element(By.ID, f"{chart}-title").get_attribute("textContent")
+    months = browser.find_elements(By.CSS_SELECTOR, "#outcomes-chart g.month")
+    assert [m.get_attribute("data-month") for m in months][:2] == ["2026-03", "2026-04"] and len(months) == 12
+
+    # Outcomes by month, summed, against the compliance table's columns (met on time, met late, still breached).
+    charted = dict.fromkeys(("met_on_time", "met_late", "still_breached"), 0)
+    for bar in browser.find_elements(By.CSS_SELECTOR, "#outcomes-chart rect[data-outcome]"):
+        charted[bar.get_attribute("data-outcome") or ""] += int(bar.get_attribute("data-count") or 0)
+    tabled = dict.fromkeys(charted, 0)
+    for row in browser.find_elements(By.CSS_SELECTOR, "#compliance tbody tr"):
+        cells = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        for column, key in ((2, "met_on_time"), (3, "met_late"), (4, "still_breached")):
+            tabled[key] += int(cells[column])
+    assert charted == tabled and tabled["still_breached"] > 0, (charted, tabled)
+
+    # Open breaches by kind against the breaches table's rows.
+    by_kind = {
+        group.get_attribute("data-kind"): int(group.get_attribute("data-count") or 0)
+        for group in browser.find_elements(By.CSS_SELECTOR, "#breaches-chart g.kind")
+    }
+    rows = [
+        row.get_attribute("data-kind") for row in browser.find_elements(By.CSS_SELECTOR, "#breaches tbody tr")
+    ]
+    assert by_kind == Counter(rows) and by_kind.get("record-search") == 1, (by_kind, rows)

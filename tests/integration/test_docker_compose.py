@@ -17,7 +17,7 @@ from api.routes import metrics as ledger_metrics
 from worker.search_attribute_registry import SEARCH_ATTRIBUTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ONE_SHOT_SERVICES = {"temporal-schema", "temporal-setup", "migrate"}
+ONE_SHOT_SERVICES = {"temporal-schema", "temporal-setup", "migrate", "schedules"}
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +169,11 @@ def test_every_metric_the_dashboard_graphs_is_one_we_export() -> None:
         for suffix in suffixes.get(family.type, ("",))
     } | {ledger_metrics.OPEN_DEADLINES, ledger_metrics.OPEN_BREACHES}
     assert graphed and graphed <= exported, graphed - exported
+
+
+def test_the_digest_schedules_are_made_once_temporal_is_set_up(services: dict[str, dict[str, Any]]) -> None:
+    schedules = services["schedules"]
+    assert schedules["command"] == ["python", "-m", "worker.schedules"]
+    assert schedules["depends_on"]["temporal-setup"]["condition"] == "service_completed_successfully"
+    assert schedules["environment"]["MAPPA_ENVIRONMENT"] == "production"
+    assert "mappa_codec_key" in schedules["secrets"]  # the schedules' workflow input is encrypted too

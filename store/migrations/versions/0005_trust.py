@@ -7,7 +7,7 @@
 - `event_requests`: the same binding for the events sent to a case.
 
 Revision ID: 0005_trust
-Revises: 0003_ops_indexes
+Revises: 0004_calendars_and_digest
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_trust"
-down_revision: str | None = "0003_ops_indexes"
+down_revision: str | None = "0004_calendars_and_digest"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

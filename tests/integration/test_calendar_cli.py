@@ -1,0 +1,60 @@
+"""`mappa calendar` against a real database (SQLite and PostgreSQL): a feed's address is shown once, only its
+secret's hash is kept, and a revoked feed opens nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cli.main import main
+from store.calendars import feed_for_secret, hash_secret
+from store.directory import load_directory
+from store.models import CalendarFeed
+
+DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"
+
+
+@pytest.fixture
+def cli_database(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    monkeypatch.setenv("MAPPA_DATABASE_URL", database_url)
+    load_directory(engine, DIRECTORY)
+    return engine
+
+
+def test_an_issued_feed_address_is_shown_once_and_revoking_it_closes_the_feed(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["calendar", "issue", "--agency", "nhs-lanarkshire", "--area", "lanarkshire"]
+    assert main([*args, "--api", "https://mappa.example.gov.uk"]) == 0
+    address = capsys.readouterr().out.strip().splitlines()[-1]
+    prefix, suffix = "https://mappa.example.gov.uk/calendars/", ".ics"
+    assert address.startswith(prefix) and address.endswith(suffix)
+    secret = address[len(prefix) : -len(suffix)]
+
+    with Session(cli_database) as session:
+        row = session.scalars(select(CalendarFeed)).one()
+        assert (row.agency_id, row.area, row.secret_hash) == (
+            "nhs-lanarkshire",
+            "lanarkshire",
+            hash_secret(secret),
+        )
+        assert row.revoked_at is None
+
+    assert main(["calendar", "revoke", "--agency", "nhs-lanarkshire"]) == 0
+    with Session(cli_database) as session:
+        feed = feed_for_secret(session, secret)
+        assert feed is not None and feed.revoked_at is not None
+    assert main(["calendar", "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+
+
+def test_a_feed_for_an_agency_outside_the_area_is_refused_in_words(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["calendar", "issue", "--agency", "nhs-lanarkshire", "--area", "glasgow"]) == 1
+    assert "nhs-lanarkshire' works in lanarkshire, not glasgow" in capsys.readouterr().err
+    assert main(["calendar", "issue", "--agency", "no-such-agency", "--area", "glasgow"]) == 1
+    assert "not in the MAPPA directory" in capsys.readouterr().err
