@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules.case import CaseFile
     from workflows.rules.errors import CaseRuleError
     from workflows.rules.records import CLOSED_STAGES, ExitRecord
+    from workflows.rules import rule_changes
 
 # Delivery must not be lost: activities retry until they succeed, backing off to once every five minutes.
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -61,6 +63,12 @@ def rule_error(error: CaseRuleError) -> ApplicationError:
     )
 
 
+def _rule_changes_recorded(skip: Iterable[str] = ()) -> list[str]:
+    """The rule corrections this run follows, each recorded as a patch marker: a history made before a
+    correction has no marker for it, so it replays under the rule as it was (workflows/rules/rule_changes.py)."""
+    return [name for name in rule_changes.RULE_CHANGES if name not in skip and workflow.patched(name)]
+
+
 @workflow.defn(name="MappaCase")
 class MappaCaseWorkflow:
     @workflow.init
@@ -68,9 +76,12 @@ class MappaCaseWorkflow:
         # State exists before any update is validated, even one delivered with the first workflow task.
         if inp.state is not None:
             self._state = inp.state.model_copy(update={"runs": inp.state.runs + 1})
+            # A running case takes up the rule corrections made since its last run.
+            self.case.take_up(_rule_changes_recorded(skip=self.case.rule_changes))
         else:
             assert inp.opening is not None
-            self._state = CaseWorkflowState(case=CaseFile.open(inp.opening, workflow.now()))
+            opened = CaseFile.open(inp.opening, workflow.now(), _rule_changes_recorded())
+            self._state = CaseWorkflowState(case=opened)
         self._changed = False
         self._published: dict[str, Any] = {}
         self._sending: list[asyncio.Future[NoticeDelivered]] = []

@@ -8,6 +8,7 @@ marks breaches and escalates them. Pure: the workflow calls it with `workflow.no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field, PrivateAttr
@@ -37,6 +38,7 @@ from workflows.rules.records import (
     SubjectAccessRequest,
 )
 from workflows.rules.referral import check_opening, receive_opening
+from workflows.rules.rule_changes import RULE_CHANGES
 from workflows.rules.stages import STAGE_TABLE
 
 # Names other packages import from here.
@@ -98,6 +100,8 @@ class CaseFile(BaseModel):
     )  # deadline ids changed since the last ledger write
     seq: int = 0
     exit_record: ExitRecord | None = None
+    # Rule corrections this case follows (workflows/rules/rule_changes.py); sorted, carried across runs.
+    rule_changes: list[str] = Field(default_factory=list)
     # Change log of the current event; not carried between events.
     changes: list[DeadlineChange] = Field(default_factory=list, exclude=True)
     # The moment of the event or tick being applied: stamps the notices it raises.
@@ -106,7 +110,10 @@ class CaseFile(BaseModel):
     # ---------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, opening: ev.CaseOpening, now: datetime) -> CaseFile:
+    def open(
+        cls, opening: ev.CaseOpening, now: datetime, rule_changes: Iterable[str] | None = None
+    ) -> CaseFile:
+        """A case opened by `opening` at `now`, following `rule_changes` (default: every one in force)."""
         policy = check_opening(opening)
         case = cls(
             case_ref=opening.case_ref,
@@ -121,10 +128,19 @@ class CaseFile(BaseModel):
             sonr_end_date=opening.sonr_end_date,
             opened_at=now,
             stage=Stage.NOTIFICATION,
+            rule_changes=sorted(RULE_CHANGES if rule_changes is None else rule_changes),
         )
         case._now = now
         receive_opening(case, policy, opening, now)
         return case
+
+    def follows(self, rule_change: str) -> bool:
+        """Whether this case follows the named rule correction (else the rule as it was before it)."""
+        return rule_change in self.rule_changes
+
+    def take_up(self, rule_changes: Iterable[str]) -> None:
+        """Follow these corrections from now on (a running case, at continue-as-new)."""
+        self.rule_changes = sorted(set(self.rule_changes) | set(rule_changes))
 
     # ---------------------------------------------------------------- events
 
