@@ -35,10 +35,10 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
     )
     from workflows.rules import events as ev
+    from workflows.rules import rule_changes
     from workflows.rules.case import CaseFile
     from workflows.rules.errors import CaseRuleError
     from workflows.rules.records import CLOSED_STAGES, ExitRecord
-    from workflows.rules import rule_changes
 
 # Delivery must not be lost: activities retry until they succeed, backing off to once every five minutes.
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
