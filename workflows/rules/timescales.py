@@ -1,0 +1,373 @@
+"""Every statutory timescale, as data: what each deadline is, how long it runs and which guidance says so.
+
+Each rule names the seed and section it comes from (docs/SOURCES.md). Values the seeds leave open are policy
+values, marked `policy value` in their source, with the defaults explained in the README. Nothing else in the
+system holds a timescale: the case state machine, the deadline calculator and the API read them from here, per
+jurisdiction and area (policy.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class DeadlineKind(StrEnum):
+    NOTIFICATION = "notification"
+    SCREENING = "screening"
+    REFERRAL = "referral"
+    CUSTODY_REFERRAL = "custody-referral"
+    REFERRAL_DECISION = "referral-decision"
+    FURTHER_INFORMATION = "further-information"
+    ASP_SCREENING = "asp-screening"
+    AP1_REFERRAL = "ap1-referral"
+    ASP_INFORMATION_SHARING = "asp-information-sharing"
+    CHILD_PROTECTION_REFERRAL = "child-protection-referral"
+    RECORD_SEARCH = "record-search"
+    INITIAL_MEETING_LEVEL_2 = "initial-meeting-level-2"
+    INITIAL_MEETING_LEVEL_3 = "initial-meeting-level-3"
+    MINUTES = "minutes"
+    SWIS_ALERT = "swis-alert"
+    RMP_ACTION = "rmp-action"
+    REVIEW_LEVEL_2 = "review-level-2"
+    REVIEW_LEVEL_3 = "review-level-3"
+    RISK_CHANGE_TRIAGE = "risk-change-triage"
+    EXTRA_REVIEW = "extra-review"
+    SONR_EXIT_NOTICE = "sonr-exit-notice"
+    EXIT_REVIEW = "exit-review"
+    SUBJECT_ACCESS_REQUEST = "subject-access-request"
+    SAR_CONSULTATION = "sar-consultation"
+
+
+Unit = Literal["working_days", "weeks", "hours", "same_day", "calendar_months", "set_at_event"]
+
+
+@dataclass(frozen=True)
+class Timescale:
+    """How far a deadline lies from the day (or instant) it is counted from.
+
+    `before` counts backwards (custody referral: 12 weeks before release). `set_at_event` means the date comes
+    with the event itself (an RMP action's due date), bounded by nothing here.
+    """
+
+    unit: Unit
+    amount: int = 0
+    before: bool = False
+
+    def amount_in_words(self) -> str:
+        """ "20 working days", "1 calendar month": the span, without its direction."""
+        words = {
+            "working_days": "working day",
+            "weeks": "week",
+            "hours": "hour",
+            "calendar_months": "calendar month",
+        }[self.unit]
+        return f"{self.amount} {words}{'' if self.amount == 1 else 's'}"
+
+    def describe(self) -> str:
+        if self.unit == "same_day":
+            return "the same day"
+        if self.unit == "set_at_event":
+            return "the date set at the meeting"
+        return f"{self.amount_in_words()} {'before' if self.before else 'after'}"
+
+
+Responsible = Literal[
+    "co-ordinator",
+    "lead agency",
+    "referring agency",
+    "each agency",
+    "chair",
+    "lead professional",
+    "owner agency",
+    "council officer",
+]
+
+
+@dataclass(frozen=True)
+class StatutoryRule:
+    kind: DeadlineKind
+    title: str  # what the deadline is, in a co-ordinator's words: "initial level 2 meeting"
+    text: str  # the rule as the guidance states it
+    source: str  # seed file(s) or "policy value"
+    timescale: Timescale
+    counted_from: str  # the event the count starts at, for explanations
+    responsible: Responsible
+    # A reminder goes to the responsible agency this long before the deadline (None: no reminder).
+    reminder: Timescale | None = None
+
+
+def _wd(n: int) -> Timescale:
+    return Timescale("working_days", n)
+
+
+def _weeks(n: int, before: bool = False) -> Timescale:
+    return Timescale("weeks", n, before)
+
+
+COMMON_RULES: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.NOTIFICATION,
+        "notification to the co-ordinator",
+        "The lead responsible authority must submit a notification form to the MAPPA co-ordinator within "
+        "three working days of being notified of a community sentence disposal.",
+        "003",
+        _wd(3),
+        "community sentence disposal",
+        "lead agency",
+    ),
+    StatutoryRule(
+        DeadlineKind.SCREENING,
+        "screening of the notification",
+        "The co-ordinator screens each notification: level 1 (record only) or a stage 2 referral is needed.",
+        "policy value (003 sets no time)",
+        _wd(2),
+        "notification received",
+        "co-ordinator",
+        reminder=_wd(1),
+    ),
+    StatutoryRule(
+        DeadlineKind.REFERRAL,
+        "MAPPA referral",
+        "Should a decision be made to manage the offender at MAPPA Level 2 or 3 then a referral must be "
+        "submitted to the MAPPA co-ordinator within five working days of submission of the notification form.",
+        "003",
+        _wd(5),
+        "notification submitted",
+        "lead agency",
+        reminder=_wd(2),
+    ),
+    StatutoryRule(
+        DeadlineKind.CUSTODY_REFERRAL,
+        "custody notification or referral from SPS / prison",
+        "The prison service must send the MAPPA co-ordinator a notification or referral as soon as possible "
+        "and not less than twelve weeks before release.",
+        "003",
+        _weeks(12, before=True),
+        "release date",
+        "lead agency",
+        reminder=_wd(10),
+    ),
+    StatutoryRule(
+        DeadlineKind.REFERRAL_DECISION,
+        "co-ordinator's decision on the referral",
+        "On receipt of the referral the co-ordinator decides whether the offender meets the criteria for "
+        "level 2 or level 3; a referral not accepted is notified to the referrer as soon as possible, with reasons.",
+        "policy value (001, 003 set no time)",
+        _wd(3),
+        "receipt of referral",
+        "co-ordinator",
+        reminder=_wd(1),
+    ),
+    StatutoryRule(
+        DeadlineKind.FURTHER_INFORMATION,
+        "further information from the referring agency",
+        "In the event of insufficient information the co-ordinator contacts the referring agency, which may "
+        "delay the co-ordination of a required meeting.",
+        "policy value (001, 003 set no time)",
+        _wd(3),
+        "request for further information",
+        "referring agency",
+        reminder=_wd(1),
+    ),
+    StatutoryRule(
+        DeadlineKind.CHILD_PROTECTION_REFERRAL,
+        "child protection referral for named children at risk",
+        "Specific children at risk are referred to child protection.",
+        "002; timescale a policy value",
+        _wd(1),
+        "children at risk identified",
+        "lead agency",
+    ),
+    StatutoryRule(
+        DeadlineKind.RECORD_SEARCH,
+        "agency record search",
+        "The receiving agency will search their agency records ... in any case, both will be recorded and "
+        "completed within five working days to the MAPPA co-ordinator.",
+        "003",
+        _wd(5),
+        "record search requested",
+        "each agency",
+        reminder=_wd(2),
+    ),
+    StatutoryRule(
+        DeadlineKind.INITIAL_MEETING_LEVEL_2,
+        "initial level 2 meeting",
+        "For those offenders in the community, an initial Level 2 meeting must be held within 20 working days "
+        "of receipt of referral by the co-ordinator; for custody or CPA cases, before release or discharge.",
+        "001, 003",
+        _wd(20),
+        "receipt of referral",
+        "co-ordinator",
+        reminder=_wd(5),
+    ),
+    StatutoryRule(
+        DeadlineKind.INITIAL_MEETING_LEVEL_3,
+        "initial level 3 meeting (MAPPP)",
+        "An initial Level 3 meeting must be held within five working days of receipt of the referral; for "
+        "custody or CPA cases, before release or discharge.",
+        "001, 003",
+        _wd(5),
+        "receipt of referral",
+        "co-ordinator",
+        reminder=_wd(2),
+    ),
+    StatutoryRule(
+        DeadlineKind.MINUTES,
+        "minutes circulated to attendees",
+        "All Level 2 and 3 meetings are fully minuted with the minutes being circulated within five working days.",
+        "001, 003",
+        _wd(5),
+        "meeting held",
+        "co-ordinator",
+        reminder=_wd(2),
+    ),
+    StatutoryRule(
+        DeadlineKind.RMP_ACTION,
+        "risk management plan action",
+        "The risk management plan will include who is responsible for undertaking each specific action "
+        "including the timeframe in which it is expected the action will be completed.",
+        "001, 003",
+        Timescale("set_at_event"),
+        "meeting held",
+        "owner agency",
+        reminder=_wd(3),
+    ),
+    StatutoryRule(
+        DeadlineKind.RISK_CHANGE_TRIAGE,
+        "co-ordinator's triage of a change in risk",
+        "All agencies report any change in risk to the co-ordinator; an extra review meeting may be called or "
+        "the offender escalated to a higher level of MAPPA management.",
+        "policy value (001, 003 set no time)",
+        _wd(1),
+        "change in risk reported",
+        "co-ordinator",
+    ),
+    StatutoryRule(
+        DeadlineKind.EXTRA_REVIEW,
+        "extra review meeting after a change in risk",
+        "In these circumstances it may be necessary for a review to take place sooner than expected.",
+        "policy value (001, 003 set no time)",
+        _wd(10),
+        "triage of the change in risk",
+        "co-ordinator",
+        reminder=_wd(3),
+    ),
+    StatutoryRule(
+        DeadlineKind.SONR_EXIT_NOTICE,
+        "lead agency's notice that the SONR is ending",
+        "The lead agency must notify the MAPPA co-ordinator when an offender is nearing the end of their SONR, "
+        "with sufficient time to allow for a review of the circumstances.",
+        "003; 'sufficient time' a policy value",
+        _weeks(8, before=True),
+        "SONR end date",
+        "lead agency",
+        reminder=_wd(10),
+    ),
+    StatutoryRule(
+        DeadlineKind.EXIT_REVIEW,
+        "review of whether MAPPA management must continue past the SONR end",
+        "A review will confirm whether continued management through MAPPA is justified and necessary "
+        "(an SHPO application may extend the notification requirements).",
+        "003; held before the SONR end date",
+        Timescale("working_days", 1, before=True),
+        "SONR end date",
+        "co-ordinator",
+        reminder=_wd(10),
+    ),
+)
+
+SUBJECT_ACCESS_RULES: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.SUBJECT_ACCESS_REQUEST,
+        "decision on the subject's request for the minutes",
+        "Requests for disclosure of MAPPA minutes are treated as Subject Access Requests under the Data "
+        "Protection Act: the co-ordinator and chair consult the other attending agencies and decide whether an "
+        "exemption applies.",
+        "001; one calendar month a policy value (the data protection response time)",
+        Timescale("calendar_months", 1),
+        "subject access request received",
+        "co-ordinator",
+        reminder=_wd(5),
+    ),
+    StatutoryRule(
+        DeadlineKind.SAR_CONSULTATION,
+        "attending agency's view on the subject access request",
+        "The co-ordinator and meeting chair consult the other attending agencies.",
+        "001; timescale a policy value",
+        _wd(10),
+        "consultation sent",
+        "each agency",
+        reminder=_wd(3),
+    ),
+)
+
+SCOTLAND_ONLY_RULES: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.ASP_SCREENING,
+        "screening against the ASP 3-point criteria",
+        "Every MAPPA referral is considered against the Adult Support and Protection 3-point criteria.",
+        "000",
+        Timescale("hours", 24),
+        "receipt of referral",
+        "co-ordinator",
+        reminder=Timescale("hours", 4),
+    ),
+    StatutoryRule(
+        DeadlineKind.AP1_REFERRAL,
+        "AP1 referral to the adult's locality",
+        "Where the 3-point criteria are met an AP1 referral is made within 24 hours, and before any MAPPA meeting.",
+        "000",
+        Timescale("hours", 24),
+        "receipt of referral",
+        "lead agency",
+        reminder=Timescale("hours", 4),
+    ),
+    StatutoryRule(
+        DeadlineKind.ASP_INFORMATION_SHARING,
+        "ASP information shared with justice social work / SOPU",
+        "Where an ASP inquiry finds a MAPPA case or concern, name, date of birth, address, needs and risks are "
+        "shared with justice social work or the SOPU the same day.",
+        "000",
+        Timescale("same_day"),
+        "ASP inquiry concern raised",
+        "council officer",
+    ),
+    StatutoryRule(
+        DeadlineKind.SWIS_ALERT,
+        "SWIS alert updated by the lead professional",
+        "After a MAPPA meeting the lead professional updates the SWIS alert immediately.",
+        "000",
+        Timescale("same_day"),
+        "meeting held",
+        "lead professional",
+    ),
+)
+
+
+def review_rules(level_2_weeks: int, level_3_weeks: int, source: str) -> tuple[StatutoryRule, ...]:
+    return (
+        StatutoryRule(
+            DeadlineKind.REVIEW_LEVEL_2,
+            "level 2 review meeting",
+            f"Level 2 cases will be reviewed no less than once every {level_2_weeks} weeks; the review date is "
+            "set at each meeting and may be sooner.",
+            source,
+            _weeks(level_2_weeks),
+            "last meeting",
+            "co-ordinator",
+            reminder=_wd(10),
+        ),
+        StatutoryRule(
+            DeadlineKind.REVIEW_LEVEL_3,
+            "level 3 review meeting (MAPPP)",
+            f"Level 3 cases will be reviewed no less than once every {level_3_weeks} weeks; the review date is "
+            "set at each meeting and may be sooner.",
+            source,
+            _weeks(level_3_weeks),
+            "last meeting",
+            "co-ordinator",
+            reminder=_wd(5),
+        ),
+    )
