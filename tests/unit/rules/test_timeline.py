@@ -287,3 +287,19 @@ def test_every_correction_here_is_in_force_for_new_cases():
         "obligations-outlive-exit",
         "risk-increase-before-initial-meeting",
     } <= set(RULE_CHANGES)
+
+
+def test_the_deadline_calculator_knows_the_new_rules():
+    from api.calculator import calculate_deadline
+
+    meeting = calculate_deadline("lanarkshire", "initial-meeting-before-release", date(2027, 6, 7))
+    assert meeting.due_date == date(2027, 6, 4)  # the working day before a Monday release
+    assert calculate_deadline(
+        "lanarkshire", "restricted-patient-referral", date(2027, 6, 4)
+    ).due_date == date(2027, 3, 12)
+    assert calculate_deadline("lanarkshire", "pre-meeting-information", date(2026, 11, 16)).due_date == date(
+        2026, 11, 13
+    )
+    assert calculate_deadline(
+        "lanarkshire", "record-search-before-meeting", date(2026, 11, 16)
+    ).due_date == date(2026, 11, 11)
