@@ -84,8 +84,23 @@ EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
     ev.SubjectAccessRequested:      _allow("record a subject access request", CO_ONLY),
     ev.SarAgencyView:               _allow("give a view on a subject access request", AGENCIES, "agency"),
     ev.SarDecided:                  _allow("decide a subject access request", (CO_ORDINATOR, CHAIR)),
+    ev.NotificationSubmitted:       _allow("submit a notification",         AGENCIES,    "notifying_agency"),
+    ev.ReleaseDateChanged:          _allow("record a new release date",     AGENCIES,    "recorded_by"),
+    ev.DischargeDateChanged:        _allow("record a new discharge date",   AGENCIES,    "recorded_by"),
+    ev.PreMeetingInformationSent:   _allow("send the pre-meeting information", CO_ONLY),
 }
-OPEN_CASE = _allow("open a case", AGENCIES, ("notification.notifying_agency", "referral.referring_agency"))
+OPEN_CASE = _allow(
+    "open a case",
+    AGENCIES,
+    (
+        "notification.notifying_agency",
+        "referral.referring_agency",
+        # Before the notification: police / justice social work, the prison (SPS) or the hospital.
+        "disposal.recorded_by",
+        "upcoming_release.recorded_by",
+        "discharge.recorded_by",
+    ),
+)
 READ_STATUS = _allow("read a case's status and deadlines", EVERYONE)  # no personal data in either
 READ_CASE_FILE = _allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))  # personal data: audited
 # Confidentiality. A role is necessary, not sufficient: reading a minute also needs the reader's agency to have

@@ -53,6 +53,9 @@ class NewCase(ev.Event):
     subject_is_offender: bool = True
     notification: ev.Notification | None = None
     referral: ev.ReferralSubmitted | None = None
+    disposal: ev.CourtDisposal | None = None
+    upcoming_release: ev.UpcomingRelease | None = None
+    discharge: ev.HospitalDischarge | None = None
     release_date: ev.ReleaseDate | None = Field(default=None, description="Custody: the date of release.")
     discharge_date: ev.ReleaseDate | None = Field(
         default=None, description="Restricted patient: the date of discharge."

@@ -455,6 +455,38 @@ class MappaCaseWorkflow:
     def _v_decide_subject_access(self, e: ev.SarDecided) -> None:
         self._check(e)
 
+    @workflow.update
+    async def submit_notification(self, e: ev.NotificationSubmitted) -> Receipt:
+        return await self._record(e)
+
+    @submit_notification.validator
+    def _v_submit_notification(self, e: ev.NotificationSubmitted) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def change_release_date(self, e: ev.ReleaseDateChanged) -> Receipt:
+        return await self._record(e)
+
+    @change_release_date.validator
+    def _v_change_release_date(self, e: ev.ReleaseDateChanged) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def change_discharge_date(self, e: ev.DischargeDateChanged) -> Receipt:
+        return await self._record(e)
+
+    @change_discharge_date.validator
+    def _v_change_discharge_date(self, e: ev.DischargeDateChanged) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def send_pre_meeting_information(self, e: ev.PreMeetingInformationSent) -> Receipt:
+        return await self._record(e)
+
+    @send_pre_meeting_information.validator
+    def _v_send_pre_meeting_information(self, e: ev.PreMeetingInformationSent) -> None:
+        self._check(e)
+
     # ------------------------------------------------------------------ queries
 
     @workflow.query

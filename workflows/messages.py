@@ -66,6 +66,10 @@ EVENT_UPDATES: dict[type[ev.Event], str] = {
     ev.SubjectAccessRequested: "request_subject_access",
     ev.SarAgencyView: "record_sar_agency_view",
     ev.SarDecided: "decide_subject_access",
+    ev.NotificationSubmitted: "submit_notification",
+    ev.ReleaseDateChanged: "change_release_date",
+    ev.DischargeDateChanged: "change_discharge_date",
+    ev.PreMeetingInformationSent: "send_pre_meeting_information",
 }
 
 
@@ -152,5 +156,6 @@ ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
     NoticeKind.RE_ESCALATION: "escalate_breach",
     NoticeKind.FURTHER_INFORMATION_REQUEST: "send_notice",
     NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING: "send_notice",
+    NoticeKind.PRE_MEETING_INFORMATION: "send_notice",
 }
 RECORD_IN_LEDGER = "record_in_ledger"

@@ -219,6 +219,35 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "Decide a subject access request",
         "The co-ordinator and chair disclose the minutes or withhold them under a stated data protection exemption.",
     ),
+    EventRoute(
+        "notifications",
+        ev.NotificationSubmitted,
+        "Submit the notification",
+        "Stage 1, for a case opened by a court disposal, an upcoming release or a hospital discharge: the "
+        "notification meets the deadline that event started (3 working days from disposal; 12 weeks before "
+        "release, 003); a late one may give its extenuating circumstances. Screening then falls due.",
+    ),
+    EventRoute(
+        "release-dates",
+        ev.ReleaseDateChanged,
+        "Record a new release date",
+        "The prison records a changed release date (appeal, parole, recall): the custody notification or "
+        "referral and the initial meeting, due before release, move with it (003).",
+    ),
+    EventRoute(
+        "discharge-dates",
+        ev.DischargeDateChanged,
+        "Record a new discharge date",
+        "The hospital records a changed discharge date for a restricted patient: the deadlines counted from "
+        "it move with it (003).",
+    ),
+    EventRoute(
+        "pre-meeting-information",
+        ev.PreMeetingInformationSent,
+        "Send the pre-meeting information",
+        "The co-ordinator sends the compiled record search results to every agency attending the initial "
+        "meeting, in advance of it (003); when the case is open to ASP the ASP chair's agency is among them (000).",
+    ),
 )
 
 EVENT_RESPONSES = problems.responses(400, 401, 403, 404, 409, 422, 503)
@@ -229,7 +258,9 @@ EVENT_RESPONSES = problems.responses(400, 401, 403, 404, 409, 422, 503)
     status_code=201,
     summary="Open a case",
     description="A notification (stage 1) or, for custody, restricted-patient and ASP routes, a referral "
-    "opens a case. The API makes the case reference. With an Idempotency-Key a repeat opens nothing new and "
+    "opens a case; so, before the notification, does a court disposal (police / justice social work), an "
+    "upcoming release (the prison, after the pre-release ICM) or a restricted patient's discharge (the hospital), "
+    "starting the notification's deadline. The API makes the case reference. With an Idempotency-Key a repeat opens nothing new and "
     "answers with the same case.",
     responses=problems.responses(400, 401, 403, 422, 503),
     operation_id="open_case",

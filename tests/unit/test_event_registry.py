@@ -26,6 +26,9 @@ PARTS = {
     ev.Attendee,
     ev.NotToBeShared,
     ev.RmpActionSet,
+    ev.CourtDisposal,
+    ev.UpcomingRelease,
+    ev.HospitalDischarge,
 }
 CASE_EVENTS = {
     cls

@@ -83,8 +83,9 @@ class CaseRig:
         assert codec is not None
         for event in history.events:
             await decode_in_place(event, codec)
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        path = HISTORIES / f"{name}.json"  # a name may hold a folder: "timeline/custody-release-moved"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(history.to_json())
 
     async def status(self, handle: WorkflowHandle[Any, Any]) -> CaseStatus:
         result: CaseStatus = await handle.query(MappaCaseWorkflow.status)

@@ -17,6 +17,7 @@ from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
 from workflows.rules.deadlines import Deadline, DeadlineState, breach_deadline, next_re_escalation, touch
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
+from workflows.rules.exit import close_when_obligations_met
 from workflows.rules.management import REVIEW_KINDS
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
 from workflows.rules.policy import AreaPolicy, area_policy
@@ -37,7 +38,7 @@ from workflows.rules.records import (
     Stage,
     SubjectAccessRequest,
 )
-from workflows.rules.referral import check_opening, receive_opening
+from workflows.rules.referral import check_opening, discharge_day, receive_opening, release_day
 from workflows.rules.rule_changes import RULE_CHANGES
 from workflows.rules.stages import STAGE_TABLE
 
@@ -81,6 +82,8 @@ class CaseFile(BaseModel):
     discharge_date: date | None = None
     sonr_end_date: date | None = None
     opened_at: datetime
+    # When the notification (or a referral in its place) was submitted: the referral's 5 WD count from it (003).
+    notified_at: datetime | None = None
     stage: Stage
     level: int | None = None
     referral: Referral | None = None
@@ -123,8 +126,8 @@ class CaseFile(BaseModel):
             lead_agency=opening.lead_agency,
             route=opening.route,
             subject=opening.subject,
-            release_date=opening.release_date,
-            discharge_date=opening.discharge_date,
+            release_date=release_day(opening),
+            discharge_date=discharge_day(opening),
             sonr_end_date=opening.sonr_end_date,
             opened_at=now,
             stage=Stage.NOTIFICATION,
@@ -162,6 +165,7 @@ class CaseFile(BaseModel):
                 "stage",
             )
         handler(self, self.policy, event, now)
+        close_when_obligations_met(self, now)
         return Receipt(
             case_ref=self.case_ref,
             event=type(event).__name__,

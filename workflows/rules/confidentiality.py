@@ -16,7 +16,14 @@ from workflows.rules import events as ev
 from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, open_deadline
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, Disclosure, Meeting, SubjectAccessRequest, next_number
+from workflows.rules.records import (
+    CO_ORDINATOR,
+    Disclosure,
+    Meeting,
+    Stage,
+    SubjectAccessRequest,
+    next_number,
+)
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -169,6 +176,9 @@ def request_subject_access(
     case: CaseFile, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
 ) -> None:
     meetings = [case.meeting(m) for m in dict.fromkeys(e.meeting_ids)]
+    if case.stage is Stage.EXITED:
+        # The request outlives the case: it re-opens to stage exiting and closes again once decided.
+        case.stage = Stage.EXITING
     sar_id = f"sar-{next_number(r.sar_id for r in case.subject_access_requests)}"
     consulted = sorted({agency for m in meetings for agency in m.attendees})
     case.subject_access_requests.append(

@@ -278,6 +278,24 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
     )
 
 
+def rearm_deadline(
+    case: CaseFile, policy: AreaPolicy, deadline_id: str, due: DueDate, now: datetime, why: str
+) -> None:
+    """Move an open deadline to a new due time (a release date changed, the meeting brought forward). A breach
+    the move undoes is lifted; the reminder is sent again if its new moment is still ahead."""
+    d = case.deadlines[deadline_id]
+    if d.due_at == due.due_at:
+        return
+    d.due_at, d.due_date, d.explanation = due.due_at, due.due_date, f"{due.explanation}; {why}"
+    d.reminder_at = reminder_time(policy, policy.rule(d.kind).reminder, due, now)
+    if d.reminded_at is not None and d.reminder_at is not None and d.reminded_at < d.reminder_at:
+        d.reminded_at = None
+    if d.state is DeadlineState.BREACHED and now < d.due_at:
+        d.state, d.breached_at, d.breach_note = DeadlineState.OPEN, None, None
+        d.last_escalated_at = None
+    _record(case, d, "re-armed")
+
+
 def cancel_deadline(case: CaseFile, deadline_id: str, reason: str, now: datetime) -> None:
     d = case.deadlines[deadline_id]
     d.state = DeadlineState.CANCELLED

@@ -195,6 +195,10 @@ class Notification(Event):
     )
     recommended_level: Literal[1, 2, 3] = 1
     summary: ShortText | None = None
+    extenuating_circumstances: ShortText | None = Field(
+        default=None,
+        description="Why a late notification is late (003: 'unless there are extenuating circumstances').",
+    )
 
 
 class ReferralSubmitted(Event):
@@ -208,6 +212,35 @@ class ReferralSubmitted(Event):
     )
     information_complete: bool = True
     risk_summary: ShortText | None = None
+    extenuating_circumstances: ShortText | None = Field(
+        default=None,
+        description="Why a late custody referral is late (003: 'unless there are extenuating circumstances').",
+    )
+
+
+class CourtDisposal(Event):
+    """A community sentence disposal, recorded by police or justice social work: the notification to the
+    co-ordinator falls due 3 working days after it (003 stage 1)."""
+
+    recorded_by: AgencyId
+    disposal_date: HappenedOn
+
+
+class UpcomingRelease(Event):
+    """An upcoming release, recorded by the prison (SPS) after the pre-release ICM case conference: the
+    notification or referral falls due 12 weeks before release (003 stage 2)."""
+
+    recorded_by: AgencyId
+    release_date: ReleaseDate
+    icm_held_on: HappenedOn = Field(description="The pre-release integrated case management case conference.")
+
+
+class HospitalDischarge(Event):
+    """A restricted patient's planned discharge, recorded by the hospital: the NHS notification or referral
+    falls due before it (001, 003; the Care Programme Approach)."""
+
+    recorded_by: AgencyId
+    discharge_date: ReleaseDate
 
 
 class CaseOpening(Event):
@@ -224,6 +257,10 @@ class CaseOpening(Event):
     subject_is_offender: bool = True
     notification: Notification | None = None
     referral: ReferralSubmitted | None = None
+    # A case opened before its notification, by the event that starts the notification's clock.
+    disposal: CourtDisposal | None = None
+    upcoming_release: UpcomingRelease | None = None
+    discharge: HospitalDischarge | None = None
     release_date: ReleaseDate | None = Field(default=None, description="Custody: the date of release.")
     discharge_date: ReleaseDate | None = Field(
         default=None, description="Restricted patient: the date of discharge."
@@ -231,6 +268,26 @@ class CaseOpening(Event):
     sonr_end_date: SonrEndDate | None = Field(
         default=None, description="When the notification requirements end."
     )
+
+
+class NotificationSubmitted(Notification):
+    """Stage 1: the notification to a case opened by a disposal, an upcoming release or a discharge."""
+
+
+class ReleaseDateChanged(Event):
+    """The prison records a new release date (an appeal, parole, a recall): deadlines counted from it move."""
+
+    recorded_by: AgencyId
+    release_date: ReleaseDate
+    reason: Literal["appeal", "parole", "recall", "sentence-recalculated", "other"]
+
+
+class DischargeDateChanged(Event):
+    """The hospital records a new discharge date for a restricted patient: deadlines counted from it move."""
+
+    recorded_by: AgencyId
+    discharge_date: ReleaseDate
+    reason: ShortText
 
 
 class ScreeningDecision(Event):
@@ -266,6 +323,13 @@ class ReferralDecision(Event):
 class RecordSearchReturned(Event):
     agency: AgencyId
     relevant_information_found: bool = False
+
+
+class PreMeetingInformationSent(Event):
+    """The co-ordinator sends the compiled record search results to every agency attending the initial
+    meeting, in advance of it (003 stage 4; 001)."""
+
+    attending_agencies: list[AgencyId] = Field(min_length=1, max_length=40)
 
 
 class AspScreening(Event):

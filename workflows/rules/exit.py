@@ -23,6 +23,7 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
+from workflows.rules.rule_changes import OBLIGATIONS_OUTLIVE_EXIT
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -60,8 +61,22 @@ def decide_exit(case: CaseFile, policy: AreaPolicy, e: ev.ExitDecision, now: dat
     exit_mappa(case, e.reason, now)
 
 
+# What the decision to exit does not end: minutes still to circulate (001, 003), a subject access request and
+# its consultations (001; data protection law), a child protection referral for children at risk (002).
+OUTLIVE_EXIT = frozenset(
+    {
+        DeadlineKind.MINUTES,
+        DeadlineKind.SUBJECT_ACCESS_REQUEST,
+        DeadlineKind.SAR_CONSULTATION,
+        DeadlineKind.CHILD_PROTECTION_REFERRAL,
+    }
+)
+
+
 def exit_mappa(case: CaseFile, reason: str, now: datetime) -> None:
-    cancelled = [d.deadline_id for d in case.open_deadlines()]
+    outliving = case.follows(OBLIGATIONS_OUTLIVE_EXIT)
+    kept = [d.deadline_id for d in case.open_deadlines() if outliving and d.kind in OUTLIVE_EXIT]
+    cancelled = [d.deadline_id for d in case.open_deadlines() if d.deadline_id not in kept]
     for deadline_id in cancelled:
         cancel_deadline(case, deadline_id, "case exited MAPPA", now)
     case.exit_record = ExitRecord(
@@ -71,5 +86,13 @@ def exit_mappa(case: CaseFile, reason: str, now: datetime) -> None:
         final_stage_before_exit=case.stage,
         open_deadlines_cancelled=cancelled,
         breached_deadlines=[d.deadline_id for d in case.deadlines.values() if d.breached_at is not None],
+        obligations_outstanding=kept,
     )
-    case.stage = Stage.EXITED
+    # The case stays open, enforcing what is left, until the last obligation is met.
+    case.stage = Stage.EXITING if kept else Stage.EXITED
+
+
+def close_when_obligations_met(case: CaseFile, now: datetime) -> None:
+    """An exited case closes once nothing that outlives the exit decision is still open."""
+    if case.stage is Stage.EXITING and not case.open_deadlines():
+        case.stage = Stage.EXITED

@@ -11,10 +11,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
-from workflows.rules.deadlines import DueDate, cancel_deadline, meet_deadline, open_deadline, open_of
+from workflows.rules.deadlines import (
+    DueDate,
+    cancel_deadline,
+    compute_due,
+    meet_deadline,
+    open_deadline,
+    open_of,
+    rearm_deadline,
+)
 from workflows.rules.errors import RuleViolation, WrongStage
+from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
+from workflows.rules.rule_changes import RISK_INCREASE_BEFORE_INITIAL_MEETING
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -50,6 +60,15 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
         raise RuleViolation(f"no change in risk {e.change_id} was reported", "risk change", "change_id")
     if change.outcome is not None:
         raise RuleViolation(f"{e.change_id} has already been triaged", "risk change", "change_id")
+    if (
+        e.outcome in ("extra-review", "level-change")
+        and case.stage is Stage.INFORMATION_SHARING
+        and case.follows(RISK_INCREASE_BEFORE_INITIAL_MEETING)
+    ):
+        _before_initial_meeting(case, policy, change, e, now)
+        meet_deadline(case, f"triage:{e.change_id}", now)
+        change.outcome = e.outcome
+        return
     if e.outcome in ("extra-review", "level-change") and case.stage is not Stage.ACTIVE_MANAGEMENT:
         raise WrongStage(
             f"'{e.outcome}' needs a case under level 2 or 3 management; at stage '{case.stage.value}' "
@@ -117,3 +136,53 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
         now,
         due_no_later_than=cap,
     )
+
+
+def _before_initial_meeting(
+    case: CaseFile, policy: AreaPolicy, change: RiskChange, e: ev.RiskChangeTriaged, now: datetime
+) -> None:
+    """A risk increase reported before the initial meeting (001, 003: "escalated to a higher level"): the level
+    rises to 3, the meeting coming forward to the level 3 timescale counted from the triage; or the meeting
+    alone comes forward, to the extra review's timescale. Never later than it already fell due."""
+    if change.direction != "increased":
+        raise RuleViolation(
+            "before the initial meeting only a risk increase changes the meeting; the meeting weighs a decrease",
+            "risk change before the initial meeting",
+            "outcome",
+        )
+    meeting = case.deadlines["initial-meeting"]
+    if e.outcome == "level-change":
+        if e.new_level != 3 or case.level != 2:
+            raise RuleViolation(
+                "before the initial meeting a risk increase can raise a level 2 case to level 3 only",
+                "level change",
+                "new_level",
+            )
+        if not e.level_2_cannot_deliver:
+            raise RuleViolation(
+                "moving to level 3 needs a statement of what level 2 cannot deliver (001, 003)",
+                "level 3 referral statement",
+                "level_2_cannot_deliver",
+            )
+        case.level = 3
+        kind = DeadlineKind.INITIAL_MEETING_LEVEL_3
+        if meeting.kind is DeadlineKind.INITIAL_MEETING_LEVEL_2:
+            # The meeting is now the level 3 meeting, under its rule.
+            rule = policy.rule(kind)
+            meeting.kind, meeting.title, meeting.rule_text, meeting.source = (
+                kind,
+                rule.title,
+                rule.text,
+                rule.source,
+            )
+        why = f"level raised to 3 after {change.change_id}"
+    else:
+        kind = DeadlineKind.EXTRA_REVIEW
+        why = f"brought forward after {change.change_id}"
+    if meeting.kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE and e.outcome == "level-change":
+        # Custody / CPA: the meeting stays before release (003); the co-ordinator may still bring it forward.
+        return
+    sooner = compute_due(policy, policy.rule(kind), now)
+    if sooner.due_at < meeting.due_at:
+        rearm_deadline(case, policy, "initial-meeting", sooner, now, why)
+        arm_pre_meeting_exchange(case, policy, now)

@@ -13,8 +13,16 @@ from typing import TYPE_CHECKING
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
 from workflows.rules.confidentiality import check_confidentiality_statements_signed, check_rmp_action_ids
-from workflows.rules.deadlines import DueDate, breach_deadline, is_open, meet_deadline, open_deadline
+from workflows.rules.deadlines import (
+    DueDate,
+    breach_deadline,
+    cancel_deadline,
+    is_open,
+    meet_deadline,
+    open_deadline,
+)
 from workflows.rules.errors import RuleViolation
+from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
 from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
@@ -24,7 +32,12 @@ if TYPE_CHECKING:
 
 INITIAL_MEETING_KINDS = {2: DeadlineKind.INITIAL_MEETING_LEVEL_2, 3: DeadlineKind.INITIAL_MEETING_LEVEL_3}
 MEETING_KINDS = frozenset(
-    {*INITIAL_MEETING_KINDS.values(), *REVIEW_KINDS.values(), DeadlineKind.EXTRA_REVIEW}
+    {
+        *INITIAL_MEETING_KINDS.values(),
+        DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE,
+        *REVIEW_KINDS.values(),
+        DeadlineKind.EXTRA_REVIEW,
+    }
 )
 
 
@@ -78,6 +91,15 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             case, "ap1-referral", now, f"{meeting_id} was held before the AP1 referral was made (000)"
         )
     initial = not case.meetings
+    if is_open(case, PRE_MEETING_INFORMATION):
+        # The meeting happened without the information in advance: recorded, escalated, then moot.
+        breach_deadline(
+            case,
+            PRE_MEETING_INFORMATION,
+            now,
+            f"{meeting_id} was held before the pre-meeting information was sent",
+        )
+        cancel_deadline(case, PRE_MEETING_INFORMATION, f"{meeting_id} has been held", now)
     for d in list(case.deadlines.values()):
         if d.is_open and d.kind in MEETING_KINDS:
             meet_deadline(case, d.deadline_id, held_at)

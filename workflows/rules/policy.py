@@ -13,6 +13,7 @@ from workflows.rules.timescales import (
     COMMON_RULES,
     SCOTLAND_ONLY_RULES,
     SUBJECT_ACCESS_RULES,
+    TIMELINE_RULES,
     DeadlineKind,
     StatutoryRule,
     Timescale,
@@ -52,6 +53,7 @@ SCOTLAND = JurisdictionPolicy(
         for r in (
             *COMMON_RULES,
             *SUBJECT_ACCESS_RULES,
+            *TIMELINE_RULES,
             *SCOTLAND_ONLY_RULES,
             *review_rules(12, 6, "001, 003"),
         )
@@ -70,6 +72,7 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
         for r in (
             *COMMON_RULES,
             *SUBJECT_ACCESS_RULES,
+            *TIMELINE_RULES,
             # 004 repeats "16 weeks" for level 3, a known slip of that page; national guidance says 8.
             *review_rules(16, 8, "004; national MAPPA guidance for the level 3 figure"),
         )

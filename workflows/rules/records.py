@@ -22,12 +22,15 @@ CHAIR = "chair"
 
 
 class Stage(StrEnum):
+    # opened by a court disposal, an upcoming release or a discharge: the notification or referral is due
+    AWAITING_NOTIFICATION = "awaiting-notification"
     NOTIFICATION = "notification"  # stage 1: awaiting the co-ordinator's screening
     LEVEL_1 = "level-1"  # ordinary agency management: recorded, no multi-agency meetings
     REFERRAL_DUE = "referral-due"  # screened as needing level 2/3: waiting for the referral
     REFERRAL = "referral"  # stage 2: referral received, awaiting the co-ordinator's decision
     INFORMATION_SHARING = "information-sharing"  # stage 3: record searches, initial meeting due
     ACTIVE_MANAGEMENT = "active-management"  # stage 4: meetings, minutes, reviews
+    EXITING = "exiting"  # exit decided; obligations that outlive it (minutes, subject access) still open
     EXITED = "exited"  # stage 5
     ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"  # not an offender
 
@@ -45,6 +48,7 @@ class NoticeKind(StrEnum):
     BREACH_ESCALATION = "breach-escalation"
     RE_ESCALATION = "re-escalation"
     ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"
+    PRE_MEETING_INFORMATION = "pre-meeting-information"
 
 
 class Notice(BaseModel):
@@ -103,6 +107,8 @@ class ExitRecord(BaseModel):
     final_stage_before_exit: Stage
     open_deadlines_cancelled: list[str]
     breached_deadlines: list[str]
+    # Deadlines the exit did not end (minutes, subject access, child protection): the case closes when met.
+    obligations_outstanding: list[str] = Field(default_factory=list)
 
 
 DeadlineChangeKind = Literal["opened", "met", "met-late", "cancelled", "breached", "re-armed"]

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workflows.rules import confidentiality, exit, management, meetings, referral, safeguarding
+from workflows.rules import (
+    confidentiality,
+    exit,
+    information_exchange,
+    management,
+    meetings,
+    referral,
+    safeguarding,
+)
 from workflows.rules import events as ev
 from workflows.rules.records import ACTIVE_STAGES, CLOSED_STAGES, Stage
 
@@ -16,9 +24,15 @@ __all__ = ["ACTIVE_STAGES", "CLOSED_STAGES", "STAGE_TABLE", "Stage"]
 
 Handler = Callable[..., None]  # (case, policy, event, now) -> None
 
-_ANY = ACTIVE_STAGES  # every stage of an open case
+_ANY = ACTIVE_STAGES - {Stage.EXITING}  # every stage of an open case under MAPPA
+# What outlives the decision to exit: the case stays open, at stage exiting, until these are met.
+_ANY_OR_EXITING = ACTIVE_STAGES
+# A subject access request may come after the case has closed: it re-opens it to stage exiting (001).
+_SUBJECT_ACCESS = ACTIVE_STAGES | {Stage.EXITED}
+_AWAITING = frozenset({Stage.AWAITING_NOTIFICATION})
 _NOTIFIED = frozenset({Stage.NOTIFICATION})
-_REFERRABLE = frozenset({Stage.NOTIFICATION, Stage.REFERRAL_DUE, Stage.LEVEL_1})
+_REFERRABLE = frozenset({Stage.AWAITING_NOTIFICATION, Stage.NOTIFICATION, Stage.REFERRAL_DUE, Stage.LEVEL_1})
+_BEFORE_INITIAL_MEETING = frozenset({Stage.INFORMATION_SHARING})
 _REFERRED = frozenset({Stage.REFERRAL})
 _SEARCHING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT, Stage.LEVEL_1})
 _SCREENABLE_FOR_ASP = frozenset({Stage.REFERRAL, Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT})
@@ -28,6 +42,9 @@ _MANAGED = frozenset({Stage.ACTIVE_MANAGEMENT})
 # fmt: off
 STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     # notification and referral
+    ev.NotificationSubmitted:       (_AWAITING,           referral.submit_notification),
+    ev.ReleaseDateChanged:          (_ANY,                referral.change_release_date),
+    ev.DischargeDateChanged:        (_ANY,                referral.change_discharge_date),
     ev.ScreeningDecision:           (_NOTIFIED,           referral.screen_notification),
     ev.ReferralSubmitted:           (_REFERRABLE,         referral.submit_referral),
     ev.FurtherInformationRequested: (_REFERRED,           referral.request_further_information),
@@ -35,8 +52,10 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.ReferralDecision:            (_REFERRED,           referral.decide_referral),
     # information sharing and meetings
     ev.RecordSearchReturned:        (_SEARCHING,          meetings.return_record_search),
+    ev.PreMeetingInformationSent:   (_BEFORE_INITIAL_MEETING,
+                                                          information_exchange.send_pre_meeting_information),
     ev.MeetingHeld:                 (_MEETING,            meetings.record_meeting),
-    ev.MinutesCirculated:           (_ANY,                meetings.circulate_minutes),
+    ev.MinutesCirculated:           (_ANY_OR_EXITING,     meetings.circulate_minutes),
     ev.SwisAlertUpdated:            (_ANY,                meetings.record_swis_alert_update),
     ev.RmpActionCompleted:          (_ANY,                meetings.complete_rmp_action),
     # active management, risk and level changes
@@ -49,7 +68,7 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.AspInquiryConcern:           (_ANY,                safeguarding.record_asp_inquiry_concern),
     ev.AspInformationShared:        (_ANY,                safeguarding.record_asp_information_shared),
     ev.ChildrenAtRisk:              (_ANY,                safeguarding.record_children_at_risk),
-    ev.ChildProtectionReferralMade: (_ANY,                safeguarding.record_child_protection_referral),
+    ev.ChildProtectionReferralMade: (_ANY_OR_EXITING,     safeguarding.record_child_protection_referral),
     # exit
     ev.SonrEndNoticeGiven:          (_ANY,                exit.give_sonr_end_notice),
     ev.ExitDecision:                (_ANY,                exit.decide_exit),
@@ -57,9 +76,9 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.SubjectInformed:             (_ANY,                confidentiality.record_subject_informed),
     ev.ConclusionsSharedWithChildProtection:
                                     (_ANY,                confidentiality.share_with_child_protection),
-    ev.SubjectAccessRequested:      (_ANY,                confidentiality.request_subject_access),
-    ev.SarAgencyView:               (_ANY,                confidentiality.record_sar_agency_view),
-    ev.SarDecided:                  (_ANY,                confidentiality.decide_subject_access),
+    ev.SubjectAccessRequested:      (_SUBJECT_ACCESS,     confidentiality.request_subject_access),
+    ev.SarAgencyView:               (_ANY_OR_EXITING,     confidentiality.record_sar_agency_view),
+    ev.SarDecided:                  (_ANY_OR_EXITING,     confidentiality.decide_subject_access),
 }
 # fmt: on
 

@@ -38,6 +38,10 @@ class DeadlineKind(StrEnum):
     EXIT_REVIEW = "exit-review"
     SUBJECT_ACCESS_REQUEST = "subject-access-request"
     SAR_CONSULTATION = "sar-consultation"
+    RESTRICTED_PATIENT_REFERRAL = "restricted-patient-referral"
+    INITIAL_MEETING_BEFORE_RELEASE = "initial-meeting-before-release"
+    RECORD_SEARCH_BEFORE_MEETING = "record-search-before-meeting"
+    PRE_MEETING_INFORMATION = "pre-meeting-information"
 
 
 Unit = Literal["working_days", "weeks", "hours", "same_day", "calendar_months", "set_at_event"]
@@ -116,6 +120,7 @@ COMMON_RULES: tuple[StatutoryRule, ...] = (
         _wd(3),
         "community sentence disposal",
         "lead agency",
+        reminder=_wd(1),
     ),
     StatutoryRule(
         DeadlineKind.SCREENING,
@@ -275,6 +280,55 @@ COMMON_RULES: tuple[StatutoryRule, ...] = (
         "SONR end date",
         "co-ordinator",
         reminder=_wd(10),
+    ),
+)
+
+# Deadlines that run before the case exists (disposal, release, discharge) and the timing of the information
+# exchange before the initial meeting (issue 9, part 2).
+TIMELINE_RULES: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.RESTRICTED_PATIENT_REFERRAL,
+        "restricted patient notification or referral from the hospital",
+        "Restricted patients are referred through the Care Programme Approach, the NHS referring when the "
+        "patient gains community access; the initial meeting must take place before discharge.",
+        "001, 003; twelve weeks before discharge a policy value (as for custody)",
+        _weeks(12, before=True),
+        "discharge date",
+        "lead agency",
+        reminder=_wd(10),
+    ),
+    StatutoryRule(
+        DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE,
+        "initial meeting before release or discharge",
+        "For those offenders within custody or being managed within the Care Programme Approach (CPA) the "
+        "initial Level 2 or Level 3 meeting must take place prior to their release/discharge into the community.",
+        "003",
+        Timescale("working_days", 1, before=True),
+        "release or discharge date",
+        "co-ordinator",
+        reminder=_wd(10),
+    ),
+    StatutoryRule(
+        DeadlineKind.RECORD_SEARCH_BEFORE_MEETING,
+        "agency record search, in time for the pre-meeting information exchange",
+        "The product of pre-meeting information exchanges should be compiled and provided in advance of the "
+        "meeting to all agencies attending; the searches are completed within five working days, and earlier "
+        "where the meeting falls due sooner.",
+        "003; three working days before the meeting's due date a policy value",
+        Timescale("working_days", 3, before=True),
+        "initial meeting due date",
+        "each agency",
+        reminder=_wd(1),
+    ),
+    StatutoryRule(
+        DeadlineKind.PRE_MEETING_INFORMATION,
+        "pre-meeting information sent to the attending agencies",
+        "The product of pre-meeting information exchanges should be compiled and provided in advance of the "
+        "meeting to all agencies attending a Level 2 or Level 3 meeting to allow for suitable preparation.",
+        "003, 001; one working day before the meeting's due date a policy value",
+        Timescale("working_days", 1, before=True),
+        "initial meeting due date",
+        "co-ordinator",
     ),
 )
 

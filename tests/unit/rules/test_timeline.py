@@ -1,0 +1,305 @@
+"""Issue 9 part 2, points 1-6: when the referral, the pre-notification deadlines, the custody / CPA meeting, the
+pre-meeting information exchange, obligations after exit and a risk increase before the meeting fall due. In the
+guidance's words (003, 001); pure: a clock is passed in."""
+
+from datetime import date
+
+import pytest
+
+from tests.case_builders import SCOTTISH_AGENCIES, SUBJECT, accept, community_notification, meeting, referral
+from tests.unit.rules.cases import at, referred_case
+from workflows.rules import events as ev
+from workflows.rules.calendar import Jurisdiction
+from workflows.rules.case import CaseFile, NoticeKind, RuleViolation, Stage, WrongStage
+from workflows.rules.deadlines import DeadlineState
+from workflows.rules.policy import DeadlineKind
+from workflows.rules.rule_changes import RULE_CHANGES
+
+
+def opened_by(
+    fact: ev.Event, route: ev.EntryRoute, lead: str, case_ref: str = "MAPPA-LAN-2026-TIME01"
+) -> ev.CaseOpening:
+    field = {
+        ev.CourtDisposal: "disposal",
+        ev.UpcomingRelease: "upcoming_release",
+        ev.HospitalDischarge: "discharge",
+    }
+    return ev.CaseOpening.model_validate(
+        {
+            "case_ref": case_ref,
+            "area": "lanarkshire",
+            "jurisdiction": Jurisdiction.SCOTLAND,
+            "category": 1,
+            "lead_agency": lead,
+            "route": route,
+            "subject": SUBJECT,
+            field[type(fact)]: fact,
+        }
+    )
+
+
+def disposal_case(disposal: date, now_day: date) -> CaseFile:
+    fact = ev.CourtDisposal(recorded_by="police-scotland-lanarkshire", disposal_date=disposal)
+    return CaseFile.open(opened_by(fact, ev.EntryRoute.COMMUNITY, "police-scotland-lanarkshire"), at(now_day))
+
+
+def release_case(release: date, now_day: date) -> CaseFile:
+    fact = ev.UpcomingRelease(recorded_by="sps", release_date=release, icm_held_on=now_day)
+    return CaseFile.open(opened_by(fact, ev.EntryRoute.CUSTODY, "sps"), at(now_day))
+
+
+# ------------------------------------------------------------------ 1. referral deadline
+
+
+def test_the_referral_is_due_five_working_days_from_submission_of_the_notification_not_from_its_screening():
+    # Notified Wed 4 Nov 2026, screened on its third day (Fri 6 Nov): due Wed 11 Nov, not Fri 13 Nov.
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(ev.ScreeningDecision(outcome="referral-needed", reason="high risk"), at(date(2026, 11, 6)))
+    assert case.deadlines["referral"].due_date == date(2026, 11, 11)
+
+
+def test_a_case_from_before_the_correction_keeps_counting_the_referral_from_screening():
+    case = CaseFile.open(
+        community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)), rule_changes=[]
+    )
+    case.apply(ev.ScreeningDecision(outcome="referral-needed", reason="high risk"), at(date(2026, 11, 6)))
+    assert case.deadlines["referral"].due_date == date(2026, 11, 13)
+
+
+# ------------------------------------------------------------------ 2. deadlines that start before the case
+
+
+def test_a_court_disposal_opens_the_case_awaiting_a_notification_due_three_working_days_after_it():
+    case = disposal_case(date(2026, 11, 2), date(2026, 11, 2))
+    d = case.deadlines["notification"]
+    assert case.stage is Stage.AWAITING_NOTIFICATION
+    assert d.state is DeadlineState.OPEN and d.due_date == date(2026, 11, 5)
+    assert d.reminder_at is not None
+
+
+def test_a_notification_not_submitted_within_three_working_days_of_disposal_is_breached_and_escalated():
+    case = disposal_case(date(2026, 11, 2), date(2026, 11, 2))
+    case.tick(at(date(2026, 11, 4), 9))
+    assert any(n.kind is NoticeKind.REMINDER for n in case.outbox)
+    case.tick(at(date(2026, 11, 6)))
+    assert case.deadlines["notification"].state is DeadlineState.BREACHED
+    assert any(n.kind is NoticeKind.BREACH_ESCALATION for n in case.outbox)
+    case.apply(
+        ev.NotificationSubmitted(notifying_agency="police-scotland-lanarkshire"), at(date(2026, 11, 9))
+    )
+    assert case.deadlines["notification"].met_late and case.stage is Stage.NOTIFICATION
+    assert case.deadlines["screening"].is_open
+
+
+def test_an_upcoming_release_after_the_icm_makes_the_sps_referral_due_twelve_weeks_before_release():
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    assert case.stage is Stage.AWAITING_NOTIFICATION
+    assert case.deadlines["custody-referral"].due_date == date(2027, 3, 12)
+    case.apply(referral(2, agency="sps"), at(date(2027, 3, 1)))
+    assert case.deadlines["custody-referral"].state is DeadlineState.MET
+    assert case.stage is Stage.REFERRAL
+
+
+def test_a_late_custody_referral_carries_its_extenuating_circumstances():
+    case = release_case(date(2027, 4, 2), date(2027, 2, 1))
+    late = referral(2, agency="sps").model_copy(update={"extenuating_circumstances": "sentence recalculated"})
+    case.apply(late, at(date(2027, 2, 10)))
+    d = case.deadlines["custody-referral"]
+    assert d.met_late and d.breach_note and "sentence recalculated" in d.breach_note
+
+
+def test_a_restricted_patients_discharge_makes_the_hospitals_referral_due_before_discharge():
+    fact = ev.HospitalDischarge(recorded_by="nhs-lanarkshire", discharge_date=date(2027, 6, 4))
+    case = CaseFile.open(
+        opened_by(fact, ev.EntryRoute.RESTRICTED_PATIENT, "nhs-lanarkshire"), at(date(2027, 2, 1))
+    )
+    assert case.deadlines["restricted-patient-referral"].due_date == date(2027, 3, 12)
+    assert case.discharge_date == date(2027, 6, 4)
+
+
+def test_when_the_release_date_moves_the_custody_referral_moves_with_it():
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 7, 2), reason="parole"),
+        at(date(2027, 2, 8)),
+    )
+    d = case.deadlines["custody-referral"]
+    assert d.due_date == date(2027, 4, 9) and d.is_open
+
+
+def test_a_pre_notification_opening_must_match_its_route():
+    fact = ev.UpcomingRelease(recorded_by="sps", release_date=date(2027, 6, 4), icm_held_on=date(2027, 2, 1))
+    with pytest.raises(RuleViolation, match="custody route"):
+        CaseFile.open(opened_by(fact, ev.EntryRoute.COMMUNITY, "sps"), at(date(2027, 2, 1)))
+
+
+# ------------------------------------------------------------------ 3. custody and CPA: before release
+
+
+def test_a_custody_cases_initial_meeting_takes_place_before_release_not_within_twenty_working_days():
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    d = case.deadlines["initial-meeting"]
+    assert d.kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE
+    assert d.due_date == date(2027, 6, 3)  # the working day before release
+
+
+def test_the_initial_meeting_moves_with_a_later_release_date():
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 9, 3), reason="appeal"),
+        at(date(2027, 2, 17)),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 9, 2)
+
+
+# ------------------------------------------------------------------ 4. pre-meeting information exchange
+
+
+def test_record_searches_fall_due_early_enough_for_the_results_to_be_sent_before_a_level_3_meeting():
+    case = referred_case(level=3)  # referred and accepted Mon 9 Nov: meeting due Mon 16 Nov
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 11, 16)
+    assert case.deadlines[f"record-search:{SCOTTISH_AGENCIES[0]}"].due_date == date(2026, 11, 11)
+    assert case.deadlines["pre-meeting-information"].due_date == date(2026, 11, 13)
+
+
+def test_the_compiled_results_go_to_every_attending_agency_as_a_notice():
+    case = referred_case(level=2)
+    case.outbox.clear()
+    case.apply(ev.PreMeetingInformationSent(attending_agencies=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 20)))
+    sent = [n.to for n in case.outbox if n.kind is NoticeKind.PRE_MEETING_INFORMATION]
+    assert sent == SCOTTISH_AGENCIES[:3]
+    assert case.deadlines["pre-meeting-information"].state is DeadlineState.MET
+
+
+def test_a_case_open_to_asp_sends_the_pre_meeting_information_to_the_asp_chair_too():
+    case = referred_case(level=2)
+    case.asp_open, case.asp_chair_agency = True, "south-lanarkshire-council"
+    with pytest.raises(RuleViolation, match="ASP chair"):
+        case.apply(
+            ev.PreMeetingInformationSent(attending_agencies=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 20))
+        )
+
+
+def test_a_meeting_held_before_the_information_was_sent_escalates_it():
+    case = referred_case(level=2)
+    case.apply(meeting(date(2026, 11, 20), date(2027, 1, 29)), at(date(2026, 11, 20), 15))
+    d = case.deadlines["pre-meeting-information"]
+    assert d.breached_at is not None and d.state is DeadlineState.CANCELLED
+
+
+# ------------------------------------------------------------------ 5. obligations that outlive exit
+
+
+def test_minutes_still_to_circulate_stay_open_after_exit_and_the_case_closes_when_they_are_met():
+    case = referred_case(level=2)
+    case.apply(meeting(date(2026, 11, 20), date(2027, 1, 29)), at(date(2026, 11, 20), 15))
+    case.apply(ev.ExitDecision(outcome="exit", reason="died"), at(date(2026, 11, 23)))
+    assert case.stage is Stage.EXITING
+    assert case.deadlines["minutes:meeting-1"].is_open
+    assert case.deadlines["review:meeting-1"].state is DeadlineState.CANCELLED
+    with pytest.raises(WrongStage):
+        case.apply(
+            ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="x"),
+            at(date(2026, 11, 24)),
+        )
+    case.apply(
+        ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 24))
+    )
+    assert case.stage is Stage.EXITED
+
+
+def test_a_subject_access_request_about_an_exited_case_is_still_possible():
+    case = referred_case(level=2)
+    case.apply(meeting(date(2026, 11, 20), date(2027, 1, 29)), at(date(2026, 11, 20), 15))
+    case.apply(
+        ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 23))
+    )
+    case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 24)))
+    assert case.stage is Stage.EXITED
+    case.apply(ev.SubjectAccessRequested(meeting_ids=["meeting-1"]), at(date(2026, 12, 1)))
+    assert case.stage is Stage.EXITING and case.deadlines["sar-1"].is_open
+    case.apply(
+        ev.SarDecided(sar_id="sar-1", outcome="disclose", reason="no exemption"), at(date(2026, 12, 2))
+    )
+    assert case.stage is Stage.EXITED
+
+
+# ------------------------------------------------------------------ 6. risk increase before the initial meeting
+
+
+def test_a_risk_increase_before_the_initial_meeting_can_raise_the_level_and_bring_the_meeting_forward():
+    case = referred_case(level=2)  # level 2 meeting due Mon 7 Dec
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="threats"),
+        at(date(2026, 11, 16)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(
+            change_id="risk-change-1",
+            outcome="level-change",
+            new_level=3,
+            level_2_cannot_deliver="police surveillance at short notice",
+            reason="threats to a named victim",
+        ),
+        at(date(2026, 11, 16), 14),
+    )
+    d = case.deadlines["initial-meeting"]
+    assert case.level == 3 and d.kind is DeadlineKind.INITIAL_MEETING_LEVEL_3
+    assert d.due_date == date(2026, 11, 23)
+
+
+def test_raising_to_level_3_before_the_meeting_needs_the_level_3_statement():
+    case = referred_case(level=2)
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="x"),
+        at(date(2026, 11, 16)),
+    )
+    with pytest.raises(RuleViolation, match="what level 2 cannot deliver"):
+        case.apply(
+            ev.RiskChangeTriaged(change_id="risk-change-1", outcome="level-change", new_level=3, reason="x"),
+            at(date(2026, 11, 16), 14),
+        )
+
+
+def test_a_risk_increase_before_the_initial_meeting_can_bring_the_meeting_forward():
+    case = referred_case(level=2)
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="x"),
+        at(date(2026, 11, 16)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="extra-review", reason="sooner"),
+        at(date(2026, 11, 16), 14),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 12, 1)  # 30 Nov: St Andrew's Day
+    assert case.level == 2
+
+
+def test_every_correction_here_is_in_force_for_new_cases():
+    assert {
+        "referral-from-notification",
+        "initial-meeting-before-release",
+        "pre-meeting-information-exchange",
+        "obligations-outlive-exit",
+        "risk-increase-before-initial-meeting",
+    } <= set(RULE_CHANGES)
+
+
+def test_the_deadline_calculator_knows_the_new_rules():
+    from api.calculator import calculate_deadline
+
+    meeting = calculate_deadline("lanarkshire", "initial-meeting-before-release", date(2027, 6, 7))
+    assert meeting.due_date == date(2027, 6, 4)  # the working day before a Monday release
+    assert calculate_deadline(
+        "lanarkshire", "restricted-patient-referral", date(2027, 6, 4)
+    ).due_date == date(2027, 3, 12)
+    assert calculate_deadline("lanarkshire", "pre-meeting-information", date(2026, 11, 16)).due_date == date(
+        2026, 11, 13
+    )
+    assert calculate_deadline(
+        "lanarkshire", "record-search-before-meeting", date(2026, 11, 16)
+    ).due_date == date(2026, 11, 11)

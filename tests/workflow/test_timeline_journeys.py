@@ -1,0 +1,151 @@
+"""Issue 9 part 2, points 1-6, through the workflow on the time-skipping server: deadlines that start before the
+case exists remind and breach like any other, dates that move take their deadlines with them, and the exit waits
+for what outlives it. Histories are kept under histories/timeline/ for the replay test."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.case_builders import SCOTTISH_AGENCIES, SUBJECT, accept, community_notification, meeting, referral
+from tests.workflow.conftest import CaseRig
+from workflows.rules import events as ev
+from workflows.rules.calendar import Jurisdiction, local_date
+from workflows.rules.policy import area_policy
+
+pytestmark = pytest.mark.timeout(120)
+
+LANARKSHIRE = area_policy("lanarkshire").calendar
+
+
+async def today(rig: CaseRig) -> date:
+    return local_date(await rig.now())
+
+
+def opening(case_ref: str, route: ev.EntryRoute, lead: str, **fact: ev.Event) -> ev.CaseOpening:
+    return ev.CaseOpening.model_validate(
+        {
+            "case_ref": case_ref,
+            "area": "lanarkshire",
+            "jurisdiction": Jurisdiction.SCOTLAND,
+            "category": 1,
+            "lead_agency": lead,
+            "route": route,
+            "subject": SUBJECT,
+            **fact,
+        }
+    )
+
+
+async def test_a_notification_not_sent_within_three_working_days_of_disposal_is_reminded_then_breached(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIME01"
+    day0 = await today(rig)
+    disposal = ev.CourtDisposal(recorded_by="police-scotland-lanarkshire", disposal_date=day0)
+    handle = await rig.open_case(
+        opening(ref, ev.EntryRoute.COMMUNITY, "police-scotland-lanarkshire", disposal=disposal)
+    )
+    assert (await rig.status(handle)).summary.stage == "awaiting-notification"
+    await rig.pass_time(timedelta(days=10))
+    late = await rig.deadline(handle, "notification")
+    assert late.state == "breached" and late.reminded_at is not None
+    assert late.due_date == LANARKSHIRE.add_working_days(day0, 3).due_date
+    assert await rig.wait_for_mail(ref, "reminder", "notification")
+    assert await rig.wait_for_mail(ref, "BREACHED", "notification")
+    await rig.ledger_row(ref, "notification", "breached")
+    receipt = await rig.send(handle, ev.NotificationSubmitted(notifying_agency="police-scotland-lanarkshire"))
+    assert receipt.stage == "notification"
+    met = await rig.deadline(handle, "notification")
+    assert met.state == "met" and met.breached_at is not None
+    # Point 1: screened two days later, the referral still counts from the notification's submission.
+    notified = await today(rig)
+    await rig.pass_time(timedelta(days=2))
+    await rig.send(handle, ev.ScreeningDecision(outcome="referral-needed", reason="high risk"))
+    due = (await rig.deadline(handle, "referral")).due_date
+    assert due == LANARKSHIRE.add_working_days(notified, 5).due_date
+    await rig.keep_history(handle, "timeline/disposal-notification-late")
+
+
+async def test_a_custody_case_meets_before_release_and_its_deadlines_move_with_the_release_date(rig: CaseRig):
+    ref = "MAPPA-LAN-2026-TIME02"
+    day0 = await today(rig)
+    release = day0 + timedelta(weeks=20)
+    upcoming = ev.UpcomingRelease(recorded_by="sps", release_date=release, icm_held_on=day0)
+    handle = await rig.open_case(opening(ref, ev.EntryRoute.CUSTODY, "sps", upcoming_release=upcoming))
+    assert (await rig.deadline(handle, "custody-referral")).due_date == release - timedelta(weeks=12)
+    later = release + timedelta(weeks=8)
+    await rig.send(handle, ev.ReleaseDateChanged(recorded_by="sps", release_date=later, reason="parole"))
+    moved = await rig.deadline(handle, "custody-referral")
+    assert moved.due_date == later - timedelta(weeks=12) and moved.state == "open"
+    await rig.send(handle, referral(2, agency="sps"))
+    assert (await rig.deadline(handle, "custody-referral")).state == "met"
+    await rig.send(handle, accept(2))
+    initial = await rig.deadline(handle, "initial-meeting")
+    assert initial.kind == "initial-meeting-before-release"
+    assert initial.due_date == LANARKSHIRE.subtract_working_days(later, 1)
+    # Record searches still fall due 5 working days after the request: the meeting is months away.
+    search = await rig.deadline(handle, f"record-search:{SCOTTISH_AGENCIES[0]}")
+    assert search.due_date == LANARKSHIRE.add_working_days(await today(rig), 5).due_date
+    await rig.keep_history(handle, "timeline/custody-release-moved")
+
+
+async def test_the_pre_meeting_information_goes_to_every_attending_agency_and_a_level_3_meeting_comes_forward(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIME03"
+    day0 = await today(rig)
+    handle = await rig.open_case(community_notification(ref, disposal_date=day0))
+    await rig.send(handle, referral(2))
+    await rig.send(handle, accept(2))
+    level_2_due = (await rig.deadline(handle, "initial-meeting")).due_date
+    await rig.send(
+        handle,
+        ev.RiskChangeReported(
+            reporting_agency="police-scotland-lanarkshire", direction="increased", summary="threats"
+        ),
+    )
+    receipt = await rig.send(
+        handle,
+        ev.RiskChangeTriaged(
+            change_id="risk-change-1",
+            outcome="level-change",
+            new_level=3,
+            level_2_cannot_deliver="surveillance at short notice",
+            reason="threats to a named victim",
+        ),
+    )
+    assert receipt.level == 3
+    initial = await rig.deadline(handle, "initial-meeting")
+    assert initial.kind == "initial-meeting-level-3" and initial.due_date < level_2_due
+    pack = await rig.deadline(handle, "pre-meeting-information")
+    assert pack.due_date == LANARKSHIRE.subtract_working_days(initial.due_date, 1)
+    await rig.send(handle, ev.PreMeetingInformationSent(attending_agencies=SCOTTISH_AGENCIES[:3]))
+    mail = await rig.wait_for_mail(ref, "pre-meeting information", count=3)
+    assert SUBJECT.name not in "".join(str(m) for m in mail)
+    await rig.keep_history(handle, "timeline/level-raised-before-meeting")
+
+
+async def test_minutes_still_to_circulate_keep_an_exited_case_open_reminded_and_breached_until_sent(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIME04"
+    day0 = await today(rig)
+    handle = await rig.open_case(community_notification(ref, disposal_date=day0))
+    await rig.send(handle, referral(2))
+    await rig.send(handle, accept(2))
+    await rig.send(handle, meeting(day0, day0 + timedelta(weeks=10)))
+    receipt = await rig.send(handle, ev.ExitDecision(outcome="exit", reason="moved to another jurisdiction"))
+    assert receipt.stage == "exiting"
+    await rig.pass_time(timedelta(days=10))
+    minutes = await rig.deadline(handle, "minutes:meeting-1")
+    assert minutes.state == "breached" and minutes.reminded_at is not None
+    assert await rig.wait_for_mail(ref, "BREACHED", "minutes")
+    receipt = await rig.send(
+        handle, ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3])
+    )
+    assert receipt.stage == "exited"
+    record = await handle.result()
+    assert record.obligations_outstanding == ["minutes:meeting-1"]
+    await rig.keep_history(handle, "timeline/exit-with-minutes-outstanding")
