@@ -26,6 +26,7 @@ PARTS = {
     ev.Attendee,
     ev.NotToBeShared,
     ev.RmpActionSet,
+    ev.ChildAtRisk,
 }
 CASE_EVENTS = {
     cls

@@ -38,6 +38,7 @@ class DeadlineKind(StrEnum):
     EXIT_REVIEW = "exit-review"
     SUBJECT_ACCESS_REQUEST = "subject-access-request"
     SAR_CONSULTATION = "sar-consultation"
+    ADULT_SAFEGUARDING_REFERRAL = "adult-safeguarding-referral"
 
 
 Unit = Literal["working_days", "weeks", "hours", "same_day", "calendar_months", "set_at_event"]
@@ -342,6 +343,20 @@ SCOTLAND_ONLY_RULES: tuple[StatutoryRule, ...] = (
         Timescale("same_day"),
         "meeting held",
         "lead professional",
+    ),
+)
+
+
+ENGLAND_AND_WALES_ONLY_RULES: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.ADULT_SAFEGUARDING_REFERRAL,
+        "adult safeguarding referral for a named adult at risk",
+        "Specific vulnerable adults at risk from another person should be referred into the vulnerable adults "
+        "procedures (the council's adult safeguarding under the Care Act).",
+        "002, 004; timescale a policy value",
+        _wd(1),
+        "adult at risk identified",
+        "lead agency",
     ),
 )
 
