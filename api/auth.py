@@ -7,7 +7,8 @@ token carries the user's agency, role and area. Authorisation then asks three qu
    to a national agency's worker and acts only on cases its agency is involved in (`authorise_involvement`);
 2. role: the user's role must be one the action allows (the table below);
 3. agency: an agency acts only for itself: the event's field naming the acting agency must be the user's
-   agency. The co-ordinator, who records on agencies' behalf, is exempt.
+   agency, and a field that gives an agency a role opening the minutes to it (the ASP chair) is the
+   co-ordinator's alone. The co-ordinator, who records on agencies' behalf, is exempt.
 """
 
 from __future__ import annotations
@@ -40,19 +41,27 @@ class Permission:
     roles: frozenset[TokenRole]
     # Dotted fields of the request naming the agency that acts; each present must be the user's own agency.
     acts_as: tuple[str, ...] = ()
+    # Fields only the co-ordinator may fill: they give an agency a role that opens the minutes to it (the ASP
+    # chair), so no sender may name itself (issue 10 finding 1).
+    co_ordinator_names: tuple[str, ...] = ()
 
 
 def _allow(
-    action: str, roles: tuple[TokenRole, ...], acting_agency: str | tuple[str, ...] = ()
+    action: str,
+    roles: tuple[TokenRole, ...],
+    acting_agency: str | tuple[str, ...] = (),
+    co_ordinator_names: tuple[str, ...] = (),
 ) -> Permission:
     acts_as = (acting_agency,) if isinstance(acting_agency, str) else acting_agency
-    return Permission(action, frozenset(roles), acts_as)
+    return Permission(action, frozenset(roles), acts_as, co_ordinator_names)
 
 
 CO_ONLY = (CO_ORDINATOR,)
 CHAIR_ONLY = (CHAIR,)
 AGENCIES = (CO_ORDINATOR, AGENCY_WORKER)  # an agency's own worker, or the co-ordinator on its behalf
 EVERYONE = (CO_ORDINATOR, CHAIR, AGENCY_WORKER, OPS)
+
+ASP_CHAIR = ("asp_chair_agency",)
 
 # fmt: off
 EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
@@ -64,9 +73,14 @@ EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
     ev.ReferralDecision:            _allow("decide on a referral",          CO_ONLY),
     ev.RecordSearchReturned:        _allow("return a record search",        AGENCIES,    "agency"),
     ev.AspScreening:                _allow("record the ASP screening",      CO_ONLY),
-    ev.Ap1ReferralMade:             _allow("record an AP1 referral",        AGENCIES),
+    ev.Ap1ReferralMade:             _allow("record an AP1 referral",        AGENCIES,    (), ASP_CHAIR),
     ev.AspInquiryConcern:           _allow("raise an ASP inquiry concern",  AGENCIES,    "raised_by"),
     ev.AspInformationShared:        _allow("record ASP information shared", AGENCIES),
+    ev.AspChairNamed:               _allow("name the ASP chair",            CO_ONLY),
+    ev.AspSideClosed:               _allow("close the ASP side",            CO_ONLY),
+    ev.AdultAtRiskIdentified:       _allow("refer an adult at risk",        AGENCIES,    "identified_by"),
+    ev.AdultSafeguardingReferralMade:
+                                    _allow("record an adult safeguarding referral", AGENCIES, "referred_by"),
     ev.ChildrenAtRisk:              _allow("report children at risk",       AGENCIES,    "identified_by"),
     ev.ChildProtectionReferralMade: _allow("refer to child protection",     AGENCIES,    "referred_by"),
     ev.MeetingHeld:                 _allow("record a meeting",              CHAIR_ONLY,  "chair_agency"),
@@ -100,6 +114,7 @@ OPEN_CASE = _allow(
         "upcoming_release.recorded_by",
         "discharge.recorded_by",
     ),
+    ASP_CHAIR,
 )
 READ_STATUS = _allow("read a case's status and deadlines", EVERYONE)  # no personal data in either
 READ_CASE_FILE = _allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))  # personal data: audited
@@ -164,6 +179,14 @@ def authorise(user: User, permission: Permission, case_area: str, request: BaseM
         )
     if request is None or user.role is CO_ORDINATOR:
         return
+    for dotted in permission.co_ordinator_names:
+        if _field(request, dotted) is not None:
+            raise problems.forbidden(
+                f"only the co-ordinator names {dotted}: it is a role that opens the case's minutes to an "
+                "agency, so no sender names it, least of all itself",
+                rule="named by the co-ordinator",
+                field=dotted,
+            )
     for dotted in permission.acts_as:
         named = _field(request, dotted)
         if named is not None and named != user.agency_id:

@@ -63,6 +63,11 @@ class NewCase(ev.Event):
     sonr_end_date: ev.SonrEndDate | None = Field(
         default=None, description="When the notification requirements end."
     )
+    asp_chair_agency: ev.AgencyId | None = Field(
+        default=None,
+        description="ASP case-conference route (Scotland): the council whose ASP chair shares in the minutes; "
+        "named by the co-ordinator only (000).",
+    )
 
     @field_validator("area")
     @classmethod

@@ -344,6 +344,38 @@ class MappaCaseWorkflow:
         self._check(e)
 
     @workflow.update
+    async def name_asp_chair(self, e: ev.AspChairNamed) -> Receipt:
+        return await self._record(e)
+
+    @name_asp_chair.validator
+    def _v_name_asp_chair(self, e: ev.AspChairNamed) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def close_asp_side(self, e: ev.AspSideClosed) -> Receipt:
+        return await self._record(e)
+
+    @close_asp_side.validator
+    def _v_close_asp_side(self, e: ev.AspSideClosed) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_adult_at_risk(self, e: ev.AdultAtRiskIdentified) -> Receipt:
+        return await self._record(e)
+
+    @record_adult_at_risk.validator
+    def _v_record_adult_at_risk(self, e: ev.AdultAtRiskIdentified) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_adult_safeguarding_referral(self, e: ev.AdultSafeguardingReferralMade) -> Receipt:
+        return await self._record(e)
+
+    @record_adult_safeguarding_referral.validator
+    def _v_record_adult_safeguarding_referral(self, e: ev.AdultSafeguardingReferralMade) -> None:
+        self._check(e)
+
+    @workflow.update
     async def record_meeting(self, e: ev.MeetingHeld) -> Receipt:
         return await self._record(e)
 

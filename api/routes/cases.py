@@ -114,10 +114,37 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "Scotland: name, date of birth, address, needs and risks were shared with justice social work.",
     ),
     EventRoute(
+        "asp-chair",
+        ev.AspChairNamed,
+        "Name the ASP chair",
+        "Scotland: the co-ordinator names the council whose ASP chair gets copies of the minutes while the case "
+        "is open to both MAPPA and ASP (000). Only the co-ordinator names it; naming it opens the ASP side.",
+    ),
+    EventRoute(
+        "asp-side-closed",
+        ev.AspSideClosed,
+        "Close the ASP side",
+        "Scotland: the ASP side of the case closed; its chair stops getting (and reading) the minutes.",
+    ),
+    EventRoute(
+        "adults-at-risk",
+        ev.AdultAtRiskIdentified,
+        "Refer an adult at risk (England and Wales)",
+        "A specific adult at risk from the subject (or the subject as an adult at risk) is referred into the "
+        "council's adult safeguarding (002, 004); the referral is due within 1 working day (a policy value).",
+    ),
+    EventRoute(
+        "adult-safeguarding-referrals",
+        ev.AdultSafeguardingReferralMade,
+        "Record an adult safeguarding referral (England and Wales)",
+        "The referral of the adult at risk to the council's adult safeguarding was made (002, 004).",
+    ),
+    EventRoute(
         "children-at-risk",
         ev.ChildrenAtRisk,
         "Report children at risk",
-        "Specific children are at risk: a child protection referral falls due (002).",
+        "Specific children are at risk: name each (personal data, encrypted; never in search attributes, "
+        "ledger or e-mail); a child protection referral falls due (002).",
     ),
     EventRoute(
         "child-protection-referrals",

@@ -146,15 +146,18 @@ async def test_a_scottish_level_2_case_goes_from_notification_to_review_through_
     assert {"deadline_id": "ap1-referral", "change": "opened"}.items() <= next(
         c for c in screening["changes"] if c["deadline_id"] == "ap1-referral"
     ).items()
-    await rig.event(
-        "lan-police",
-        ref,
-        "ap1-referrals",
-        {"locality": "South Lanarkshire", "asp_chair_agency": "south-lanarkshire-council"},
-    )
+    await rig.event("lan-police", ref, "ap1-referrals", {"locality": "South Lanarkshire"})
+    await rig.event("lan-co", ref, "asp-chair", {"asp_chair_agency": "south-lanarkshire-council"})
     await rig.event("lan-council", ref, "asp-inquiry-concerns", {"raised_by": "south-lanarkshire-council"})
     await rig.event(
-        "lan-council", ref, "asp-information-shared", {"shared_with": "lanarkshire-justice-social-work"}
+        "lan-council",
+        ref,
+        "asp-information-shared",
+        {
+            "shared_with": "lanarkshire-justice-social-work",
+            "recipient": "justice-social-work",
+            "shared": ["name", "date-of-birth", "address", "needs", "risks"],
+        },
     )
 
     accepted = await rig.event(
@@ -179,7 +182,10 @@ async def test_a_scottish_level_2_case_goes_from_notification_to_review_through_
         "lan-police",
         ref,
         "children-at-risk",
-        {"number_of_children": 2, "identified_by": "police-scotland-lanarkshire"},
+        {
+            "children": [{"name": "Isla Brodie"}, {"name": "Rory Brodie"}],
+            "identified_by": "police-scotland-lanarkshire",
+        },
     )
     await rig.event(
         "lan-police", ref, "child-protection-referrals", {"referred_by": "police-scotland-lanarkshire"}
@@ -453,7 +459,7 @@ async def test_the_same_idempotency_key_twice_records_one_event(api_rig: ApiRig)
     reused = await api_rig.post(
         "lan-nhs",
         f"/cases/{case_ref}/children-at-risk",
-        {"number_of_children": 1, "identified_by": "nhs-lanarkshire"},
+        {"children": [{"name": "Isla Brodie"}], "identified_by": "nhs-lanarkshire"},
         key="nhs-risk-0001",
     )
     assert_problem(reused, 422, field="Idempotency-Key")

@@ -154,12 +154,9 @@ async def case_with_minuted_meeting(rig: ApiRig, *, asp: bool = False) -> tuple[
             "asp-screening",
             {**dict.fromkeys(criteria, True), "more_vulnerable_than_others": True},
         )
-        await rig.event(
-            "lan-police",
-            ref,
-            "ap1-referrals",
-            {"locality": "South Lanarkshire", "asp_chair_agency": ASP_CHAIR_AGENCY},
-        )
+        await rig.event("lan-police", ref, "ap1-referrals", {"locality": "South Lanarkshire"})
+        # The co-ordinator names the ASP chair (issue 10 finding 1).
+        await rig.event("lan-co", ref, "asp-chair", {"asp_chair_agency": ASP_CHAIR_AGENCY})
     await rig.event(
         "lan-co",
         ref,

@@ -81,7 +81,8 @@ async def test_search_attributes_memo_and_details_follow_a_case_through_its_life
             Jurisdiction="scotland",
             Area="lanarkshire",
             LeadAgency="police-scotland-lanarkshire",
-            NextDeadlineKind="screening",
+            # Scotland: every notification is screened against the ASP criteria within 24 hours (000).
+            NextDeadlineKind="asp-screening",
             OpenBreaches=0,
         )
         assert isinstance(attributes["NextDeadlineAt"], datetime)
@@ -90,14 +91,14 @@ async def test_search_attributes_memo_and_details_follow_a_case_through_its_life
             "lead agency police-scotland-lanarkshire"
         )
         assert details.startswith(
-            "Stage: notification; level: -\nOpen deadlines:\n- screening of the notification"
+            "Stage: notification; level: -\nOpen deadlines:\n- screening against the ASP 3-point criteria"
         )
         assert_no_personal_data(attributes, summary, details)
 
         await cases.send(
             handle, ev.ScreeningDecision(outcome="referral-needed", reason="joint assessment: high")
         )
-        await shows(cases, handle, CaseStage="referral-due", CaseLevel=0, NextDeadlineKind="referral")
+        await shows(cases, handle, CaseStage="referral-due", CaseLevel=0, NextDeadlineKind="asp-screening")
 
         await cases.send(
             handle, ev.ReferralSubmitted(referring_agency="police-scotland-lanarkshire", level_sought=2)
@@ -160,9 +161,14 @@ async def test_timers_and_activities_are_named_for_what_they_are(
                 summaries.setdefault(event.event_type, []).append(text)
 
     case_ref = handle.id
-    assert summaries[EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED] == [f"ledger: 2 deadline(s) of {case_ref}"]
-    # The workflow sleeps until the screening reminder, one working day before the screening is due.
-    assert summaries[EventType.EVENT_TYPE_TIMER_STARTED] == ["reminder: screening of the notification"]
+    assert summaries[EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED] == [f"ledger: 3 deadline(s) of {case_ref}"]
+    # The workflow sleeps until the first reminder: the screening's (09:00 one working day before it is due) or
+    # the ASP screening's (4 hours before its 24 hours are up, 000), whichever the day of opening makes sooner.
+    (timer,) = summaries[EventType.EVENT_TYPE_TIMER_STARTED]
+    assert timer in (
+        "reminder: screening of the notification",
+        "reminder: screening against the ASP 3-point criteria",
+    )
 
 
 async def test_the_readme_query_for_level_3_cases_in_lanarkshire_with_a_breach_finds_exactly_those(

@@ -29,6 +29,7 @@ PARTS = {
     ev.CourtDisposal,
     ev.UpcomingRelease,
     ev.HospitalDischarge,
+    ev.ChildAtRisk,
 }
 CASE_EVENTS = {
     cls

@@ -222,9 +222,9 @@ async def test_asp_case_needs_an_ap1_within_24_hours_and_minutes_for_both_chairs
     await rig.pass_time(timedelta(hours=25))
     assert (await rig.deadline(handle, "ap1-referral")).state == "breached"
     assert await rig.wait_for_mail(ref, "BREACHED", "AP1")
-    await rig.send(
-        handle, ev.Ap1ReferralMade(locality="Hamilton", asp_chair_agency="south-lanarkshire-council")
-    )
+    await rig.send(handle, ev.Ap1ReferralMade(locality="Hamilton"))
+    # The co-ordinator names the ASP chair (issue 10 finding 1): never the agency making the AP1.
+    await rig.send(handle, ev.AspChairNamed(asp_chair_agency="south-lanarkshire-council"))
     await rig.send(handle, accept(2))
     held = await today(rig)
     await rig.send(handle, meeting(held, held + timedelta(weeks=8)))

@@ -26,6 +26,9 @@ from workflows.rules.records import (
     CHAIR,
     CLOSED_STAGES,
     CO_ORDINATOR,
+    AdultAtRisk,
+    AspShare,
+    ChildAtRiskRecord,
     DeadlineChange,
     Disclosure,
     ExitRecord,
@@ -39,7 +42,7 @@ from workflows.rules.records import (
     SubjectAccessRequest,
 )
 from workflows.rules.referral import check_opening, discharge_day, receive_opening, release_day
-from workflows.rules.rule_changes import RULE_CHANGES
+from workflows.rules.rule_changes import ASP_CHAIR_NAMED_BY_CO_ORDINATOR, RULE_CHANGES
 from workflows.rules.stages import STAGE_TABLE
 
 # Names other packages import from here.
@@ -90,6 +93,12 @@ class CaseFile(BaseModel):
     asp_criteria_met: bool | None = None
     asp_open: bool = False
     asp_chair_agency: str | None = None
+    # Whether the ASP chair was named by the co-ordinator (or the ASP-route opening), the only source that
+    # confers a right to read minutes (issue 10 finding 1); an older case's chair may have named itself.
+    asp_chair_named: bool = False
+    adults_at_risk: list[AdultAtRisk] = Field(default_factory=list)
+    asp_shares: list[AspShare] = Field(default_factory=list)
+    children_at_risk: list[ChildAtRiskRecord] = Field(default_factory=list)
     subject_informed: bool | None = None
     subject_not_informed_reason: str | None = None
     meetings: list[Meeting] = Field(default_factory=list)
@@ -143,7 +152,12 @@ class CaseFile(BaseModel):
 
     def take_up(self, rule_changes: Iterable[str]) -> None:
         """Follow these corrections from now on (a running case, at continue-as-new)."""
-        self.rule_changes = sorted(set(self.rule_changes) | set(rule_changes))
+        taken = set(rule_changes) - set(self.rule_changes)
+        self.rule_changes = sorted(set(self.rule_changes) | taken)
+        if ASP_CHAIR_NAMED_BY_CO_ORDINATOR in taken and not self.asp_chair_named:
+            # A chair that appointed itself under the old rule (an ASP inquiry concern) is no chair under the
+            # new one: the co-ordinator names it.
+            self.asp_chair_agency = None
 
     # ---------------------------------------------------------------- events
 

@@ -24,6 +24,7 @@ from workflows.rules.records import (
     SubjectAccessRequest,
     next_number,
 )
+from workflows.rules.safeguarding import asp_chair_may_read
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -84,8 +85,9 @@ def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
 
 
 def chairs_asp_side(agency: str, case: CaseFile) -> bool:
-    """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes."""
-    return case.asp_open and case.asp_chair_agency == agency
+    """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes: a chair the
+    co-ordinator named, never one an agency appointed by naming itself (issue 10 finding 1)."""
+    return asp_chair_may_read(case) == agency
 
 
 def attendance_basis(

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
 
 from workflows.rules.calendar import Jurisdiction
@@ -73,6 +73,7 @@ class DateKind(StrEnum):
     PLANNED = "a day planned ahead"  # a review, a risk management plan action
     RELEASE = "a release or discharge date"
     SONR_END = "the end of the notification requirements"
+    CHILD_BIRTH = "a child's date of birth"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ DATE_WINDOWS: dict[DateKind, DateWindow] = {
     DateKind.SONR_END: DateWindow(
         1 * _YEAR, 30 * _YEAR, "from a year ago to 30 years ahead (an indefinite SONR has no end date)"
     ),
+    DateKind.CHILD_BIRTH: DateWindow(18 * _YEAR, timedelta(days=0), "a child is under 18"),
 }
 
 
@@ -112,6 +114,7 @@ BirthDate = Annotated[date, _Bounded, DateKind.BIRTH]
 HappenedOn = Annotated[date, _Bounded, DateKind.HAPPENED]
 PlannedFor = Annotated[date, _Bounded, DateKind.PLANNED]
 ReleaseDate = Annotated[date, _Bounded, DateKind.RELEASE]
+ChildBirthDate = Annotated[date, _Bounded, DateKind.CHILD_BIRTH]
 SonrEndDate = Annotated[date, _Bounded, DateKind.SONR_END]
 
 
@@ -268,6 +271,11 @@ class CaseOpening(Event):
     sonr_end_date: SonrEndDate | None = Field(
         default=None, description="When the notification requirements end."
     )
+    asp_chair_agency: AgencyId | None = Field(
+        default=None,
+        description="ASP case-conference route (Scotland): the council whose ASP chair shares in the minutes, "
+        "named by the co-ordinator (000).",
+    )
 
 
 class NotificationSubmitted(Notification):
@@ -306,6 +314,19 @@ class FurtherInformationSupplied(Event):
     summary: ShortText | None = None
 
 
+# 004, "Level 3": active conferencing AND senior representation to commit significant resources at short notice
+# AND/OR significant media issues or public interest (England and Wales).
+Level3Criterion = Literal["active-conferencing", "senior-representation", "media-or-public-interest"]
+
+
+def _level_3_criteria() -> Any:
+    return Field(
+        default_factory=list,
+        max_length=3,
+        description="England and Wales, moving to level 3: which of 004's level 3 criteria hold.",
+    )
+
+
 class ReferralDecision(Event):
     outcome: Literal["accepted", "rejected"]
     level: Literal[2, 3] | None = Field(default=None, description="The level accepted at.")
@@ -313,6 +334,7 @@ class ReferralDecision(Event):
         default=None, max_length=4000, description="Required when the referral is rejected."
     )
     level_2_cannot_deliver: ShortText | None = None
+    level_3_criteria: list[Level3Criterion] = _level_3_criteria()
     record_search_agencies: list[AgencyId] = Field(
         default_factory=list,
         max_length=30,
@@ -333,12 +355,21 @@ class PreMeetingInformationSent(Event):
 
 
 class AspScreening(Event):
-    """The ASP 3-point test (Adult Support and Protection (Scotland) Act 2007 s3)."""
+    """The ASP 3-point test (Adult Support and Protection (Scotland) Act 2007 s3), for one adult.
+
+    A case can involve more than one adult at risk (the subject, a victim, another adult): name a new one, give
+    the `adult_id` of one already screened to screen them again, or give neither for the subject."""
 
     aged_16_or_over: bool
     unable_to_safeguard_own_interests: bool
     at_risk_of_harm: bool
     more_vulnerable_than_others: bool
+    adult_id: str | None = Field(
+        default=None, pattern=r"^adult-[0-9]{1,3}$", description="An adult already screened, screened again."
+    )
+    adult_name: PersonName | None = Field(
+        default=None, description="A new adult at risk other than the subject (personal data: encrypted)."
+    )
 
     @property
     def criteria_met(self) -> bool:
@@ -352,9 +383,30 @@ class AspScreening(Event):
 
 class Ap1ReferralMade(Event):
     locality: ShortText
-    asp_chair_agency: AgencyId = Field(
-        description="The council whose ASP chair also receives the minutes (000)."
+    adult_id: str | None = Field(
+        default=None,
+        pattern=r"^adult-[0-9]{1,3}$",
+        description="The adult the AP1 is for; needed only when more than one AP1 is due.",
     )
+    asp_chair_agency: AgencyId | None = Field(
+        default=None,
+        description="Cases opened before the co-ordinator named the ASP chair only: the co-ordinator now names "
+        "it (asp-chair), never the agency making the AP1.",
+    )
+
+
+class AspChairNamed(Event):
+    """The co-ordinator names the ASP chair's agency: while the case is open to both MAPPA and ASP, that chair
+    gets copies of the minutes (000). Naming a chair opens the ASP side."""
+
+    asp_chair_agency: AgencyId
+    reason: ShortText | None = None
+
+
+class AspSideClosed(Event):
+    """The ASP side of the case closed: its chair stops getting the minutes."""
+
+    reason: ShortText
 
 
 class AspInquiryConcern(Event):
@@ -364,13 +416,65 @@ class AspInquiryConcern(Event):
     summary: ShortText | None = None
 
 
+AspSharedItem = Literal["name", "date-of-birth", "address", "needs", "risks"]
+ASP_SHARED_ITEMS: tuple[AspSharedItem, ...] = ("name", "date-of-birth", "address", "needs", "risks")
+
+
 class AspInformationShared(Event):
+    """000: name, date of birth, address, needs and risks of the perpetrator and any victim, shared the same day
+    with the locality justice team (when open to justice services) or, if police led, the SOPU."""
+
     shared_with: AgencyId
+    recipient: Literal["justice-social-work", "sopu"] | None = Field(
+        default=None, description="Which of 000's recipients: justice social work, or the police unit (SOPU)."
+    )
+    shared: list[AspSharedItem] = Field(
+        default_factory=list, max_length=5, description="What was shared (000 lists all five)."
+    )
+    about: list[Literal["perpetrator", "victim"]] = Field(default_factory=list, max_length=2)
+
+
+class AdultAtRiskIdentified(Event):
+    """England and Wales: a specific adult at risk from the subject is referred into the local authority's adult
+    safeguarding procedures (Care Act; 002 "Specific Vulnerable Adults ... Vulnerable Adults procedures", 004)."""
+
+    identified_by: AgencyId
+    adult_name: PersonName | None = Field(
+        default=None,
+        description="The adult at risk; omit when it is the subject (004: e.g. an elderly offender). Personal "
+        "data: encrypted, never in search attributes, ledger or e-mail.",
+    )
+
+
+class AdultSafeguardingReferralMade(Event):
+    referred_by: AgencyId
+    local_authority: AgencyId = Field(description="The council whose adult safeguarding takes the referral.")
+    adult_id: str | None = Field(
+        default=None,
+        pattern=r"^adult-[0-9]{1,3}$",
+        description="The adult referred; needed only when more than one referral is due.",
+    )
+
+
+class ChildAtRisk(Event):
+    name: PersonName
+    date_of_birth: ChildBirthDate | None = None
 
 
 class ChildrenAtRisk(Event):
-    number_of_children: int = Field(ge=1, le=50)
+    """Specific children at risk, named (002): personal data, encrypted, never counted in place of names."""
+
+    children: list[ChildAtRisk] = Field(default_factory=list, max_length=50)
+    number_of_children: int | None = Field(
+        default=None, ge=1, le=50, description="Cases opened before children were named only."
+    )
     identified_by: AgencyId
+
+    @model_validator(mode="after")
+    def _names_or_old_count(self) -> ChildrenAtRisk:
+        if not self.children and self.number_of_children is None:
+            raise ValueError("name each child at risk (children)")
+        return self
 
 
 class ChildProtectionReferralMade(Event):
@@ -403,6 +507,7 @@ class MeetingHeld(Event):
     attendees: list[Attendee] = Field(min_length=1, max_length=40)
     level_decided: Literal[1, 2, 3]
     level_2_cannot_deliver: ShortText | None = None
+    level_3_criteria: list[Level3Criterion] = _level_3_criteria()
     rmp_actions: list[RmpActionSet] = Field(default_factory=list, max_length=60)
     not_to_be_shared: list[NotToBeShared] = Field(default_factory=list, max_length=60)
     next_review_date: PlannedFor | None = Field(
@@ -455,6 +560,7 @@ class LevelChanged(Event):
     new_level: Literal[1, 2, 3]
     reason: ShortText
     level_2_cannot_deliver: ShortText | None = None
+    level_3_criteria: list[Level3Criterion] = _level_3_criteria()
 
 
 class SonrEndNoticeGiven(Event):

@@ -7,6 +7,7 @@ never later than the review already set.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,10 @@ from workflows.rules.errors import RuleViolation, WrongStage
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
-from workflows.rules.rule_changes import RISK_INCREASE_BEFORE_INITIAL_MEETING
+from workflows.rules.rule_changes import (
+    LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
+    RISK_INCREASE_BEFORE_INITIAL_MEETING,
+)
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -113,6 +117,8 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
             "level 3 referral statement",
             "level_2_cannot_deliver",
         )
+    if e.new_level == 3:
+        check_level_3_criteria(case, policy, e.level_3_criteria)
     current_review = next(iter(open_of(case, *REVIEW_KINDS.values())), None)
     if current_review is not None:
         cancel_deadline(case, current_review.deadline_id, f"level changed to {e.new_level}", now)
@@ -186,3 +192,20 @@ def _before_initial_meeting(
     if sooner.due_at < meeting.due_at:
         rearm_deadline(case, policy, "initial-meeting", sooner, now, why)
         arm_pre_meeting_exchange(case, policy, now)
+
+
+def check_level_3_criteria(case: CaseFile, policy: AreaPolicy, criteria: Sequence[str]) -> None:
+    """004 "Level 3" (England and Wales): active conferencing AND senior representation to commit significant
+    resources at short notice AND/OR significant media issues or public interest."""
+    if not policy.policy.level_3_criteria or not case.follows(LEVEL_3_CRITERIA_ENGLAND_AND_WALES):
+        return
+    if "active-conferencing" not in criteria or not {
+        "senior-representation",
+        "media-or-public-interest",
+    } & set(criteria):
+        raise RuleViolation(
+            "level 3 needs active conferencing, and senior representation to commit significant resources at "
+            "short notice and/or significant media issues or public interest (004)",
+            "level 3 criteria",
+            "level_3_criteria",
+        )

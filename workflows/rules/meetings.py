@@ -20,12 +20,14 @@ from workflows.rules.deadlines import (
     is_open,
     meet_deadline,
     open_deadline,
+    open_of,
 )
 from workflows.rules.errors import RuleViolation
 from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
-from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
+from workflows.rules.management import REVIEW_KINDS, check_level_3_criteria, refuse_level_1_for_category_3
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
+from workflows.rules.safeguarding import asp_chair_copied
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -72,6 +74,8 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             "level 3 referral statement",
             "level_2_cannot_deliver",
         )
+    if e.level_decided == 3 and case.level != 3:
+        check_level_3_criteria(case, policy, e.level_3_criteria)
     review_due = _review_date(policy, e)
     for action in e.rmp_actions:
         if action.due_date < e.held_on:
@@ -84,11 +88,12 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
 
     held_at = min(now, local_time_on(e.held_on, time(12)))
     meeting_id = f"meeting-{next_number(m.meeting_id for m in case.meetings)}"
-    if case.asp_criteria_met and is_open(case, "ap1-referral"):
-        # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The meeting happened, so it is recorded and
-        # the missing AP1 is breached now, visibly, rather than refused and lost.
+    for ap1 in open_of(case, DeadlineKind.AP1_REFERRAL) if case.asp_criteria_met else []:
+        # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The
+        # meeting happened, so it is recorded and the missing AP1 is breached now, visibly, rather than refused
+        # and lost (one AP1 for each adult at risk whose criteria are met).
         breach_deadline(
-            case, "ap1-referral", now, f"{meeting_id} was held before the AP1 referral was made (000)"
+            case, ap1.deadline_id, now, f"{meeting_id} was held before the AP1 referral was made (000)"
         )
     initial = not case.meetings
     if is_open(case, PRE_MEETING_INFORMATION):
@@ -185,8 +190,9 @@ def _review_date(policy: AreaPolicy, e: ev.MeetingHeld) -> date | None:
 def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculated, now: datetime) -> None:
     meeting = case.meeting(e.meeting_id)
     allowed = set(meeting.attendees)
-    if case.asp_open and case.asp_chair_agency:
-        allowed.add(case.asp_chair_agency)
+    asp_chair = asp_chair_copied(case)
+    if asp_chair:
+        allowed.add(asp_chair)
     outsiders = sorted(set(e.recipients) - allowed)
     if outsiders:
         raise RuleViolation(
@@ -196,9 +202,9 @@ def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculate
             "minutes to attendees only",
             "recipients",
         )
-    if case.asp_open and case.asp_chair_agency and case.asp_chair_agency not in e.recipients:
+    if asp_chair and asp_chair not in e.recipients:
         raise RuleViolation(
-            f"the case is open to both MAPPA and ASP: the ASP chair ({case.asp_chair_agency}) gets the minutes too (000)",
+            f"the case is open to both MAPPA and ASP: the ASP chair ({asp_chair}) gets the minutes too (000)",
             "minutes to both chairs",
             "recipients",
         )

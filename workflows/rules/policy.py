@@ -4,6 +4,7 @@ each area's overrides. The timescales themselves are in timescales.py.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
@@ -11,6 +12,7 @@ from typing import Literal
 from workflows.rules.calendar import Jurisdiction, WorkingDayCalendar
 from workflows.rules.timescales import (
     COMMON_RULES,
+    ENGLAND_AND_WALES_ONLY_RULES,
     SCOTLAND_ONLY_RULES,
     SUBJECT_ACCESS_RULES,
     TIMELINE_RULES,
@@ -37,6 +39,8 @@ class JurisdictionPolicy:
     # After further information arrives, the meeting clock counts from that day ("restart") or from the
     # original receipt ("original"). 001/003 only say the request "may delay" the meeting.
     meeting_clock_after_further_information: Literal["restart", "original"] = "restart"
+    # 004 "Level 3": moving to level 3 states which of its criteria hold (England and Wales).
+    level_3_criteria: bool = False
 
     def rule(self, kind: DeadlineKind) -> StatutoryRule:
         try:
@@ -64,15 +68,30 @@ SCOTLAND = JurisdictionPolicy(
     categories=(1, 2, 3),
 )
 
+ENGLAND_AND_WALES_SEEDS = frozenset({"002", "004"})
+
+
+def for_england_and_wales(rule: StatutoryRule) -> StatutoryRule:
+    """A timescale no England and Wales seed (002, 004) sets is a policy value there, whatever Scottish seed
+    the figure comes from; an area can override it like any other (`Area.overrides`)."""
+    seeds = set(re.findall(r"\b00[0-4]\b", rule.source))
+    if seeds & ENGLAND_AND_WALES_SEEDS or "policy value" in rule.source:
+        return rule
+    return replace(
+        rule,
+        source=f"policy value in England and Wales (no England and Wales seed sets it; the figure of "
+        f"{rule.source} is applied)",
+    )
+
+
 ENGLAND_AND_WALES = JurisdictionPolicy(
     jurisdiction=Jurisdiction.ENGLAND_AND_WALES,
     name="England and Wales",
     rules={
         r.kind: r
         for r in (
-            *COMMON_RULES,
-            *SUBJECT_ACCESS_RULES,
-            *TIMELINE_RULES,
+            *map(for_england_and_wales, (*COMMON_RULES, *SUBJECT_ACCESS_RULES, *TIMELINE_RULES)),
+            *ENGLAND_AND_WALES_ONLY_RULES,
             # 004 repeats "16 weeks" for level 3, a known slip of that page; national guidance says 8.
             *review_rules(16, 8, "004; national MAPPA guidance for the level 3 figure"),
         )
@@ -81,6 +100,7 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
     swis_alerts=False,
     category_3_may_be_level_1=True,
     categories=(1, 2, 3, 4),
+    level_3_criteria=True,
 )
 
 JURISDICTIONS: dict[Jurisdiction, JurisdictionPolicy] = {

@@ -152,3 +152,34 @@ class Disclosure(BaseModel):
 def next_number(ids: Iterable[str]) -> int:
     """The number after the highest of ids like "meeting-7" (old ones may have been archived)."""
     return max((int(i.rsplit("-", 1)[1]) for i in ids), default=0) + 1
+
+
+class AdultAtRisk(BaseModel):
+    """An adult considered against the ASP 3-point criteria (000) or, in England and Wales, referred into adult
+    safeguarding (002, 004). `name` None: the subject. Personal data: the case file only (encrypted)."""
+
+    adult_id: str
+    name: str | None = None
+    criteria_met: bool | None = None
+    screened_at: datetime | None = None
+    ap1_deadline_id: str | None = None
+
+
+class AspShare(BaseModel):
+    """000: what was shared the same day after an ASP inquiry found a MAPPA case or concern, and with whom."""
+
+    shared_with: str
+    recipient: str
+    shared: list[str]
+    about: list[str]
+    shared_at: datetime
+
+
+class ChildAtRiskRecord(BaseModel):
+    """A named child at risk (002). Personal data: the case file only (encrypted)."""
+
+    name: str
+    date_of_birth: date | None = None
+    identified_by: str
+    identified_at: datetime
+    referral_deadline_id: str

@@ -27,7 +27,7 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import exit_mappa, open_sonr_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
-from workflows.rules.management import refuse_level_1_for_category_3
+from workflows.rules.management import check_level_3_criteria, refuse_level_1_for_category_3
 from workflows.rules.meetings import INITIAL_MEETING_KINDS
 from workflows.rules.policy import AreaPolicy, DeadlineKind, UnknownArea, area_policy
 from workflows.rules.records import CO_ORDINATOR, NoticeKind, Referral, Stage
@@ -36,6 +36,7 @@ from workflows.rules.rule_changes import (
     PRE_MEETING_INFORMATION_EXCHANGE,
     REFERRAL_FROM_NOTIFICATION,
 )
+from workflows.rules.safeguarding import asp_screening_falls_due, receive_asp_route
 
 # The deadline each event that precedes a case starts, met by the notification or referral (003 stages 1-2).
 PRE_NOTIFICATION_DEADLINES = ("notification", "custody-referral", "restricted-patient-referral")
@@ -210,6 +211,8 @@ def submit_notification(
     case.notified_at = now
     case.stage = Stage.NOTIFICATION
     open_deadline(case, policy, DeadlineKind.SCREENING, "screening", CO_ORDINATOR, now, now)
+    # 000: a notification sent after the case was opened by its disposal is screened for ASP like any other.
+    asp_screening_falls_due(case, policy, "asp-screening:notification", now)
 
 
 def change_release_date(case: CaseFile, policy: AreaPolicy, e: ev.ReleaseDateChanged, now: datetime) -> None:
@@ -292,6 +295,7 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
             ["The subject is not an offender, so cannot be managed under MAPPA (002)."],
         )
         return
+    receive_asp_route(case, policy, opening)
     if _pre_notification(opening):
         _open_pre_notification(case, policy, opening, now)
         return
@@ -316,6 +320,7 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
             )
             meet_deadline(case, "notification", now)
         open_deadline(case, policy, DeadlineKind.SCREENING, "screening", CO_ORDINATOR, now, now)
+        asp_screening_falls_due(case, policy, "asp-screening:notification", now)
     if opening.sonr_end_date is not None:
         open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
     if opening.referral is not None:
@@ -366,8 +371,7 @@ def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted,
         [f"Received {local_date(now):%A %d %B %Y}. The co-ordinator will decide on it."],
     )
     open_deadline(case, policy, DeadlineKind.REFERRAL_DECISION, "referral-decision", CO_ORDINATOR, now, now)
-    if policy.policy.asp_link:
-        open_deadline(case, policy, DeadlineKind.ASP_SCREENING, "asp-screening", CO_ORDINATOR, now, now)
+    asp_screening_falls_due(case, policy, "asp-screening", now)
     if not e.information_complete:
         request_further_information(
             case, policy, ev.FurtherInformationRequested(missing="the referral is incomplete"), now
@@ -450,6 +454,8 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             "level 3 referral statement",
             "level_2_cannot_deliver",
         )
+    if e.level == 3:
+        check_level_3_criteria(case, policy, e.level_3_criteria)
     if not e.record_search_agencies:
         raise RuleViolation(
             "name each agency whose single point of contact must search its records (003)",

@@ -10,16 +10,44 @@ rule differ; code that handles a case which took a correction mid-life must cope
 
 from __future__ import annotations
 
+# 003: the referral is due 5 working days from the notification's submission, not from its screening.
+REFERRAL_FROM_NOTIFICATION = "referral-from-notification"
+# 003: custody and CPA cases: the initial meeting falls due before release / discharge, not at 20 / 5 WD.
+INITIAL_MEETING_BEFORE_RELEASE = "initial-meeting-before-release"
+# 003: record searches fall due in time for the pre-meeting information exchange, which is a deadline.
+PRE_MEETING_INFORMATION_EXCHANGE = "pre-meeting-information-exchange"
+# Minutes, subject access, child protection referrals outlive the exit decision; the case closes after.
+OBLIGATIONS_OUTLIVE_EXIT = "obligations-outlive-exit"
+# A risk increase before the initial meeting may raise the level or bring the meeting forward.
+RISK_INCREASE_BEFORE_INITIAL_MEETING = "risk-increase-before-initial-meeting"
+# 000: every notification (not only every referral) is screened against the ASP 3-point criteria.
+ASP_SCREENING_OF_EVERY_NOTIFICATION = "asp-screening-of-every-notification"
+# 000: an adult screened again has the AP1's 24 hours counted from that screening, not from the referral; a
+# first screening counts from the receipt it screens; an AP1 already made or already running is left as it is.
+AP1_CLOCK_FROM_RE_SCREENING = "ap1-clock-from-re-screening"
+# 000: criteria found met after a meeting was recorded leave the AP1 breached as of that meeting, at once.
+AP1_BREACHED_BY_EARLIER_MEETING = "ap1-breached-by-earlier-meeting"
+# Issue 10 finding 1: only the co-ordinator names the ASP chair; an AP1 or an ASP inquiry concern does not.
+ASP_CHAIR_NAMED_BY_CO_ORDINATOR = "asp-chair-named-by-co-ordinator"
+# 000: the same-day ASP share records what was shared, about whom, and with which recipient.
+ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM = "asp-share-records-what-and-with-whom"
+# 002: children at risk are named, not counted.
+CHILDREN_AT_RISK_NAMED = "children-at-risk-named"
+# 004: moving to level 3 in England and Wales states which of the level 3 criteria hold.
+LEVEL_3_CRITERIA_ENGLAND_AND_WALES = "level-3-criteria-england-and-wales"
+
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
-    # The referral is due 5 working days from the notification's submission, not from its screening (003).
-    REFERRAL_FROM_NOTIFICATION := "referral-from-notification",
-    # Custody and CPA cases: the initial meeting falls due before release / discharge, not at 20 / 5 WD (003).
-    INITIAL_MEETING_BEFORE_RELEASE := "initial-meeting-before-release",
-    # Record searches fall due in time for the pre-meeting information exchange, which is a deadline (003).
-    PRE_MEETING_INFORMATION_EXCHANGE := "pre-meeting-information-exchange",
-    # Minutes, subject access, child protection referrals outlive the exit decision; the case closes after.
-    OBLIGATIONS_OUTLIVE_EXIT := "obligations-outlive-exit",
-    # A risk increase before the initial meeting may raise the level or bring the meeting forward.
-    RISK_INCREASE_BEFORE_INITIAL_MEETING := "risk-increase-before-initial-meeting",
+    REFERRAL_FROM_NOTIFICATION,
+    INITIAL_MEETING_BEFORE_RELEASE,
+    PRE_MEETING_INFORMATION_EXCHANGE,
+    OBLIGATIONS_OUTLIVE_EXIT,
+    RISK_INCREASE_BEFORE_INITIAL_MEETING,
+    ASP_SCREENING_OF_EVERY_NOTIFICATION,
+    AP1_CLOCK_FROM_RE_SCREENING,
+    AP1_BREACHED_BY_EARLIER_MEETING,
+    ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
+    ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM,
+    CHILDREN_AT_RISK_NAMED,
+    LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
 )

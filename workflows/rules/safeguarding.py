@@ -1,23 +1,40 @@
 """Safeguarding alongside MAPPA (DOMAIN.md): Adult Support and Protection in Scotland (000), adults at risk in
-England and Wales, and child protection (002).
+England and Wales (002, 004), and child protection (002).
 
-Scotland: a referral is screened against the ASP 3-point criteria; when they are met an AP1 referral is due
-within 24 hours and before any MAPPA meeting, and an ASP inquiry that finds a MAPPA concern shares it the same
-day. Children at risk: a child protection referral falls due.
+Scotland (000): every notification and referral, whatever its category or level, is screened against the ASP
+3-point criteria, for each adult at risk the case involves. Where they are met an AP1 referral is due within 24
+hours and before any MAPPA meeting. The co-ordinator names the ASP chair, who gets the minutes while the case is
+open to both MAPPA and ASP; the ASP side can close. An ASP inquiry that finds a MAPPA concern shares it with
+justice social work or the police unit (SOPU) the same day, and the case records what went to whom.
+England and Wales: a specific adult at risk is referred into the council's adult safeguarding (Care Act).
+Children at risk are named and referred to child protection.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
-from workflows.rules.deadlines import is_open, meet_deadline, meet_if_open, open_deadline, open_of
+from workflows.rules.calendar import local_date, local_time_on
+from workflows.rules.deadlines import Deadline, breach_deadline, meet_deadline, open_deadline, open_of
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.records import CO_ORDINATOR, AdultAtRisk, AspShare, ChildAtRiskRecord, next_number
+from workflows.rules.rule_changes import (
+    AP1_BREACHED_BY_EARLIER_MEETING,
+    AP1_CLOCK_FROM_RE_SCREENING,
+    ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
+    ASP_SCREENING_OF_EVERY_NOTIFICATION,
+    ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM,
+    CHILDREN_AT_RISK_NAMED,
+)
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
+
+# The first adult's AP1 keeps the id cases have always used; each further adult has its own.
+FIRST_AP1 = "ap1-referral"
 
 
 def _require_asp(policy: AreaPolicy) -> None:
@@ -27,33 +44,186 @@ def _require_asp(policy: AreaPolicy) -> None:
         )
 
 
+# ------------------------------------------------------------------ the ASP side and its chair
+
+
+def asp_chair_copied(case: CaseFile) -> str | None:
+    """The ASP chair's agency that gets the minutes: while the case is open to both MAPPA and ASP (000), and,
+    for a case following the correction, only a chair the co-ordinator named."""
+    if not case.asp_open or case.asp_chair_agency is None:
+        return None
+    if case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR) and not case.asp_chair_named:
+        return None
+    return case.asp_chair_agency
+
+
+def asp_chair_may_read(case: CaseFile) -> str | None:
+    """The ASP chair's agency that may read minutes as of right: one the co-ordinator named, never one that
+    named itself (issue 10 finding 1), and only while the ASP side is open."""
+    return asp_chair_copied(case) if case.asp_chair_named else None
+
+
+def receive_asp_route(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening) -> None:
+    """000 "Referral of Cases from ASP to MAPPA": a case an ASP case conference refers opens with its ASP side
+    open and the ASP chair named (by the co-ordinator: api/auth.py lets no one else fill the field)."""
+    from_asp = opening.route is ev.EntryRoute.ASP_CASE_CONFERENCE and policy.policy.asp_link
+    if opening.asp_chair_agency is None:
+        if from_asp and case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
+            raise RuleViolation(
+                "a case referred by an ASP case conference opens with its ASP chair, named by the co-ordinator "
+                "(000)",
+                "ASP chair",
+                "asp_chair_agency",
+            )
+        return
+    _require_asp(policy)
+    if not from_asp:
+        raise RuleViolation(
+            "only a case referred by an ASP case conference opens with an ASP chair; name one later "
+            "(asp-chair)",
+            "ASP chair",
+            "asp_chair_agency",
+        )
+    case.asp_open, case.asp_chair_agency, case.asp_chair_named = True, opening.asp_chair_agency, True
+
+
+def name_asp_chair(case: CaseFile, policy: AreaPolicy, e: ev.AspChairNamed, now: datetime) -> None:
+    _require_asp(policy)
+    case.asp_open, case.asp_chair_agency, case.asp_chair_named = True, e.asp_chair_agency, True
+
+
+def close_asp_side(case: CaseFile, policy: AreaPolicy, e: ev.AspSideClosed, now: datetime) -> None:
+    _require_asp(policy)
+    if not case.asp_open:
+        raise RuleViolation("the case is not open to ASP", "ASP side")
+    # Its chair stops getting the minutes, and loses the read of them the role gave.
+    case.asp_open, case.asp_chair_agency, case.asp_chair_named = False, None, False
+
+
+# ------------------------------------------------------------------ screening and the AP1 (000)
+
+
+def asp_screening_falls_due(case: CaseFile, policy: AreaPolicy, deadline_id: str, now: datetime) -> None:
+    """000: "All referrals to MAPPA, irrespective of their category or risk level, must be considered against
+    the ASP 3 point criteria"; for a case following the correction, every notification too."""
+    if not policy.policy.asp_link:
+        return
+    if deadline_id != "asp-screening" and not case.follows(ASP_SCREENING_OF_EVERY_NOTIFICATION):
+        return
+    open_deadline(case, policy, DeadlineKind.ASP_SCREENING, deadline_id, CO_ORDINATOR, now, now)
+
+
+def _adults(case: CaseFile) -> list[AdultAtRisk]:
+    """The adults screened so far; a case screened before adults were told apart screened its subject."""
+    if not case.adults_at_risk and case.asp_criteria_met is not None:
+        old_ap1 = FIRST_AP1 if FIRST_AP1 in case.deadlines else None
+        case.adults_at_risk.append(
+            AdultAtRisk(adult_id="adult-1", criteria_met=case.asp_criteria_met, ap1_deadline_id=old_ap1)
+        )
+    return case.adults_at_risk
+
+
+def _adult_screened(case: CaseFile, e: ev.AspScreening) -> AdultAtRisk:
+    adults = _adults(case)
+    if e.adult_id is not None and e.adult_name is not None:
+        raise RuleViolation(
+            "give the adult_id of an adult already screened, or the name of a new adult, not both",
+            "adult at risk",
+            "adult_name",
+        )
+    if e.adult_id is not None:
+        found = next((a for a in adults if a.adult_id == e.adult_id), None)
+        if found is None:
+            raise RuleViolation(
+                f"no adult {e.adult_id} has been screened on this case", "adult at risk", "adult_id"
+            )
+        return found
+    if e.adult_name is None:
+        subject = next((a for a in adults if a.name is None), None)
+        if subject is not None:
+            return subject
+    adult = AdultAtRisk(adult_id=f"adult-{next_number(a.adult_id for a in adults)}", name=e.adult_name)
+    adults.append(adult)
+    return adult
+
+
 def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening, now: datetime) -> None:
     _require_asp(policy)
-    meet_if_open(case, "asp-screening", now)
-    case.asp_criteria_met = e.criteria_met
-    if e.criteria_met:
+    adult = _adult_screened(case, e)
+    screened_before = adult.criteria_met is not None
+    due = open_of(case, DeadlineKind.ASP_SCREENING)
+    for d in due:
+        meet_deadline(case, d.deadline_id, now)
+    adult.criteria_met, adult.screened_at = e.criteria_met, now
+    case.asp_criteria_met = any(a.criteria_met for a in case.adults_at_risk)
+    if not e.criteria_met:
+        return
+    ap1_id = ap1_deadline_id(adult.adult_id)
+    if not case.follows(AP1_CLOCK_FROM_RE_SCREENING):
+        # As it was: 24 hours from the referral's receipt, whichever screening found the criteria met.
         assert case.referral is not None
-        # 000 "Information Sharing Between ASP and MAPPA": AP1 within 24 hours of the referral, and before any MAPPA meeting.
-        open_deadline(
-            case,
-            policy,
-            DeadlineKind.AP1_REFERRAL,
-            "ap1-referral",
-            case.lead_agency,
-            case.referral.received_at,
-            now,
+        _open_ap1(case, policy, adult, ap1_id, case.referral.received_at, now)
+        return
+    if adult.ap1_deadline_id is not None and adult.ap1_deadline_id in case.deadlines:
+        ap1 = case.deadlines[adult.ap1_deadline_id]
+        if ap1.is_open or ap1.met_at is not None:
+            return  # already running (breached or not), or already made: a re-screening changes neither
+    # The 24 hours run from the receipt this screening answers (the latest, when a referral followed the
+    # notification); a re-screening, or a screening nothing called for, starts them itself, so an AP1 never
+    # opens already breached by the time the criteria were not known to be met.
+    start = now if screened_before or not due else max(d.opened_at for d in due)
+    ap1 = _open_ap1(case, policy, adult, ap1_id, start, now)
+    if screened_before or not case.follows(AP1_BREACHED_BY_EARLIER_MEETING):
+        return
+    earlier = [m for m in case.meetings if m.held_on >= local_date(start)]
+    if earlier:
+        first = earlier[0]
+        breach_deadline(
+            case, ap1_id, now, f"{first.meeting_id} was held before the AP1 referral was made (000)"
         )
+        ap1.breached_at = min(ap1.due_at, local_time_on(first.held_on, time(12)))
+
+
+def ap1_deadline_id(adult_id: str) -> str:
+    return FIRST_AP1 if adult_id == "adult-1" else f"{FIRST_AP1}:{adult_id}"
+
+
+def _open_ap1(
+    case: CaseFile, policy: AreaPolicy, adult: AdultAtRisk, ap1_id: str, start: datetime, now: datetime
+) -> Deadline:
+    adult.ap1_deadline_id = ap1_id
+    # 000 "Information Sharing Between ASP and MAPPA": AP1 within 24 hours, and before any MAPPA meeting.
+    return open_deadline(case, policy, DeadlineKind.AP1_REFERRAL, ap1_id, case.lead_agency, start, now)
 
 
 def record_ap1_referral(case: CaseFile, policy: AreaPolicy, e: ev.Ap1ReferralMade, now: datetime) -> None:
     _require_asp(policy)
-    if not is_open(case, "ap1-referral"):
+    if e.asp_chair_agency is not None and case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
+        raise RuleViolation(
+            "the co-ordinator names the ASP chair (asp-chair), not the agency making the AP1 referral",
+            "ASP chair named by the co-ordinator",
+            "asp_chair_agency",
+        )
+    due = open_of(case, DeadlineKind.AP1_REFERRAL)
+    if e.adult_id is not None:
+        due = [d for d in due if d.deadline_id == ap1_deadline_id(e.adult_id)]
+    if not due:
         raise RuleViolation(
             "no AP1 referral is due: the ASP 3-point criteria were not found met", "AP1 referral"
         )
-    meet_deadline(case, "ap1-referral", now)
+    if len(due) > 1:
+        raise RuleViolation(
+            "more than one adult's AP1 referral is due: give the adult_id", "AP1 referral", "adult_id"
+        )
+    meet_deadline(case, due[0].deadline_id, now)
     case.asp_open = True
-    case.asp_chair_agency = e.asp_chair_agency
+    if not case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
+        # As it was: the AP1 named the chair (the API now lets only the co-ordinator fill the field).
+        case.asp_chair_agency = e.asp_chair_agency
+        case.asp_chair_named = e.asp_chair_agency is not None
+
+
+# ------------------------------------------------------------------ an ASP inquiry finds a MAPPA concern (000)
 
 
 def record_asp_inquiry_concern(
@@ -63,7 +233,9 @@ def record_asp_inquiry_concern(
     deadline_id = f"asp-information-sharing-{case.next_seq()}"
     open_deadline(case, policy, DeadlineKind.ASP_INFORMATION_SHARING, deadline_id, e.raised_by, now, now)
     case.asp_open = True
-    case.asp_chair_agency = case.asp_chair_agency or e.raised_by
+    if not case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
+        # As it was: the raising agency became the ASP chair (issue 10 finding 1: it could name itself).
+        case.asp_chair_agency = case.asp_chair_agency or e.raised_by
 
 
 def record_asp_information_shared(
@@ -73,14 +245,105 @@ def record_asp_information_shared(
     pending = open_of(case, DeadlineKind.ASP_INFORMATION_SHARING)
     if not pending:
         raise RuleViolation("no ASP information sharing is due", "ASP information sharing")
+    if case.follows(ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM):
+        if e.recipient is None:
+            raise RuleViolation(
+                "say whether it went to justice social work or the Sex Offender Policing Unit (000)",
+                "ASP information sharing",
+                "recipient",
+            )
+        if not e.shared:
+            raise RuleViolation(
+                "say what was shared: name, date of birth, address, needs, risks (000)",
+                "ASP information sharing",
+                "shared",
+            )
+        case.asp_shares.append(
+            AspShare(
+                shared_with=e.shared_with,
+                recipient=e.recipient,
+                shared=list(dict.fromkeys(e.shared)),
+                about=list(dict.fromkeys(e.about or ["perpetrator"])),
+                shared_at=now,
+            )
+        )
     meet_deadline(case, pending[0].deadline_id, now)
 
 
+# ------------------------------------------------------------------ adults at risk in England and Wales
+
+
+def record_adult_at_risk(
+    case: CaseFile, policy: AreaPolicy, e: ev.AdultAtRiskIdentified, now: datetime
+) -> None:
+    """002 "Specific Vulnerable Adults at risk from another person should be referred into the Vulnerable
+    Adults procedures"; 004: the Care Act's local adult safeguarding arrangements."""
+    if policy.policy.asp_link:
+        raise RuleViolation(
+            f"in {policy.policy.name} an adult at risk is screened against the ASP 3-point criteria "
+            "(asp-screening)",
+            "adult safeguarding route",
+        )
+    adults = case.adults_at_risk
+    if e.adult_name is None and any(a.name is None for a in adults):
+        raise RuleViolation(
+            "the subject is already referred as an adult at risk", "adult at risk", "adult_name"
+        )
+    adult = AdultAtRisk(adult_id=f"adult-{next_number(a.adult_id for a in adults)}", name=e.adult_name)
+    adult.ap1_deadline_id = f"adult-safeguarding-referral:{adult.adult_id}"
+    adults.append(adult)
+    open_deadline(
+        case,
+        policy,
+        DeadlineKind.ADULT_SAFEGUARDING_REFERRAL,
+        adult.ap1_deadline_id,
+        e.identified_by,
+        now,
+        now,
+    )
+
+
+def record_adult_safeguarding_referral(
+    case: CaseFile, policy: AreaPolicy, e: ev.AdultSafeguardingReferralMade, now: datetime
+) -> None:
+    due = open_of(case, DeadlineKind.ADULT_SAFEGUARDING_REFERRAL)
+    if e.adult_id is not None:
+        due = [d for d in due if d.deadline_id == f"adult-safeguarding-referral:{e.adult_id}"]
+    if not due:
+        raise RuleViolation("no adult safeguarding referral is due", "adult safeguarding referral")
+    if len(due) > 1:
+        raise RuleViolation(
+            "more than one adult's safeguarding referral is due: give the adult_id",
+            "adult safeguarding referral",
+            "adult_id",
+        )
+    meet_deadline(case, due[0].deadline_id, now)
+
+
+# ------------------------------------------------------------------ children at risk (002)
+
+
 def record_children_at_risk(case: CaseFile, policy: AreaPolicy, e: ev.ChildrenAtRisk, now: datetime) -> None:
+    if case.follows(CHILDREN_AT_RISK_NAMED) and (not e.children or e.number_of_children is not None):
+        raise RuleViolation(
+            "specific children at risk are named, not counted (002): give each child's name",
+            "children at risk named",
+            "children",
+        )
     deadline_id = f"child-protection-referral-{case.next_seq()}"
     open_deadline(
         case, policy, DeadlineKind.CHILD_PROTECTION_REFERRAL, deadline_id, e.identified_by, now, now
     )
+    for child in e.children:
+        case.children_at_risk.append(
+            ChildAtRiskRecord(
+                name=child.name,
+                date_of_birth=child.date_of_birth,
+                identified_by=e.identified_by,
+                identified_at=now,
+                referral_deadline_id=deadline_id,
+            )
+        )
 
 
 def record_child_protection_referral(

@@ -35,7 +35,8 @@ _REFERRABLE = frozenset({Stage.AWAITING_NOTIFICATION, Stage.NOTIFICATION, Stage.
 _BEFORE_INITIAL_MEETING = frozenset({Stage.INFORMATION_SHARING})
 _REFERRED = frozenset({Stage.REFERRAL})
 _SEARCHING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT, Stage.LEVEL_1})
-_SCREENABLE_FOR_ASP = frozenset({Stage.REFERRAL, Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT})
+# 000: every notification and referral, whatever its level (level 1 included), is screened.
+_SCREENABLE_FOR_ASP = ACTIVE_STAGES
 _MEETING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT})
 _MANAGED = frozenset({Stage.ACTIVE_MANAGEMENT})
 
@@ -67,6 +68,11 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.Ap1ReferralMade:             (_ANY,                safeguarding.record_ap1_referral),
     ev.AspInquiryConcern:           (_ANY,                safeguarding.record_asp_inquiry_concern),
     ev.AspInformationShared:        (_ANY,                safeguarding.record_asp_information_shared),
+    ev.AspChairNamed:               (_ANY,                safeguarding.name_asp_chair),
+    ev.AspSideClosed:               (_ANY,                safeguarding.close_asp_side),
+    ev.AdultAtRiskIdentified:       (_ANY,                safeguarding.record_adult_at_risk),
+    ev.AdultSafeguardingReferralMade:
+                                    (_ANY,                safeguarding.record_adult_safeguarding_referral),
     ev.ChildrenAtRisk:              (_ANY,                safeguarding.record_children_at_risk),
     ev.ChildProtectionReferralMade: (_ANY_OR_EXITING,     safeguarding.record_child_protection_referral),
     # exit

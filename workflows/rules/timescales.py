@@ -42,6 +42,7 @@ class DeadlineKind(StrEnum):
     INITIAL_MEETING_BEFORE_RELEASE = "initial-meeting-before-release"
     RECORD_SEARCH_BEFORE_MEETING = "record-search-before-meeting"
     PRE_MEETING_INFORMATION = "pre-meeting-information"
+    ADULT_SAFEGUARDING_REFERRAL = "adult-safeguarding-referral"
 
 
 Unit = Literal["working_days", "weeks", "hours", "same_day", "calendar_months", "set_at_event"]
@@ -396,6 +397,20 @@ SCOTLAND_ONLY_RULES: tuple[StatutoryRule, ...] = (
         Timescale("same_day"),
         "meeting held",
         "lead professional",
+    ),
+)
+
+
+ENGLAND_AND_WALES_ONLY_RULES: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.ADULT_SAFEGUARDING_REFERRAL,
+        "adult safeguarding referral for a named adult at risk",
+        "Specific vulnerable adults at risk from another person should be referred into the vulnerable adults "
+        "procedures (the council's adult safeguarding under the Care Act).",
+        "002, 004; timescale a policy value",
+        _wd(1),
+        "adult at risk identified",
+        "lead agency",
     ),
 )
 

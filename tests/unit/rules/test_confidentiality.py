@@ -129,7 +129,12 @@ def case_with_meeting(*, asp_chair: str | None = None) -> CaseFile:
         minute_digest="d" * 64,
     )
     return case.model_copy(
-        update={"meetings": [held], "asp_open": asp_chair is not None, "asp_chair_agency": asp_chair}
+        update={
+            "meetings": [held],
+            "asp_open": asp_chair is not None,
+            "asp_chair_agency": asp_chair,
+            "asp_chair_named": asp_chair is not None,  # the co-ordinator named it
+        }
     )
 
 

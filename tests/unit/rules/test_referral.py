@@ -36,7 +36,8 @@ def test_screening_to_level_1_records_the_case_with_no_meetings():
         ev.ScreeningDecision(outcome="level-1", reason="ordinary management"), at(date(2026, 11, 5))
     )
     assert receipt.stage is Stage.LEVEL_1 and case.level == 1
-    assert case.open_deadlines() == []
+    # Only the ASP screening, which every notification gets whatever its level (000), is still to do.
+    assert [d.deadline_id for d in case.open_deadlines()] == ["asp-screening:notification"]
 
 
 def test_a_category_3_case_in_scotland_cannot_be_screened_to_level_1():
