@@ -111,7 +111,8 @@ def test_the_ledger_shows_each_deadline_in_its_latest_state(engine: Engine) -> N
         summary = session.get(LedgerCase, case.case_ref)
         assert summary is not None
         assert (summary.stage, summary.level, summary.open_breaches) == ("information-sharing", 2, 3)
-        assert summary.next_deadline_kind == DeadlineKind.INITIAL_MEETING_LEVEL_2.value
+        # The search results go to the attendees a working day before the meeting falls due: that comes first.
+        assert summary.next_deadline_kind == DeadlineKind.PRE_MEETING_INFORMATION.value
 
 
 def test_breached_deadlines_of_an_area_are_found_by_responsible_agency_in_due_order(engine: Engine) -> None:
