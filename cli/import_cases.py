@@ -65,7 +65,7 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
     from cli.main import _operator  # who runs the import, for the audit trail (as `mappa audit export`)
 
     operator = _operator()
-    console = Console()
+    console = Console(soft_wrap=True)  # one line per row, whatever the terminal's width
     path: Path = args.file
     try:
         file_format = file_format_of(path.name)
