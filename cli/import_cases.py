@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.imports import (
@@ -58,7 +59,7 @@ def _print_check(console: Console, check: FileCheck, dry_run: bool) -> None:
                 markup=False,
             )
     for error in check.errors:
-        console.print(f"[red]refused[/red] {error}", highlight=False)
+        console.print(f"[red]refused[/red] {escape(str(error))}", highlight=False)
 
 
 def import_cases(args: argparse.Namespace, settings: Settings) -> int:
@@ -87,7 +88,7 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
     results = asyncio.run(_commit(settings, check, args, operator, path.name))
     counts = {outcome: sum(1 for r in results if r.outcome is outcome) for outcome in RowOutcome}
     for failed in (r for r in results if r.outcome is RowOutcome.FAILED):
-        console.print(f"[red]failed[/red] {failed.error}", highlight=False)
+        console.print(f"[red]failed[/red] {escape(str(failed.error))}", highlight=False)
     console.print(
         f"Started {counts[RowOutcome.STARTED]}, already imported {counts[RowOutcome.ALREADY_IMPORTED]}, "
         f"failed {counts[RowOutcome.FAILED]}; refused before starting {refused}. "
