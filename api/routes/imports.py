@@ -84,7 +84,7 @@ class ImportReport(BaseModel):
     summary="Import cases already in progress",
     description="The body is a CSV (text/csv) or JSON Lines (application/x-ndjson) file in the template of the "
     "README ('Importing cases'). A dry run unless `commit=true`; re-sending the same file starts nothing twice.",
-    responses=problems.responses(400, 401, 403, 413, 415, 422, 503),
+    responses=problems.responses(401, 403, 422, 503),
     operation_id="import_cases",
 )
 async def import_cases(
