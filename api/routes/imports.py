@@ -102,23 +102,15 @@ async def import_cases(
     await permit(db, user, IMPORT_CASES, area=area, case_ref=None, target=f"import:{area}")
     media = request.headers.get("content-type", "").split(";")[0].strip()
     if media not in _FORMATS:
-        raise problems.ProblemError(
-            415,
-            "unsupported-media-type",
-            "Send CSV or JSON Lines",
-            "Content-Type must be text/csv or application/x-ndjson",
-        )
+        raise problems.invalid_parameter("Content-Type", "send text/csv or application/x-ndjson (JSON Lines)")
     try:
         text = (await request.body()).decode("utf-8-sig")
         check = check_file(text, "csv" if _FORMATS[media] == "csv" else "jsonl", now_utc(), area)
     except (UnicodeDecodeError, ImportFileError) as error:
         raise problems.invalid_parameter("body", str(error)) from None
     if check.read > MAX_ROWS:
-        raise problems.ProblemError(
-            413,
-            "import-too-large",
-            "Too many rows",
-            f"at most {MAX_ROWS} rows per request; use `mappa import cases`",
+        raise problems.invalid_parameter(
+            "body", f"at most {MAX_ROWS} rows per request; use `mappa import cases`"
         )
     done: dict[int, ImportedRow] = {}
     if commit and check.rows:
