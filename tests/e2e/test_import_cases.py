@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from api.imports import ImportRow, parse_row
 from bench.import_rows import as_csv, fictional_rows
+from cli.main import main
 from core.database import session_factory
 from store.models import AuditEvent
 from tests.e2e.api_rig import ApiRig, london_today
@@ -125,3 +127,27 @@ async def test_only_the_areas_co_ordinator_may_import(api_rig: ApiRig) -> None:
             "/imports?area=lanarkshire", content=text.encode(), headers={**api_rig.auth(user), **CSV}
         )
         assert answer.status_code == 403, (user, answer.text)
+
+
+async def test_mappa_import_cases_commit_starts_each_row_once_with_a_summary(
+    api_rig: ApiRig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = f"C{uuid4().hex[:8]}"
+    rows = fictional_rows(7, london_today())
+    for row in rows:
+        row["import_ref"] = f"{prefix}-{row['import_ref']}"
+    path = tmp_path / "cases.csv"
+    path.write_text(as_csv(rows))
+    settings = api_rig.settings
+    monkeypatch.setenv("MAPPA_TEMPORAL_ADDRESS", api_rig.env.client.service_client.config.target_host)
+    monkeypatch.setenv("MAPPA_TEMPORAL_NAMESPACE", settings.temporal_namespace)
+    monkeypatch.setenv("MAPPA_TASK_QUEUE", settings.task_queue)
+    monkeypatch.setenv("MAPPA_DATABASE_URL", settings.database_url)
+    command = ["import", "cases", str(path), "--commit"]
+
+    assert await asyncio.to_thread(main, command) == 0
+    assert "Started 7, already imported 0, failed 0" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, command) == 0
+    assert "Started 0, already imported 7, failed 0" in capsys.readouterr().out
+    listed = await _listed(api_rig, f'ImportRef >= "{prefix}" AND ImportRef < "{prefix}~"', 7)
+    assert len(listed) == 7
