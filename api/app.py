@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from api import problems
 from api.deps import connect, key_ring_of
-from api.routes import audit, calendars, cases, codec, deadlines, health, minutes, ops
+from api.routes import audit, calendars, cases, codec, deadlines, health, imports, minutes, ops
 from api.routes import metrics as ledger_metrics
 from core import bootstrap
 from core.codec import KeyRing
@@ -115,6 +115,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(ledger_metrics.router)
     app.include_router(calendars.router)
+    app.include_router(imports.router)
     calendars.install_log_redaction()
     return app
 

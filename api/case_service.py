@@ -25,7 +25,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCStatusCode
 
@@ -33,6 +33,7 @@ from api import problems
 from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev
 from workflows.rules.calendar import LONDON
+from workflows.rules.imported import ImportedPosition
 from workflows.rules.policy import UnknownArea, area_by_code
 
 WORKFLOW_TYPE = "MappaCase"
@@ -143,15 +144,24 @@ async def case_file(client: Client, case_ref: str) -> CaseFile:
     return await _query(client, case_ref, "case_file", CaseFile)
 
 
-async def start_case(client: Client, task_queue: str, opening: ev.CaseOpening) -> bool:
+async def start_case(
+    client: Client,
+    task_queue: str,
+    opening: ev.CaseOpening,
+    *,
+    imported: ImportedPosition | None = None,
+    search_attributes: TypedSearchAttributes | None = None,
+) -> bool:
     """Start the case's workflow; False when a workflow with that reference exists or existed.
 
-    A reference is never reused, even after the case has exited: that would reopen a closed case.
+    A reference is never reused, even after the case has exited: that would reopen a closed case. `imported`:
+    a case already in progress (api/imports.py), started with its `ImportRef` in `search_attributes`.
     """
     try:
         await client.start_workflow(
             WORKFLOW_TYPE,
-            CaseWorkflowInput(opening=opening),
+            CaseWorkflowInput(opening=opening, imported=imported),
+            search_attributes=search_attributes,
             id=opening.case_ref,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import api_overhead, breach_lateness, lifecycle, lifelong_case, open_cases, ops_query
+from bench import api_overhead, breach_lateness, imports, lifecycle, lifelong_case, open_cases, ops_query
 from bench.report import RESULTS, Result, code_version, table, write
 from bench.rig import use_temporary_codec_key
 
@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "open-cases": open_cases.run,
     "ops-query": ops_query.run,
     "lifelong-case": lifelong_case.run,
+    "import": imports.run,
 }
 
 

@@ -8,6 +8,7 @@
     mappa demo load [--api URL]
     mappa audit export --case REF [--format csv|json] [--output FILE]
     mappa calendar issue --agency ID --area AREA | revoke --id N | --agency ID | list   (cli/calendar_feeds.py)
+    mappa import cases FILE [--commit] [--area AREA]   (cli/import_cases.py; a dry run without --commit)
 
 Configuration comes from the same `MAPPA_*` settings as the worker and the API (database, API address).
 """
@@ -29,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.auth import TokenError, issue_token, revoke_tokens
 from api.calculator import CalculatorInputError, calculate_deadline, parse_time, render
-from cli import calendar_feeds
+from cli import calendar_feeds, import_cases
 from core import bootstrap
 from core.database import session_factory
 from core.settings import Settings
@@ -261,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
     export.set_defaults(run=audit_export)
 
     calendar_feeds.add_commands(commands)
+    import_cases.add_commands(commands)
     return top
 
 
@@ -269,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     try:
         return run(args, Settings())
-    except (CliError, TokenError, CalendarFeedError) as error:
+    except (CliError, TokenError, CalendarFeedError, import_cases.ImportFailed) as error:
         print(f"mappa: {error}", file=sys.stderr)
         return 1
     except OperationalError as error:

@@ -24,6 +24,8 @@ SEARCH_ATTRIBUTES: tuple[tuple[str, SearchAttributeType], ...] = (
     ("NextDeadlineAt", "Datetime"),
     ("NextDeadlineKind", "Keyword"),
     ("OpenBreaches", "Int"),
+    # An imported case's own reference in the area's earlier system (set once, at import; never personal data).
+    ("ImportRef", "Keyword"),
 )
 
 

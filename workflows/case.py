@@ -80,7 +80,7 @@ class MappaCaseWorkflow:
             self.case.take_up(_rule_changes_recorded(skip=self.case.rule_changes))
         else:
             assert inp.opening is not None
-            opened = CaseFile.open(inp.opening, workflow.now(), _rule_changes_recorded())
+            opened = CaseFile.open(inp.opening, workflow.now(), _rule_changes_recorded(), inp.imported)
             self._state = CaseWorkflowState(case=opened)
         self._changed = False
         self._published: dict[str, Any] = {}

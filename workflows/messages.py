@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import Deadline
+from workflows.rules.imported import ImportedPosition
 from workflows.rules.records import ExitRecord, Notice, NoticeKind, Receipt, Stage
 
 __all__ = [
@@ -88,6 +89,8 @@ class CaseWorkflowState(BaseModel):
 
 class CaseWorkflowInput(BaseModel):
     opening: ev.CaseOpening | None = None
+    # A case already in progress, imported at its stage (workflows/rules/imported.py); with `opening`.
+    imported: ImportedPosition | None = None
     state: CaseWorkflowState | None = None
 
 

@@ -11,6 +11,8 @@ LEAD_AGENCY = SearchAttributeKey.for_keyword("LeadAgency")
 NEXT_DEADLINE_AT = SearchAttributeKey.for_datetime("NextDeadlineAt")
 NEXT_DEADLINE_KIND = SearchAttributeKey.for_keyword("NextDeadlineKind")
 OPEN_BREACHES = SearchAttributeKey.for_int("OpenBreaches")
+# Set when an imported case starts (api/imports.py), never upserted by the workflow: the area's own case number.
+IMPORT_REF = SearchAttributeKey.for_keyword("ImportRef")
 
 ALL = (
     CASE_STAGE,
@@ -22,4 +24,5 @@ ALL = (
     NEXT_DEADLINE_AT,
     NEXT_DEADLINE_KIND,
     OPEN_BREACHES,
+    IMPORT_REF,
 )

@@ -14,10 +14,11 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field, PrivateAttr
 
 from workflows.rules import events as ev
-from workflows.rules.calendar import Jurisdiction
+from workflows.rules.calendar import Jurisdiction, local_date
 from workflows.rules.deadlines import Deadline, DeadlineState, breach_deadline, next_re_escalation, touch
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
 from workflows.rules.exit import close_when_obligations_met
+from workflows.rules.imported import ImportedPosition, check_import, receive_import
 from workflows.rules.management import REVIEW_KINDS
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
 from workflows.rules.policy import AreaPolicy, area_policy
@@ -123,10 +124,17 @@ class CaseFile(BaseModel):
 
     @classmethod
     def open(
-        cls, opening: ev.CaseOpening, now: datetime, rule_changes: Iterable[str] | None = None
+        cls,
+        opening: ev.CaseOpening,
+        now: datetime,
+        rule_changes: Iterable[str] | None = None,
+        imported: ImportedPosition | None = None,
     ) -> CaseFile:
-        """A case opened by `opening` at `now`, following `rule_changes` (default: every one in force)."""
-        policy = check_opening(opening)
+        """A case opened by `opening` at `now`, following `rule_changes` (default: every one in force);
+        `imported`: a case already in progress, brought in at its stage (workflows/rules/imported.py)."""
+        policy = (
+            check_opening(opening) if imported is None else check_import(opening, imported, local_date(now))
+        )
         case = cls(
             case_ref=opening.case_ref,
             area=opening.area,
@@ -143,7 +151,10 @@ class CaseFile(BaseModel):
             rule_changes=sorted(RULE_CHANGES if rule_changes is None else rule_changes),
         )
         case._now = now
-        receive_opening(case, policy, opening, now)
+        if imported is None:
+            receive_opening(case, policy, opening, now)
+        else:
+            receive_import(case, policy, opening, imported, now)
         return case
 
     def follows(self, rule_change: str) -> bool:

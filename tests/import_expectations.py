@@ -1,0 +1,37 @@
+"""What the deadline calculator says an imported row's case owes: the independent answer the import tests
+compare each case's deadlines with (same area, rule and date, nothing else shared)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from api.calculator import calculate_deadline
+from api.imports import ImportRow
+
+# The row's date each rule counts from.
+COUNTED_FROM = {
+    "screening": "notified_on",
+    "referral": "screened_on",
+    "referral-decision": "referral_received_on",
+    "asp-screening": "referral_received_on",
+    "record-search": "accepted_on",
+    "initial-meeting-level-2": "referral_received_on",
+    "initial-meeting-level-3": "referral_received_on",
+    "review-level-2": "last_meeting_on",
+    "review-level-3": "last_meeting_on",
+    "sonr-exit-notice": "sonr_end_date",
+    "exit-review": "sonr_end_date",
+}
+
+
+def expected_due_date(row: ImportRow, kind: str, deadline_id: str) -> date:
+    """The due date the calculator gives for `kind` counted from the row's date; a date the row sets (a review
+    set at the meeting, an RMP action's own date) where it comes sooner, as for a live case."""
+    if kind == "rmp-action":
+        action_id = deadline_id.rsplit(":", 1)[1]
+        return next(a.due_date for a in row.rmp_actions if a.action_id == action_id)
+    day = getattr(row, COUNTED_FROM[kind])
+    due = calculate_deadline(row.area, kind, day).due_date
+    if kind.startswith("review-") and row.next_review_date is not None:
+        return min(due, row.next_review_date)
+    return due
