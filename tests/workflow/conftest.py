@@ -106,7 +106,7 @@ class CaseRig:
         ]
 
     async def wait_for_mail(
-        self, case_ref: str, *words: str, count: int = 1, timeout: float = 15.0
+        self, case_ref: str, *words: str, count: int = 1, timeout: float = 60.0
     ) -> list[Message]:
         """The case's messages whose subject has all `words`, once at least `count` have arrived."""
         deadline = asyncio.get_running_loop().time() + timeout
@@ -118,7 +118,7 @@ class CaseRig:
         return found
 
     async def ledger_row(
-        self, case_ref: str, deadline_id: str, state: str | None = None, timeout: float = 15.0
+        self, case_ref: str, deadline_id: str, state: str | None = None, timeout: float = 60.0
     ) -> LedgerDeadline:
         """The ledger's row for a deadline once the ledger activity has written it (in `state`, if given)."""
         deadline = asyncio.get_running_loop().time() + timeout
