@@ -21,6 +21,7 @@ from workflows.rules.calendar import Counting, end_of_local_day, local_date, loc
 from workflows.rules.ownership import record_meeting_of
 from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
 from workflows.rules.records import CO_ORDINATOR, DeadlineChange, DeadlineChangeKind, NoticeKind
+from workflows.rules.rule_changes import DATES_IN_CASE_ORDER
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -253,6 +254,8 @@ def open_deadline(
 def meet_deadline(case: CaseFile, deadline_id: str, at: datetime) -> None:
     d = case.deadlines[deadline_id]
     record_meeting_of(d, *case.sender)
+    if case.follows(DATES_IN_CASE_ORDER):
+        at = max(at, d.opened_at)  # a backdated event (a meeting) cannot meet a deadline before it existed
     d.state = DeadlineState.MET
     d.met_at = at
     if at >= d.due_at and d.breached_at is None:

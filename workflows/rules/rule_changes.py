@@ -10,5 +10,12 @@ rule differ; code that handles a case which took a correction mid-life must cope
 
 from __future__ import annotations
 
+# Issue 10, finding 7: every date an event gives lies in the case's own order. A meeting is not dated before the
+# referral it follows, nor a date planned at it (review, plan actions) before the day it is recorded, and a
+# deadline is never met before it was opened.
+DATES_IN_CASE_ORDER = "dates-in-case-order"
+# Issue 10, finding 10: a stored minute is the record of one meeting; a second meeting naming it is refused.
+ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
+
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
-RULE_CHANGES: tuple[str, ...] = ()
+RULE_CHANGES: tuple[str, ...] = (DATES_IN_CASE_ORDER, ONE_MINUTE_ONE_MEETING)
