@@ -13,12 +13,19 @@ from typing import TYPE_CHECKING
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
 from workflows.rules.confidentiality import check_confidentiality_statements_signed, check_rmp_action_ids
-from workflows.rules.deadlines import DueDate, breach_deadline, is_open, meet_deadline, open_deadline
+from workflows.rules.deadlines import (
+    DeadlineState,
+    DueDate,
+    breach_deadline,
+    is_open,
+    meet_deadline,
+    open_deadline,
+)
 from workflows.rules.errors import RuleViolation
 from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
-from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, ONE_MINUTE_ONE_MEETING
+from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE, DATES_IN_CASE_ORDER, ONE_MINUTE_ONE_MEETING
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -82,7 +89,13 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
 
     held_at = min(now, local_time_on(e.held_on, time(12)))
     meeting_id = f"meeting-{next_number(m.meeting_id for m in case.meetings)}"
-    if case.asp_criteria_met and is_open(case, "ap1-referral"):
+    ap1 = case.deadlines.get("ap1-referral")
+    already_escalated = ap1 is not None and ap1.state is DeadlineState.BREACHED
+    if (
+        case.asp_criteria_met
+        and is_open(case, "ap1-referral")
+        and not (already_escalated and case.follows(BREACH_ESCALATED_ONCE))
+    ):
         # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The meeting happened, so it is recorded and
         # the missing AP1 is breached now, visibly, rather than refused and lost.
         breach_deadline(

@@ -17,5 +17,9 @@ DATES_IN_CASE_ORDER = "dates-in-case-order"
 # Issue 10, finding 10: a stored minute is the record of one meeting; a second meeting naming it is refused.
 ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 
+# Found by the property-based tests: a meeting held before the AP1 referral, or a second ASP screening, breached
+# an AP1 deadline already breached again (a second escalation). A breach is escalated once.
+BREACH_ESCALATED_ONCE = "breach-escalated-once"
+
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
-RULE_CHANGES: tuple[str, ...] = (DATES_IN_CASE_ORDER, ONE_MINUTE_ONE_MEETING)
+RULE_CHANGES: tuple[str, ...] = (DATES_IN_CASE_ORDER, ONE_MINUTE_ONE_MEETING, BREACH_ESCALATED_ONCE)

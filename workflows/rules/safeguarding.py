@@ -12,10 +12,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
-from workflows.rules.deadlines import is_open, meet_deadline, meet_if_open, open_deadline, open_of
+from workflows.rules.deadlines import (
+    DeadlineState,
+    is_open,
+    meet_deadline,
+    meet_if_open,
+    open_deadline,
+    open_of,
+)
 from workflows.rules.errors import RuleViolation
 from workflows.rules.ownership import sender_may_meet
 from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -32,7 +40,10 @@ def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening,
     _require_asp(policy)
     meet_if_open(case, "asp-screening", now)
     case.asp_criteria_met = e.criteria_met
-    if e.criteria_met:
+    ap1 = case.deadlines.get("ap1-referral")
+    # A second screening does not re-arm an AP1 referral already due, made or breached (and escalated again).
+    ap1_stands = ap1 is not None and ap1.state is not DeadlineState.CANCELLED
+    if e.criteria_met and not (ap1_stands and case.follows(BREACH_ESCALATED_ONCE)):
         assert case.referral is not None
         # 000 "Information Sharing Between ASP and MAPPA": AP1 within 24 hours of the referral, and before any MAPPA meeting.
         open_deadline(
