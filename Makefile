@@ -33,7 +33,7 @@ test: lint browser
 
 # Nightly: the property-based tests with many more examples (tests/unit/rules/test_case_properties.py).
 test-nightly: $(STAMP)
-	HYPOTHESIS_PROFILE=nightly $(VENV)/bin/pytest -q tests/unit/rules/test_case_properties.py
+	HYPOTHESIS_PROFILE=nightly $(VENV)/bin/pytest -q --timeout 3600 tests/unit/rules/test_case_properties.py
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
