@@ -11,10 +11,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
-from workflows.rules.deadlines import DueDate, cancel_deadline, meet_deadline, open_deadline, open_of
+from workflows.rules.deadlines import (
+    DeadlineState,
+    DueDate,
+    cancel_deadline,
+    meet_deadline,
+    open_deadline,
+    open_of,
+)
 from workflows.rules.errors import RuleViolation, WrongStage
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
+from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -95,6 +103,13 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
             "level_2_cannot_deliver",
         )
     current_review = next(iter(open_of(case, *REVIEW_KINDS.values())), None)
+    if (
+        current_review is not None
+        and current_review.state is DeadlineState.BREACHED
+        and case.follows(BREACH_ESCALATED_ONCE)
+    ):
+        # A review already missed stays breached (escalated once); the new level's review counts from today.
+        current_review = None
     if current_review is not None:
         cancel_deadline(case, current_review.deadline_id, f"level changed to {e.new_level}", now)
     case.level = e.new_level

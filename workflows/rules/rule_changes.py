@@ -18,7 +18,8 @@ DATES_IN_CASE_ORDER = "dates-in-case-order"
 ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 
 # Found by the property-based tests: a meeting held before the AP1 referral, or a second ASP screening, breached
-# an AP1 deadline already breached again (a second escalation). A breach is escalated once.
+# an AP1 deadline already breached again, and a level change re-armed a missed review at its past date (each a
+# second escalation). A breach is escalated once; a missed review stays breached beside the new level's review.
 BREACH_ESCALATED_ONCE = "breach-escalated-once"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
