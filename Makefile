@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 SOURCE_DIRS := core workflows activities worker api store cli bench
 MYPY_DIRS = $(foreach dir,$(SOURCE_DIRS),$(if $(shell find $(dir) -name '*.py' -print -quit 2>/dev/null),$(dir)))
 
-.PHONY: help test lint fmt dev demo dev-prepare bench browser clean
+.PHONY: help test test-nightly lint fmt dev demo dev-prepare bench browser clean
 
 help:
 	@sed -n 's/^# //p' Makefile | head -4
@@ -30,6 +30,10 @@ lint: $(STAMP)
 
 test: lint browser
 	$(VENV)/bin/pytest -q
+
+# Nightly: the property-based tests with many more examples (tests/unit/rules/test_case_properties.py).
+test-nightly: $(STAMP)
+	HYPOTHESIS_PROFILE=nightly $(VENV)/bin/pytest -q --timeout 3600 tests/unit/rules/test_case_properties.py
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

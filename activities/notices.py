@@ -19,8 +19,8 @@ from workflows.rules.policy import AREAS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ESCALATIONS = frozenset({NoticeKind.BREACH_ESCALATION, NoticeKind.RE_ESCALATION})
-# Notices whose lines the core fills with an agency's own words (workflows/rules/case.py builds them in
-# `_request_information` and `_decide_referral`). Their lines are never rendered; the rest are the system's.
+# Notices that once carried an agency's own words in their lines. The core no longer puts them there (it keeps
+# them in the case file); their lines are still never rendered, as a defence should that ever change.
 WITH_FREE_TEXT = frozenset({NoticeKind.FURTHER_INFORMATION_REQUEST, NoticeKind.REFERRAL_DECISION})
 WHERE_TO_READ = (
     "The details are recorded on the case, not in this message: read them in the case file in the MAPPA case "

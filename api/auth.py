@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from api import problems
 from store.models import Agency, ApiToken, TokenRole
 from workflows.rules import events as ev
+from workflows.rules.actors import Actor, Role
+from workflows.rules.ownership import OWNERSHIP
 from workflows.rules.policy import AREAS
 
 CO_ORDINATOR = TokenRole.CO_ORDINATOR
@@ -61,48 +63,16 @@ CHAIR_ONLY = (CHAIR,)
 AGENCIES = (CO_ORDINATOR, AGENCY_WORKER)  # an agency's own worker, or the co-ordinator on its behalf
 EVERYONE = (CO_ORDINATOR, CHAIR, AGENCY_WORKER, OPS)
 
-ASP_CHAIR = ("asp_chair_agency",)
-
-# fmt: off
+# Who may send each event is the core's table (workflows/rules/ownership.py): the API authorises from it before
+# sending, and the case applies it again with the deadlines' owners.
 EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
-    # event                         what it does, in words          who may      the acting agency's field
-    ev.ScreeningDecision:           _allow("screen a notification",         CO_ONLY),
-    ev.ReferralSubmitted:           _allow("submit a referral",             AGENCIES,    "referring_agency"),
-    ev.FurtherInformationRequested: _allow("request further information",   CO_ONLY),
-    ev.FurtherInformationSupplied:  _allow("supply further information",    AGENCIES,    "supplied_by"),
-    ev.ReferralDecision:            _allow("decide on a referral",          CO_ONLY),
-    ev.RecordSearchReturned:        _allow("return a record search",        AGENCIES,    "agency"),
-    ev.AspScreening:                _allow("record the ASP screening",      CO_ONLY),
-    ev.Ap1ReferralMade:             _allow("record an AP1 referral",        AGENCIES,    (), ASP_CHAIR),
-    ev.AspInquiryConcern:           _allow("raise an ASP inquiry concern",  AGENCIES,    "raised_by"),
-    ev.AspInformationShared:        _allow("record ASP information shared", AGENCIES),
-    ev.AspChairNamed:               _allow("name the ASP chair",            CO_ONLY),
-    ev.AspSideClosed:               _allow("close the ASP side",            CO_ONLY),
-    ev.AdultAtRiskIdentified:       _allow("refer an adult at risk",        AGENCIES,    "identified_by"),
-    ev.AdultSafeguardingReferralMade:
-                                    _allow("record an adult safeguarding referral", AGENCIES, "referred_by"),
-    ev.ChildrenAtRisk:              _allow("report children at risk",       AGENCIES,    "identified_by"),
-    ev.ChildProtectionReferralMade: _allow("refer to child protection",     AGENCIES,    "referred_by"),
-    ev.MeetingHeld:                 _allow("record a meeting",              CHAIR_ONLY,  "chair_agency"),
-    ev.MinutesCirculated:           _allow("circulate minutes",             CO_ONLY),
-    ev.SwisAlertUpdated:            _allow("record a SWIS alert update",    AGENCIES),
-    ev.RmpActionCompleted:          _allow("complete an RMP action",        AGENCIES),
-    ev.RiskChangeReported:          _allow("report a change in risk",       AGENCIES,    "reporting_agency"),
-    ev.RiskChangeTriaged:           _allow("triage a change in risk",       CO_ONLY),
-    ev.LevelChanged:                _allow("change the level",              CO_ONLY),
-    ev.SonrEndNoticeGiven:          _allow("give the SONR end notice",      AGENCIES,    "given_by"),
-    ev.ExitDecision:                _allow("decide exit from MAPPA",        CO_ONLY),
-    ev.SubjectInformed:             _allow("record the subject informed",   CO_ONLY),
-    ev.ConclusionsSharedWithChildProtection:
-                                    _allow("share with child protection",   CHAIR_ONLY),
-    ev.SubjectAccessRequested:      _allow("record a subject access request", CO_ONLY),
-    ev.SarAgencyView:               _allow("give a view on a subject access request", AGENCIES, "agency"),
-    ev.SarDecided:                  _allow("decide a subject access request", (CO_ORDINATOR, CHAIR)),
-    ev.NotificationSubmitted:       _allow("submit a notification",         AGENCIES,    "notifying_agency"),
-    ev.ReleaseDateChanged:          _allow("record a new release date",     AGENCIES,    "recorded_by"),
-    ev.DischargeDateChanged:        _allow("record a new discharge date",   AGENCIES,    "recorded_by"),
-    ev.PreMeetingInformationSent:   _allow("send the pre-meeting information", CO_ONLY),
+    event: Permission(
+        o.action, frozenset(TokenRole(r.value) for r in o.roles), o.acts_as, o.co_ordinator_names
+    )
+    for event, o in OWNERSHIP.items()
 }
+ASP_CHAIR = ("asp_chair_agency",)
+# fmt: off
 OPEN_CASE = _allow(
     "open a case",
     AGENCIES,
@@ -142,6 +112,11 @@ class User:
     agency_id: str | None
     role: TokenRole
     area: str | None  # an area id ("lanarkshire"); None only for an agency worker of a national agency
+
+    @property
+    def actor(self) -> Actor:
+        """The user as the core knows a sender: role and agency, from the token."""
+        return Actor(role=Role(self.role.value), agency=self.agency_id)
 
     @property
     def sender(self) -> str:

@@ -1,7 +1,7 @@
 """How the API talks to a case's workflow: open it, send it one event, ask it a question.
 
 Temporal's answers become problem documents here, and nowhere else: a refused transition is 409, a failed
-rule 422, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
+rule 422, an event its sender may not send (another agency's deadline) 403, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
 503.
 """
 
@@ -107,6 +107,8 @@ def _refusal(error: WorkflowUpdateFailedError) -> problems.ProblemError:
     rule, field = details.get("rule"), details.get("field")
     if cause.type == "WrongStage":
         return problems.wrong_stage(cause.message, rule=rule, field=field)
+    if cause.type == "NotResponsible":
+        return problems.forbidden(cause.message, rule=rule or "deadline owner", field=field)
     return problems.rule_violation(cause.message, rule=rule, field=field)
 
 

@@ -416,6 +416,8 @@ class MinuteDisclosure(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What clients see: random, so one disclosure's reference says nothing about another's (0006).
+    disclosure_ref: Mapped[str] = mapped_column(String(32), unique=True)
     minute_ref: Mapped[str] = mapped_column(String(32), ForeignKey("minutes.minute_ref"))
     case_ref: Mapped[str] = mapped_column(String(64))
     recipient_agency: Mapped[str] = mapped_column(String(64))
@@ -430,6 +432,8 @@ class MinuteDisclosure(Base):
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None]
+    # A whole-minute grant: the items not to be shared that the chair named as shared too (none unless named).
+    items_shared: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 # ------------------------------------------------------------------------------------------ calendar feeds

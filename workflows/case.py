@@ -53,12 +53,15 @@ NOTICES_WITH_LEDGER = "notices-with-ledger"
 CLOSED_DEADLINES_KEPT = 100
 
 
+_REFUSAL_TYPES = {"wrong-stage": "WrongStage", "not-responsible": "NotResponsible"}
+
+
 def rule_error(error: CaseRuleError) -> ApplicationError:
-    """The refusal an agency sees: the API maps `type` to 409 / 422 and `details` to the problem document."""
+    """The refusal an agency sees: the API maps `type` to 409 / 422 / 403 and `details` to the problem document."""
     return ApplicationError(
         error.message,
         {"rule": error.rule, "field": error.field, "kind": error.kind},
-        type="WrongStage" if error.kind == "wrong-stage" else "RuleViolation",
+        type=_REFUSAL_TYPES.get(error.kind, "RuleViolation"),
         non_retryable=True,
     )
 

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import problems
-from api.audit import permit, permit_on_case, record_allowed
-from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS
+from api.audit import permit, permit_on_case, record_allowed, refuse
+from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
 from api.case_service import case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
@@ -391,17 +391,25 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         check_dates(event, datetime.now(UTC))
         if route.check is not None:
             await route.check(db, client, case_ref, event)
+        hashed = request_hash(route.path, event)
+        # The sender travels with the event, from the token (never the body): the case decides with it whose
+        # deadlines the event may meet (workflows/rules/ownership.py).
+        event = event.model_copy(update={"sent_by": user.actor})
         if idempotency_key is None:
-            return await send_event(client, case_ref, event, str(uuid4()))
-        use = await run_in_threadpool(
-            claim_event_key, db, user.sender, case_ref, idempotency_key, request_hash(route.path, event)
-        )
+            return await _sent(client, db, user, permission.action, case_ref, event, str(uuid4()))
+        use = await run_in_threadpool(claim_event_key, db, user.sender, case_ref, idempotency_key, hashed)
         # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
         # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
         try:
-            receipt = await send_event(client, case_ref, event, f"{user.sender}:{idempotency_key}")
+            receipt = await _sent(
+                client, db, user, permission.action, case_ref, event, f"{user.sender}:{idempotency_key}"
+            )
         except problems.ProblemError as refusal:
-            if refusal.problem.status in (409, 422):  # refused by the case: nothing recorded under the key
+            if refusal.problem.status in (
+                403,
+                409,
+                422,
+            ):  # refused by the case: nothing recorded under the key
                 await run_in_threadpool(release_event_key, db, user.sender, case_ref, idempotency_key)
             raise
         return receipt.model_copy(update={"replayed": True}) if use is KeyUse.REPEAT else receipt
@@ -409,6 +417,18 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
     # Each route's body is its own event model: that is what FastAPI validates and what the schema shows.
     record_event.__annotations__["event"] = event_type
     return record_event
+
+
+async def _sent(
+    client: Client, db: Session, user: User, action: str, case_ref: str, event: ev.Event, update_id: str
+) -> Receipt:
+    """Send the event; the case refusing its sender (another agency's deadline) is audited as a refusal."""
+    try:
+        return await send_event(client, case_ref, event, update_id)
+    except problems.ProblemError as refusal:
+        if refusal.problem.status == 403:
+            await refuse(db, user, action, case_ref, refusal)
+        raise
 
 
 def _who_may(route: EventRoute) -> str:

@@ -1,13 +1,16 @@
 """Minutes: store one, read it or its executive summary, ask to share it, decide on sharing.
 
 Every read, every refusal and every disclosure decision goes to the audit trail before the answer does. The
-rules of who may read what are in `api/minutes.py`.
+rules of who may read what are the core's (workflows/rules/confidentiality.py), met with the user and the
+stored rows in `api/minutes.py`; storage is store/minutes.py. A minute or disclosure of another area answers
+exactly as one that does not exist.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Path
 from sqlalchemy import select
@@ -16,7 +19,7 @@ from temporalio.client import Client
 
 from api import minutes as rules
 from api import problems
-from api.audit import permit, record_allowed, refuse
+from api.audit import permit, record, record_allowed, refuse
 from api.auth import (
     DECIDE_DISCLOSURE,
     READ_DISCLOSURES,
@@ -38,8 +41,12 @@ from api.minutes import (
     MinuteRecord,
     MinuteStored,
 )
-from store.models import Agency, DisclosedPart, Minute, MinuteDisclosure
+from store import minutes as stored
+from store.minutes import MinuteIntegrityError
+from store.models import Agency, AuditOutcome, DisclosedPart, Minute, MinuteDisclosure
+from workflows.rules import confidentiality as core
 from workflows.rules.case import CaseFile
+from workflows.rules.errors import CaseRuleError
 
 router = APIRouter(tags=["minutes"])
 
@@ -60,13 +67,45 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     return documented
 
 
+DisclosureRef = Annotated[
+    str,
+    Path(
+        pattern=rules.DISCLOSURE_REF_PATTERN,
+        description="The disclosure's reference, made when it was asked for: random, it says nothing of others.",
+        examples=["DIS-7K2Q9XA4BC3DE5FG"],
+    ),
+]
+
+
+def _elsewhere(user: User, area: str) -> bool:
+    """Whether the row is in another area than the user's (a national agency's token has no area)."""
+    return user.area is not None and user.area != area
+
+
 async def _minute_or_404(db: DbSession, user: User, minute_ref: str, action: str) -> Minute:
-    row = await run_in_threadpool(rules.load_minute, db, minute_ref)
-    if row is None:
-        # Audited too: asking for minutes that do not exist is worth knowing about.
+    row = await run_in_threadpool(stored.load_minute, db, minute_ref)
+    if row is None or _elsewhere(user, row.area):
+        # Another area's minute answers as one that does not exist (its existence is not for this user);
+        # both are audited, with the real reason.
         missing = problems.not_found("minute-not-found", "No such minute", f"there is no minute {minute_ref}")
-        await refuse(db, user, action, None, missing, target=minute_ref)
+        reason = None if row is None else f"minute of another area ({row.area})"
+        await _refuse_as_missing(db, user, action, row.case_ref if row else None, missing, minute_ref, reason)
     return row
+
+
+async def _refuse_as_missing(
+    db: DbSession,
+    user: User,
+    action: str,
+    case_ref: str | None,
+    missing: problems.ProblemError,
+    target: str,
+    reason: str | None,
+) -> NoReturn:
+    if reason is None:
+        await refuse(db, user, action, case_ref, missing, target=target)
+    await run_in_threadpool(record, db, user, action, case_ref, AuditOutcome.REFUSED, reason, target)
+    raise missing
 
 
 async def _case_or_none(client: Client, case_ref: str) -> CaseFile | None:
@@ -88,25 +127,42 @@ async def _reader(
     permission: Permission,
     parts: tuple[DisclosedPart, ...],
     what: str,
-) -> tuple[str, CaseFile | None]:
+) -> Reader:
     """On what basis the user may read `what` of the minute (attendance, the ASP chair, or a granted disclosure
     of one of `parts`), and the case file; a refusal is audited and raised."""
     await permit(
         db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=row.minute_ref
     )
     case = await _case_or_none(client, row.case_ref)
-    disclosure = await run_in_threadpool(
-        rules.granted_disclosure, db, row.minute_ref, user.agency_id, parts, _now()
-    )
-    basis = rules.attendance_basis(user, row, case) or rules.disclosure_basis(disclosure)
+    basis = rules.attendance_basis(user, row, case)
+    disclosure = None
+    if basis is None:
+        disclosure = await run_in_threadpool(
+            stored.granted_disclosure, db, row.minute_ref, user.agency_id, parts, _now()
+        )
+        basis = rules.disclosure_basis(disclosure)
     if basis is None:
         refusal = rules.not_an_attendee(user, row, what)
         await refuse(db, user, permission.action, row.case_ref, refusal, row.minute_ref)
-    return basis, case
+    return Reader(basis, case, disclosure)
+
+
+@dataclass(frozen=True)
+class Reader:
+    basis: str  # why the user may read it, for the audit trail
+    case: CaseFile | None
+    disclosure: MinuteDisclosure | None  # set when the basis is a granted disclosure, not attendance
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _opened(keys: Keys, row: Minute, case: CaseFile | None) -> MinuteContent:
+    try:
+        return stored.open_content(keys, row, case)
+    except MinuteIntegrityError as error:
+        raise rules.integrity_problem(error) from None
 
 
 @router.post(
@@ -133,7 +189,7 @@ async def store_minute(
     await permit(db, user, RECORD_MINUTE, area=area, case_ref=case_ref, request=content)
     rules.check_minute_rules(content)
     await case_status(client, case_ref)  # 404 for no such case; no personal data read
-    row = await run_in_threadpool(rules.store_minute, db, keys, case_ref, area, content, user)
+    row = await run_in_threadpool(stored.store_minute, db, keys, case_ref, area, content, user.user_name)
     return MinuteStored(minute_ref=row.minute_ref, minute_digest=row.digest, case_ref=case_ref)
 
 
@@ -150,10 +206,15 @@ async def read_minute(
     minute_ref: MinuteRef, user: CurrentUser, client: TemporalClient, db: DbSession, keys: Keys
 ) -> MinuteRecord:
     row = await _minute_or_404(db, user, minute_ref, READ_MINUTE.action)
-    basis, case = await _reader(db, client, user, row, READ_MINUTE, (DisclosedPart.MINUTE,), "the minute")
-    content = rules.open_content(keys, row, case)
-    meeting = rules.meeting_of(case, minute_ref)
-    await record_allowed(db, user, READ_MINUTE, row.case_ref, target=minute_ref, reason=basis)
+    reader = await _reader(db, client, user, row, READ_MINUTE, (DisclosedPart.MINUTE,), "the minute")
+    content = _opened(keys, row, reader.case)
+    if reader.disclosure is not None:
+        # A disclosure of the whole minute still withholds the items marked not to be shared, except those
+        # the chair named when granting it.
+        shown = core.shared_by_disclosure(content.not_to_be_shared, reader.disclosure.items_shared)
+        content = content.model_copy(update={"not_to_be_shared": shown})
+    meeting = core.meeting_of(reader.case, minute_ref)
+    await record_allowed(db, user, READ_MINUTE, row.case_ref, target=minute_ref, reason=reader.basis)
     return MinuteRecord(
         minute_ref=row.minute_ref,
         case_ref=row.case_ref,
@@ -180,9 +241,12 @@ async def read_executive_summary(
     permission = READ_EXECUTIVE_SUMMARY
     row = await _minute_or_404(db, user, minute_ref, permission.action)
     parts = (DisclosedPart.EXECUTIVE_SUMMARY, DisclosedPart.MINUTE)
-    basis, _ = await _reader(db, client, user, row, permission, parts, "the executive summary")
-    summary = rules.open_summary(keys, row)
-    await record_allowed(db, user, permission, row.case_ref, target=minute_ref, reason=basis)
+    reader = await _reader(db, client, user, row, permission, parts, "the executive summary")
+    try:
+        summary = stored.open_summary(keys, row)
+    except MinuteIntegrityError as error:
+        raise rules.integrity_problem(error) from None
+    await record_allowed(db, user, permission, row.case_ref, target=minute_ref, reason=reader.basis)
     return summary
 
 
@@ -225,6 +289,7 @@ async def request_disclosure(
             field="recipient_agency",
         )
     disclosure = MinuteDisclosure(
+        disclosure_ref=stored.new_disclosure_ref(),
         minute_ref=minute_ref,
         case_ref=row.case_ref,
         recipient_agency=request.recipient_agency,
@@ -242,7 +307,7 @@ async def request_disclosure(
         user,
         permission,
         row.case_ref,
-        target=f"disclosure {disclosure.id} of {minute_ref}",
+        target=f"disclosure {disclosure.disclosure_ref} of {minute_ref}",
         reason=f"{request.what.value} to {request.recipient_agency}: {request.rationale}",
     )
     return Disclosure.of(disclosure)
@@ -283,44 +348,80 @@ async def list_disclosures(
     "/disclosures/{disclosure_id}/decision",
     summary="Grant or refuse a disclosure",
     description=f"The chair grants (for `expires_in_days`, by policy {rules.DISCLOSURE_DAYS}) or refuses, "
-    "with a reason. A grant lets exactly the recipient agency read what it names until it expires. The "
+    "with a reason. A grant lets exactly the recipient agency read what it names until it expires; a grant of "
+    "the whole minute still withholds the items marked not to be shared, except those named in `share_items`. "
+    "A disclosure is decided once: of concurrent decisions exactly one succeeds, the others get 409. The "
     "decision is recorded in the audit trail.\n\nWho may: a chair of the case's area whose agency chaired "
     "the meeting.",
     responses=_responses(400, 401, 403, 404, 409, 422, 503),
     operation_id="decide_disclosure",
 )
 async def decide_disclosure(
-    disclosure_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    disclosure_id: DisclosureRef,
     decision: DisclosureDecision,
     user: CurrentUser,
+    client: TemporalClient,
     db: DbSession,
+    keys: Keys,
 ) -> Disclosure:
     permission = DECIDE_DISCLOSURE
-    disclosure = await run_in_threadpool(db.get, MinuteDisclosure, disclosure_id)
+    disclosure = await run_in_threadpool(stored.load_disclosure, db, disclosure_id)
     target = f"disclosure {disclosure_id}"
-    if disclosure is None:
+    row = await run_in_threadpool(stored.load_minute, db, disclosure.minute_ref) if disclosure else None
+    if disclosure is None or row is None or _elsewhere(user, row.area):
         missing = problems.not_found(
             "disclosure-not-found", "No such disclosure", f"there is no disclosure {disclosure_id}"
         )
-        await refuse(db, user, permission.action, None, missing, target)
-    row = await run_in_threadpool(rules.load_minute, db, disclosure.minute_ref)
-    assert row is not None  # a foreign key
+        reason = None if row is None else f"disclosure of another area ({row.area})"
+        await _refuse_as_missing(
+            db, user, permission.action, row.case_ref if row else None, missing, target, reason
+        )
+    assert disclosure is not None and row is not None
     await permit(
         db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=target
     )
-    if user.agency_id != row.chair_agency:
-        refusal = problems.forbidden(
-            f"the chair of the meeting decides on sharing its minute: {row.chair_agency} chaired it, your "
-            f"token is for {user.agency_id or 'no agency'}",
-            rule="chair decides disclosure",
+    granting = decision.decision == "grant"
+    try:
+        core.check_decider(user.agency_id, row.chair_agency)
+        core.check_undecided(disclosure_id, disclosure.status, disclosure.decided_by, disclosure.decided_at)
+        items: list[str] = []
+        if decision.share_items:
+            content = _opened(keys, row, await _case_or_none(client, row.case_ref))
+            items = core.check_items_shared(
+                granting,
+                disclosure.what == DisclosedPart.MINUTE.value,
+                decision.share_items,
+                content.not_to_be_shared,
+            )
+    except CaseRuleError as error:
+        await refuse(db, user, permission.action, row.case_ref, rules.rule_problem(error), target)
+    now = _now()
+    won = await run_in_threadpool(
+        lambda: stored.decide_once(
+            db,
+            disclosure,
+            granted=granting,
+            decided_by=user.user_name,
+            decided_by_agency=user.agency_id,
+            reason=decision.reason,
+            at=now,
+            expires_at=now + timedelta(days=decision.expires_in_days) if granting else None,
+            items_shared=items if granting else None,
         )
-        await refuse(db, user, permission.action, row.case_ref, refusal, target)
-    rules.decide(disclosure, decision, user, _now())
+    )
+    if not won:
+        # Another decision got there first: this one is refused, and audited as such (409).
+        lost = core.already_decided(
+            disclosure_id, disclosure.status, disclosure.decided_by, disclosure.decided_at
+        )
+        await refuse(db, user, permission.action, row.case_ref, rules.rule_problem(lost), target)
     outcome = (
         f"granted {disclosure.what} to {disclosure.recipient_agency} until {disclosure.expires_at:%Y-%m-%d %H:%M} UTC"
-        if decision.decision == "grant"
+        if granting
         else f"refused {disclosure.what} to {disclosure.recipient_agency}"
     )
+    if items:
+        outcome += f", sharing {len(items)} item(s) marked not to be shared"
     # The decision and its audit row are committed together: neither exists without the other.
     await record_allowed(
         db,

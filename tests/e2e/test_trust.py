@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,17 @@ from store.models import AuditEvent, EventRequest
 from store.models import CaseOpening as CaseOpeningRow
 from tests.e2e.api_rig import ApiRig, london_today
 from tests.e2e.test_api_cases import assert_problem, at_referral, lanarkshire_notification, open_case
+from tests.e2e.test_confidentiality import (
+    CHAIR_AGENCY,
+    HIDDEN_ITEM,
+    MINUTE_SENTENCE,
+    audit_rows,
+    case_body,
+    case_with_minuted_meeting,
+    meeting_body,
+    minute_body,
+    with_extra_users,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -258,3 +270,230 @@ async def test_codec_encode_is_bound_to_a_case_and_audited(api_rig: ApiRig) -> N
         ("test gla-co", "refused"),
         ("test lan-co", "allowed"),
     }
+
+
+# ------------------------------------------------------------------ 5: a disclosure is decided once
+
+
+async def test_ten_concurrent_decisions_on_one_disclosure_decide_it_once(api_rig: ApiRig) -> None:
+    rig = with_extra_users(api_rig)
+    ref, minute_ref = await case_with_minuted_meeting(rig)
+    asked = await rig.post(
+        "lan-nhs",
+        f"/minutes/{minute_ref}/disclosures",
+        {"recipient_agency": "north-lanarkshire-council", "rationale": "child protection conference"},
+    )
+    decision = f"/disclosures/{asked.json()['disclosure_id']}/decision"
+    bodies = [{"decision": "grant" if i % 2 else "refuse", "reason": f"decision {i}"} for i in range(10)]
+    answers = await asyncio.gather(*(rig.post("lan-chair", decision, body) for body in bodies))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [409] * 9, [a.text for a in answers]
+    (winner,) = [a.json() for a in answers if a.status_code == 200]
+    listed = (await rig.get("lan-co", f"/minutes/{minute_ref}/disclosures")).json()
+    assert [d["status"] for d in listed] == [winner["status"]]
+    assert listed[0]["decision_reason"] == winner["decision_reason"]
+    decided = [r for r in audit_rows(rig, ref) if r.action.endswith("a disclosure of a minute")]
+    refused = audit_rows(rig, ref, action="decide on sharing a minute", outcome="refused")
+    assert len(decided) == 1 and len(refused) == 9
+
+
+# ------------------------------------------------------------------ 6: an agency meets only its own deadlines
+
+
+async def accepted_case(rig: ApiRig) -> str:
+    """A Lanarkshire level 2 case, notified today by the police (its lead agency) and accepted."""
+    opened = await rig.post("lan-police", "/cases", case_body(london_today()))
+    ref: str = opened.json()["case_ref"]
+    await rig.event("lan-co", ref, "screening", {"outcome": "referral-needed", "reason": "high risk"})
+    await rig.event("lan-police", ref, "referrals", {"referring_agency": CHAIR_AGENCY, "level_sought": 2})
+    await rig.event(
+        "lan-co",
+        ref,
+        "referral-decision",
+        {"outcome": "accepted", "level": 2, "record_search_agencies": ["nhs-lanarkshire"]},
+    )
+    return ref
+
+
+async def test_an_agency_cannot_meet_another_agencys_deadline_but_the_co_ordinator_may_for_it(
+    api_rig: ApiRig,
+) -> None:
+    rig = with_extra_users(api_rig)
+    today = london_today()
+    ref = await accepted_case(rig)
+    jsw = "lanarkshire-justice-social-work"
+    meeting = {
+        "held_on": today.isoformat(),
+        "chair_agency": CHAIR_AGENCY,
+        "attendees": [{"agency": a, "signed_confidentiality_statement": True} for a in (CHAIR_AGENCY, jsw)],
+        "level_decided": 2,
+        "next_review_date": (today + timedelta(weeks=8)).isoformat(),
+        "rmp_actions": [
+            {
+                "action_id": "A1",
+                "description": "home visit",
+                "owner_agency": jsw,
+                "due_date": (today + timedelta(days=14)).isoformat(),
+            }
+        ],
+    }
+    await rig.event("lan-chair", ref, "meetings", meeting)
+    # NHS completes justice social work's RMP action; housing records the police's SWIS update.
+    done = {"meeting_id": "meeting-1", "action_id": "A1"}
+    assert_problem(
+        await rig.post("lan-nhs", f"/cases/{ref}/rmp-action-completions", done), 403, rule="deadline owner"
+    )
+    housing_swis = await rig.post(
+        "lan-housing", f"/cases/{ref}/swis-alert-updates", {"meeting_id": "meeting-1"}
+    )
+    assert_problem(housing_swis, 403, rule="deadline owner")
+    assert audit_rows(rig, ref, user_name="test lan-housing", outcome="refused")
+
+    # The co-ordinator may record both on the agencies' behalf, and the deadlines say so.
+    await rig.event("lan-co", ref, "swis-alert-updates", {"meeting_id": "meeting-1"})
+    await rig.event("lan-co", ref, "rmp-action-completions", done)
+    deadlines = {d["deadline_id"]: d for d in (await rig.get("lan-co", f"/cases/{ref}/deadlines")).json()}
+    swis, action = deadlines["swis-alert:meeting-1"], deadlines["rmp:meeting-1:A1"]
+    assert (swis["state"], swis["met_for"]) == ("met", CHAIR_AGENCY)
+    assert swis["met_by"] == f"{jsw} (co-ordinator)"
+    # The co-ordinator's own agency is justice social work: its action, met by it, not on anyone's behalf.
+    assert (action["state"], action["met_for"]) == ("met", None)
+
+
+async def test_nhs_cannot_record_the_polices_ap1_referral(api_rig: ApiRig) -> None:
+    case_ref = await at_referral(api_rig)
+    criteria = ("aged_16_or_over", "unable_to_safeguard_own_interests", "at_risk_of_harm")
+    await api_rig.event(
+        "lan-co",
+        case_ref,
+        "asp-screening",
+        {**dict.fromkeys(criteria, True), "more_vulnerable_than_others": True},
+    )
+    ap1 = {"locality": "South Lanarkshire", "asp_chair_agency": "south-lanarkshire-council"}
+    assert_problem(
+        await api_rig.post("lan-nhs", f"/cases/{case_ref}/ap1-referrals", ap1), 403, rule="deadline owner"
+    )
+    status = (await api_rig.get("lan-co", f"/cases/{case_ref}")).json()
+    assert {d["deadline_id"]: d["state"] for d in status["deadlines"]}["ap1-referral"] == "open"
+
+
+# ------------------------------------------------------------------ 7: dates in the case's own order
+
+
+async def test_a_meeting_in_1900_or_before_the_referral_is_refused_and_breaches_nothing(
+    api_rig: ApiRig,
+) -> None:
+    rig = api_rig
+    today = london_today()
+    ref = await accepted_case(rig)
+    before = (await rig.get("lan-co", f"/cases/{ref}/deadlines")).json()
+    for held_on, review in (
+        (date(1900, 1, 1), date(1900, 2, 1)),
+        (today - timedelta(days=1), today + timedelta(weeks=4)),
+    ):
+        body = {
+            "held_on": held_on.isoformat(),
+            "chair_agency": CHAIR_AGENCY,
+            "attendees": [{"agency": CHAIR_AGENCY, "signed_confidentiality_statement": True}],
+            "level_decided": 2,
+            "next_review_date": review.isoformat(),
+        }
+        refused = await rig.post("lan-chair", f"/cases/{ref}/meetings", body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] in ("held_on", "next_review_date")
+    after = (await rig.get("lan-co", f"/cases/{ref}/deadlines")).json()
+    assert after == before
+    assert not [d for d in after if d["state"] == "breached"]
+
+
+# ------------------------------------------------------------------ 10: minutes, disclosures and what they reveal
+
+
+async def test_one_minute_cannot_be_the_record_of_two_meetings(api_rig: ApiRig) -> None:
+    rig = api_rig
+    today = london_today()
+    ref, minute_ref = await case_with_minuted_meeting(rig)
+    stored = (await rig.get("lan-police", f"/minutes/{minute_ref}")).json()
+    again = meeting_body(today, {"minute_ref": minute_ref, "minute_digest": stored["minute_digest"]})
+    refused = await rig.post("lan-chair", f"/cases/{ref}/meetings", again)
+    assert_problem(refused, 422, field="minute_ref", rule="one minute, one meeting")
+
+
+async def test_a_whole_minute_disclosure_withholds_the_items_not_to_be_shared_unless_named(
+    api_rig: ApiRig,
+) -> None:
+    rig = with_extra_users(api_rig)
+    _, minute_ref = await case_with_minuted_meeting(rig)
+
+    async def granted_minute(recipient: str, share_items: list[str]) -> dict[str, Any]:
+        asked = await rig.post(
+            "lan-co",
+            f"/minutes/{minute_ref}/disclosures",
+            {"recipient_agency": recipient, "what": "minute", "rationale": "joint review"},
+        )
+        disclosure = asked.json()["disclosure_id"]
+        granted = await rig.post(
+            "lan-chair",
+            f"/disclosures/{disclosure}/decision",
+            {"decision": "grant", "reason": "needed in full", "share_items": share_items},
+        )
+        assert granted.status_code == 200, granted.text
+        return granted.json()
+
+    await granted_minute("lanarkshire-housing", [])
+    read = await rig.get("lan-housing", f"/minutes/{minute_ref}")
+    assert read.status_code == 200 and MINUTE_SENTENCE in read.text
+    assert HIDDEN_ITEM not in read.text and read.json()["content"]["not_to_be_shared"] == []
+
+    unknown = await rig.post(
+        "lan-co",
+        f"/minutes/{minute_ref}/disclosures",
+        {"recipient_agency": "north-lanarkshire-council", "what": "minute", "rationale": "joint review"},
+    )
+    named_wrongly = await rig.post(
+        "lan-chair",
+        f"/disclosures/{unknown.json()['disclosure_id']}/decision",
+        {"decision": "grant", "reason": "in full", "share_items": ["an item the minute does not have"]},
+    )
+    assert_problem(named_wrongly, 422, field="share_items")
+    shown = await granted_minute("north-lanarkshire-council", [HIDDEN_ITEM])
+    assert shown["items_shared"] == [HIDDEN_ITEM]
+    assert HIDDEN_ITEM in (await rig.get("lan-north", f"/minutes/{minute_ref}")).text
+
+
+async def test_disclosure_ids_are_not_guessable_and_another_areas_look_missing(api_rig: ApiRig) -> None:
+    rig = with_extra_users(api_rig)
+    _, minute_ref = await case_with_minuted_meeting(rig)
+    ids = []
+    for rationale in ("first", "second"):
+        asked = await rig.post(
+            "lan-co",
+            f"/minutes/{minute_ref}/disclosures",
+            {"recipient_agency": "north-lanarkshire-council", "rationale": rationale},
+        )
+        ids.append(asked.json()["disclosure_id"])
+    assert all(re.fullmatch(r"DIS-[A-Z0-9]{16}", i) for i in ids) and ids[0] != ids[1]
+
+    grant = {"decision": "grant", "reason": "ok"}
+    elsewhere = await rig.post("gla-co", f"/disclosures/{ids[0]}/decision", grant)
+    missing = await rig.post("gla-co", "/disclosures/DIS-AAAAAAAAAAAAAAAA/decision", grant)
+    assert elsewhere.status_code == missing.status_code == 404
+    assert elsewhere.json()["type"] == missing.json()["type"]
+    assert elsewhere.json()["detail"].replace(ids[0], "X") == missing.json()["detail"].replace(
+        "DIS-AAAAAAAAAAAAAAAA", "X"
+    )
+    minute_elsewhere = await rig.get("gla-co", f"/minutes/{minute_ref}")
+    minute_missing = await rig.get("gla-co", "/minutes/MIN-AAAAAAAAAAAA")
+    assert minute_elsewhere.status_code == minute_missing.status_code == 404
+    assert minute_elsewhere.json()["type"] == minute_missing.json()["type"]
+
+
+async def test_a_digest_mismatch_does_not_echo_the_stored_digest(api_rig: ApiRig) -> None:
+    rig = api_rig
+    today = london_today()
+    ref, _ = await case_with_minuted_meeting(rig)
+    stored = (await rig.post("lan-chair", f"/cases/{ref}/minutes", minute_body(today))).json()
+    wrong = meeting_body(today, {**stored, "minute_digest": "0" * 64})
+    refused = await rig.post("lan-chair", f"/cases/{ref}/meetings", wrong)
+    assert_problem(refused, 422, field="minute_digest")
+    assert stored["minute_digest"] not in refused.text

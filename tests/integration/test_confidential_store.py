@@ -16,20 +16,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.auth import User
-from api.minutes import (
-    DisclosureDecision,
-    MinuteContent,
-    decide,
-    granted_disclosure,
-    load_minute,
-    open_content,
-    open_summary,
-    store_minute,
-)
 from cli.main import main
 from core.codec import KeyRing
 from core.database import session_factory
 from store.directory import load_directory
+from store.minutes import (
+    MinuteContent,
+    decide_once,
+    granted_disclosure,
+    load_minute,
+    new_disclosure_ref,
+    open_content,
+    open_summary,
+    store_minute,
+)
 from store.models import AuditEvent, DisclosedPart, MinuteDisclosure, TokenRole
 from tests.case_builders import community_notification
 from workflows.rules.case import CaseFile
@@ -130,7 +130,7 @@ def test_a_minute_is_stored_encrypted_and_a_disclosure_lapses_when_it_expires(en
     today = date.today()
     case = CaseFile.open(community_notification(CASE, disposal_date=today), datetime.now(UTC))
     with session_factory(engine)() as session:
-        stored = store_minute(session, keys, CASE, "lanarkshire", minute(today), CHAIR)
+        stored = store_minute(session, keys, CASE, "lanarkshire", minute(today), CHAIR.user_name)
         ref = stored.minute_ref
 
     with Session(engine) as session:
@@ -144,6 +144,7 @@ def test_a_minute_is_stored_encrypted_and_a_disclosure_lapses_when_it_expires(en
     now = datetime.now(UTC)
     with session_factory(engine).begin() as session:
         request = MinuteDisclosure(
+            disclosure_ref=new_disclosure_ref(),
             minute_ref=ref,
             case_ref=CASE,
             recipient_agency="north-lanarkshire-council",
@@ -154,12 +155,30 @@ def test_a_minute_is_stored_encrypted_and_a_disclosure_lapses_when_it_expires(en
         )
         session.add(request)
         session.flush()
-        decide(
+        assert decide_once(
+            session,
             request,
-            DisclosureDecision(decision="grant", reason="no source revealed", expires_in_days=7),
-            CHAIR,
-            now,
+            granted=True,
+            decided_by=CHAIR.user_name,
+            decided_by_agency=CHAIR.agency_id,
+            reason="no source revealed",
+            at=now,
+            expires_at=now + timedelta(days=7),
+            items_shared=None,
         )
+        # Decided once: a second decision, even the same one, changes nothing.
+        assert not decide_once(
+            session,
+            request,
+            granted=False,
+            decided_by="Another chair",
+            decided_by_agency=CHAIR.agency_id,
+            reason="changed my mind",
+            at=now,
+            expires_at=None,
+            items_shared=None,
+        )
+        assert request.status == "granted" and request.decided_by == CHAIR.user_name
 
     summary_only = (DisclosedPart.EXECUTIVE_SUMMARY,)
     with Session(engine) as session:

@@ -14,6 +14,7 @@ from store.models import DirectoryRole
 from tests.case_builders import community_notification, meeting, referral
 from tests.workflow.conftest import CaseRig
 from workflows.rules import events as ev
+from workflows.rules import rule_changes
 from workflows.rules.calendar import local_date
 from workflows.rules.policy import area_policy
 from workflows.search_attributes import OPEN_BREACHES
@@ -90,9 +91,14 @@ async def test_a_breach_while_the_co_ordinator_is_on_leave_goes_to_the_acting_co
     assert str(escalation[0]["To"]) == "southwales.acting@mappa-wales.example.gov.uk"
 
 
-async def test_a_mail_relay_that_is_down_does_not_hold_back_the_case(dev_rig: CaseRig):
+async def test_a_mail_relay_that_is_down_does_not_hold_back_the_case(
+    dev_rig: CaseRig, monkeypatch: pytest.MonkeyPatch
+):
     """On the dev server (the time-skipping server will not move its clock while activities retry): a meeting
-    recorded a fortnight late has its SWIS alert and minutes already overdue."""
+    recorded a fortnight late has its SWIS alert and minutes already overdue. The case is one opened before
+    the dates-in-case-order correction: today a meeting dated before its referral is refused, and the dev
+    server's clock cannot put the referral a fortnight back."""
+    monkeypatch.setattr(rule_changes, "RULE_CHANGES", ())
     rig = dev_rig
     ref = "MAPPA-LAN-2026-RELAY1"
     today = local_date(await rig.now())

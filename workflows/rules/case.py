@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field, PrivateAttr
 
 from workflows.rules import events as ev
+from workflows.rules.actors import Actor
 from workflows.rules.calendar import Jurisdiction, local_date
 from workflows.rules.deadlines import Deadline, DeadlineState, breach_deadline, next_re_escalation, touch
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
@@ -21,6 +22,7 @@ from workflows.rules.exit import close_when_obligations_met
 from workflows.rules.imported import ImportedPosition, check_import, receive_import
 from workflows.rules.management import REVIEW_KINDS
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
+from workflows.rules.ownership import Meets, check_sender
 from workflows.rules.policy import AreaPolicy, area_policy
 from workflows.rules.records import (
     ACTIVE_STAGES,
@@ -119,6 +121,8 @@ class CaseFile(BaseModel):
     changes: list[DeadlineChange] = Field(default_factory=list, exclude=True)
     # The moment of the event or tick being applied: stamps the notices it raises.
     _now: datetime | None = PrivateAttr(default=None)
+    # The sender of the event being applied, and which deadlines its event may meet (workflows/rules/ownership.py).
+    _sender: tuple[Actor | None, Meets | None] = PrivateAttr(default=(None, None))
 
     # ---------------------------------------------------------------- opening
 
@@ -189,8 +193,14 @@ class CaseFile(BaseModel):
                 f"'{self.stage.value}' (allowed at: {', '.join(sorted(s.value for s in allowed))})",
                 "stage",
             )
-        handler(self, self.policy, event, now)
-        close_when_obligations_met(self, now)
+        actor = event.sent_by
+        # An event recorded before senders were carried has none: it is applied as it was then.
+        self._sender = (actor, check_sender(event, actor).meets) if actor is not None else (None, None)
+        try:
+            handler(self, self.policy, event, now)
+            close_when_obligations_met(self, now)
+        finally:
+            self._sender = (None, None)
         return Receipt(
             case_ref=self.case_ref,
             event=type(event).__name__,
@@ -198,6 +208,11 @@ class CaseFile(BaseModel):
             level=self.level,
             changes=list(self.changes),
         )
+
+    @property
+    def sender(self) -> tuple[Actor | None, Meets | None]:
+        """Who sends the event being applied, and which deadlines it may meet; (None, None) otherwise."""
+        return self._sender
 
     @property
     def policy(self) -> AreaPolicy:

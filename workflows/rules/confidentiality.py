@@ -106,7 +106,7 @@ def attendance_basis(
     return None
 
 
-def disclosure_basis(disclosure_id: int, decided_by: str | None, expires_at: datetime) -> str:
+def disclosure_basis(disclosure_id: str, decided_by: str | None, expires_at: datetime) -> str:
     """The basis of a read allowed by a granted disclosure (the chair's permission, 003 stage 4)."""
     return f"disclosure {disclosure_id} granted by {decided_by} until {expires_at:%Y-%m-%d %H:%M} UTC"
 
@@ -231,3 +231,78 @@ def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:
     raise RuleViolation(
         f"no subject access request {sar_id} on this case", "subject access request", "sar_id"
     )
+
+
+# ------------------------------------------------------------------ deciding a disclosure (003 stage 4)
+
+
+class NotTheChair(RuleViolation):
+    """Only the chair of the meeting decides on sharing its minute."""
+
+
+class AlreadyDecided(RuleViolation):
+    """A disclosure is decided once; asking again makes a new request."""
+
+
+UNDECIDED = "requested"
+
+
+def check_decider(decider_agency: str | None, chair_agency: str) -> None:
+    """003 stage 4: nothing goes beyond those present without the chair's permission; the chair of the meeting
+    (its chair agency's chair) decides."""
+    if decider_agency != chair_agency:
+        raise NotTheChair(
+            f"the chair of the meeting decides on sharing its minute: {chair_agency} chaired it, your token is "
+            f"for {decider_agency or 'no agency'}",
+            "chair decides disclosure",
+        )
+
+
+def already_decided(
+    disclosure_ref: str, status: str, decided_by: str | None, decided_at: datetime | None
+) -> AlreadyDecided:
+    when = f" on {decided_at:%d %b %Y}" if decided_at else ""
+    return AlreadyDecided(
+        f"disclosure {disclosure_ref} was {status} by {decided_by or 'another chair'}{when}; "
+        "ask again for a new decision",
+        "disclosure decision",
+    )
+
+
+def check_undecided(
+    disclosure_ref: str, status: str, decided_by: str | None, decided_at: datetime | None
+) -> None:
+    if status != UNDECIDED:
+        raise already_decided(disclosure_ref, status, decided_by, decided_at)
+
+
+def check_items_shared(
+    granting: bool, whole_minute: bool, named: Sequence[str], not_to_be_shared: Sequence[ev.NotToBeShared]
+) -> list[str]:
+    """The items marked not to be shared that a grant of the whole minute shares, each named by the chair.
+    Nothing else: the items the chair did not name stay withheld from the recipient."""
+    if not named:
+        return []
+    if not (granting and whole_minute):
+        raise RuleViolation(
+            "items not to be shared can be named only when granting the whole minute",
+            "items not to be shared",
+            "share_items",
+        )
+    known = {i.item for i in not_to_be_shared}
+    unknown = [n for n in named if n not in known]
+    if unknown:
+        raise RuleViolation(
+            "the minute marks no such item not to be shared: " + "; ".join(unknown),
+            "items not to be shared",
+            "share_items",
+        )
+    return sorted(set(named))
+
+
+def shared_by_disclosure(
+    not_to_be_shared: Sequence[ev.NotToBeShared], items_shared: Sequence[str] | None
+) -> list[ev.NotToBeShared]:
+    """What a recipient of a whole-minute disclosure sees of the items marked not to be shared."""
+    granted = set(items_shared or ())
+    return [i for i in not_to_be_shared if i.item in granted]

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from workflows.rules.calendar import Counting, end_of_local_day, local_date, local_time_on
+from workflows.rules.ownership import record_meeting_of
 from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
 from workflows.rules.records import CO_ORDINATOR, DeadlineChange, DeadlineChangeKind, NoticeKind
+from workflows.rules.rule_changes import DATES_IN_CASE_ORDER
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -58,6 +60,9 @@ class Deadline(BaseModel):
     cancel_reason: str | None = None
     escalations: int = 0
     last_escalated_at: datetime | None = None
+    # Who met it (agency and role), and for whom when the co-ordinator recorded it on an agency's behalf.
+    met_by: str | None = None
+    met_for: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -248,6 +253,9 @@ def open_deadline(
 
 def meet_deadline(case: CaseFile, deadline_id: str, at: datetime) -> None:
     d = case.deadlines[deadline_id]
+    record_meeting_of(d, *case.sender)
+    if case.follows(DATES_IN_CASE_ORDER):
+        at = max(at, d.opened_at)  # a backdated event (a meeting) cannot meet a deadline before it existed
     d.state = DeadlineState.MET
     d.met_at = at
     if at >= d.due_at and d.breached_at is None:

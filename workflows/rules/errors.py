@@ -11,7 +11,7 @@ from typing import Literal
 class CaseRuleError(Exception):
     """An event the case cannot take. `rule` names the rule in words a co-ordinator uses."""
 
-    kind: Literal["wrong-stage", "rule-violation"] = "rule-violation"
+    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "rule-violation"
 
     def __init__(self, message: str, rule: str, field: str | None = None):
         super().__init__(message)
@@ -21,8 +21,14 @@ class CaseRuleError(Exception):
 
 
 class WrongStage(CaseRuleError):
-    kind: Literal["wrong-stage", "rule-violation"] = "wrong-stage"
+    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "wrong-stage"
 
 
 class RuleViolation(CaseRuleError):
-    kind: Literal["wrong-stage", "rule-violation"] = "rule-violation"
+    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "rule-violation"
+
+
+class NotResponsible(CaseRuleError):
+    """The sender may not do this: another role's action, or another agency's deadline (the API answers 403)."""
+
+    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "not-responsible"

@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import SkipJsonSchema
 
+from workflows.rules.actors import Actor
 from workflows.rules.calendar import Jurisdiction
 
 AgencyId = Annotated[
@@ -168,6 +170,10 @@ def dates_outside_window(model: BaseModel, today: date, prefix: str = "") -> lis
 
 class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Who sent it: set by the API from the sender's token (any value in a request body is replaced), absent in
+    # events recorded before it existed. Not part of the API's schema, and not serialised while unset.
+    sent_by: SkipJsonSchema[Actor | None] = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class EntryRoute(StrEnum):

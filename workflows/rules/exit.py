@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
-from workflows.rules.calendar import local_time_on
+from workflows.rules.calendar import local_date, local_time_on
 from workflows.rules.deadlines import (
     cancel_deadline,
     cancel_if_open,
@@ -23,7 +23,7 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
-from workflows.rules.rule_changes import OBLIGATIONS_OUTLIVE_EXIT
+from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, OBLIGATIONS_OUTLIVE_EXIT
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -46,6 +46,12 @@ def decide_exit(case: CaseFile, policy: AreaPolicy, e: ev.ExitDecision, now: dat
         if e.new_sonr_end_date is None or (case.sonr_end_date and e.new_sonr_end_date <= case.sonr_end_date):
             raise RuleViolation(
                 "an SHPO keeps the case open only with a new SONR end date later than the current one",
+                "SHPO new end date",
+                "new_sonr_end_date",
+            )
+        if case.follows(DATES_IN_CASE_ORDER) and e.new_sonr_end_date <= local_date(now):
+            raise RuleViolation(
+                "an SHPO extends the notification requirements to a date still ahead",
                 "SHPO new end date",
                 "new_sonr_end_date",
             )

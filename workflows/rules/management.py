@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.deadlines import (
+    DeadlineState,
     DueDate,
     cancel_deadline,
     compute_due,
@@ -26,6 +27,7 @@ from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
 from workflows.rules.rule_changes import (
+    BREACH_ESCALATED_ONCE,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
 )
@@ -120,6 +122,13 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
     if e.new_level == 3:
         check_level_3_criteria(case, policy, e.level_3_criteria)
     current_review = next(iter(open_of(case, *REVIEW_KINDS.values())), None)
+    if (
+        current_review is not None
+        and current_review.state is DeadlineState.BREACHED
+        and case.follows(BREACH_ESCALATED_ONCE)
+    ):
+        # A review already missed stays breached (escalated once); the new level's review counts from today.
+        current_review = None
     if current_review is not None:
         cancel_deadline(case, current_review.deadline_id, f"level changed to {e.new_level}", now)
     case.level = e.new_level

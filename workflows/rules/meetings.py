@@ -14,6 +14,7 @@ from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
 from workflows.rules.confidentiality import check_confidentiality_statements_signed, check_rmp_action_ids
 from workflows.rules.deadlines import (
+    DeadlineState,
     DueDate,
     breach_deadline,
     cancel_deadline,
@@ -27,6 +28,7 @@ from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
 from workflows.rules.management import REVIEW_KINDS, check_level_3_criteria, refuse_level_1_for_category_3
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
+from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE, DATES_IN_CASE_ORDER, ONE_MINUTE_ONE_MEETING
 from workflows.rules.safeguarding import asp_chair_copied
 
 if TYPE_CHECKING:
@@ -65,6 +67,16 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         raise RuleViolation(
             "a meeting cannot be dated before the previous meeting", "meeting date", "held_on"
         )
+    if case.follows(DATES_IN_CASE_ORDER):
+        _check_meeting_in_case_order(case, e, today)
+    if case.follows(ONE_MINUTE_ONE_MEETING) and e.minute_ref is not None:
+        named = next((m for m in case.meetings if m.minute_ref == e.minute_ref), None)
+        if named is not None:
+            raise RuleViolation(
+                f"minute {e.minute_ref} is already the record of {named.meeting_id}: store this meeting's own minute",
+                "one minute, one meeting",
+                "minute_ref",
+            )
     check_confidentiality_statements_signed(e.attendees)
     if e.level_decided == 1:
         refuse_level_1_for_category_3(case, policy, "level_decided")
@@ -91,7 +103,10 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     for ap1 in open_of(case, DeadlineKind.AP1_REFERRAL) if case.asp_criteria_met else []:
         # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The
         # meeting happened, so it is recorded and the missing AP1 is breached now, visibly, rather than refused
-        # and lost (one AP1 for each adult at risk whose criteria are met).
+        # and lost (one AP1 for each adult at risk whose criteria are met). A breach already escalated is not
+        # escalated again.
+        if ap1.state is DeadlineState.BREACHED and case.follows(BREACH_ESCALATED_ONCE):
+            continue
         breach_deadline(
             case, ap1.deadline_id, now, f"{meeting_id} was held before the AP1 referral was made (000)"
         )
@@ -160,6 +175,31 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             f"review date set at {meeting_id} ({e.held_on:%d %b %Y})",
         ),
     )
+
+
+def _check_meeting_in_case_order(case: CaseFile, e: ev.MeetingHeld, today: date) -> None:
+    """A meeting follows its referral, and what it plans is not already past on the day it is recorded."""
+    if case.referral is not None and e.held_on < local_date(case.referral.received_at):
+        raise RuleViolation(
+            f"a meeting cannot be dated before the referral it follows "
+            f"(received {local_date(case.referral.received_at):%a %d %b %Y})",
+            "meeting date",
+            "held_on",
+        )
+    if e.next_review_date is not None and e.next_review_date < today:
+        raise RuleViolation(
+            f"the review date {e.next_review_date:%a %d %b %Y} is already past on the day the meeting is recorded",
+            "review date",
+            "next_review_date",
+        )
+    for action in e.rmp_actions:
+        if action.due_date < today:
+            raise RuleViolation(
+                f"risk management plan action {action.action_id} is due {action.due_date:%a %d %b %Y}, already "
+                "past on the day the meeting is recorded",
+                "RMP action due date",
+                "rmp_actions",
+            )
 
 
 def _review_date(policy: AreaPolicy, e: ev.MeetingHeld) -> date | None:

@@ -75,6 +75,9 @@ class Referral(BaseModel):
     received_at: datetime
     clock_from: datetime  # the meeting clock's start: receipt, or when missing information arrived
     awaiting_information: bool = False
+    # Agencies' own words: in the case file (audited reads), never in a notice.
+    information_requested: list[str] = Field(default_factory=list)
+    rejection_reasons: str | None = None
 
 
 class Meeting(BaseModel):

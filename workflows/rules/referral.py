@@ -393,11 +393,14 @@ def request_further_information(
         now,
     )
     case.referral.awaiting_information = True
+    # What is missing is the co-ordinator's own words (they may name the subject): kept in the case file, which
+    # is read through the audited API, never put in a notice.
+    case.referral.information_requested.append(e.missing)
     case.notify(
         NoticeKind.FURTHER_INFORMATION_REQUEST,
         case.referral.referring_agency,
         "further information needed for the referral",
-        [f"Missing: {e.missing}", "The initial meeting cannot be arranged until it arrives (001, 003)."],
+        ["The initial meeting cannot be arranged until it arrives (001, 003)."],
         deadline_id=deadline_id,
     )
 
@@ -428,11 +431,13 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             )
         meet_deadline(case, "referral-decision", now)
         cancel_open_of(case, DeadlineKind.FURTHER_INFORMATION, "referral not accepted", now)
+        # The reasons stay in the case file (the audited read); the notice says where to find them.
+        referral.rejection_reasons = e.reasons
         case.notify(
             NoticeKind.REFERRAL_DECISION,
             referral.referring_agency,
             "referral not accepted",
-            [f"Reasons: {e.reasons}"],
+            ["The reasons are recorded in the case file (003)."],
         )
         if case.category == 3 and not policy.policy.category_3_may_be_level_1:
             exit_mappa(

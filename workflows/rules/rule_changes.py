@@ -36,6 +36,18 @@ CHILDREN_AT_RISK_NAMED = "children-at-risk-named"
 # 004: moving to level 3 in England and Wales states which of the level 3 criteria hold.
 LEVEL_3_CRITERIA_ENGLAND_AND_WALES = "level-3-criteria-england-and-wales"
 
+# Issue 10, finding 7: every date an event gives lies in the case's own order. A meeting is not dated before the
+# referral it follows, nor a date planned at it (review, plan actions) before the day it is recorded, and a
+# deadline is never met before it was opened.
+DATES_IN_CASE_ORDER = "dates-in-case-order"
+# Issue 10, finding 10: a stored minute is the record of one meeting; a second meeting naming it is refused.
+ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
+
+# Found by the property-based tests: a meeting held before the AP1 referral, or a second ASP screening, breached
+# an AP1 deadline already breached again, and a level change re-armed a missed review at its past date (each a
+# second escalation). A breach is escalated once; a missed review stays breached beside the new level's review.
+BREACH_ESCALATED_ONCE = "breach-escalated-once"
+
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
     REFERRAL_FROM_NOTIFICATION,
@@ -50,4 +62,7 @@ RULE_CHANGES: tuple[str, ...] = (
     ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM,
     CHILDREN_AT_RISK_NAMED,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
+    DATES_IN_CASE_ORDER,
+    ONE_MINUTE_ONE_MEETING,
+    BREACH_ESCALATED_ONCE,
 )

@@ -19,6 +19,7 @@ from workflows.rules import events as ev
 from workflows.rules.calendar import local_date, local_time_on
 from workflows.rules.deadlines import Deadline, breach_deadline, meet_deadline, open_deadline, open_of
 from workflows.rules.errors import RuleViolation
+from workflows.rules.ownership import sender_may_meet
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, AdultAtRisk, AspShare, ChildAtRiskRecord, next_number
 from workflows.rules.rule_changes import (
@@ -242,7 +243,7 @@ def record_asp_information_shared(
     case: CaseFile, policy: AreaPolicy, e: ev.AspInformationShared, now: datetime
 ) -> None:
     _require_asp(policy)
-    pending = open_of(case, DeadlineKind.ASP_INFORMATION_SHARING)
+    pending = sender_may_meet(case.sender[0], open_of(case, DeadlineKind.ASP_INFORMATION_SHARING))
     if not pending:
         raise RuleViolation("no ASP information sharing is due", "ASP information sharing")
     if case.follows(ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM):
@@ -349,7 +350,7 @@ def record_children_at_risk(case: CaseFile, policy: AreaPolicy, e: ev.ChildrenAt
 def record_child_protection_referral(
     case: CaseFile, policy: AreaPolicy, e: ev.ChildProtectionReferralMade, now: datetime
 ) -> None:
-    pending = open_of(case, DeadlineKind.CHILD_PROTECTION_REFERRAL)
+    pending = sender_may_meet(case.sender[0], open_of(case, DeadlineKind.CHILD_PROTECTION_REFERRAL))
     if not pending:
         raise RuleViolation("no child protection referral is due", "child protection referral")
     meet_deadline(case, pending[0].deadline_id, now)

@@ -113,10 +113,22 @@ def test_a_referral_not_accepted_is_answered_with_the_reasons():
     )
     assert case.stage is Stage.LEVEL_1
     decision = case.take_outbox()[0]
-    assert (
-        decision.kind is NoticeKind.REFERRAL_DECISION
-        and "level 1 management is sufficient" in decision.lines[0]
-    )
+    # The reasons are the co-ordinator's own words: kept in the case file, never put in the notice.
+    assert decision.kind is NoticeKind.REFERRAL_DECISION
+    assert not any("sufficient" in line for line in decision.lines)
+    assert case.referral is not None
+    assert case.referral.rejection_reasons == "level 1 management is sufficient"
+
+
+def test_what_further_information_is_missing_stays_in_the_case_file_not_the_notice():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(referral(2), at(date(2026, 11, 6)))
+    case.take_outbox()
+    case.apply(ev.FurtherInformationRequested(missing="A Example's new address"), at(date(2026, 11, 6)))
+    request = case.take_outbox()[0]
+    assert request.kind is NoticeKind.FURTHER_INFORMATION_REQUEST
+    assert not any("Example" in line for line in request.lines)
+    assert case.referral is not None and case.referral.information_requested == ["A Example's new address"]
 
 
 def test_further_information_restarts_the_meeting_clock():
