@@ -60,7 +60,12 @@ def _data_converter() -> DataConverter:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Java test server: timers skip, so a 30-day deadline passes at once. Namespace "default"."""
+    """The Java test server: timers skip, so a 30-day deadline passes at once. Namespace "default".
+
+    Its clock is shared by the whole session: never terminate a case on it. A case closed while one of its
+    activities is in flight keeps the clock locked for good (temporalio/sdk-java#1138) and every later
+    `env.sleep` times out. A test that must terminate its cases uses `dev_server_env`.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server_path()),
         data_converter=_data_converter(),

@@ -1,4 +1,8 @@
-"""The worker as `worker.main` builds it: a case opened on Temporal sends its notices and writes the ledger."""
+"""The worker as `worker.main` builds it: a case opened on Temporal sends its notices and writes the ledger.
+
+On the dev server, not the time-skipping one: the test ends by terminating the case, and the time-skipping
+server never releases the clock lock held by an activity in flight when its workflow closes
+(temporalio/sdk-java#1138), so every later `env.sleep` in the session would time out."""
 
 from uuid import uuid4
 
@@ -19,7 +23,7 @@ from workflows.rules.calendar import Jurisdiction
 
 
 async def test_a_referral_opened_on_the_worker_is_acknowledged_and_recorded_in_the_ledger(
-    time_skipping_env: WorkflowEnvironment, engine: Engine, smtp_server: SmtpSink
+    dev_server_env: WorkflowEnvironment, engine: Engine, smtp_server: SmtpSink
 ) -> None:
     load_directory(engine, "store/seed/directory.json")
     settings = Settings(smtp_host=smtp_server.host, smtp_port=smtp_server.port, smtp_timeout_seconds=5)
@@ -34,7 +38,7 @@ async def test_a_referral_opened_on_the_worker_is_acknowledged_and_recorded_in_t
         referral=ev.ReferralSubmitted(referring_agency="lanarkshire-justice-social-work", level_sought=2),
     )
     task_queue = unique_task_queue()
-    client = time_skipping_env.client
+    client = dev_server_env.client
 
     async with build_worker(client, settings, build_activities(settings, engine), task_queue=task_queue):
         handle = await client.start_workflow(
