@@ -5,8 +5,8 @@ They are synchronous and the worker runs them in a thread pool (`worker.assembly
 database (SQLAlchemy, sync) and the mail relay (smtplib) are blocking clients, and a thread per activity keeps
 them off the worker's event loop without a second, async, stack of both.
 
-A notice is delivered at least once and, barring a crash between the relay accepting it and the outbox
-recording that, exactly once: every attempt carries the same Message-ID, so a recipient's mail system can
+A notice is delivered at least once and, barring a crash (or a lost commit) between the relay accepting it and
+the outbox recording that, exactly once: every attempt carries the same Message-ID, so a recipient's mail system can
 drop the rare duplicate.
 """
 
@@ -42,6 +42,11 @@ class CaseActivities:
         self._mailer = mailer
         self._templates = templates or NoticeTemplates()
         self._clock = clock
+        # One transaction per notice where the database locks rows (PostgreSQL): the outbox row is written,
+        # the message sent and the row marked sent before a single commit. SQLite locks the whole database
+        # for a write transaction, so there the send stays outside it (two short transactions).
+        bind = sessions.kw.get("bind")
+        self._send_within_transaction = bind is not None and bind.dialect.name != "sqlite"
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity, for the worker to register."""
@@ -97,9 +102,13 @@ class CaseActivities:
     def _deliver(self, notice: Notice, escalation: bool = False) -> NoticeDelivered:
         now = self._clock()
         first_escalation = False
-        # 1. Write the notice down (once), resolving its recipients as the directory stood when the case raised it.
+        failure: Exception | None = None
+        sent_now = False
         with self._sessions.begin() as session:
-            row = outbox.find(session, notice.key)
+            # 1. Write the notice down (once), resolving its recipients as the directory stood when the case
+            # raised it. The row stays locked until this transaction ends: a concurrent attempt at the same
+            # notice (a retry after a timeout) waits here, then finds it sent.
+            row = outbox.find(session, notice.key, lock=True)
             if row is None:
                 recipient = resolve_recipient(
                     session, notice.area, notice.to, local_date(notice.raised_at or now)
@@ -108,43 +117,62 @@ class CaseActivities:
                 row = outbox.write(session, notice, recipient.addresses, rendered, now)
             if escalation:
                 first_escalation = ledger.write_escalation(session, notice, now)
+            if row.status != OutboxStatus.SENT.value and self._send_within_transaction:
+                # 2 and 3 in the same transaction: send, then mark it sent (or note the failure) before the
+                # one commit. Should the commit fail after the relay took the message, the retry sends it
+                # again with the same Message-ID, as after a crash between send and mark.
+                failure = self._send(notice, row.subject, row.body, outbox.addresses_of(row))
+                if failure is None:
+                    outbox.mark_sent(session, row.id, self._clock())
+                    sent_now = True
+                else:
+                    outbox.record_failure(session, row.id, failure)
         if first_escalation:
             metrics.escalation_recorded(notice, now)
         addresses = outbox.addresses_of(row)
         delivered = NoticeDelivered(key=notice.key, recipients=addresses, outbox_id=row.id)
         log = {"case_ref": notice.case_ref, "notice_key": notice.key, "notice_kind": notice.kind.value}
-        if row.status == OutboxStatus.SENT.value:
+        if row.status == OutboxStatus.SENT.value and not sent_now:
             activity.logger.info("%s notice %s already sent", notice.kind.value, notice.key, extra=log)
             return delivered
 
-        # 2. Send it, outside any transaction: no database lock is held across the network call.
-        try:
-            self._mailer.send(
-                addresses,
-                row.subject,
-                row.body,
-                message_id=message_id_for(notice.key, self._mailer.sender),
-                headers={"X-MAPPA-Case-Ref": notice.case_ref, "X-MAPPA-Notice-Key": notice.key},
-            )
-        except Exception as error:
-            metrics.DELIVERY_FAILURES.inc()
+        if not self._send_within_transaction:
+            # SQLite: its one write lock must not be held across a network call, so the send comes after
+            # the commit and the mark in a second transaction.
+            failure = self._send(notice, row.subject, row.body, addresses)
             with self._sessions.begin() as session:
-                outbox.record_failure(session, row.id, error)
+                if failure is None:
+                    outbox.mark_sent(session, row.id, self._clock())
+                else:
+                    outbox.record_failure(session, row.id, failure)
+
+        if failure is not None:
+            metrics.DELIVERY_FAILURES.inc()
             activity.logger.warning(
                 "%s notice %s not sent; will retry", notice.kind.value, notice.key, extra=log
             )
             # Retryable: the workflow's retry policy keeps trying until the relay takes it.
             raise ApplicationError(
-                f"mail relay did not accept notice {notice.key}: {type(error).__name__}: {error}",
+                f"mail relay did not accept notice {notice.key}: {type(failure).__name__}: {failure}",
                 type="MailRelayUnavailable",
-            ) from error
-
-        # 3. Mark it sent.
-        with self._sessions.begin() as session:
-            outbox.mark_sent(session, row.id, self._clock())
+            ) from failure
         metrics.notice_sent(notice)
         activity.logger.info("%s notice %s sent", notice.kind.value, notice.key, extra=log)
         return delivered
+
+    def _send(self, notice: Notice, subject: str, body: str, addresses: list[str]) -> Exception | None:
+        """Hand the notice to the mail relay; the error if it did not take it."""
+        try:
+            self._mailer.send(
+                addresses,
+                subject,
+                body,
+                message_id=message_id_for(notice.key, self._mailer.sender),
+                headers={"X-MAPPA-Case-Ref": notice.case_ref, "X-MAPPA-Notice-Key": notice.key},
+            )
+        except Exception as error:
+            return error
+        return None
 
     # ------------------------------------------------------------------ ledger
 

@@ -19,8 +19,13 @@ from workflows.messages import Notice
 LAST_ERROR_CHARS = 2000
 
 
-def find(session: Session, key: str) -> Notification | None:
-    return session.scalars(select(Notification).where(Notification.key == key)).one_or_none()
+def find(session: Session, key: str, *, lock: bool = False) -> Notification | None:
+    """The notice's row; with `lock`, held (FOR UPDATE) until the transaction ends (PostgreSQL; SQLite
+    locks the whole database on write anyway)."""
+    query = select(Notification).where(Notification.key == key)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
 
 
 def write(
@@ -44,7 +49,7 @@ def write(
             attempts=0,
         ).on_conflict_do_nothing(index_elements=["key"])
     )
-    row = find(session, notice.key)
+    row = find(session, notice.key, lock=True)
     assert row is not None
     return row
 

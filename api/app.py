@@ -20,6 +20,7 @@ from api import problems
 from api.deps import connect, key_ring_of
 from api.routes import audit, calendars, cases, codec, deadlines, health, imports, minutes, ops
 from api.routes import metrics as ledger_metrics
+from api.token_cache import TokenCache
 from core import bootstrap
 from core.codec import KeyRing
 from core.settings import Settings, get_settings
@@ -98,6 +99,7 @@ def create_app(
     app.state.engine = engine
     app.state.key_ring = key_ring
     app.state.connect_lock = asyncio.Lock()
+    app.state.token_cache = TokenCache()
     problems.install(app)
     codec.install_cors(app, settings)
     generate_openapi = app.openapi

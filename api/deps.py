@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from api import problems
-from api.auth import User, user_for_token
+from api.auth import User
 from api.case_service import CASE_REF_PATTERN
+from api.token_cache import TokenCache, user_holding
 from core import bootstrap
 from core.codec import KeyRing
 from core.converter import encrypting_data_converter, key_ring_for
@@ -29,6 +32,11 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5.0
+# The SDK retries a call Temporal did not answer for up to 10 s by default; the API gives up after about one
+# second and answers 503 (Retry-After), so a client is not kept waiting on a server that is down.
+TEMPORAL_RETRY = RetryConfig(
+    initial_interval_millis=100, max_interval_millis=500, max_elapsed_time_millis=1000
+)
 
 
 def get_settings(request: Request) -> Settings:
@@ -59,7 +67,8 @@ async def connect(settings: Settings, key_ring: KeyRing) -> Client | None:
     data_converter = encrypting_data_converter(key_ring)
     try:
         return await asyncio.wait_for(
-            bootstrap.connect_client(settings, data_converter=data_converter), CONNECT_TIMEOUT_SECONDS
+            bootstrap.connect_client(settings, data_converter=data_converter, retry_config=TEMPORAL_RETRY),
+            CONNECT_TIMEOUT_SECONDS,
         )
     except Exception as error:  # any failure to connect is "Temporal unavailable"
         log.warning("Temporal at %s not reachable: %s", settings.temporal_address, error)
@@ -96,9 +105,17 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    with session_factory(engine)() as session:
+async def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+    """A session for the request. Async, so that FastAPI makes no thread-pool hop to open and close it: a
+    session opens no connection until first used, and one already committed (the audit row) holds none."""
+    session = session_factory(engine)()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)  # a rollback on the connection: blocking I/O
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db)]
@@ -106,12 +123,21 @@ DbSession = Annotated[Session, Depends(get_db)]
 bearer = HTTPBearer(auto_error=False, description="A token issued by `mappa tokens issue`.")
 
 
-def get_current_user(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], db: DbSession
+def token_cache_of(state: Any) -> TokenCache:
+    if getattr(state, "token_cache", None) is None:
+        state.token_cache = TokenCache()
+    cache: TokenCache = state.token_cache
+    return cache
+
+
+async def get_current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    db: DbSession,
 ) -> User:
     if credentials is None:
         raise problems.unauthenticated("send 'Authorization: Bearer <token>'", invalid_token=False)
-    user = user_for_token(db, credentials.credentials)
+    user = await user_holding(token_cache_of(request.app.state), db, credentials.credentials)
     if user is None:
         raise problems.unauthenticated("the token is unknown or has been revoked", invalid_token=True)
     return user

@@ -33,8 +33,9 @@ from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseWorkflowInput, Receipt
 from workflows.rules import events as ev
 
-RATIO_TARGET = 1.2
-P99_TARGET_MS = 100.0
+RATIO_TARGET = 1.2  # latency, 1 client, against the direct Update
+THROUGHPUT_TARGET = 0.9  # events per second at 50 clients, against the direct Update
+UNAVAILABLE_TARGET_SECONDS = 1.5  # "about a second"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ async def run(full: bool = False) -> Result:
     samples: dict[tuple[int, str], list[float]] = {}
     throughput: dict[tuple[int, str], list[float]] = {}
     api_cpu: list[float] = []
+    unavailable_seconds = float("nan")
     async with dev_server() as (server, client):
         with ledger_database() as ledger, MailSink() as mail:
             result.parameters["ledger"] = ledger.kind
@@ -153,6 +155,14 @@ async def run(full: bool = False) -> Result:
                                     api_cpu.append((api.cpu_seconds() - cpu) / len(latencies) * 1000)
                                 samples.setdefault((clients_count, name), []).extend(latencies)
                                 throughput.setdefault((clients_count, name), []).append(len(latencies) / wall)
+                # Last: Temporal goes away under the running API; how long until it answers 503?
+                await server.stop()
+                async with httpx.AsyncClient(base_url=api.base_url, headers=headers, timeout=60) as http:
+                    started = time.perf_counter()
+                    response = await http.post(f"/cases/{refs[0]}/risk-changes", json=body)
+                    unavailable_seconds = time.perf_counter() - started
+                if response.status_code != 503:
+                    raise RuntimeError(f"with Temporal down the API answered {response.status_code}")
             finally:
                 await api.stop()
                 await worker.stop()
@@ -162,12 +172,9 @@ async def run(full: bool = False) -> Result:
         via_api, direct_update = samples[(clients_count, "api")], samples[(clients_count, "direct")]
         for p in (50, 99):
             ours, base = percentile(via_api, p), percentile(direct_update, p)
-            if p == 99 and clients_count == sizes.clients:
-                target, met = (
-                    f"≤ {RATIO_TARGET}×, < {P99_TARGET_MS:.0f} ms",
-                    ours / base <= RATIO_TARGET and ours < P99_TARGET_MS,
-                )
-            else:
+            target: str | None = None
+            met: bool | None = None
+            if clients_count == 1:
                 target, met = f"≤ {RATIO_TARGET}×", ours / base <= RATIO_TARGET
             result.add(
                 Figure(
@@ -176,14 +183,32 @@ async def run(full: bool = False) -> Result:
             )
         rate_api = sum(throughput[(clients_count, "api")]) / len(throughput[(clients_count, "api")])
         rate_direct = sum(throughput[(clients_count, "direct")]) / len(throughput[(clients_count, "direct")])
+        target, met = None, None
+        if clients_count == sizes.clients:
+            target, met = f"≥ {THROUGHPUT_TARGET}×", rate_api / rate_direct >= THROUGHPUT_TARGET
         result.add(
             Figure(
-                f"{clients_count} client(s): events per second", rate_api, "/s", rate_direct, "direct Update"
+                f"{clients_count} client(s): events per second",
+                rate_api,
+                "/s",
+                rate_direct,
+                "direct Update",
+                target,
+                met,
             )
         )
         result.notes.append(
             f"{clients_count} client(s): {len(via_api)} requests through the API, {len(direct_update)} direct"
         )
+    result.add(
+        Figure(
+            "Temporal down: time to the 503",
+            unavailable_seconds,
+            "s",
+            target=f"≤ {UNAVAILABLE_TARGET_SECONDS} s",
+            met=unavailable_seconds <= UNAVAILABLE_TARGET_SECONDS,
+        )
+    )
     result.notes.append(
         f"the API process used {min(api_cpu):.1f}-{max(api_cpu):.1f} ms of CPU per event; the API, the worker "
         "and this load generator are separate processes, as deployed"

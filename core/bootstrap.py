@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RetryConfig
 
 from core.converter import data_converter_for
 from core.database import make_engine
@@ -18,11 +19,15 @@ from core.settings import Settings
 
 
 async def connect_client(
-    settings: Settings, runtime: Runtime | None = None, data_converter: DataConverter | None = None
+    settings: Settings,
+    runtime: Runtime | None = None,
+    data_converter: DataConverter | None = None,
+    retry_config: RetryConfig | None = None,
 ) -> Client:
     """A client of the configured namespace, speaking through the shared, encrypting data converter.
 
-    Pass the worker's `build_runtime(settings)` to export its metrics; the API and tests leave it out. Without
+    Pass the worker's `build_runtime(settings)` to export its metrics; the API and tests leave it out. The API
+    passes a `retry_config` that gives up on an unanswered call sooner than the SDK's 10 s. Without
     a payload encryption key this raises `core.codec.CodecKeyError` before connecting.
     """
     return await Client.connect(
@@ -30,6 +35,7 @@ async def connect_client(
         namespace=settings.temporal_namespace,
         data_converter=data_converter or data_converter_for(settings),
         runtime=runtime,
+        retry_config=retry_config,
     )
 
 

@@ -25,7 +25,9 @@ def make_engine(url: str | URL) -> Engine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
         # pre_ping: a worker lives for weeks; connections dropped by a PostgreSQL restart are replaced.
-        return create_engine(parsed, pool_pre_ping=True)
+        # max_overflow: a notice holds its connection while the mail relay takes it (one transaction per
+        # notice), so the worker's 16 activity threads may each hold one, with the API's requests beside.
+        return create_engine(parsed, pool_pre_ping=True, max_overflow=20)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "mappa"
     task_queue: str = "mappa-cases"
+    # Cases a worker keeps in memory (about 290 KiB each); beyond it the least recently used is evicted and
+    # replayed from its history at its next event or timer. docs/SCALING.md sizes it.
+    workflow_cache_size: int = 1000
 
     # Hosting platforms hand out a plain DATABASE_URL; MAPPA_DATABASE_URL wins when both are set.
     database_url: str = Field(

@@ -18,6 +18,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from bench.rig import POSTGRES_URLS
 from core.codec import keys_document
 from core.converter import data_converter_for
 from core.settings import Settings
@@ -26,11 +27,6 @@ from worker.binaries import temporal_cli_path, temporal_test_server_path
 from worker.search_attribute_registry import indexed_value_types, search_attribute_keys
 
 __all__ = ["unique_task_queue"]
-
-POSTGRES_URLS = (
-    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "postgresql+psycopg://root@127.0.0.1:5432/test",
-)
 
 
 TEST_KEY_ID = "test-1"

@@ -2,7 +2,6 @@
 
 import asyncio
 import email
-import socket
 from email.message import Message
 from typing import Any
 from uuid import uuid4
@@ -10,17 +9,14 @@ from uuid import uuid4
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from bench.rig import free_port
+
+__all__ = ["SmtpSink", "free_port", "unique_task_queue"]
+
 
 def unique_task_queue() -> str:
     """One task queue per test, so a worker from one test never picks up another test's workflow."""
     return f"test-{uuid4()}"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class _RecordingHandler:
@@ -48,7 +44,7 @@ class SmtpSink:
     host = "127.0.0.1"
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port(self.host)
+        self.port = port or free_port()
         self.messages: list[Message] = []
         self._controller: Controller | None = None
 

@@ -91,6 +91,7 @@ def build_worker(
         activities=list(activities),
         activity_executor=executor,
         max_concurrent_activities=threads,
+        max_cached_workflows=settings.workflow_cache_size,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)

@@ -7,9 +7,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from uuid import uuid4
 
-import psycopg
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -18,6 +16,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from bench import cases
+from bench.rig import postgres_schema
 from core.database import make_engine
 from core.settings import Settings
 from store.models import LedgerCase
@@ -36,18 +35,12 @@ CASES = 5
 @pytest.fixture
 def postgres_ledger(postgres_url: str) -> Iterator[Ledger]:
     """A fresh schema on the local PostgreSQL, built by the migrations; dropped afterwards."""
-    schema = f"drill_{uuid4().hex[:12]}"
-    libpq = postgres_url.replace("+psycopg", "", 1)
-    with psycopg.connect(libpq, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    ledger = migrated(url.render_as_string(hide_password=False))
-    try:
-        yield ledger
-    finally:
-        ledger.engine.dispose()
-        with psycopg.connect(libpq, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema(postgres_url, prefix="drill") as url:
+        ledger = migrated(url)
+        try:
+            yield ledger
+        finally:
+            ledger.engine.dispose()
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.auth import issue_token
+from api.token_cache import TokenCache
 from core.database import make_engine, session_factory
 from core.settings import Settings
 from store.directory import load_directory
@@ -48,6 +50,13 @@ class ApiRig:
     smtp: SmtpSink
     env: WorkflowEnvironment
     tokens: dict[str, str]
+    app: FastAPI | None = None
+
+    def pass_token_cache_time(self) -> None:
+        """As if the token cache's seconds had passed: every remembered token is looked up again."""
+        assert self.app is not None
+        cache: TokenCache = self.app.state.token_cache
+        self.app.state.token_cache = TokenCache(cache.seconds)
 
     def auth(self, user: str, key: str | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"}

@@ -54,4 +54,4 @@ async def api_rig(
         worker,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mappa.test") as http,
     ):
-        yield ApiRig(http, engine, settings, smtp_server, dev_server_env, issue_tokens(engine))
+        yield ApiRig(http, engine, settings, smtp_server, dev_server_env, issue_tokens(engine), app)

@@ -7,13 +7,11 @@ PostgreSQL run is skipped, with the reason shown, when no server answers.
 
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
+from bench.rig import postgres_schema
 from core.database import make_engine
 from store.migrate import upgrade
 
@@ -25,17 +23,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'store' / 'mappa.db'}"
         return
     server_url: str = request.getfixturevalue("postgres_url")
-    schema = f"test_{uuid4().hex[:12]}"
-    libpq_url = server_url.replace("+psycopg", "", 1)
-    with psycopg.connect(libpq_url, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        # Every connection of this engine sees only the test's schema.
-        url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(libpq_url, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema(server_url, prefix="test") as url:
+        yield url
 
 
 @pytest.fixture

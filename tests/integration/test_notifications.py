@@ -170,3 +170,48 @@ async def test_escalate_breach_refuses_other_kinds_of_notice(activities: CaseAct
     with pytest.raises(ApplicationError) as failure:
         await asyncio.to_thread(activities.escalate_breach, receipt)
     assert failure.value.non_retryable
+
+
+async def test_notices_share_one_connection_to_the_relay_and_outlive_the_relay_restarting(
+    engine: Engine, smtp_server: SmtpSink
+) -> None:
+    load_directory(engine, "store/seed/directory.json")
+    mailer = SmtpMailer(smtp_server.host, smtp_server.port, SENDER, timeout=5)
+    activities = CaseActivities(session_factory(engine), mailer)
+    reminder = record_search_reminder()
+    keys = [f"{reminder.key}-{n}" for n in range(4)]
+
+    for key in keys[:3]:
+        await asyncio.to_thread(activities.send_reminder, reminder.model_copy(update={"key": key}))
+    assert mailer.connections_opened == 1
+
+    # The relay restarts: the pooled connection is dead, and the next notice goes on a fresh one.
+    smtp_server.stop()
+    smtp_server.start()
+    await asyncio.to_thread(activities.send_reminder, reminder.model_copy(update={"key": keys[3]}))
+
+    await smtp_server.wait_for(4)
+    assert sorted(str(m["X-MAPPA-Notice-Key"]) for m in smtp_server.messages) == sorted(keys)
+    assert {row.status for row in outbox_rows(engine)} == {"sent"}
+    assert mailer.connections_opened == 2
+    mailer.close()
+
+
+async def test_two_attempts_at_the_same_notice_at_once_send_it_once(
+    engine: Engine, activities: CaseActivities, smtp_server: SmtpSink
+) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite sends after its write transaction, so it cannot hold the row across the send")
+    reminder = record_search_reminder()
+
+    # A retry that starts while the first attempt is still sending (its start-to-close timed out).
+    await asyncio.gather(
+        asyncio.to_thread(activities.send_reminder, reminder),
+        asyncio.to_thread(activities.send_reminder, reminder),
+    )
+
+    await smtp_server.wait_for(1)
+    await asyncio.sleep(0.5)  # a second message, if one were sent, would have arrived by now
+    assert len(smtp_server.messages) == 1
+    (row,) = outbox_rows(engine)
+    assert (row.status, row.attempts) == ("sent", 1)
