@@ -149,3 +149,47 @@ async def test_minutes_still_to_circulate_keep_an_exited_case_open_reminded_and_
     record = await handle.result()
     assert record.obligations_outstanding == ["minutes:meeting-1"]
     await rig.keep_history(handle, "timeline/exit-with-minutes-outstanding")
+
+
+async def test_a_restricted_patients_discharge_waits_for_the_nhs_referral_reminded_breached_and_moved(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIME05"
+    day0 = await today(rig)
+    discharge = ev.HospitalDischarge(recorded_by="nhs-lanarkshire", discharge_date=day0 + timedelta(weeks=14))
+    handle = await rig.open_case(
+        opening(ref, ev.EntryRoute.RESTRICTED_PATIENT, "nhs-lanarkshire", discharge=discharge)
+    )
+    assert (await rig.status(handle)).summary.stage == "awaiting-notification"
+    first = await rig.deadline(handle, "restricted-patient-referral")
+    assert first.responsible == "nhs-lanarkshire" and first.due_date == day0 + timedelta(weeks=2)
+    # The tribunal puts the discharge back two weeks: the NHS referral, twelve weeks before it, moves too.
+    later = day0 + timedelta(weeks=16)
+    await rig.send(
+        handle,
+        ev.DischargeDateChanged(
+            recorded_by="nhs-lanarkshire", discharge_date=later, reason="tribunal adjourned"
+        ),
+    )
+    moved = await rig.deadline(handle, "restricted-patient-referral")
+    assert moved.due_date == later - timedelta(weeks=12) and moved.state == "open"
+    assert moved.reminded_at is None
+    await rig.pass_time(timedelta(weeks=5))
+    late = await rig.deadline(handle, "restricted-patient-referral")
+    assert late.state == "breached" and late.reminded_at is not None
+    assert late.reminded_at < late.due_at <= late.breached_at  # type: ignore[operator]
+    assert await rig.wait_for_mail(ref, "reminder", "restricted patient")
+    assert await rig.wait_for_mail(ref, "BREACHED", "restricted patient")
+    row = await rig.ledger_row(ref, "restricted-patient-referral", "breached")
+    assert row.due_date == moved.due_date
+    receipt = await rig.send(
+        handle,
+        ev.NotificationSubmitted(
+            notifying_agency="nhs-lanarkshire", extenuating_circumstances="the CPA review was postponed"
+        ),
+    )
+    assert receipt.stage == "notification"
+    met = await rig.deadline(handle, "restricted-patient-referral")
+    assert met.state == "met" and met.breached_at is not None
+    assert (await rig.deadline(handle, "screening")).state == "open"
+    await rig.keep_history(handle, "timeline/restricted-patient-discharge-moved")
