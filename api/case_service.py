@@ -3,6 +3,10 @@
 Temporal's answers become problem documents here, and nowhere else: a refused transition is 409, a failed
 rule 422, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
 503.
+
+A closed case still takes what the core accepts at stage `exited` (a subject access request, 001): its last run
+has completed and takes no updates, so the case is reopened as a new run under the same reference, carrying the
+closed run's state (case file and answered idempotency keys), and closes again once what it took is met.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from temporalio.client import (
     Client,
     RPCError,
     RPCTimeoutOrCancelledError,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -25,15 +30,24 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCStatusCode
 
 from api import problems
-from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, CaseWorkflowInput, Receipt
+from workflows.messages import (
+    EVENT_UPDATES,
+    CaseFile,
+    CaseStatus,
+    CaseWorkflowInput,
+    CaseWorkflowState,
+    Receipt,
+)
 from workflows.rules import events as ev
 from workflows.rules.calendar import LONDON
+from workflows.rules.errors import CaseRuleError
 from workflows.rules.policy import UnknownArea, area_by_code
+from workflows.rules.stages import Stage, accepts
 
 WORKFLOW_TYPE = "MappaCase"
 # Long enough for a worker to run an update's handler; short enough that a dead worker is a prompt 503.
@@ -42,6 +56,7 @@ QUERY_TIMEOUT = timedelta(seconds=10)
 START_TIMEOUT = timedelta(seconds=10)
 CASE_REF_ALPHABET = string.ascii_uppercase + string.digits
 CASE_REF_PATTERN = r"^MAPPA-[A-Z]{3}-[0-9]{4}-[A-Z0-9]{6}$"
+CARRIED_STATE = "carried_state"  # the workflow's query for what a case carries to its next run
 
 T = TypeVar("T")
 
@@ -109,13 +124,26 @@ def _refusal(error: WorkflowUpdateFailedError) -> problems.ProblemError:
     return problems.rule_violation(cause.message, rule=rule, field=field)
 
 
-async def send_event(client: Client, case_ref: str, event: ev.Event, update_id: str) -> Receipt:
-    """Send one agency event through its update; a repeated `update_id` gets the first Receipt back."""
+async def send_event(
+    client: Client, case_ref: str, event: ev.Event, update_id: str, *, task_queue: str | None = None
+) -> Receipt:
+    """Send one agency event through its update; a repeated `update_id` gets the first Receipt back.
+
+    With `task_queue`, an event a closed case still takes (`reopens`) reopens it on that queue."""
     handle = client.get_workflow_handle(case_ref)
-    async with _temporal_errors(handle):
-        receipt: Receipt = await handle.execute_update(
-            EVENT_UPDATES[type(event)], event, id=update_id, result_type=Receipt, rpc_timeout=UPDATE_TIMEOUT
-        )
+    try:
+        async with _temporal_errors(handle):
+            receipt: Receipt = await handle.execute_update(
+                EVENT_UPDATES[type(event)],
+                event,
+                id=update_id,
+                result_type=Receipt,
+                rpc_timeout=UPDATE_TIMEOUT,
+            )
+    except problems.ProblemError as refusal:
+        if task_queue is None or not reopens(event) or refusal.problem.type != CASE_EXITED:
+            raise
+        receipt = await _reopen_with(client, task_queue, case_ref, event, update_id, refusal)
     if receipt.event != type(event).__name__:
         # The key's first use was another kind of event: its answer is no answer to this request.
         raise problems.ProblemError(
@@ -126,6 +154,72 @@ async def send_event(client: Client, case_ref: str, event: ev.Event, update_id: 
             field="Idempotency-Key",
         )
     return receipt
+
+
+CASE_EXITED = problems.case_exited("").problem.type
+
+
+def reopens(event: ev.Event) -> bool:
+    """Whether a closed case still takes the event: the core accepts it at stage `exited` (a subject access
+    request, 001: data protection law does not end with MAPPA)."""
+    return type(event) in accepts(Stage.EXITED)
+
+
+async def _reopen_with(
+    client: Client,
+    task_queue: str,
+    case_ref: str,
+    event: ev.Event,
+    update_id: str,
+    refusal: problems.ProblemError,
+) -> Receipt:
+    """Reopen a closed case to take `event`: a new run under the same reference carries the last run's state on.
+
+    Exactly once under concurrency: the run is started by update-with-start with the conflict policy
+    USE_EXISTING, so a second request racing this one sends its event to the run the first one started. A
+    repeated idempotency key the closed case already answered gets its first answer, and starts nothing.
+    """
+    latest = client.get_workflow_handle(case_ref)
+    async with _temporal_errors(latest):
+        description = await latest.describe(rpc_timeout=QUERY_TIMEOUT)
+        if description.status is not WorkflowExecutionStatus.COMPLETED:
+            raise refusal  # terminated, failed or timed out: not a case that exited MAPPA
+        closed = client.get_workflow_handle(case_ref, run_id=description.run_id)
+        state: CaseWorkflowState = await closed.query(
+            CARRIED_STATE, result_type=CaseWorkflowState, rpc_timeout=QUERY_TIMEOUT
+        )
+    if update_id in state.seen:
+        return state.seen[update_id].model_copy(update={"replayed": True})
+    try:
+        # The core's answer before anything starts: a refused event reopens nothing.
+        state.case.check(event, datetime.now(UTC))
+    except CaseRuleError as error:
+        raise rule_refusal(error) from None
+    reopening: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WORKFLOW_TYPE,
+        CaseWorkflowInput(state=state),
+        id=case_ref,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        static_summary=f"MAPPA case {case_ref}, reopened: {type(event).__name__}",
+    )
+    async with _temporal_errors(latest):
+        receipt: Receipt = await client.execute_update_with_start_workflow(
+            EVENT_UPDATES[type(event)],
+            event,
+            start_workflow_operation=reopening,
+            id=update_id,
+            result_type=Receipt,
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+    return receipt
+
+
+def rule_refusal(error: CaseRuleError) -> problems.ProblemError:
+    if error.kind == "wrong-stage":
+        return problems.wrong_stage(error.message, rule=error.rule, field=error.field)
+    return problems.rule_violation(error.message, rule=error.rule, field=error.field)
 
 
 async def _query(client: Client, case_ref: str, name: str, result_type: type[T]) -> T:
@@ -146,7 +240,8 @@ async def case_file(client: Client, case_ref: str) -> CaseFile:
 async def start_case(client: Client, task_queue: str, opening: ev.CaseOpening) -> bool:
     """Start the case's workflow; False when a workflow with that reference exists or existed.
 
-    A reference is never reused, even after the case has exited: that would reopen a closed case.
+    A reference is never reused for a new case, even after the case has exited: only an event the closed case
+    still takes reopens it (`send_event`).
     """
     try:
         await client.start_workflow(

@@ -204,7 +204,8 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         ev.SubjectAccessRequested,
         "Record a subject access request for minutes",
         "The subject asks for the minutes: a decision is due in one calendar month, and each agency that "
-        "attended the meetings concerned is consulted (001).",
+        "attended the meetings concerned is consulted (001). A case that has exited MAPPA still takes it: it "
+        "reopens at stage exiting, its deadlines enforced as before, and closes again once the request is decided.",
     ),
     EventRoute(
         "subject-access-views",
@@ -358,21 +359,26 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         user: CurrentUser,
         client: TemporalClient,
         db: DbSession,
+        settings: SettingsDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Receipt:
         await permit_on_case(db, client, user, permission, case_ref, request=event)
+        # An event a closed case still takes (a subject access request) reopens it on our task queue.
+        queue = settings.task_queue
         check_dates(event, datetime.now(UTC))
         if route.check is not None:
             await route.check(db, client, case_ref, event)
         if idempotency_key is None:
-            return await send_event(client, case_ref, event, str(uuid4()))
+            return await send_event(client, case_ref, event, str(uuid4()), task_queue=queue)
         use = await run_in_threadpool(
             claim_event_key, db, user.sender, case_ref, idempotency_key, request_hash(route.path, event)
         )
         # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
         # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
         try:
-            receipt = await send_event(client, case_ref, event, f"{user.sender}:{idempotency_key}")
+            receipt = await send_event(
+                client, case_ref, event, f"{user.sender}:{idempotency_key}", task_queue=queue
+            )
         except problems.ProblemError as refusal:
             if refusal.problem.status in (409, 422):  # refused by the case: nothing recorded under the key
                 await run_in_threadpool(release_event_key, db, user.sender, case_ref, idempotency_key)
