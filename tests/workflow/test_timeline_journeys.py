@@ -8,8 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from api.case_service import send_event
 from tests.case_builders import SCOTTISH_AGENCIES, SUBJECT, accept, community_notification, meeting, referral
 from tests.workflow.conftest import CaseRig
+from workflows.case import MappaCaseWorkflow
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction, local_date
 from workflows.rules.policy import area_policy
@@ -193,3 +195,38 @@ async def test_a_restricted_patients_discharge_waits_for_the_nhs_referral_remind
     assert met.state == "met" and met.breached_at is not None
     assert (await rig.deadline(handle, "screening")).state == "open"
     await rig.keep_history(handle, "timeline/restricted-patient-discharge-moved")
+
+
+async def test_a_subject_access_request_after_the_case_closed_reopens_it_reminded_and_breached_until_decided(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIME06"
+    day0 = await today(rig)
+    handle = await rig.open_case(community_notification(ref, disposal_date=day0))
+    await rig.send(handle, referral(2))
+    await rig.send(handle, accept(2))
+    await rig.send(handle, meeting(day0, day0 + timedelta(weeks=10)))
+    await rig.send(handle, ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]))
+    await rig.send(handle, ev.ExitDecision(outcome="exit", reason="moved to another jurisdiction"))
+    assert (await handle.result()).reason == "moved to another jurisdiction"
+    # Months later the subject asks for the minutes, through the API's service as the route sends it.
+    await rig.pass_time(timedelta(weeks=12))
+    request = ev.SubjectAccessRequested(meeting_ids=["meeting-1"])
+    receipt = await send_event(rig.client, ref, request, "sar-months-later", task_queue=rig.task_queue)
+    assert receipt.stage == "exiting"
+    reopened = rig.client.get_workflow_handle_for(MappaCaseWorkflow.run, ref)
+    status = await rig.status(reopened)
+    assert status.runs == 2 and (await rig.deadline(reopened, "minutes:meeting-1")).state == "met"
+    await rig.pass_time(timedelta(days=40))
+    sar = await rig.deadline(reopened, "sar-1")
+    assert sar.state == "breached" and sar.reminded_at is not None
+    assert await rig.wait_for_mail(ref, "BREACHED", "subject access")
+    await rig.ledger_row(ref, "sar-1", "breached")
+    decided = await rig.send(
+        reopened,
+        ev.SarDecided(sar_id="sar-1", outcome="disclose", reason="nothing to withhold"),
+    )
+    assert decided.stage == "exited"
+    record = await reopened.result()
+    assert record is not None and record.reason == "moved to another jurisdiction"
+    await rig.keep_history(reopened, "timeline/subject-access-after-exit")
