@@ -534,3 +534,9 @@ class MappaCaseWorkflow:
     def case_file(self) -> CaseFile:
         """The whole case file, personal data included: the API audits every read of it."""
         return self.case
+
+    @workflow.query
+    def carried_state(self) -> CaseWorkflowState:
+        """What the case carries to its next run: the case file and the idempotency keys already answered. The API
+        reads it from a closed case's last run to reopen the case for a subject access request (001); never shown."""
+        return self._state

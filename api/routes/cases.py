@@ -231,7 +231,8 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         ev.SubjectAccessRequested,
         "Record a subject access request for minutes",
         "The subject asks for the minutes: a decision is due in one calendar month, and each agency that "
-        "attended the meetings concerned is consulted (001).",
+        "attended the meetings concerned is consulted (001). A case that has exited MAPPA still takes it: it "
+        "reopens at stage exiting, its deadlines enforced as before, and closes again once the request is decided.",
     ),
     EventRoute(
         "subject-access-views",
@@ -385,9 +386,12 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         user: CurrentUser,
         client: TemporalClient,
         db: DbSession,
+        settings: SettingsDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Receipt:
         await permit_on_case(db, client, user, permission, case_ref, request=event)
+        # An event a closed case still takes (a subject access request) reopens it on our task queue.
+        queue = settings.task_queue
         check_dates(event, datetime.now(UTC))
         if route.check is not None:
             await route.check(db, client, case_ref, event)
@@ -396,13 +400,20 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         # deadlines the event may meet (workflows/rules/ownership.py).
         event = event.model_copy(update={"sent_by": user.actor})
         if idempotency_key is None:
-            return await _sent(client, db, user, permission.action, case_ref, event, str(uuid4()))
+            return await _sent(client, db, user, permission.action, case_ref, event, str(uuid4()), queue)
         use = await run_in_threadpool(claim_event_key, db, user.sender, case_ref, idempotency_key, hashed)
         # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
         # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
         try:
             receipt = await _sent(
-                client, db, user, permission.action, case_ref, event, f"{user.sender}:{idempotency_key}"
+                client,
+                db,
+                user,
+                permission.action,
+                case_ref,
+                event,
+                f"{user.sender}:{idempotency_key}",
+                queue,
             )
         except problems.ProblemError as refusal:
             if refusal.problem.status in (
@@ -420,11 +431,18 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
 
 
 async def _sent(
-    client: Client, db: Session, user: User, action: str, case_ref: str, event: ev.Event, update_id: str
+    client: Client,
+    db: Session,
+    user: User,
+    action: str,
+    case_ref: str,
+    event: ev.Event,
+    update_id: str,
+    task_queue: str,
 ) -> Receipt:
     """Send the event; the case refusing its sender (another agency's deadline) is audited as a refusal."""
     try:
-        return await send_event(client, case_ref, event, update_id)
+        return await send_event(client, case_ref, event, update_id, task_queue=task_queue)
     except problems.ProblemError as refusal:
         if refusal.problem.status == 403:
             await refuse(db, user, action, case_ref, refusal)

@@ -8,8 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from api.case_service import send_event
 from tests.case_builders import SCOTTISH_AGENCIES, SUBJECT, accept, community_notification, meeting, referral
 from tests.workflow.conftest import CaseRig
+from workflows.case import MappaCaseWorkflow
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction, local_date
 from workflows.rules.policy import area_policy
@@ -149,3 +151,90 @@ async def test_minutes_still_to_circulate_keep_an_exited_case_open_reminded_and_
     record = await handle.result()
     assert record.obligations_outstanding == ["minutes:meeting-1"]
     await rig.keep_history(handle, "timeline/exit-with-minutes-outstanding")
+
+
+async def test_a_restricted_patients_discharge_waits_for_the_nhs_referral_reminded_breached_and_moved(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIME05"
+    day0 = await today(rig)
+    discharge = ev.HospitalDischarge(recorded_by="nhs-lanarkshire", discharge_date=day0 + timedelta(weeks=14))
+    handle = await rig.open_case(
+        opening(ref, ev.EntryRoute.RESTRICTED_PATIENT, "nhs-lanarkshire", discharge=discharge)
+    )
+    assert (await rig.status(handle)).summary.stage == "awaiting-notification"
+    first = await rig.deadline(handle, "restricted-patient-referral")
+    assert first.responsible == "nhs-lanarkshire" and first.due_date == day0 + timedelta(weeks=2)
+    # The tribunal puts the discharge back four days: the NHS referral, twelve weeks before it, moves too.
+    later = day0 + timedelta(weeks=14, days=4)
+    await rig.send(
+        handle,
+        ev.DischargeDateChanged(
+            recorded_by="nhs-lanarkshire", discharge_date=later, reason="tribunal adjourned"
+        ),
+    )
+    moved = await rig.deadline(handle, "restricted-patient-referral")
+    assert moved.due_date == later - timedelta(weeks=12) and moved.state == "open"
+    assert moved.reminded_at is None and moved.reminder_at is not None
+    # Time passes in two steps, to just after the reminder and just after the due time: the time-skipping
+    # server's clock is shared with every case earlier tests left open, and a long skip wakes them all.
+    await rig.pass_time(moved.reminder_at - await rig.now() + timedelta(hours=1))
+    reminded = await rig.deadline(handle, "restricted-patient-referral")
+    assert reminded.state == "open" and reminded.reminded_at is not None
+    assert await rig.wait_for_mail(ref, "reminder", "restricted patient")
+    await rig.pass_time(moved.due_at - await rig.now() + timedelta(hours=1))
+    late = await rig.deadline(handle, "restricted-patient-referral")
+    assert late.state == "breached" and late.breached_at is not None
+    assert await rig.wait_for_mail(ref, "BREACHED", "restricted patient")
+    row = await rig.ledger_row(ref, "restricted-patient-referral", "breached")
+    assert row.due_date == moved.due_date
+    receipt = await rig.send(
+        handle,
+        ev.NotificationSubmitted(
+            notifying_agency="nhs-lanarkshire", extenuating_circumstances="the CPA review was postponed"
+        ),
+    )
+    assert receipt.stage == "notification"
+    met = await rig.deadline(handle, "restricted-patient-referral")
+    assert met.state == "met" and met.breached_at is not None
+    assert (await rig.deadline(handle, "screening")).state == "open"
+    await rig.keep_history(handle, "timeline/restricted-patient-discharge-moved")
+
+
+async def test_a_subject_access_request_after_the_case_closed_reopens_it_reminded_and_breached_until_decided(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIME06"
+    day0 = await today(rig)
+    handle = await rig.open_case(community_notification(ref, disposal_date=day0))
+    await rig.send(handle, referral(2))
+    await rig.send(handle, accept(2))
+    await rig.send(handle, meeting(day0, day0 + timedelta(weeks=10)))
+    await rig.send(handle, ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]))
+    await rig.send(handle, ev.ExitDecision(outcome="exit", reason="moved to another jurisdiction"))
+    assert (await handle.result()).reason == "moved to another jurisdiction"
+    # The next day the subject asks for the minutes, through the API's service as the route sends it.
+    await rig.pass_time(timedelta(days=1))
+    request = ev.SubjectAccessRequested(meeting_ids=["meeting-1"])
+    receipt = await send_event(rig.client, ref, request, "sar-after-exit", task_queue=rig.task_queue)
+    assert receipt.stage == "exiting"
+    reopened = rig.client.get_workflow_handle_for(MappaCaseWorkflow.run, ref)
+    status = await rig.status(reopened)
+    assert status.runs == 2 and (await rig.deadline(reopened, "minutes:meeting-1")).state == "met"
+    sar = await rig.deadline(reopened, "sar-1")
+    assert sar.state == "open" and sar.reminder_at is not None
+    await rig.pass_time(sar.reminder_at - await rig.now() + timedelta(hours=1))
+    assert (await rig.deadline(reopened, "sar-1")).reminded_at is not None
+    assert await rig.wait_for_mail(ref, "reminder", "subject access")
+    await rig.pass_time(sar.due_at - await rig.now() + timedelta(hours=1))
+    assert (await rig.deadline(reopened, "sar-1")).state == "breached"
+    assert await rig.wait_for_mail(ref, "BREACHED", "subject access")
+    await rig.ledger_row(ref, "sar-1", "breached")
+    decided = await rig.send(
+        reopened,
+        ev.SarDecided(sar_id="sar-1", outcome="disclose", reason="nothing to withhold"),
+    )
+    assert decided.stage == "exited"
+    record = await reopened.result()
+    assert record is not None and record.reason == "moved to another jurisdiction"
+    await rig.keep_history(reopened, "timeline/subject-access-after-exit")
