@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
+from workflows.rules.case import CaseFile
 
 SUBJECT = ev.SubjectDetails(
     name="Alasdair Testperson",
@@ -129,3 +130,21 @@ def asp_criteria_met() -> ev.AspScreening:
         at_risk_of_harm=True,
         more_vulnerable_than_others=True,
     )
+
+
+def referral_accepted_with_record_searches(case_ref: str, at: datetime, agencies: list[str]) -> CaseFile:
+    """A Lanarkshire referral received and accepted at level 2 at `at`: each of `agencies` owes a record search."""
+    case = CaseFile.open(
+        ev.CaseOpening(
+            case_ref=case_ref,
+            area="lanarkshire",
+            jurisdiction=Jurisdiction.SCOTLAND,
+            category=1,
+            lead_agency="police-scotland-lanarkshire",
+            subject=SUBJECT,
+            referral=referral(2),
+        ),
+        at,
+    )
+    case.apply(accept(2, agencies), at)
+    return case

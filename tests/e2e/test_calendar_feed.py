@@ -24,13 +24,12 @@ from core.database import session_factory
 from core.settings import Settings
 from store.calendars import issue_feed, revoke_feeds
 from store.models import AuditEvent
-from tests.case_builders import SUBJECT
+from tests.case_builders import SUBJECT, referral_accepted_with_record_searches
 from tests.e2e.api_rig import database, issue_tokens
 from tests.e2e.ops_ledger import breached_record_search, case_ref
 from tests.helpers import free_port
 from workflows.messages import CaseSummary, LedgerUpdate
 from workflows.rules import events as ev
-from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import CaseFile
 
 pytestmark = pytest.mark.timeout(60)
@@ -90,26 +89,7 @@ def accepted_with_record_searches(engine: Engine) -> tuple[str, CaseFile]:
     """A referral accepted an hour ago: NHS Lanarkshire and the police each owe a record search."""
     ref = case_ref()
     at = datetime.now(UTC) - timedelta(hours=1)
-    case = CaseFile.open(
-        ev.CaseOpening(
-            case_ref=ref,
-            area="lanarkshire",
-            jurisdiction=Jurisdiction.SCOTLAND,
-            category=1,
-            lead_agency="police-scotland-lanarkshire",
-            subject=SUBJECT,
-            referral=ev.ReferralSubmitted(referring_agency="police-scotland-lanarkshire", level_sought=2),
-        ),
-        at,
-    )
-    case.apply(
-        ev.ReferralDecision(
-            outcome="accepted",
-            level=2,
-            record_search_agencies=["nhs-lanarkshire", "police-scotland-lanarkshire"],
-        ),
-        at,
-    )
+    case = referral_accepted_with_record_searches(ref, at, ["nhs-lanarkshire", "police-scotland-lanarkshire"])
     _record(engine, case)
     return ref, case
 

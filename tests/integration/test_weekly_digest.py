@@ -19,14 +19,11 @@ from core.database import session_factory
 from core.settings import Settings
 from store.directory import load_directory
 from store.models import Notification
-from tests.case_builders import SUBJECT
+from tests.case_builders import SUBJECT, referral_accepted_with_record_searches
 from tests.e2e.ops_ledger import _record, breached_record_search, case_ref
 from tests.helpers import SmtpSink, unique_task_queue
 from worker.assembly import build_activities, build_worker
 from workflows.digest import DigestOrder, DigestRequest, WeeklyDigestWorkflow, schedule_id
-from workflows.rules import events as ev
-from workflows.rules.calendar import Jurisdiction
-from workflows.rules.case import CaseFile
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -53,26 +50,7 @@ def accepted_last_thursday(engine: Engine) -> str:
     """Accepted Thu 12 March: NHS Lanarkshire and the police owe record searches by end of Thu 19 March."""
     ref = case_ref()
     at = MONDAY - timedelta(days=4)
-    case = CaseFile.open(
-        ev.CaseOpening(
-            case_ref=ref,
-            area="lanarkshire",
-            jurisdiction=Jurisdiction.SCOTLAND,
-            category=1,
-            lead_agency="police-scotland-lanarkshire",
-            subject=SUBJECT,
-            referral=ev.ReferralSubmitted(referring_agency="police-scotland-lanarkshire", level_sought=2),
-        ),
-        at,
-    )
-    case.apply(
-        ev.ReferralDecision(
-            outcome="accepted",
-            level=2,
-            record_search_agencies=["nhs-lanarkshire", "police-scotland-lanarkshire"],
-        ),
-        at,
-    )
+    case = referral_accepted_with_record_searches(ref, at, ["nhs-lanarkshire", "police-scotland-lanarkshire"])
     _record(engine, case)
     return ref
 
