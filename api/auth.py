@@ -76,9 +76,12 @@ EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
     ev.RiskChangeReported:          _allow("report a change in risk",       AGENCIES,    "reporting_agency"),
     ev.RiskChangeTriaged:           _allow("triage a change in risk",       CO_ONLY),
     ev.LevelChanged:                _allow("change the level",              CO_ONLY),
+    ev.Level1PlanRecorded:          _allow("record the level 1 plan",       AGENCIES,    "recorded_by"),
+    ev.Level1ReviewRecorded:        _allow("record a level 1 review",       AGENCIES,    "reviewed_by"),
     ev.SonrEndNoticeGiven:          _allow("give the SONR end notice",      AGENCIES,    "given_by"),
+    ev.SupervisionEndNoticeGiven:   _allow("give the supervision end notice", AGENCIES,  "given_by"),
     ev.ExitDecision:                _allow("decide exit from MAPPA",        CO_ONLY),
-    ev.SubjectInformed:             _allow("record the subject informed",   CO_ONLY),
+    ev.SubjectInformed:             _allow("record the subject informed",   AGENCIES,    "informed_by"),
     ev.ConclusionsSharedWithChildProtection:
                                     _allow("share with child protection",   CHAIR_ONLY),
     ev.SubjectAccessRequested:      _allow("record a subject access request", CO_ONLY),

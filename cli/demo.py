@@ -115,7 +115,12 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
         return (today + timedelta(days=n)).isoformat()
 
     signed = [
-        {"agency": a, "signed_confidentiality_statement": True}
+        {
+            "agency": a,
+            "name": f"Representative of {a}",
+            "signed_confidentiality_statement": True,
+            "can_commit_resources": True,
+        }
         for a in (
             "police-scotland-lanarkshire",
             "lanarkshire-justice-social-work",
@@ -190,6 +195,9 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                     {
                         "held_on": days(0),
                         "chair_agency": "police-scotland-lanarkshire",
+                        "chair_name": "Representative of police-scotland-lanarkshire",
+                        "chair_grade": "senior-manager",
+                        "invited": [a["agency"] for a in signed],
                         "attendees": signed,
                         "level_decided": 2,
                         "rmp_actions": [

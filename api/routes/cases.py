@@ -175,6 +175,28 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "deliver. The review is re-armed at the new level's maximum.",
     ),
     EventRoute(
+        "level-1-plans",
+        ev.Level1PlanRecorded,
+        "Record the level 1 risk management plan",
+        "Level 1: the lead agency records its risk management plan (004); due 10 working days after the case "
+        "is managed at level 1 (a policy value).",
+    ),
+    EventRoute(
+        "level-1-reviews",
+        ev.Level1ReviewRecorded,
+        "Record a level 1 review",
+        "Level 1: the lead agency reviews and records the case regularly (004); the next review falls due "
+        "12 weeks (Scotland) or 16 weeks (England and Wales) later (a policy value). Level 1 no longer "
+        "defensible: a referral falls due.",
+    ),
+    EventRoute(
+        "supervision-end-notices",
+        ev.SupervisionEndNoticeGiven,
+        "Give notice that supervision or licence is ending",
+        "Category 2 or 3: the lead agency tells the co-ordinator that the supervision or licence is ending, "
+        "so that a review can decide whether MAPPA must continue (003).",
+    ),
+    EventRoute(
         "sonr-end-notices",
         ev.SonrEndNoticeGiven,
         "Give notice that the SONR is ending",
@@ -190,7 +212,8 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "subject-informed",
         ev.SubjectInformed,
         "Record whether the subject was told",
-        "The subject is normally told of their MAPPA status; if not, the reason is recorded (002).",
+        "The subject is normally told of their MAPPA status; if not, the reason is recorded (002). The lead "
+        "agency does so within 10 working days of the first meeting (a policy value).",
     ),
     EventRoute(
         "child-protection-sharing",

@@ -59,7 +59,13 @@ def meeting(today: date, next_review: date, **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "held_on": today.isoformat(),
         "chair_agency": "police-scotland-lanarkshire",
-        "attendees": [{"agency": a, "signed_confidentiality_statement": True} for a in LANARKSHIRE_AGENCIES],
+        "chair_name": "Representative of police-scotland-lanarkshire",
+        "chair_grade": "manager",
+        "invited": LANARKSHIRE_AGENCIES,
+        "attendees": [
+            {"agency": a, "name": f"Representative of {a}", "signed_confidentiality_statement": True}
+            for a in LANARKSHIRE_AGENCIES
+        ],
         "level_decided": 2,
         "next_review_date": next_review.isoformat(),
         "not_to_be_shared": [{"item": "the victim's new address", "reason": "risk to the victim"}],

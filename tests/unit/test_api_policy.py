@@ -48,7 +48,6 @@ def test_only_the_co_ordinator_screens_decides_and_exits() -> None:
         ev.LevelChanged,
         ev.ExitDecision,
         ev.AspScreening,
-        ev.SubjectInformed,
         ev.MinutesCirculated,
     }
     for event_type, permission in EVENT_PERMISSIONS.items():

@@ -15,11 +15,19 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
-from workflows.rules.deadlines import Deadline, DeadlineState, breach_deadline, next_re_escalation, touch
+from workflows.rules.deadlines import (
+    Deadline,
+    DeadlineState,
+    breach_deadline,
+    next_re_escalation,
+    open_deadline,
+    re_escalation_route,
+    touch,
+)
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
-from workflows.rules.management import REVIEW_KINDS
+from workflows.rules.management import REVIEW_KINDS, enter_level_1
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
-from workflows.rules.policy import AreaPolicy, area_policy
+from workflows.rules.policy import AreaPolicy, DeadlineKind, area_policy
 from workflows.rules.records import (
     ACTIVE_STAGES,
     CHAIR,
@@ -38,7 +46,7 @@ from workflows.rules.records import (
     SubjectAccessRequest,
 )
 from workflows.rules.referral import check_opening, receive_opening
-from workflows.rules.rule_changes import RULE_CHANGES
+from workflows.rules.rule_changes import LEVEL_1_REVIEW, RULE_CHANGES, SUBJECT_INFORMED_DEADLINE
 from workflows.rules.stages import STAGE_TABLE
 
 # Names other packages import from here.
@@ -87,6 +95,9 @@ class CaseFile(BaseModel):
     asp_criteria_met: bool | None = None
     asp_open: bool = False
     asp_chair_agency: str | None = None
+    supervision_end_date: date | None = None
+    continue_basis: str | None = None  # why the case stays in MAPPA past the end of what brought it in
+    level_1_plan_recorded_at: datetime | None = None
     subject_informed: bool | None = None
     subject_not_informed_reason: str | None = None
     meetings: list[Meeting] = Field(default_factory=list)
@@ -114,7 +125,8 @@ class CaseFile(BaseModel):
         cls, opening: ev.CaseOpening, now: datetime, rule_changes: Iterable[str] | None = None
     ) -> CaseFile:
         """A case opened by `opening` at `now`, following `rule_changes` (default: every one in force)."""
-        policy = check_opening(opening)
+        followed = sorted(RULE_CHANGES if rule_changes is None else rule_changes)
+        policy = check_opening(opening, followed)
         case = cls(
             case_ref=opening.case_ref,
             area=opening.area,
@@ -126,9 +138,10 @@ class CaseFile(BaseModel):
             release_date=opening.release_date,
             discharge_date=opening.discharge_date,
             sonr_end_date=opening.sonr_end_date,
+            supervision_end_date=opening.supervision_end_date,
             opened_at=now,
             stage=Stage.NOTIFICATION,
-            rule_changes=sorted(RULE_CHANGES if rule_changes is None else rule_changes),
+            rule_changes=followed,
         )
         case._now = now
         receive_opening(case, policy, opening, now)
@@ -138,9 +151,14 @@ class CaseFile(BaseModel):
         """Whether this case follows the named rule correction (else the rule as it was before it)."""
         return rule_change in self.rule_changes
 
-    def take_up(self, rule_changes: Iterable[str]) -> None:
-        """Follow these corrections from now on (a running case, at continue-as-new)."""
-        self.rule_changes = sorted(set(self.rule_changes) | set(rule_changes))
+    def take_up(self, rule_changes: Iterable[str], now: datetime | None = None) -> None:
+        """Follow these corrections from now on (a running case, at continue-as-new). Given `now`, a correction
+        that adds a deadline opens it for the case as it stands (counted from now)."""
+        new = set(rule_changes) - set(self.rule_changes)
+        self.rule_changes = sorted(set(self.rule_changes) | new)
+        if now is not None and new and self.stage in ACTIVE_STAGES:
+            self._now = now
+            take_up_corrections(self, self.policy, new, now)
 
     # ---------------------------------------------------------------- events
 
@@ -203,11 +221,12 @@ class CaseFile(BaseModel):
             ):
                 d.escalations += 1
                 d.last_escalated_at = now
+                to, attention = re_escalation_route(self, d)
                 self.notify(
                     NoticeKind.RE_ESCALATION,
-                    CHAIR,
+                    to,
                     f"still breached: {d.title} (escalation {d.escalations})",
-                    [d.explanation, f"Responsible: {d.responsible}"],
+                    [*attention, d.explanation, f"Responsible: {d.responsible}"],
                     d.deadline_id,
                     d.due_at,
                 )
@@ -292,6 +311,7 @@ class CaseFile(BaseModel):
         lines: list[str],
         deadline_id: str | None = None,
         due_at: datetime | None = None,
+        passes_over: list[str] | None = None,
     ) -> None:
         self.outbox.append(
             Notice(
@@ -306,6 +326,7 @@ class CaseFile(BaseModel):
                 lines=lines,
                 due_at=due_at,
                 raised_at=self._now,
+                passes_over=passes_over or [],
             )
         )
 
@@ -319,3 +340,13 @@ class CaseFile(BaseModel):
 def _words(name: str) -> str:
     out = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
     return out[0].upper() + out[1:]
+
+
+def take_up_corrections(case: CaseFile, policy: AreaPolicy, new: set[str], now: datetime) -> None:
+    """A running case taking up corrections opens the deadlines they add, for the case as it stands."""
+    if LEVEL_1_REVIEW in new and case.stage is Stage.LEVEL_1 and case.level == 1:
+        enter_level_1(case, policy, now)
+    if SUBJECT_INFORMED_DEADLINE in new and case.meetings and case.subject_informed is None:
+        open_deadline(
+            case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, now, now
+        )

@@ -206,7 +206,7 @@ def content(**changes: object) -> MinuteContent:
             {
                 "attendees": [
                     {"agency": ATTENDED[0], "representative": r, "signed_confidentiality_statement": True}
-                    for r in "AB"
+                    for r in "AA"  # the same person twice (two people from one agency each sign)
                 ]
             },
             "minute attendees",

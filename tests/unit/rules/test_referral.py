@@ -36,7 +36,8 @@ def test_screening_to_level_1_records_the_case_with_no_meetings():
         ev.ScreeningDecision(outcome="level-1", reason="ordinary management"), at(date(2026, 11, 5))
     )
     assert receipt.stage is Stage.LEVEL_1 and case.level == 1
-    assert case.open_deadlines() == []
+    # No meeting falls due: only the lead agency's own level 1 plan and review (004).
+    assert {d.deadline_id for d in case.open_deadlines()} == {"level-1-rmp", "level-1-review"}
 
 
 def test_a_category_3_case_in_scotland_cannot_be_screened_to_level_1():
