@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import date
 
 import pytest
@@ -11,7 +12,7 @@ from api.auth import EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS, 
 from api.calculator import calculate_deadline, render
 from api.openings import NewCase
 from api.routes.cases import EVENT_ROUTES
-from store.models import TokenRole
+from store.models import AgencyKind, TokenRole
 from workflows.messages import EVENT_UPDATES
 from workflows.rules import events as ev
 
@@ -119,3 +120,8 @@ def test_the_calculator_knows_the_level_1_subject_informed_and_supervision_end_r
     notice = calculate_deadline("glasgow", "supervision-end-notice", date(2027, 5, 15))
     assert notice.due_date == date(2027, 3, 19) and "not a working day" in notice.explanation
     assert calculate_deadline("glasgow", "sonr-exit-notice", date(2027, 5, 15)).due_date == date(2027, 3, 19)
+
+
+def test_the_core_knows_the_same_kinds_of_agency_as_the_directory() -> None:
+    # Who may refer is decided on the directory's kind of agency (001, 003).
+    assert set(typing.get_args(ev.AgencyKind)) == {k.value for k in AgencyKind}
