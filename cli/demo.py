@@ -235,6 +235,8 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                 "area": "glasgow",
                 "jurisdiction": "scotland",
                 "category": 2,
+                "custody_months": 48,
+                "subject_to_supervision": True,
                 "lead_agency": "sps",
                 "route": "custody",
                 "subject": _subject("Sam Demo", date(1979, 11, 2), "HMP Barlinnie"),
@@ -269,6 +271,8 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                 "area": "wiltshire-and-swindon",
                 "jurisdiction": "england-and-wales",
                 "category": 2,
+                "custody_months": 48,
+                "subject_to_supervision": True,
                 "lead_agency": "wiltshire-police",
                 "subject": _subject("Chris Demo", date(1972, 8, 9), "3 Placeholder Lane, Swindon"),
                 "notification": {

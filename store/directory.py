@@ -182,6 +182,14 @@ def _resolve_role(
                 f"{today:%d %b %Y}, so it has been sent to the {current.value}.",
             )
         current = ROLE_FALLBACK[current]
+    if passes_over:
+        # Nobody else holds a role that could take it: better the one passed over than nobody at all.
+        found = _resolve_role(session, area, role, today)
+        note = (
+            f"Nobody other than the {', '.join(sorted(passes_over))} can receive this notice for the {area} "
+            f"MAPPA {asked_for.value} on {today:%d %b %Y}: add a chair or deputy co-ordinator to the directory."
+        )
+        return Recipient(found.addresses, note if found.note is None else f"{note}\n{found.note}")
     raise NoRecipient(
         f"no {asked_for.value} (nor anyone to cover the role) is in the MAPPA directory for area '{area}' on "
         f"{today:%d %b %Y}: add a role holder to the directory; the notice will be sent when one exists"
