@@ -111,7 +111,11 @@ class CaseActivities:
             row = outbox.find(session, notice.key, lock=True)
             if row is None:
                 recipient = resolve_recipient(
-                    session, notice.area, notice.to, local_date(notice.raised_at or now)
+                    session,
+                    notice.area,
+                    notice.to,
+                    local_date(notice.raised_at or now),
+                    passes_over=notice.passes_over,
                 )
                 rendered = self._templates.render(notice, recipient.note)
                 row = outbox.write(session, notice, recipient.addresses, rendered, now)

@@ -68,6 +68,21 @@ class NewCase(ev.Event):
         description="ASP case-conference route (Scotland): the council whose ASP chair shares in the minutes; "
         "named by the co-ordinator only (000).",
     )
+    # Eligibility and exit planning for category 2 and 3: the same fields as the case opening's.
+    supervision_end_date: ev.SonrEndDate | None = Field(
+        default=None, description="Category 2 or 3: when the supervision or licence ends."
+    )
+    custody_months: int | None = Field(
+        default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
+    )
+    hospital_order: bool = Field(default=False, description="Category 2: a detention in hospital.")
+    subject_to_supervision: bool | None = Field(
+        default=None, description="Category 2: under supervision or licence in the community."
+    )
+    previous_offence: bool | None = Field(default=None, description="Category 3: a past offence.")
+    risk_of_serious_harm: bool | None = Field(
+        default=None, description="Category 3: a risk of serious harm to the public."
+    )
 
     @field_validator("area")
     @classmethod

@@ -51,7 +51,18 @@ def meeting(day: date) -> ev.MeetingHeld:
     return ev.MeetingHeld(
         held_on=day,
         chair_agency=LEAD,
-        attendees=[ev.Attendee(agency=a, signed_confidentiality_statement=True) for a in AGENCIES[:3]],
+        chair_name=f"Chair of {AGENCIES[0]}",
+        chair_grade=ev.ChairGrade.SENIOR_MANAGER,
+        invited=AGENCIES[:3],
+        attendees=[
+            ev.Attendee(
+                agency=a,
+                name=f"Chair of {a}" if a == AGENCIES[0] else f"Representative of {a}",
+                signed_confidentiality_statement=True,
+                can_commit_resources=True,
+            )
+            for a in AGENCIES[:3]
+        ],
         level_decided=2,
         rmp_actions=[],
         not_to_be_shared=[ev.NotToBeShared(item="victim's address", reason="risk to the victim")],

@@ -85,7 +85,18 @@ def meeting(number: int) -> ev.MeetingHeld:
     return ev.MeetingHeld(
         held_on=day,
         chair_agency=AGENCIES[0],
-        attendees=[ev.Attendee(agency=a, signed_confidentiality_statement=True) for a in AGENCIES[:3]],
+        chair_name=f"Chair of {AGENCIES[0]}",
+        chair_grade=ev.ChairGrade.SENIOR_MANAGER,
+        invited=AGENCIES[:3],
+        attendees=[
+            ev.Attendee(
+                agency=a,
+                name=f"Chair of {a}" if a == AGENCIES[0] else f"Representative of {a}",
+                signed_confidentiality_statement=True,
+                can_commit_resources=True,
+            )
+            for a in AGENCIES[:3]
+        ],
         level_decided=3,
         level_2_cannot_deliver=STATEMENT,
         rmp_actions=[

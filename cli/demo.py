@@ -115,7 +115,12 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
         return (today + timedelta(days=n)).isoformat()
 
     signed = [
-        {"agency": a, "signed_confidentiality_statement": True}
+        {
+            "agency": a,
+            "name": f"Representative of {a}",
+            "signed_confidentiality_statement": True,
+            "can_commit_resources": True,
+        }
         for a in (
             "police-scotland-lanarkshire",
             "lanarkshire-justice-social-work",
@@ -190,6 +195,9 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                     {
                         "held_on": days(0),
                         "chair_agency": "police-scotland-lanarkshire",
+                        "chair_name": "Representative of police-scotland-lanarkshire",
+                        "chair_grade": "senior-manager",
+                        "invited": [a["agency"] for a in signed],
                         "attendees": signed,
                         "level_decided": 2,
                         "rmp_actions": [
@@ -227,6 +235,8 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                 "area": "glasgow",
                 "jurisdiction": "scotland",
                 "category": 2,
+                "custody_months": 48,
+                "subject_to_supervision": True,
                 "lead_agency": "sps",
                 "route": "custody",
                 "subject": _subject("Sam Demo", date(1979, 11, 2), "HMP Barlinnie"),
@@ -261,6 +271,8 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                 "area": "wiltshire-and-swindon",
                 "jurisdiction": "england-and-wales",
                 "category": 2,
+                "custody_months": 48,
+                "subject_to_supervision": True,
                 "lead_agency": "wiltshire-police",
                 "subject": _subject("Chris Demo", date(1972, 8, 9), "3 Placeholder Lane, Swindon"),
                 "notification": {

@@ -8,6 +8,7 @@ co-ordinator, saying so. Only when the area has no co-ordinator at all does the 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -140,14 +141,17 @@ def role_holder(session: Session, area: str, role: DirectoryRole, today: date) -
     ).one_or_none()
 
 
-def resolve_recipient(session: Session, area: str, to: str, today: date) -> Recipient:
-    """Resolve a notice's `to` (an agency id, or a role of the area) to e-mail addresses."""
+def resolve_recipient(
+    session: Session, area: str, to: str, today: date, passes_over: Iterable[str] = ()
+) -> Recipient:
+    """Resolve a notice's `to` (an agency id, or a role of the area) to e-mail addresses. A role falls back along
+    ROLE_FALLBACK, passing over the roles in `passes_over` (a breach never goes back to the one who breached)."""
     try:
         role: DirectoryRole | None = DirectoryRole(to)
     except ValueError:
         role = None
     if role is not None:
-        return _resolve_role(session, area, role, today)
+        return _resolve_role(session, area, role, today, frozenset(passes_over))
 
     agency = session.get(Agency, to)
     if agency is not None and agency.active:
@@ -162,11 +166,13 @@ def resolve_recipient(session: Session, area: str, to: str, today: date) -> Reci
     return Recipient(fallback.addresses, note if fallback.note is None else f"{note}\n{fallback.note}")
 
 
-def _resolve_role(session: Session, area: str, role: DirectoryRole, today: date) -> Recipient:
+def _resolve_role(
+    session: Session, area: str, role: DirectoryRole, today: date, passes_over: frozenset[str] = frozenset()
+) -> Recipient:
     asked_for = role
     current: DirectoryRole | None = role
     while current is not None:
-        holder = role_holder(session, area, current, today)
+        holder = None if current.value in passes_over else role_holder(session, area, current, today)
         if holder is not None:
             if current is asked_for:
                 return Recipient([holder.email])
@@ -176,6 +182,14 @@ def _resolve_role(session: Session, area: str, role: DirectoryRole, today: date)
                 f"{today:%d %b %Y}, so it has been sent to the {current.value}.",
             )
         current = ROLE_FALLBACK[current]
+    if passes_over:
+        # Nobody else holds a role that could take it: better the one passed over than nobody at all.
+        found = _resolve_role(session, area, role, today)
+        note = (
+            f"Nobody other than the {', '.join(sorted(passes_over))} can receive this notice for the {area} "
+            f"MAPPA {asked_for.value} on {today:%d %b %Y}: add a chair or deputy co-ordinator to the directory."
+        )
+        return Recipient(found.addresses, note if found.note is None else f"{note}\n{found.note}")
     raise NoRecipient(
         f"no {asked_for.value} (nor anyone to cover the role) is in the MAPPA directory for area '{area}' on "
         f"{today:%d %b %Y}: add a role holder to the directory; the notice will be sent when one exists"

@@ -51,8 +51,13 @@ class MinuteAttendee(ev.Event):
     representative: ev.ShortText = Field(description="Who attended for the agency.")
     role: ev.ShortText = "representative"
     signed_confidentiality_statement: bool = Field(
-        description="Every attendee signs the confidentiality statement at each meeting (003)."
+        description="Every person present signs the confidentiality statement at each meeting (003)."
     )
+
+    @property
+    def name(self) -> str:
+        """The person present (each signs for themself, not for their agency)."""
+        return self.representative
 
 
 class MinuteContent(ev.Event):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
@@ -60,7 +61,18 @@ def community_notification(
             recommended_level=recommended_level,  # type: ignore[arg-type]
         ),
         sonr_end_date=sonr_end_date,
+        **category_criteria(category),
     )
+
+
+def category_criteria(category: int) -> dict[str, Any]:
+    """How a case meets its category (004): category 2, 12 months or more in custody and under supervision;
+    category 3, a past offence and a risk of serious harm to the public."""
+    if category == 2:
+        return {"custody_months": 18, "subject_to_supervision": True}
+    if category == 3:
+        return {"previous_offence": True, "risk_of_serious_harm": True}
+    return {}
 
 
 def custody_referral(
@@ -113,13 +125,29 @@ def meeting(
     return ev.MeetingHeld(
         held_on=held_on,
         chair_agency=who[0],
-        attendees=[ev.Attendee(agency=a, signed_confidentiality_statement=(a != unsigned)) for a in who],
+        chair_name=person(who[0]),
+        chair_grade=ev.ChairGrade.SENIOR_MANAGER,
+        invited=who,
+        attendees=[
+            ev.Attendee(
+                agency=a,
+                name=person(a),
+                signed_confidentiality_statement=(a != unsigned),
+                can_commit_resources=True,
+            )
+            for a in who
+        ],
         level_decided=level,  # type: ignore[arg-type]
         level_2_cannot_deliver=statement,
         rmp_actions=actions or [],
         next_review_date=next_review,
         not_to_be_shared=[ev.NotToBeShared(item="victim's new address", reason="risk to the victim")],
     )
+
+
+def person(agency: str) -> str:
+    """The name of the person an agency sends to a meeting (staff, not the subject)."""
+    return f"Representative of {agency}"
 
 
 def asp_criteria_met() -> ev.AspScreening:

@@ -80,7 +80,7 @@ class MappaCaseWorkflow:
         if inp.state is not None:
             self._state = inp.state.model_copy(update={"runs": inp.state.runs + 1})
             # A running case takes up the rule corrections made since its last run.
-            self.case.take_up(_rule_changes_recorded(skip=self.case.rule_changes))
+            self.case.take_up(_rule_changes_recorded(skip=self.case.rule_changes), workflow.now())
         else:
             assert inp.opening is not None
             opened = CaseFile.open(inp.opening, workflow.now(), _rule_changes_recorded(), inp.imported)
@@ -432,6 +432,30 @@ class MappaCaseWorkflow:
 
     @change_level.validator
     def _v_change_level(self, e: ev.LevelChanged) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_level_1_plan(self, e: ev.Level1PlanRecorded) -> Receipt:
+        return await self._record(e)
+
+    @record_level_1_plan.validator
+    def _v_record_level_1_plan(self, e: ev.Level1PlanRecorded) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def record_level_1_review(self, e: ev.Level1ReviewRecorded) -> Receipt:
+        return await self._record(e)
+
+    @record_level_1_review.validator
+    def _v_record_level_1_review(self, e: ev.Level1ReviewRecorded) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def give_supervision_end_notice(self, e: ev.SupervisionEndNoticeGiven) -> Receipt:
+        return await self._record(e)
+
+    @give_supervision_end_notice.validator
+    def _v_give_supervision_end_notice(self, e: ev.SupervisionEndNoticeGiven) -> None:
         self._check(e)
 
     @workflow.update

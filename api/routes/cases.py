@@ -26,6 +26,7 @@ from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDe
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import check_meeting_minute, redact_for
 from api.openings import CaseOpened, NewCase, check_dates, open_case
+from store.models import Agency
 from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, Deadline, Receipt
 from workflows.rules import events as ev
 from workflows.rules.deadlines import DeadlineState
@@ -35,6 +36,25 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 
 # A check the API makes before sending an event, beyond what the workflow can know (e.g. our minutes table).
 EventCheck = Callable[[Session, Client, str, ev.Event], Awaitable[None]]
+
+
+async def check_referring_agency(db: Session, client: Client, case_ref: str, event: ev.Event) -> None:
+    """Who may refer depends on the kind of agency (001, 003): the directory says what kind the referring agency
+    is, so the core's rule is applied to what the directory holds, not to what a sender claims."""
+    if not isinstance(event, ev.ReferralSubmitted):
+        return
+    agency = await run_in_threadpool(db.get, Agency, event.referring_agency)
+    if agency is None:
+        return
+    if event.referring_agency_kind is None:
+        event.referring_agency_kind = agency.kind  # type: ignore[assignment]
+    elif event.referring_agency_kind != agency.kind:
+        raise problems.rule_violation(
+            f"the MAPPA directory lists {agency.agency_id} as a {agency.kind} agency, not "
+            f"{event.referring_agency_kind}",
+            rule="who may refer",
+            field="referring_agency_kind",
+        )
 
 
 @dataclass(frozen=True)
@@ -60,7 +80,9 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "Submit a referral",
         "Stage 2: a referral to level 2 or 3. A level 3 referral must say what level 2 cannot deliver "
         "(001, 003). Receipt is confirmed to the referring agency; in Scotland the ASP screening falls "
-        "due within 24 hours (000).",
+        "due within 24 hours (000). Who may refer depends on the category and the kind of agency, which the "
+        "API takes from the MAPPA directory (001, 003; in England and Wales any agency, 002).",
+        check=check_referring_agency,
     ),
     EventRoute(
         "further-information-requests",
@@ -202,6 +224,28 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "deliver. The review is re-armed at the new level's maximum.",
     ),
     EventRoute(
+        "level-1-plans",
+        ev.Level1PlanRecorded,
+        "Record the level 1 risk management plan",
+        "Level 1: the lead agency records its risk management plan (004); due 10 working days after the case "
+        "is managed at level 1 (a policy value).",
+    ),
+    EventRoute(
+        "level-1-reviews",
+        ev.Level1ReviewRecorded,
+        "Record a level 1 review",
+        "Level 1: the lead agency reviews and records the case regularly (004); the next review falls due "
+        "12 weeks (Scotland) or 16 weeks (England and Wales) later (a policy value). Level 1 no longer "
+        "defensible: a referral falls due.",
+    ),
+    EventRoute(
+        "supervision-end-notices",
+        ev.SupervisionEndNoticeGiven,
+        "Give notice that supervision or licence is ending",
+        "Category 2 or 3: the lead agency tells the co-ordinator that the supervision or licence is ending, "
+        "so that a review can decide whether MAPPA must continue (003).",
+    ),
+    EventRoute(
         "sonr-end-notices",
         ev.SonrEndNoticeGiven,
         "Give notice that the SONR is ending",
@@ -217,7 +261,8 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "subject-informed",
         ev.SubjectInformed,
         "Record whether the subject was told",
-        "The subject is normally told of their MAPPA status; if not, the reason is recorded (002).",
+        "The subject is normally told of their MAPPA status; if not, the reason is recorded (002). The lead "
+        "agency does so within 10 working days of the first meeting (a policy value).",
     ),
     EventRoute(
         "child-protection-sharing",

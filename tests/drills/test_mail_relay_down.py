@@ -30,6 +30,8 @@ def referral(ref: str) -> ev.CaseOpening:
         area=short_deadlines.REMINDER_AREA,
         jurisdiction=Jurisdiction.SCOTLAND,
         category=3,
+        previous_offence=True,
+        risk_of_serious_harm=True,
         lead_agency="police-scotland-lanarkshire",
         route=ev.EntryRoute.ASP_CASE_CONFERENCE,
         subject=cases.SUBJECT,

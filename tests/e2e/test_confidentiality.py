@@ -129,7 +129,13 @@ def meeting_body(today: date, stored: dict[str, Any]) -> dict[str, Any]:
     return {
         "held_on": today.isoformat(),
         "chair_agency": CHAIR_AGENCY,
-        "attendees": [{"agency": a, "signed_confidentiality_statement": True} for a in ATTENDEES],
+        "chair_name": f"Representative of {CHAIR_AGENCY}",
+        "chair_grade": "manager",
+        "invited": ATTENDEES,
+        "attendees": [
+            {"agency": a, "name": f"Representative of {a}", "signed_confidentiality_statement": True}
+            for a in ATTENDEES
+        ],
         "level_decided": 2,
         "next_review_date": (today + timedelta(weeks=8)).isoformat(),
         "not_to_be_shared": [{"item": HIDDEN_ITEM, "reason": "risk to the victim"}],

@@ -117,6 +117,57 @@ def test_with_no_chair_in_post_the_co_ordinator_receives_the_chairs_notices(engi
     assert recipient.note is not None and "nobody holds that role" in recipient.note
 
 
+def test_a_breach_of_the_co_ordinators_own_deadline_with_no_chair_in_post_goes_to_the_deputy(
+    engine: Engine,
+) -> None:
+    holders = [
+        ("co-ordinator", DirectoryRole.CO_ORDINATOR),
+        ("deputy", DirectoryRole.DEPUTY_CO_ORDINATOR),
+    ]
+    load_directory(
+        engine,
+        DirectoryFile(
+            role_holders=[
+                RoleHolderEntry(
+                    area="glasgow",
+                    role=role,
+                    name=f"Glasgow {who}",
+                    email=f"glasgow.{who}@mappa-scotland.example.gov.uk",
+                    valid_from=date(2024, 4, 1),
+                )
+                for who, role in holders
+            ]
+        ),
+    )
+    with Session(engine) as session:
+        recipient = resolve_recipient(session, "glasgow", "chair", ORDINARY_DAY, passes_over=["co-ordinator"])
+    assert recipient.addresses == ["glasgow.deputy@mappa-scotland.example.gov.uk"]
+    assert recipient.note is not None and "deputy-co-ordinator" in recipient.note
+
+
+def test_with_neither_chair_nor_deputy_the_breach_reaches_the_co_ordinator_rather_than_nobody(
+    engine: Engine,
+) -> None:
+    load_directory(
+        engine,
+        DirectoryFile(
+            role_holders=[
+                RoleHolderEntry(
+                    area="glasgow",
+                    role=DirectoryRole.CO_ORDINATOR,
+                    name="Glasgow co-ordinator",
+                    email="glasgow.co-ordinator@mappa-scotland.example.gov.uk",
+                    valid_from=date(2024, 4, 1),
+                )
+            ]
+        ),
+    )
+    with Session(engine) as session:
+        recipient = resolve_recipient(session, "glasgow", "chair", ORDINARY_DAY, passes_over=["co-ordinator"])
+    assert recipient.addresses == ["glasgow.co-ordinator@mappa-scotland.example.gov.uk"]
+    assert recipient.note is not None and "add a chair or deputy co-ordinator" in recipient.note
+
+
 def test_an_area_with_nobody_to_receive_co_ordinator_notices_is_an_error(directory: Engine) -> None:
     with Session(directory) as session, pytest.raises(NoRecipient, match=r"no co-ordinator .* 'fife'"):
         recipient_addresses(session, "fife", "unknown-agency", ORDINARY_DAY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import date
 
 import pytest
@@ -11,7 +12,7 @@ from api.auth import EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS, 
 from api.calculator import calculate_deadline, render
 from api.openings import NewCase
 from api.routes.cases import EVENT_ROUTES
-from store.models import TokenRole
+from store.models import AgencyKind, TokenRole
 from workflows.messages import EVENT_UPDATES
 from workflows.rules import events as ev
 
@@ -48,7 +49,6 @@ def test_only_the_co_ordinator_screens_decides_and_exits() -> None:
         ev.LevelChanged,
         ev.ExitDecision,
         ev.AspScreening,
-        ev.SubjectInformed,
         ev.MinutesCirculated,
     }
     for event_type, permission in EVENT_PERMISSIONS.items():
@@ -103,3 +103,25 @@ def test_the_cli_table_shows_the_days_a_scottish_count_skipped() -> None:
     assert "Good Friday (bank-holiday)" in table
     assert "Easter Monday (local-holiday)" in table
     assert "end of Mon 13 Apr 2026 Europe/London" in table
+
+
+def test_the_calculator_knows_the_level_1_subject_informed_and_supervision_end_rules() -> None:
+    # Level 1 review: 12 weeks in Scotland, 16 in England and Wales (policy values, 004 says "regularly").
+    assert calculate_deadline("lanarkshire", "level-1-review", date(2026, 11, 5)).due_date == date(
+        2027, 1, 28
+    )
+    assert calculate_deadline("south-wales", "level-1-review", date(2026, 11, 5)).due_date == date(
+        2027, 2, 25
+    )
+    assert calculate_deadline("lanarkshire", "level-1-rmp", date(2026, 11, 5)).due_date == date(2026, 11, 19)
+    informed = calculate_deadline("wiltshire-and-swindon", "subject-informed", date(2026, 12, 1))
+    assert informed.due_date == date(2026, 12, 15) and informed.source.startswith("002")
+    # Counted back 8 weeks from Sat 15 May 2027 lands on Sat 20 March: due the working day before.
+    notice = calculate_deadline("glasgow", "supervision-end-notice", date(2027, 5, 15))
+    assert notice.due_date == date(2027, 3, 19) and "not a working day" in notice.explanation
+    assert calculate_deadline("glasgow", "sonr-exit-notice", date(2027, 5, 15)).due_date == date(2027, 3, 19)
+
+
+def test_the_core_knows_the_same_kinds_of_agency_as_the_directory() -> None:
+    # Who may refer is decided on the directory's kind of agency (001, 003).
+    assert set(typing.get_args(ev.AgencyKind)) == {k.value for k in AgencyKind}

@@ -140,13 +140,16 @@ async def test_level_3_case_reviews_within_six_weeks_and_a_missed_review_is_esca
     assert too_late.type == "RuleViolation" and "6 weeks" in str(too_late.message)
     await rig.send(handle, meeting(held, held + timedelta(weeks=6), level=3))
 
-    # Nobody holds the review: breached at the end of its day and escalated to the co-ordinator, then the chair.
+    # Nobody holds the review, the co-ordinator's own deadline: breached at the end of its day and escalated to
+    # the chair (not back to the co-ordinator), then again to the chair of the meeting that set it.
     await rig.pass_time(timedelta(weeks=6, days=5))
     review = await rig.deadline(handle, "review:meeting-1")
     assert review.state == "breached" and review.escalations >= 2
-    assert await rig.wait_for_mail(ref, "BREACHED", "level 3 review")
+    breach_mail = await rig.wait_for_mail(ref, "BREACHED", "level 3 review")
+    assert "chair" in str(breach_mail[0]["To"]) and "coordinator" not in str(breach_mail[0]["To"])
     chair_mail = await rig.wait_for_mail(ref, "still breached", "level 3 review")
-    assert "chair" in str(chair_mail[0]["To"])
+    assert "police-scotland" in str(chair_mail[0]["To"])  # the meeting's chair agency, for the chair
+    assert "chair of meeting-1" in " ".join(chair_mail[0].get_payload(decode=True).decode().split())
     kinds = [e.kind for e in rig.escalations(ref) if e.deadline_id == "review:meeting-1"]
     assert kinds[0] == "breach-escalation" and "re-escalation" in kinds
     await rig.keep_history(handle, "level-3-missed-review")
@@ -283,7 +286,8 @@ async def test_a_case_exits_at_the_end_of_its_notification_requirements(rig: Cas
     )
     await rig.send(handle, ev.ScreeningDecision(outcome="level-1", reason="RSO, ordinary agency management"))
     notice = await rig.deadline(handle, "sonr-exit-notice")
-    assert notice.due_date == sonr_end - timedelta(weeks=8)
+    # 8 weeks before the SONR end, or the working day before when that day is not a working day.
+    assert notice.due_date == LANARKSHIRE.working_day_on_or_before(sonr_end - timedelta(weeks=8))
     await rig.pass_time(timedelta(weeks=1))
     await rig.send(handle, ev.SonrEndNoticeGiven(given_by="police-scotland-lanarkshire"))
     await rig.send(handle, ev.ExitDecision(outcome="exit", reason="SONR ends; no SHPO sought"))

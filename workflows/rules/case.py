@@ -16,14 +16,22 @@ from pydantic import BaseModel, Field, PrivateAttr
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor
 from workflows.rules.calendar import Jurisdiction, local_date
-from workflows.rules.deadlines import Deadline, DeadlineState, breach_deadline, next_re_escalation, touch
+from workflows.rules.deadlines import (
+    Deadline,
+    DeadlineState,
+    breach_deadline,
+    next_re_escalation,
+    open_deadline,
+    re_escalation_route,
+    touch,
+)
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
 from workflows.rules.exit import close_when_obligations_met
 from workflows.rules.imported import ImportedPosition, check_import, receive_import
-from workflows.rules.management import REVIEW_KINDS
+from workflows.rules.management import REVIEW_KINDS, enter_level_1
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
 from workflows.rules.ownership import Meets, check_sender
-from workflows.rules.policy import AreaPolicy, area_policy
+from workflows.rules.policy import AreaPolicy, DeadlineKind, area_policy
 from workflows.rules.records import (
     ACTIVE_STAGES,
     CHAIR,
@@ -45,7 +53,12 @@ from workflows.rules.records import (
     SubjectAccessRequest,
 )
 from workflows.rules.referral import check_opening, discharge_day, receive_opening, release_day
-from workflows.rules.rule_changes import ASP_CHAIR_NAMED_BY_CO_ORDINATOR, RULE_CHANGES
+from workflows.rules.rule_changes import (
+    ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
+    LEVEL_1_REVIEW,
+    RULE_CHANGES,
+    SUBJECT_INFORMED_DEADLINE,
+)
 from workflows.rules.stages import STAGE_TABLE
 
 # Names other packages import from here.
@@ -87,6 +100,9 @@ class CaseFile(BaseModel):
     release_date: date | None = None
     discharge_date: date | None = None
     sonr_end_date: date | None = None
+    supervision_end_date: date | None = None
+    continue_basis: str | None = None  # why the case stays in MAPPA past the end of what brought it in
+    level_1_plan_recorded_at: datetime | None = None
     opened_at: datetime
     # When the notification (or a referral in its place) was submitted: the referral's 5 WD count from it (003).
     notified_at: datetime | None = None
@@ -136,8 +152,11 @@ class CaseFile(BaseModel):
     ) -> CaseFile:
         """A case opened by `opening` at `now`, following `rule_changes` (default: every one in force);
         `imported`: a case already in progress, brought in at its stage (workflows/rules/imported.py)."""
+        followed = sorted(RULE_CHANGES if rule_changes is None else rule_changes)
         policy = (
-            check_opening(opening) if imported is None else check_import(opening, imported, local_date(now))
+            check_opening(opening, followed)
+            if imported is None
+            else check_import(opening, imported, local_date(now))
         )
         case = cls(
             case_ref=opening.case_ref,
@@ -150,9 +169,10 @@ class CaseFile(BaseModel):
             release_date=release_day(opening),
             discharge_date=discharge_day(opening),
             sonr_end_date=opening.sonr_end_date,
+            supervision_end_date=opening.supervision_end_date,
             opened_at=now,
             stage=Stage.NOTIFICATION,
-            rule_changes=sorted(RULE_CHANGES if rule_changes is None else rule_changes),
+            rule_changes=followed,
         )
         case._now = now
         if imported is None:
@@ -165,14 +185,18 @@ class CaseFile(BaseModel):
         """Whether this case follows the named rule correction (else the rule as it was before it)."""
         return rule_change in self.rule_changes
 
-    def take_up(self, rule_changes: Iterable[str]) -> None:
-        """Follow these corrections from now on (a running case, at continue-as-new)."""
+    def take_up(self, rule_changes: Iterable[str], now: datetime | None = None) -> None:
+        """Follow these corrections from now on (a running case, at continue-as-new). Given `now`, a correction
+        that adds a deadline opens it for the case as it stands (counted from now)."""
         taken = set(rule_changes) - set(self.rule_changes)
         self.rule_changes = sorted(set(self.rule_changes) | taken)
         if ASP_CHAIR_NAMED_BY_CO_ORDINATOR in taken and not self.asp_chair_named:
             # A chair that appointed itself under the old rule (an ASP inquiry concern) is no chair under the
             # new one: the co-ordinator names it.
             self.asp_chair_agency = None
+        if now is not None and taken and self.stage in ACTIVE_STAGES:
+            self._now = now
+            take_up_corrections(self, self.policy, taken, now)
 
     # ---------------------------------------------------------------- events
 
@@ -247,11 +271,12 @@ class CaseFile(BaseModel):
             ):
                 d.escalations += 1
                 d.last_escalated_at = now
+                to, attention = re_escalation_route(self, d)
                 self.notify(
                     NoticeKind.RE_ESCALATION,
-                    CHAIR,
+                    to,
                     f"still breached: {d.title} (escalation {d.escalations})",
-                    [d.explanation, f"Responsible: {d.responsible}"],
+                    [*attention, d.explanation, f"Responsible: {d.responsible}"],
                     d.deadline_id,
                     d.due_at,
                 )
@@ -336,6 +361,7 @@ class CaseFile(BaseModel):
         lines: list[str],
         deadline_id: str | None = None,
         due_at: datetime | None = None,
+        passes_over: list[str] | None = None,
     ) -> None:
         self.outbox.append(
             Notice(
@@ -350,6 +376,7 @@ class CaseFile(BaseModel):
                 lines=lines,
                 due_at=due_at,
                 raised_at=self._now,
+                passes_over=passes_over or [],
             )
         )
 
@@ -363,3 +390,13 @@ class CaseFile(BaseModel):
 def _words(name: str) -> str:
     out = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
     return out[0].upper() + out[1:]
+
+
+def take_up_corrections(case: CaseFile, policy: AreaPolicy, new: set[str], now: datetime) -> None:
+    """A running case taking up corrections opens the deadlines they add, for the case as it stands."""
+    if LEVEL_1_REVIEW in new and case.stage is Stage.LEVEL_1 and case.level == 1:
+        enter_level_1(case, policy, now)
+    if SUBJECT_INFORMED_DEADLINE in new and case.meetings and case.subject_informed is None:
+        open_deadline(
+            case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, now, now
+        )

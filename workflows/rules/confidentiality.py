@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from workflows.rules import events as ev
-from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, open_deadline
+from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, meet_if_open, open_deadline
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import (
@@ -44,11 +44,16 @@ class Signatory(Protocol):
 
 
 def check_confidentiality_statements_signed(attendees: Sequence[Signatory]) -> None:
-    """003 stage 4: every attendee signs the confidentiality statement at each meeting."""
-    unsigned = [a.agency for a in attendees if not a.signed_confidentiality_statement]
+    """003 stage 4: "the confidentiality statement is signed and agreed by all those present": each person, not
+    one signature for each agency."""
+    unsigned = [
+        f"{name} ({a.agency})" if (name := getattr(a, "name", None)) else a.agency
+        for a in attendees
+        if not a.signed_confidentiality_statement
+    ]
     if unsigned:
         raise RuleViolation(
-            "every attendee signs the confidentiality statement at each meeting (003); not signed: "
+            "every person present signs the confidentiality statement at each meeting (003); not signed: "
             + ", ".join(unsigned),
             "confidentiality statement",
             "attendees",
@@ -66,8 +71,9 @@ def check_minute(
 ) -> None:
     """A minute's own rules, before it is stored: signed statements, each agency once, the chair attends."""
     check_confidentiality_statements_signed(attendees)
-    if len({a.agency for a in attendees}) != len(attendees):
-        raise RuleViolation("list each attending agency once", "minute attendees", "attendees")
+    people = {(a.agency, getattr(a, "name", None)) for a in attendees}
+    if len(people) != len(attendees):
+        raise RuleViolation("list each person present once", "minute attendees", "attendees")
     if chair_agency not in {a.agency for a in attendees}:
         raise RuleViolation(
             "the chair's agency attends the meeting it chairs", "minute attendees", "chair_agency"
@@ -149,6 +155,13 @@ def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInf
         raise RuleViolation(
             "record why the subject is not told of their MAPPA status (002)", "subject informed", "reason"
         )
+    if e.informed_by is not None and e.informed_by != case.lead_agency:
+        raise RuleViolation(
+            f"the lead agency ({case.lead_agency}) tells the subject of their MAPPA status (002)",
+            "subject informed",
+            "informed_by",
+        )
+    meet_if_open(case, "subject-informed", now)
     case.subject_informed = e.informed
     case.subject_not_informed_reason = None if e.informed else e.reason
 

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from workflows.rules.calendar import Counting, end_of_local_day, local_date, local_time_on
 from workflows.rules.ownership import record_meeting_of
 from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
-from workflows.rules.records import CO_ORDINATOR, DeadlineChange, DeadlineChangeKind, NoticeKind
-from workflows.rules.rule_changes import DATES_IN_CASE_ORDER
+from workflows.rules.records import CHAIR, CO_ORDINATOR, DeadlineChange, DeadlineChangeKind, NoticeKind
+from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, ESCALATION_ROUTING, WEEKS_BACK_TO_WORKING_DAY
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -59,6 +59,8 @@ class Deadline(BaseModel):
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     escalations: int = 0
+    # The meeting that set it (minutes, SWIS alert, RMP actions, review): its chair hears of a lasting breach.
+    set_at_meeting: str | None = None
     last_escalated_at: datetime | None = None
     # Who met it (agency and role), and for whom when the co-ordinator recorded it on an agency's behalf.
     met_by: str | None = None
@@ -101,9 +103,18 @@ def add_calendar_months(day: date, months: int) -> date:
 
 
 def compute_due(
-    policy: AreaPolicy, rule: StatutoryRule, start: datetime, set_date: date | None = None
+    policy: AreaPolicy,
+    rule: StatutoryRule,
+    start: datetime,
+    set_date: date | None = None,
+    *,
+    weeks_back_to_working_day: bool = True,
 ) -> DueDate:
-    """When a deadline under `rule`, counted from the instant `start`, falls due."""
+    """When a deadline under `rule`, counted from the instant `start`, falls due.
+
+    A deadline counted back in weeks that lands on a weekend or holiday moves to the working day before, so the
+    notice is due on a day the agency works, never after the day counted (`weeks_back_to_working_day`; False
+    only for cases opened before that rule)."""
     ts = rule.timescale
     start_day = local_date(start)
     cal = policy.calendar
@@ -111,6 +122,7 @@ def compute_due(
         due_at = start + timedelta(hours=-ts.amount if ts.before else ts.amount)
         return DueDate(due_at, local_date(due_at), f"{ts.amount} hours from {rule.counted_from}")
     counting: Counting | None = None
+    moved = ""
     if ts.unit == "working_days" and not ts.before:
         counting = cal.add_working_days(start_day, ts.amount)
         due_date = counting.due_date
@@ -118,6 +130,9 @@ def compute_due(
         due_date = cal.subtract_working_days(start_day, ts.amount)
     elif ts.unit == "weeks":
         due_date = start_day + timedelta(weeks=-ts.amount if ts.before else ts.amount)
+        if ts.before and weeks_back_to_working_day and not cal.is_working_day(due_date):
+            moved = f"; {due_date:%a %d %b} is not a working day ({cal.closure_reason(due_date)}): due the working day before"
+            due_date = cal.working_day_on_or_before(due_date)
     elif ts.unit == "calendar_months":
         due_date = add_calendar_months(start_day, -ts.amount if ts.before else ts.amount)
     elif ts.unit == "same_day":
@@ -129,6 +144,7 @@ def compute_due(
     explanation = f"{ts.describe()} {rule.counted_from} ({start_day:%a %d %b %Y})"
     if ts.unit in ("same_day", "set_at_event"):
         explanation = f"{ts.describe()} ({rule.counted_from} {start_day:%a %d %b %Y})"
+    explanation += moved
     if counting and counting.skipped:
         skipped = ", ".join(
             f"{s.day:%d %b} {s.reason}" for s in counting.skipped if "bank" in s.reason or "local" in s.reason
@@ -193,9 +209,13 @@ def new_deadline(
     set_date: date | None = None,
     due_no_later_than: DueDate | None = None,
     title_suffix: str = "",
+    weeks_back_to_working_day: bool = True,
+    set_at_meeting: str | None = None,
 ) -> Deadline:
     rule = policy.rule(kind)
-    due = compute_due(policy, rule, counted_from, set_date)
+    due = compute_due(
+        policy, rule, counted_from, set_date, weeks_back_to_working_day=weeks_back_to_working_day
+    )
     if due_no_later_than is not None and due_no_later_than.due_at < due.due_at:
         due = due_no_later_than
     return Deadline(
@@ -212,6 +232,7 @@ def new_deadline(
         due_date=due.due_date,
         explanation=due.explanation,
         reminder_at=reminder_time(policy, rule.reminder, due, now),
+        set_at_meeting=set_at_meeting,
     )
 
 
@@ -230,6 +251,7 @@ def open_deadline(
     set_date: date | None = None,
     due_no_later_than: DueDate | None = None,
     title_suffix: str = "",
+    set_at_meeting: str | None = None,
 ) -> Deadline:
     if is_open(case, deadline_id):
         # Re-opening (e.g. a second referral request) replaces the open one.
@@ -244,6 +266,8 @@ def open_deadline(
         set_date=set_date,
         due_no_later_than=due_no_later_than,
         title_suffix=title_suffix,
+        weeks_back_to_working_day=case.follows(WEEKS_BACK_TO_WORKING_DAY),
+        set_at_meeting=set_at_meeting,
     )
     # A deadline opened after it fell due (a late notification) is met or breached on the next tick.
     case.deadlines[deadline_id] = d
@@ -270,7 +294,8 @@ def meet_if_open(case: CaseFile, deadline_id: str, at: datetime) -> None:
 
 
 def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str | None) -> None:
-    """Mark it breached and escalate to the co-ordinator, with the rule and who was responsible."""
+    """Mark it breached and escalate, with the rule and who was responsible: to the co-ordinator, or, when the
+    co-ordinator was responsible, to the chair (or the deputy co-ordinator), never back to the co-ordinator."""
     d = case.deadlines[deadline_id]
     d.state = DeadlineState.BREACHED
     d.breached_at = min(now, d.due_at)
@@ -281,9 +306,34 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
     lines = [d.explanation, f"Responsible: {d.responsible}", f"Rule ({d.source}): {d.rule_text}"]
     if note:
         lines.insert(0, note)
+    to, passes_over = CO_ORDINATOR, []
+    if d.responsible == CO_ORDINATOR and case.follows(ESCALATION_ROUTING):
+        to, passes_over = CHAIR, [CO_ORDINATOR]
+        lines.append(
+            "The co-ordinator was responsible, so this goes to the chair (or the deputy co-ordinator)."
+        )
     case.notify(
-        NoticeKind.BREACH_ESCALATION, CO_ORDINATOR, f"BREACHED: {d.title}", lines, d.deadline_id, d.due_at
+        NoticeKind.BREACH_ESCALATION,
+        to,
+        f"BREACHED: {d.title}",
+        lines,
+        d.deadline_id,
+        d.due_at,
+        passes_over=passes_over,
     )
+
+
+def re_escalation_route(case: CaseFile, d: Deadline) -> tuple[str, list[str]]:
+    """Who hears that a deadline is still breached: the chair of the meeting that set it, where one did (the
+    notice goes to that chair's agency, for the chair's attention), else the area's chair."""
+    if case.follows(ESCALATION_ROUTING) and d.set_at_meeting is not None:
+        meeting = next((m for m in case.meetings if m.meeting_id == d.set_at_meeting), None)
+        if meeting is not None:
+            chair = f" ({meeting.chair_name})" if meeting.chair_name else ""
+            return meeting.chair_agency, [
+                f"For the attention of the chair of {meeting.meeting_id}{chair}, which set this deadline."
+            ]
+    return CHAIR, []
 
 
 def rearm_deadline(

@@ -184,6 +184,40 @@ class EntryRoute(StrEnum):
     CATEGORY_3_AGENCY = "category-3-agency"  # any agency, after contacting police / social work
 
 
+# The kinds of agency in the directory (store.models.AgencyKind, which a test keeps in step): who may refer
+# depends on it (001, 003).
+AgencyKind = Literal[
+    "police",
+    "justice-social-work",
+    "probation",
+    "prison",
+    "health",
+    "housing",
+    "education",
+    "council",
+    "youth-offending",
+    "dwp",
+    "other",
+]
+
+
+class ChairGrade(StrEnum):
+    """How senior a meeting's chair is (004: level 2 chaired by a Police Detective Inspector / Senior Probation
+    Officer, level 3 by a Detective Chief Inspector / Probation Head of Cluster)."""
+
+    MANAGER = "manager"  # e.g. detective inspector, senior probation officer, social work team manager
+    SENIOR_MANAGER = "senior-manager"  # e.g. detective chief inspector, head of cluster, service manager
+
+
+# Why a case stays in MAPPA past the end of what brought it in (SONR, supervision or licence).
+ContinueBasis = Literal[
+    "registered-sex-offender",  # category 1: notification requirements still run
+    "violent-offender-under-supervision",  # category 2: supervision or licence still runs
+    "other-risk-of-serious-harm",  # category 3: the criteria hold (003 stage 5)
+    "shpo-application-pending",  # an SHPO is applied for, which would renew the SONR (003 stage 5)
+]
+
+
 class SubjectDetails(Event):
     """The subject's personal data. Travels only inside encrypted payloads; never in IDs, attributes or logs."""
 
@@ -224,6 +258,14 @@ class ReferralSubmitted(Event):
     extenuating_circumstances: ShortText | None = Field(
         default=None,
         description="Why a late custody referral is late (003: 'unless there are extenuating circumstances').",
+    )
+    referring_agency_kind: AgencyKind | None = Field(
+        default=None,
+        description="The kind of agency referring: who may refer depends on the category (001, 003).",
+    )
+    police_or_social_work_contacted: bool = Field(
+        default=False,
+        description="Category 3 from another agency: the police and/or social work were contacted first (003).",
     )
 
 
@@ -281,6 +323,26 @@ class CaseOpening(Event):
         default=None,
         description="ASP case-conference route (Scotland): the council whose ASP chair shares in the minutes, "
         "named by the co-ordinator (000).",
+    )
+    supervision_end_date: SonrEndDate | None = Field(
+        default=None,
+        description="Category 2 or 3: when the supervision or licence ends (exit planning counts back from it).",
+    )
+    # Eligibility (004's category definitions): category 2 and 3 cases say how they meet their category.
+    custody_months: int | None = Field(
+        default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
+    )
+    hospital_order: bool = Field(default=False, description="Category 2: a detention in hospital.")
+    subject_to_supervision: bool | None = Field(
+        default=None,
+        description="Category 2: subject to probation / justice social work supervision or licence in the "
+        "community (on release, for a custody case).",
+    )
+    previous_offence: bool | None = Field(
+        default=None, description="Category 3: has committed an offence in the past."
+    )
+    risk_of_serious_harm: bool | None = Field(
+        default=None, description="Category 3: considered to pose a risk of serious harm to the public."
     )
 
 
@@ -488,9 +550,18 @@ class ChildProtectionReferralMade(Event):
 
 
 class Attendee(Event):
+    """One person present at a meeting: each signs the confidentiality statement (003)."""
+
     agency: AgencyId
+    name: PersonName | None = Field(default=None, description="The person present (required for new cases).")
     role: ShortText = "representative"
     signed_confidentiality_statement: bool
+    substitute_for: PersonName | None = Field(
+        default=None, description="The invitee this person replaces, when they came instead (001)."
+    )
+    can_commit_resources: bool = Field(
+        default=False, description="Has the authority to commit the agency's resources (level 3, 001, 004)."
+    )
 
 
 class NotToBeShared(Event):
@@ -510,7 +581,17 @@ class MeetingHeld(Event):
 
     held_on: HappenedOn
     chair_agency: AgencyId
-    attendees: list[Attendee] = Field(min_length=1, max_length=40)
+    chair_name: PersonName | None = Field(
+        default=None, description="The person who chaired: one of the people present. Required for new cases."
+    )
+    chair_grade: ChairGrade | None = Field(
+        default=None,
+        description="How senior the chair is: it must fit the level (004). Required for new cases.",
+    )
+    invited: list[AgencyId] = Field(
+        default_factory=list, max_length=40, description="The agencies the co-ordinator invited (003)."
+    )
+    attendees: list[Attendee] = Field(min_length=1, max_length=40, description="Each person present.")
     level_decided: Literal[1, 2, 3]
     level_2_cannot_deliver: ShortText | None = None
     level_3_criteria: list[Level3Criterion] = _level_3_criteria()
@@ -573,17 +654,47 @@ class SonrEndNoticeGiven(Event):
     given_by: AgencyId
 
 
+class SupervisionEndNoticeGiven(Event):
+    """The lead agency tells the co-ordinator that a category 2 or 3 case's supervision or licence is ending."""
+
+    given_by: AgencyId
+
+
 class ExitDecision(Event):
     outcome: Literal["exit", "continue", "shpo-granted"]
     reason: ShortText
     new_sonr_end_date: SonrEndDate | None = Field(
         default=None, description="Required when an SHPO extends the SONR."
     )
+    continue_basis: ContinueBasis | None = Field(
+        default=None,
+        description="Required to continue past the SONR, supervision or licence end: what keeps the case in MAPPA.",
+    )
 
 
 class SubjectInformed(Event):
     informed: bool
+    informed_by: AgencyId | None = Field(
+        default=None, description="The lead agency, which tells the subject."
+    )
     reason: ShortText | None = Field(default=None, description="Required when the subject is not told.")
+
+
+class Level1PlanRecorded(Event):
+    """The lead agency records its level 1 risk management plan (004)."""
+
+    recorded_by: AgencyId
+    summary: ShortText | None = None
+
+
+class Level1ReviewRecorded(Event):
+    """The lead agency reviews and records a level 1 case (004: "reviewed & recorded regularly")."""
+
+    reviewed_by: AgencyId
+    level_1_still_defensible: bool = Field(
+        description="Whether level 1 is still the lowest level that gives a defensible plan (004)."
+    )
+    summary: ShortText | None = None
 
 
 class ConclusionsSharedWithChildProtection(Event):

@@ -23,7 +23,7 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
-from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, OBLIGATIONS_OUTLIVE_EXIT
+from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, EXIT_BASIS, OBLIGATIONS_OUTLIVE_EXIT
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -33,6 +33,34 @@ def open_sonr_deadlines(case: CaseFile, policy: AreaPolicy, sonr_end: date, now:
     end = local_time_on(sonr_end, time(12))
     open_deadline(case, policy, DeadlineKind.SONR_EXIT_NOTICE, "sonr-exit-notice", case.lead_agency, end, now)
     open_deadline(case, policy, DeadlineKind.EXIT_REVIEW, "exit-review", CO_ORDINATOR, end, now)
+
+
+def open_supervision_end_deadlines(case: CaseFile, policy: AreaPolicy, end_day: date, now: datetime) -> None:
+    """Category 2 and 3: the end of supervision or licence prompts exit planning as the SONR end does (003)."""
+    if case.category not in (2, 3) or not case.follows(EXIT_BASIS):
+        return
+    end = local_time_on(end_day, time(12))
+    lead = case.lead_agency
+    open_deadline(case, policy, DeadlineKind.SUPERVISION_END_NOTICE, "supervision-end-notice", lead, end, now)
+    open_deadline(
+        case, policy, DeadlineKind.SUPERVISION_EXIT_REVIEW, "supervision-exit-review", CO_ORDINATOR, end, now
+    )
+
+
+def give_supervision_end_notice(
+    case: CaseFile, policy: AreaPolicy, e: ev.SupervisionEndNoticeGiven, now: datetime
+) -> None:
+    if not is_open(case, "supervision-end-notice"):
+        raise RuleViolation("no notice of the end of supervision or licence is due", "supervision end notice")
+    meet_deadline(case, "supervision-end-notice", now)
+
+
+# The basis for continuing, and the category it puts the case in where it is one.
+_BASIS_CATEGORY = {
+    "registered-sex-offender": 1,
+    "violent-offender-under-supervision": 2,
+    "other-risk-of-serious-harm": 3,
+}
 
 
 def give_sonr_end_notice(case: CaseFile, policy: AreaPolicy, e: ev.SonrEndNoticeGiven, now: datetime) -> None:
@@ -61,9 +89,21 @@ def decide_exit(case: CaseFile, policy: AreaPolicy, e: ev.ExitDecision, now: dat
         open_sonr_deadlines(case, policy, e.new_sonr_end_date, now)
         return
     if e.outcome == "continue":
+        if case.follows(EXIT_BASIS):
+            if e.continue_basis is None:
+                raise RuleViolation(
+                    "continuing past the end of the SONR, supervision or licence needs a recorded basis: "
+                    "what keeps the case in MAPPA (003 stage 5)",
+                    "continuing basis",
+                    "continue_basis",
+                )
+            case.continue_basis = e.continue_basis
+            case.category = _BASIS_CATEGORY.get(e.continue_basis, case.category)
+            meet_if_open(case, "supervision-exit-review", now)
         meet_if_open(case, "exit-review", now)
         return
     meet_if_open(case, "exit-review", now)
+    meet_if_open(case, "supervision-exit-review", now)
     exit_mappa(case, e.reason, now)
 
 

@@ -30,6 +30,7 @@ from workflows.rules.meetings import INITIAL_MEETING_KINDS, _review_date
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, Referral, Stage
 from workflows.rules.referral import _before_release_or_discharge, check_opening
+from workflows.rules.rule_changes import ELIGIBILITY, RULE_CHANGES
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -105,14 +106,16 @@ def _not_before(later: date | None, later_field: str, earlier: date | None, what
 def check_import(opening: ev.CaseOpening, position: ImportedPosition, today: date) -> AreaPolicy:
     """Every rule an imported case must satisfy before a workflow is started for it; change nothing."""
     # The area, jurisdiction, category and route rules are those of any opening: checked as though the case
-    # opened by a level 2 referral, whose own rules (level, statement) are checked below against the row.
+    # opened by a level 2 referral, whose own rules (level, statement) are checked below against the row. Its
+    # eligibility and referrer were decided when the area took it into MAPPA, before the system: not re-judged.
     policy = check_opening(
         opening.model_copy(
             update={
                 "notification": None,
                 "referral": ev.ReferralSubmitted(referring_agency=opening.lead_agency, level_sought=2),
             }
-        )
+        ),
+        [change for change in RULE_CHANGES if change != ELIGIBILITY],
     )
     p, stage = position, position.stage
     if stage is ImportedStage.NOTIFICATION:

@@ -16,7 +16,9 @@ from workflows.rules.deadlines import (
     DeadlineState,
     DueDate,
     cancel_deadline,
+    cancel_if_open,
     compute_due,
+    is_open,
     meet_deadline,
     open_deadline,
     open_of,
@@ -28,6 +30,7 @@ from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
+    LEVEL_1_REVIEW,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
 )
@@ -134,6 +137,7 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
     case.level = e.new_level
     if e.new_level == 1:
         case.stage = Stage.LEVEL_1
+        enter_level_1(case, policy, now)
         return
     # The review is re-armed at the new level's maximum from today, never later than it already was.
     cap = (
@@ -151,6 +155,67 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
         now,
         due_no_later_than=cap,
     )
+
+
+# ------------------------------------------------------------------ level 1: ordinary agency management (004)
+
+LEVEL_1_DEADLINES = ("level-1-rmp", "level-1-review")
+
+
+def enter_level_1(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
+    """004: at level 1 the lead agency has a robust risk management plan and reviews and records the case
+    regularly. Both fall due from the day the case is managed at level 1."""
+    if not case.follows(LEVEL_1_REVIEW) or is_open(case, "level-1-review"):
+        return  # a referral not accepted leaves a level 1 case's plan and review as they were
+    case.level_1_plan_recorded_at = None
+    open_deadline(case, policy, DeadlineKind.LEVEL_1_RMP, "level-1-rmp", case.lead_agency, now, now)
+    open_deadline(case, policy, DeadlineKind.LEVEL_1_REVIEW, "level-1-review", case.lead_agency, now, now)
+
+
+def leave_level_1(case: CaseFile, reason: str, now: datetime) -> None:
+    """Level 1's own deadlines end when the case is managed at another level."""
+    for deadline_id in LEVEL_1_DEADLINES:
+        cancel_if_open(case, deadline_id, reason, now)
+
+
+def _refuse_unless_level_1(case: CaseFile) -> None:
+    if case.level != 1 or not is_open(case, "level-1-review"):
+        raise WrongStage("the case is not under level 1 management by its lead agency", "level 1")
+
+
+def record_level_1_plan(case: CaseFile, policy: AreaPolicy, e: ev.Level1PlanRecorded, now: datetime) -> None:
+    _refuse_unless_level_1(case)
+    if e.recorded_by != case.lead_agency:
+        raise RuleViolation(
+            f"the lead agency ({case.lead_agency}) records the level 1 risk management plan (004)",
+            "level 1 plan",
+            "recorded_by",
+        )
+    if is_open(case, "level-1-rmp"):
+        meet_deadline(case, "level-1-rmp", now)
+    case.level_1_plan_recorded_at = now
+
+
+def record_level_1_review(
+    case: CaseFile, policy: AreaPolicy, e: ev.Level1ReviewRecorded, now: datetime
+) -> None:
+    _refuse_unless_level_1(case)
+    if e.reviewed_by != case.lead_agency:
+        raise RuleViolation(
+            f"the lead agency ({case.lead_agency}) reviews and records a level 1 case (004)",
+            "level 1 review",
+            "reviewed_by",
+        )
+    if case.level_1_plan_recorded_at is None:
+        raise RuleViolation(
+            "record the level 1 risk management plan before its review (004)", "level 1 plan", "reviewed_by"
+        )
+    meet_deadline(case, "level-1-review", now)
+    open_deadline(case, policy, DeadlineKind.LEVEL_1_REVIEW, "level-1-review", case.lead_agency, now, now)
+    if not e.level_1_still_defensible and case.stage is Stage.LEVEL_1:
+        # 004: the lowest level that gives a defensible plan. Level 1 no longer does: the lead agency refers.
+        case.stage = Stage.REFERRAL_DUE
+        open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
 
 
 def _before_initial_meeting(

@@ -18,6 +18,7 @@ from workflows.rules.deadlines import (
     DueDate,
     breach_deadline,
     cancel_deadline,
+    compute_due,
     is_open,
     meet_deadline,
     open_deadline,
@@ -25,10 +26,22 @@ from workflows.rules.deadlines import (
 )
 from workflows.rules.errors import RuleViolation
 from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
-from workflows.rules.management import REVIEW_KINDS, check_level_3_criteria, refuse_level_1_for_category_3
+from workflows.rules.management import (
+    REVIEW_KINDS,
+    check_level_3_criteria,
+    enter_level_1,
+    refuse_level_1_for_category_3,
+)
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
-from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE, DATES_IN_CASE_ORDER, ONE_MINUTE_ONE_MEETING
+from workflows.rules.rule_changes import (
+    BREACH_ESCALATED_ONCE,
+    DATES_IN_CASE_ORDER,
+    ONE_MINUTE_ONE_MEETING,
+    PER_PERSON_ATTENDANCE,
+    REVIEW_OVERRIDE_IN_OWN_UNIT,
+    SUBJECT_INFORMED_DEADLINE,
+)
 from workflows.rules.safeguarding import asp_chair_copied
 
 if TYPE_CHECKING:
@@ -78,6 +91,9 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
                 "minute_ref",
             )
     check_confidentiality_statements_signed(e.attendees)
+    absent: list[str] = []
+    if case.follows(PER_PERSON_ATTENDANCE):
+        absent = check_attendance(policy, case.level or e.level_decided, e)
     if e.level_decided == 1:
         refuse_level_1_for_category_3(case, policy, "level_decided")
     if e.level_decided == 3 and case.level != 3 and not e.level_2_cannot_deliver:
@@ -88,7 +104,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         )
     if e.level_decided == 3 and case.level != 3:
         check_level_3_criteria(case, policy, e.level_3_criteria)
-    review_due = _review_date(policy, e)
+    review_due = _review_date(policy, e, in_own_unit=case.follows(REVIEW_OVERRIDE_IN_OWN_UNIT))
     for action in e.rmp_actions:
         if action.due_date < e.held_on:
             raise RuleViolation(
@@ -130,7 +146,13 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             initial=initial,
             chair_agency=e.chair_agency,
             level_decided=e.level_decided,
-            attendees=[a.agency for a in e.attendees],
+            # The agencies of the people present, substitutes included: they may read the minute (001, 003).
+            attendees=list(dict.fromkeys(a.agency for a in e.attendees)),
+            people=list(e.attendees),
+            invited=list(dict.fromkeys(e.invited)),
+            absent=absent,
+            chair_name=e.chair_name,
+            chair_grade=e.chair_grade.value if e.chair_grade else None,
             not_to_be_shared=e.not_to_be_shared,
             minute_ref=e.minute_ref,
             minute_digest=e.minute_digest,
@@ -139,10 +161,31 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         )
     )
     case.level = e.level_decided
-    open_deadline(case, policy, DeadlineKind.MINUTES, f"minutes:{meeting_id}", CO_ORDINATOR, held_at, now)
+    open_deadline(
+        case,
+        policy,
+        DeadlineKind.MINUTES,
+        f"minutes:{meeting_id}",
+        CO_ORDINATOR,
+        held_at,
+        now,
+        set_at_meeting=meeting_id,
+    )
     if policy.policy.swis_alerts:
         open_deadline(
-            case, policy, DeadlineKind.SWIS_ALERT, f"swis-alert:{meeting_id}", case.lead_agency, held_at, now
+            case,
+            policy,
+            DeadlineKind.SWIS_ALERT,
+            f"swis-alert:{meeting_id}",
+            case.lead_agency,
+            held_at,
+            now,
+            set_at_meeting=meeting_id,
+        )
+    if initial and case.subject_informed is None and case.follows(SUBJECT_INFORMED_DEADLINE):
+        # 002: the subject is normally told of their MAPPA status; the lead agency tells them or records why not.
+        open_deadline(
+            case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, held_at, now
         )
     for action in e.rmp_actions:
         open_deadline(
@@ -156,9 +199,11 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             set_date=action.due_date,
             # The action's own words stay out of the title (it reaches subjects, the UI and the ledger).
             title_suffix=f" {action.action_id} (owner {action.owner_agency})",
+            set_at_meeting=meeting_id,
         )
     if review_due is None:
         case.stage = Stage.LEVEL_1
+        enter_level_1(case, policy, now)
         return
     case.stage = Stage.ACTIVE_MANAGEMENT
     open_deadline(
@@ -174,6 +219,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             review_due,
             f"review date set at {meeting_id} ({e.held_on:%d %b %Y})",
         ),
+        set_at_meeting=meeting_id,
     )
 
 
@@ -202,22 +248,94 @@ def _check_meeting_in_case_order(case: CaseFile, e: ev.MeetingHeld, today: date)
             )
 
 
-def _review_date(policy: AreaPolicy, e: ev.MeetingHeld) -> date | None:
-    """The review date set at a level 2 or 3 meeting, within the level's statutory maximum (003 stage 4)."""
+def check_attendance(policy: AreaPolicy, level: int, e: ev.MeetingHeld) -> list[str]:
+    """Who was invited and who came (001, 003, 004); returns the invited agencies nobody came from.
+
+    Each person present is named once (each signs the statement, checked before this); everyone present comes
+    from an invited agency, a substitute in place of its invitee (001: "a suitable replacement should be sent");
+    the chair is present and senior enough for the level; at level 3 each agency present sends someone with the
+    authority to commit its resources."""
+    unnamed = [a.agency for a in e.attendees if not a.name]
+    if unnamed:
+        raise RuleViolation(
+            "name each person present (each signs the confidentiality statement); unnamed from: "
+            + ", ".join(unnamed),
+            "attendance",
+            "attendees",
+        )
+    people = [(a.agency, (a.name or "").casefold()) for a in e.attendees]
+    if len(set(people)) != len(people):
+        raise RuleViolation("list each person present once", "attendance", "attendees")
+    if not e.invited:
+        raise RuleViolation(
+            "record the agencies the co-ordinator invited (003: the co-ordinator arranges attendance)",
+            "invitations",
+            "invited",
+        )
+    uninvited = sorted({a.agency for a in e.attendees} - set(e.invited))
+    if uninvited:
+        raise RuleViolation(
+            "everyone present comes from an invited agency (a substitute takes an invitee's place); not invited: "
+            + ", ".join(uninvited)
+            + " (add the agency to the invitations if the co-ordinator invited it)",
+            "invitations",
+            "invited",
+        )
+    if not any(a.agency == e.chair_agency and a.name == e.chair_name for a in e.attendees):
+        raise RuleViolation(
+            "name the chair (chair_name), one of the people present from the chair's agency",
+            "chair",
+            "chair_name",
+        )
+    needed = policy.policy.chair_grades.get(level)
+    if needed is not None:
+        grade, words = needed
+        order = list(ev.ChairGrade)
+        if e.chair_grade is None or order.index(e.chair_grade) < order.index(grade):
+            raise RuleViolation(
+                f"a level {level} meeting is chaired by {words}",
+                "chair appropriate to the level",
+                "chair_grade",
+            )
+    if level == 3:
+        without = sorted(
+            {a.agency for a in e.attendees} - {a.agency for a in e.attendees if a.can_commit_resources}
+        )
+        if without:
+            raise RuleViolation(
+                "at level 3 each agency is represented by someone senior enough to commit its resources "
+                "(001, 004); nobody present could for: " + ", ".join(without),
+                "level 3 senior representation",
+                "attendees",
+            )
+    present = {a.agency for a in e.attendees}
+    return [agency for agency in dict.fromkeys(e.invited) if agency not in present]
+
+
+def _review_date(policy: AreaPolicy, e: ev.MeetingHeld, in_own_unit: bool = True) -> date | None:
+    """The review date set at a level 2 or 3 meeting, within the level's statutory maximum (003 stage 4).
+
+    The maximum is read in its own unit: an area that overrides it in working days or months is counted so,
+    not as weeks (`in_own_unit` False only for cases opened before that correction)."""
     if e.level_decided not in REVIEW_KINDS:
         return None
-    weeks = policy.rule(REVIEW_KINDS[e.level_decided]).timescale.amount
-    latest = e.held_on + timedelta(weeks=weeks)
+    rule = policy.rule(REVIEW_KINDS[e.level_decided])
+    if in_own_unit:
+        latest = compute_due(policy, rule, local_time_on(e.held_on, time(12))).due_date
+        span = rule.timescale.amount_in_words()
+    else:
+        latest = e.held_on + timedelta(weeks=rule.timescale.amount)
+        span = f"{rule.timescale.amount} weeks"
     if e.next_review_date is None:
         raise RuleViolation(
-            f"set the review date at the meeting: at most {weeks} weeks after it (by {latest:%a %d %b %Y})",
+            f"set the review date at the meeting: at most {span} after it (by {latest:%a %d %b %Y})",
             "review date",
             "next_review_date",
         )
     if e.next_review_date > latest:
         raise RuleViolation(
             f"the review date {e.next_review_date:%a %d %b %Y} is later than the statutory maximum for "
-            f"level {e.level_decided} in {policy.policy.name}: {weeks} weeks after the meeting "
+            f"level {e.level_decided} in {policy.policy.name}: {span} after the meeting "
             f"(by {latest:%a %d %b %Y})",
             "review date maximum",
             "next_review_date",

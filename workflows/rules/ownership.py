@@ -93,9 +93,12 @@ OWNERSHIP: dict[type[ev.Event], Ownership] = {
     ev.RiskChangeReported:          _decides("report a change in risk",         AGENCIES,   "reporting_agency"),
     ev.RiskChangeTriaged:           _decides("triage a change in risk",         CO_ONLY),
     ev.LevelChanged:                _decides("change the level",                CO_ONLY),
+    ev.Level1PlanRecorded:          _owns("record the level 1 plan",            AGENCIES,   "recorded_by"),
+    ev.Level1ReviewRecorded:        _owns("record a level 1 review",            AGENCIES,   "reviewed_by"),
     ev.SonrEndNoticeGiven:          _owns("give the SONR end notice",           AGENCIES,   "given_by"),
+    ev.SupervisionEndNoticeGiven:   _owns("give the supervision end notice",    AGENCIES,   "given_by"),
     ev.ExitDecision:                _decides("decide exit from MAPPA",          CO_ONLY),
-    ev.SubjectInformed:             _decides("record the subject informed",     CO_ONLY),
+    ev.SubjectInformed:             _owns("record the subject informed",        AGENCIES,   "informed_by"),
     ev.ConclusionsSharedWithChildProtection:
                                     _decides("share with child protection",     CHAIR_ONLY),
     ev.SubjectAccessRequested:      _decides("record a subject access request", CO_ONLY),

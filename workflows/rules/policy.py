@@ -10,15 +10,18 @@ from datetime import date
 from typing import Literal
 
 from workflows.rules.calendar import Jurisdiction, WorkingDayCalendar
+from workflows.rules.events import ChairGrade
 from workflows.rules.timescales import (
     COMMON_RULES,
     ENGLAND_AND_WALES_ONLY_RULES,
+    LEVEL_1_AND_SUBJECT_RULES,
     SCOTLAND_ONLY_RULES,
     SUBJECT_ACCESS_RULES,
     TIMELINE_RULES,
     DeadlineKind,
     StatutoryRule,
     Timescale,
+    level_1_review_rule,
     review_rules,
 )
 
@@ -36,6 +39,11 @@ class JurisdictionPolicy:
     categories: tuple[int, ...]
     # While a deadline stays breached, the chair is told again every N working days.
     re_escalation_working_days: int = 2
+    # Who may refer, by category: the kinds of agency (None: any agency may refer).
+    referrers: dict[int, frozenset[str]] | None = None
+    referrers_source: str = ""
+    # The least senior chair each managed level may have, with the guidance's words for it.
+    chair_grades: dict[int, tuple[ChairGrade, str]] = field(default_factory=dict)
     # After further information arrives, the meeting clock counts from that day ("restart") or from the
     # original receipt ("original"). 001/003 only say the request "may delay" the meeting.
     meeting_clock_after_further_information: Literal["restart", "original"] = "restart"
@@ -49,6 +57,24 @@ class JurisdictionPolicy:
             raise KeyError(f"{kind.value} does not apply in {self.name}") from None
 
 
+# 004 "MAPPA Levels of Management": level 2 chaired / co-chaired by a Police Detective Inspector and Senior
+# Probation Officer, level 3 by a Police Detective Chief Inspector / Probation Head of Cluster. The Scottish seeds
+# name no grade: the same grades apply (a policy value).
+CHAIR_GRADES = {
+    2: (
+        ChairGrade.MANAGER,
+        "a manager (e.g. Police Detective Inspector, Senior Probation Officer) or above (004)",
+    ),
+    3: (
+        ChairGrade.SENIOR_MANAGER,
+        "a senior manager (e.g. Police Detective Chief Inspector, Probation Head of Cluster) (004)",
+    ),
+}
+# 001 "Key stages": for RSOs, restricted patients and category 3, referrals come from SPS, CJSW, police and
+# health; 003 stage 1: for category 3 any agency may refer (after contacting the police / social work).
+# Category 2 is not named in the Scottish seeds: the responsible authorities refer it (a policy value).
+_SCOTTISH_RESPONSIBLE_AUTHORITIES = frozenset({"police", "justice-social-work", "prison", "health"})
+
 SCOTLAND = JurisdictionPolicy(
     jurisdiction=Jurisdiction.SCOTLAND,
     name="Scotland",
@@ -60,12 +86,18 @@ SCOTLAND = JurisdictionPolicy(
             *TIMELINE_RULES,
             *SCOTLAND_ONLY_RULES,
             *review_rules(12, 6, "001, 003"),
+            *LEVEL_1_AND_SUBJECT_RULES,
+            # 004 says only "regularly": no less often than the level 2 maximum (a policy value).
+            level_1_review_rule(12, "004; 12 weeks a policy value (the level 2 maximum)"),
         )
     },
     asp_link=True,
     swis_alerts=True,
     category_3_may_be_level_1=False,
     categories=(1, 2, 3),
+    referrers={1: _SCOTTISH_RESPONSIBLE_AUTHORITIES, 2: _SCOTTISH_RESPONSIBLE_AUTHORITIES},
+    referrers_source="001 'Key stages', 003 stage 1",
+    chair_grades=CHAIR_GRADES,
 )
 
 ENGLAND_AND_WALES_SEEDS = frozenset({"002", "004"})
@@ -94,12 +126,18 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
             *ENGLAND_AND_WALES_ONLY_RULES,
             # 004 repeats "16 weeks" for level 3, a known slip of that page; national guidance says 8.
             *review_rules(16, 8, "004; national MAPPA guidance for the level 3 figure"),
+            *LEVEL_1_AND_SUBJECT_RULES,
+            level_1_review_rule(16, "004; 16 weeks a policy value (the level 2 maximum)"),
         )
     },
     asp_link=False,
     swis_alerts=False,
     category_3_may_be_level_1=True,
     categories=(1, 2, 3, 4),
+    # 002 section 4: any agency can refer an offender into the MAPPA system.
+    referrers=None,
+    referrers_source="002 section 4",
+    chair_grades=CHAIR_GRADES,
     level_3_criteria=True,
 )
 
@@ -166,6 +204,11 @@ class AreaPolicy:
         if override is None:
             return base
         return replace(base, timescale=override, source=f"{base.source}; {self.area.name} area policy")
+
+    def may_refer(self, category: int, agency_kind: str) -> bool:
+        """Whether an agency of this kind may refer a case of this category (001, 003; 002: any agency)."""
+        allowed = (self.policy.referrers or {}).get(category)
+        return allowed is None or agency_kind in allowed
 
     def applies(self, kind: DeadlineKind) -> bool:
         return kind in self.policy.rules

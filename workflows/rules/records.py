@@ -66,6 +66,9 @@ class Notice(BaseModel):
     due_at: datetime | None = None
     # When the case raised it: the directory is read as of this moment ("whoever holds the role at the time").
     raised_at: datetime | None = None
+    # Roles the notice must not fall back to when `to` has no holder: the breach of the co-ordinator's own
+    # deadline goes to the chair or the deputy, never back to the co-ordinator.
+    passes_over: list[str] = Field(default_factory=list)
 
 
 class Referral(BaseModel):
@@ -86,13 +89,20 @@ class Meeting(BaseModel):
     initial: bool
     chair_agency: str
     level_decided: int
-    attendees: list[str]
+    attendees: list[str]  # the agencies of the people present, substitutes included: who may read the minute
     not_to_be_shared: list[ev.NotToBeShared]
     minute_ref: str | None = None
     minute_digest: str | None = None
     minutes_circulated_to: list[str] = Field(default_factory=list)
     rmp_action_ids: list[str] = Field(default_factory=list)
     chair_record: list[str] = Field(default_factory=list)
+    chair_name: str | None = None
+    chair_grade: str | None = None
+    invited: list[str] = Field(default_factory=list)
+    people: list[ev.Attendee] = Field(default_factory=list)  # each person present, with their signature
+    absent: list[str] = Field(
+        default_factory=list
+    )  # invited agencies nobody came from (001: send a replacement)
 
 
 class RiskChange(BaseModel):

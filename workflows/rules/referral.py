@@ -7,6 +7,7 @@ with reasons. Acceptance asks each named agency to search its records and sets t
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -25,16 +26,23 @@ from workflows.rules.deadlines import (
     rearm_deadline,
 )
 from workflows.rules.errors import RuleViolation
-from workflows.rules.exit import exit_mappa, open_sonr_deadlines
+from workflows.rules.exit import exit_mappa, open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
-from workflows.rules.management import check_level_3_criteria, refuse_level_1_for_category_3
+from workflows.rules.management import (
+    check_level_3_criteria,
+    enter_level_1,
+    leave_level_1,
+    refuse_level_1_for_category_3,
+)
 from workflows.rules.meetings import INITIAL_MEETING_KINDS
 from workflows.rules.policy import AreaPolicy, DeadlineKind, UnknownArea, area_policy
 from workflows.rules.records import CO_ORDINATOR, NoticeKind, Referral, Stage
 from workflows.rules.rule_changes import (
+    ELIGIBILITY,
     INITIAL_MEETING_BEFORE_RELEASE,
     PRE_MEETING_INFORMATION_EXCHANGE,
     REFERRAL_FROM_NOTIFICATION,
+    RULE_CHANGES,
 )
 from workflows.rules.safeguarding import asp_screening_falls_due, receive_asp_route
 
@@ -45,8 +53,9 @@ if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
 
 
-def check_opening(opening: ev.CaseOpening) -> AreaPolicy:
-    """The rules a new case must satisfy before a workflow is started for it (also used by the API)."""
+def check_opening(opening: ev.CaseOpening, rule_changes: Collection[str] = RULE_CHANGES) -> AreaPolicy:
+    """The rules a new case must satisfy before a workflow is started for it (also used by the API), under the
+    rule corrections it follows (a case opened before one replays its opening without it)."""
     try:
         policy = area_policy(opening.area)
     except UnknownArea:
@@ -63,6 +72,10 @@ def check_opening(opening: ev.CaseOpening) -> AreaPolicy:
             "category",
             "category",
         )
+    if ELIGIBILITY in rule_changes and opening.subject_is_offender:
+        check_category_criteria(opening)
+        if opening.referral is not None:
+            check_referrer(policy, opening.category, opening.referral, "referral.")
     _check_pre_notification(opening)
     if opening.notification is None and opening.referral is None and not _pre_notification(opening):
         raise RuleViolation(
@@ -283,6 +296,72 @@ def _release_or_discharge(case: CaseFile) -> date | None:
     return None
 
 
+def check_category_criteria(opening: ev.CaseOpening) -> None:
+    """004 "MAPPA Categories of offenders": category 2, certain violent offenders sentenced to 12 months or more
+    in custody or to detention in hospital, now in the community under supervision; category 3, other dangerous
+    offenders who have committed an offence and pose a risk of serious harm to the public."""
+    if opening.category == 2:
+        if not (opening.hospital_order or (opening.custody_months or 0) >= 12):
+            raise RuleViolation(
+                "category 2 is for violent offenders sentenced to 12 months or more in custody or to detention "
+                "in hospital (004): give custody_months (12 or more) or hospital_order",
+                "category 2 criteria",
+                "custody_months",
+            )
+        if not opening.subject_to_supervision:
+            raise RuleViolation(
+                "category 2 offenders are subject to supervision or licence in the community (004): "
+                "confirm subject_to_supervision",
+                "category 2 criteria",
+                "subject_to_supervision",
+            )
+    if opening.category == 3:
+        if not opening.previous_offence:
+            raise RuleViolation(
+                "category 3 is for offenders who have committed an offence in the past (004): confirm "
+                "previous_offence",
+                "category 3 criteria",
+                "previous_offence",
+            )
+        if not opening.risk_of_serious_harm:
+            raise RuleViolation(
+                "category 3 offenders are considered to pose a risk of serious harm to the public (004): "
+                "confirm risk_of_serious_harm",
+                "category 3 criteria",
+                "risk_of_serious_harm",
+            )
+
+
+def check_referrer(policy: AreaPolicy, category: int, e: ev.ReferralSubmitted, prefix: str = "") -> None:
+    """Who may refer each category (001 "Key stages", 003 stage 1; 002 section 4 in England and Wales)."""
+    # The API fills the kind in from the directory; an event without it (an agency the directory does not
+    # know) cannot be checked here.
+    kind = e.referring_agency_kind
+    if kind is None:
+        return
+    restricted = policy.policy.referrers is not None
+    if not policy.may_refer(category, kind):
+        allowed = sorted((policy.policy.referrers or {}).get(category, ()))
+        raise RuleViolation(
+            f"in {policy.policy.name} a category {category} referral comes from {', '.join(allowed)}, not "
+            f"{kind} ({policy.policy.referrers_source}); another agency asks one of them to refer",
+            "who may refer",
+            f"{prefix}referring_agency_kind",
+        )
+    if (
+        restricted
+        and category == 3
+        and kind not in ("police", "justice-social-work")
+        and not e.police_or_social_work_contacted
+    ):
+        raise RuleViolation(
+            "any agency may refer a category 3 case, but contact the police and/or social work first (003 "
+            "stage 1), and confirm police_or_social_work_contacted",
+            "who may refer",
+            f"{prefix}police_or_social_work_contacted",
+        )
+
+
 def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
     """The deadlines a new case starts with: custody referral, notification, screening, SONR end, referral."""
     if not opening.subject_is_offender:
@@ -323,6 +402,8 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
         asp_screening_falls_due(case, policy, "asp-screening:notification", now)
     if opening.sonr_end_date is not None:
         open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
+    if opening.supervision_end_date is not None:
+        open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
     if opening.referral is not None:
         submit_referral(case, policy, opening.referral, now)
     elif case.deadlines.get("custody-referral") and opening.notification is not None:
@@ -335,6 +416,7 @@ def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecis
     if e.outcome == "level-1":
         refuse_level_1_for_category_3(case, policy, "outcome")
         case.stage, case.level = Stage.LEVEL_1, 1
+        enter_level_1(case, policy, now)
     else:
         case.stage = Stage.REFERRAL_DUE
         # 003 stage 2: "within five working days of submission of the notification form", not of its screening.
@@ -350,6 +432,8 @@ def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted,
             "level 3 referral statement",
             "level_2_cannot_deliver",
         )
+    if case.follows(ELIGIBILITY):
+        check_referrer(policy, case.category, e)
     cancel_if_open(case, "screening", "a referral arrived before screening", now)
     if is_open(case, "referral"):
         meet_deadline(case, "referral", now)
@@ -447,6 +531,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             )
         else:
             case.stage, case.level = Stage.LEVEL_1, 1
+            enter_level_1(case, policy, now)
         return
     if e.level is None:
         raise RuleViolation(
@@ -473,6 +558,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             "further information",
         )
     meet_deadline(case, "referral-decision", now)
+    leave_level_1(case, f"referral accepted at level {e.level}", now)
     case.level = e.level
     case.stage = Stage.INFORMATION_SHARING
     case.notify(

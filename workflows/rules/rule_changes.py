@@ -48,6 +48,26 @@ ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 # second escalation). A breach is escalated once; a missed review stays breached beside the new level's review.
 BREACH_ESCALATED_ONCE = "breach-escalated-once"
 
+# Issue 9 points 9-14, 16 (attendance, level 1, eligibility, exit basis, escalation routing, subject informed).
+# A meeting lists each person present (substitutes marked), each signs; invitations recorded; level 3 needs
+# someone able to commit resources from each agency present; the chair's grade fits the level (001, 003, 004).
+PER_PERSON_ATTENDANCE = "per-person-attendance"
+# A level 1 case has a level 1 risk management plan and a regular review by the lead agency (004).
+LEVEL_1_REVIEW = "level-1-review"
+# Category 2 and 3 openings meet their criteria; a referral comes from an agency allowed to refer (001, 003).
+ELIGIBILITY = "eligibility-and-referrers"
+# Supervision / licence end prompts exit planning; continuing past an end needs a recorded basis (003).
+EXIT_BASIS = "exit-basis"
+# A deadline counted back in weeks that lands on a closed day moves to the working day before.
+WEEKS_BACK_TO_WORKING_DAY = "weeks-back-to-working-day"
+# A breach of the co-ordinator's own deadline goes to the chair (or deputy); re-escalation of a deadline a
+# meeting set goes to that meeting's chair.
+ESCALATION_ROUTING = "escalation-routing"
+# After the first meeting the lead agency tells the subject of their MAPPA status or records why not (002).
+SUBJECT_INFORMED_DEADLINE = "subject-informed-deadline"
+# The review maximum is read in the unit an area override gives, not always as weeks.
+REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
+
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
     REFERRAL_FROM_NOTIFICATION,
@@ -65,4 +85,12 @@ RULE_CHANGES: tuple[str, ...] = (
     DATES_IN_CASE_ORDER,
     ONE_MINUTE_ONE_MEETING,
     BREACH_ESCALATED_ONCE,
+    PER_PERSON_ATTENDANCE,
+    LEVEL_1_REVIEW,
+    ELIGIBILITY,
+    EXIT_BASIS,
+    WEEKS_BACK_TO_WORKING_DAY,
+    ESCALATION_ROUTING,
+    SUBJECT_INFORMED_DEADLINE,
+    REVIEW_OVERRIDE_IN_OWN_UNIT,
 )

@@ -39,6 +39,8 @@ _SEARCHING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT, Stag
 _SCREENABLE_FOR_ASP = ACTIVE_STAGES
 _MEETING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT})
 _MANAGED = frozenset({Stage.ACTIVE_MANAGEMENT})
+# A level 1 case stays under its lead agency while a referral is due or decided.
+_LEVEL_1 = frozenset({Stage.LEVEL_1, Stage.REFERRAL_DUE, Stage.REFERRAL})
 
 # fmt: off
 STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
@@ -63,6 +65,8 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.RiskChangeReported:          (_ANY,                management.report_risk_change),
     ev.RiskChangeTriaged:           (_ANY,                management.triage_risk_change),
     ev.LevelChanged:                (_MANAGED,            management.change_level),
+    ev.Level1PlanRecorded:          (_LEVEL_1,            management.record_level_1_plan),
+    ev.Level1ReviewRecorded:        (_LEVEL_1,            management.record_level_1_review),
     # safeguarding: ASP (Scotland), adults at risk, child protection
     ev.AspScreening:                (_SCREENABLE_FOR_ASP, safeguarding.record_asp_screening),
     ev.Ap1ReferralMade:             (_ANY,                safeguarding.record_ap1_referral),
@@ -77,6 +81,7 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.ChildProtectionReferralMade: (_ANY_OR_EXITING,     safeguarding.record_child_protection_referral),
     # exit
     ev.SonrEndNoticeGiven:          (_ANY,                exit.give_sonr_end_notice),
+    ev.SupervisionEndNoticeGiven:   (_ANY,                exit.give_supervision_end_notice),
     ev.ExitDecision:                (_ANY,                exit.decide_exit),
     # confidentiality and subject access
     ev.SubjectInformed:             (_ANY,                confidentiality.record_subject_informed),

@@ -43,6 +43,11 @@ class DeadlineKind(StrEnum):
     EXIT_REVIEW = "exit-review"
     SUBJECT_ACCESS_REQUEST = "subject-access-request"
     SAR_CONSULTATION = "sar-consultation"
+    LEVEL_1_RMP = "level-1-rmp"
+    LEVEL_1_REVIEW = "level-1-review"
+    SUBJECT_INFORMED = "subject-informed"
+    SUPERVISION_END_NOTICE = "supervision-end-notice"
+    SUPERVISION_EXIT_REVIEW = "supervision-exit-review"
 
 
 Unit = Literal["working_days", "weeks", "hours", "same_day", "calendar_months", "set_at_event"]
@@ -332,6 +337,68 @@ TIMELINE_RULES: tuple[StatutoryRule, ...] = (
         "co-ordinator",
     ),
 )
+
+# Level 1, the subject told, and exit planning for category 2 and 3 (issue 9 part 2).
+LEVEL_1_AND_SUBJECT_RULES: tuple[StatutoryRule, ...] = (
+    StatutoryRule(
+        DeadlineKind.LEVEL_1_RMP,
+        "level 1 risk management plan recorded by the lead agency",
+        "Level 1: the lead agency has a robust risk management plan in place, with information exchange "
+        "between agencies.",
+        "004; timescale a policy value",
+        _wd(10),
+        "case managed at level 1",
+        "lead agency",
+        reminder=_wd(3),
+    ),
+    StatutoryRule(
+        DeadlineKind.SUBJECT_INFORMED,
+        "subject told of their MAPPA status, or the reason recorded",
+        "The subjects of MAPPA meetings are normally informed of their MAPPA status except when to do so will "
+        "de-stabilise them psychologically or when to do so could endanger others.",
+        "002; timescale a policy value",
+        _wd(10),
+        "first MAPPA meeting",
+        "lead agency",
+        reminder=_wd(3),
+    ),
+    StatutoryRule(
+        DeadlineKind.SUPERVISION_END_NOTICE,
+        "lead agency's notice that supervision or licence is ending",
+        "As for the end of the SONR: the lead agency notifies the co-ordinator when the supervision or licence "
+        "that brings a category 2 or 3 case into MAPPA is ending, in time for a review of the circumstances.",
+        "003 (by analogy with the SONR end); 'sufficient time' a policy value",
+        _weeks(8, before=True),
+        "supervision or licence end date",
+        "lead agency",
+        reminder=_wd(10),
+    ),
+    StatutoryRule(
+        DeadlineKind.SUPERVISION_EXIT_REVIEW,
+        "review of whether MAPPA management must continue past the supervision or licence end",
+        "A review confirms whether continued management through MAPPA is justified and necessary; a category 3 "
+        "case exits when it no longer meets the criteria.",
+        "003; held before the supervision or licence end date",
+        Timescale("working_days", 1, before=True),
+        "supervision or licence end date",
+        "co-ordinator",
+        reminder=_wd(10),
+    ),
+)
+
+
+def level_1_review_rule(weeks: int, source: str) -> StatutoryRule:
+    return StatutoryRule(
+        DeadlineKind.LEVEL_1_REVIEW,
+        "level 1 review by the lead agency",
+        "Level 1 cases are reviewed and recorded regularly by the lead agency.",
+        source,
+        _weeks(weeks),
+        "last level 1 review (or entry to level 1)",
+        "lead agency",
+        reminder=_wd(10),
+    )
+
 
 SUBJECT_ACCESS_RULES: tuple[StatutoryRule, ...] = (
     StatutoryRule(

@@ -22,12 +22,13 @@ from api.minutes import (
     redact_for,
 )
 from store.models import Minute, TokenRole
-from tests.case_builders import community_notification, meeting
+from tests.case_builders import accept, community_notification, meeting, referral
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, Meeting, RuleViolation
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
+from workflows.rules.rule_changes import SUBJECT_INFORMED_DEADLINE
 
 
 def test_every_attendee_signs_the_confidentiality_statement_at_each_meeting():
@@ -211,7 +212,7 @@ def content(**changes: object) -> MinuteContent:
             {
                 "attendees": [
                     {"agency": ATTENDED[0], "representative": r, "signed_confidentiality_statement": True}
-                    for r in "AB"
+                    for r in "AA"  # the same person twice (two people from one agency each sign)
                 ]
             },
             "minute attendees",
@@ -255,3 +256,43 @@ def test_the_chair_s_agency_attends_the_meeting_it_chairs_a_rule_of_the_core_nam
     with pytest.raises(RuleViolation) as refused:
         check_minute([attendee], "police-scotland-lanarkshire", [])
     assert (refused.value.rule, refused.value.field) == ("minute attendees", "chair_agency")
+
+
+# ------------------------------------------------------------------ the subject told of their MAPPA status (002)
+
+
+def test_after_the_first_meeting_the_lead_agency_tells_the_subject_of_their_mappa_status_or_records_why_not():
+    case = referred_case()
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, date(2027, 2, 9)), at(held, 16))
+    due = case.deadlines["subject-informed"]
+    assert due.responsible == "police-scotland-lanarkshire"
+    assert due.due_date == date(2026, 12, 15)  # 10 working days after Tue 1 Dec
+    with pytest.raises(RuleViolation, match="record why the subject is not told"):
+        case.check(ev.SubjectInformed(informed=False), at(date(2026, 12, 3)))
+    with pytest.raises(RuleViolation, match="the lead agency") as refused:
+        case.check(ev.SubjectInformed(informed=True, informed_by="nhs-lanarkshire"), at(date(2026, 12, 3)))
+    assert refused.value.field == "informed_by"
+    case.apply(
+        ev.SubjectInformed(
+            informed=False,
+            informed_by="police-scotland-lanarkshire",
+            reason="telling him would endanger others",
+        ),
+        at(date(2026, 12, 3)),
+    )
+    assert due.state is DeadlineState.MET and case.subject_not_informed_reason
+
+
+def test_a_running_case_past_its_first_meeting_takes_up_the_subject_informed_deadline():
+    case = CaseFile.open(
+        community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)), rule_changes=[]
+    )
+    case.apply(ev.ScreeningDecision(outcome="referral-needed", reason="high risk"), at(date(2026, 11, 5)))
+    case.apply(referral(2), at(date(2026, 11, 9)))
+    case.apply(accept(2), at(date(2026, 11, 9), 15))
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, date(2027, 2, 9)), at(held, 16))
+    assert "subject-informed" not in case.deadlines
+    case.take_up([SUBJECT_INFORMED_DEADLINE], at(date(2027, 1, 4)))
+    assert case.deadlines["subject-informed"].responsible == case.lead_agency

@@ -3,11 +3,12 @@
 from datetime import date, timedelta
 
 from tests.case_builders import (
+    community_notification,
     meeting,
 )
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
-from workflows.rules.case import NoticeKind
+from workflows.rules.case import CaseFile, NoticeKind
 from workflows.rules.deadlines import DeadlineState
 
 
@@ -80,3 +81,56 @@ def test_archiving_keeps_the_newest_records_and_new_ids_never_repeat_an_archived
     receipt = case.apply(meeting(day, day + timedelta(weeks=6)), at(day))
     assert case.meetings[-1].meeting_id == "meeting-5"
     assert any(c.deadline_id == "minutes:meeting-5" for c in receipt.changes)
+
+
+# ------------------------------------------------------------------ escalation routing
+
+
+def test_a_breach_of_the_co_ordinators_own_deadline_goes_to_the_chair_or_deputy_not_back_to_the_co_ordinator():
+    case = referred_case()
+    initial = case.deadlines["initial-meeting"]
+    assert initial.responsible == "co-ordinator"
+    case.take_outbox()
+    case.tick(initial.due_at)
+    breach = [n for n in case.take_outbox() if n.deadline_id == "initial-meeting"]
+    assert [(n.kind, n.to, n.passes_over) for n in breach] == [
+        (NoticeKind.BREACH_ESCALATION, "chair", ["co-ordinator"])
+    ]
+
+
+def test_a_breach_under_the_rule_before_the_correction_still_goes_to_the_co_ordinator():
+    case = CaseFile.open(
+        community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)), rule_changes=[]
+    )
+    screening = case.deadlines["screening"]
+    case.tick(screening.due_at)
+    breach = [n for n in case.take_outbox() if n.deadline_id == "screening"]
+    assert [(n.to, n.passes_over) for n in breach] == [("co-ordinator", [])]
+
+
+def test_re_escalation_goes_to_the_chair_of_the_meeting_that_set_the_deadline():
+    case = referred_case()
+    held = date(2026, 12, 1)
+    action = ev.RmpActionSet(
+        action_id="A1",
+        description="Home visit",
+        owner_agency="lanarkshire-housing",
+        due_date=date(2026, 12, 15),
+    )
+    chair_agency = "lanarkshire-justice-social-work"
+    case.apply(
+        meeting(
+            held, date(2027, 2, 9), actions=[action], attendees=[chair_agency, "police-scotland-lanarkshire"]
+        ),
+        at(held, 16),
+    )
+    d = case.deadlines["rmp:meeting-1:A1"]
+    assert d.set_at_meeting == "meeting-1"
+    case.take_outbox()
+    case.tick(d.due_at)
+    first = [n for n in case.take_outbox() if n.deadline_id == d.deadline_id]
+    assert first[0].to == "co-ordinator"  # the owner agency breached: its co-ordinator hears first
+    case.tick(d.due_at + timedelta(days=5))
+    again = [n for n in case.take_outbox() if n.deadline_id == d.deadline_id]
+    assert [(n.kind, n.to) for n in again] == [(NoticeKind.RE_ESCALATION, chair_agency)]
+    assert "chair of meeting-1 (Representative of lanarkshire-justice-social-work)" in again[0].lines[0]

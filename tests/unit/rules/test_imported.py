@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from api.calculator import calculate_deadline
-from tests.case_builders import community_notification
+from tests.case_builders import community_notification, meeting
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import DeadlineState
@@ -97,12 +97,10 @@ def test_an_imported_case_takes_live_events_from_where_it_stands() -> None:
     case = CaseFile.open(opening(), NOW, imported=between_meetings())
     case.apply(ev.RecordSearchReturned(agency="south-lanarkshire-council"), NOW)
     receipt = case.apply(
-        ev.MeetingHeld(
-            held_on=date(2026, 12, 2),
-            chair_agency="lanarkshire-justice-social-work",
-            attendees=[ev.Attendee(agency="nhs-lanarkshire", signed_confidentiality_statement=True)],
-            level_decided=2,
-            next_review_date=date(2027, 2, 24),
+        meeting(
+            date(2026, 12, 2),
+            date(2027, 2, 24),
+            attendees=["lanarkshire-justice-social-work", "nhs-lanarkshire"],
         ),
         NOW,
     )

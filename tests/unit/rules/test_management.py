@@ -2,13 +2,20 @@
 
 from datetime import date, timedelta
 
+import pytest
+
 from tests.case_builders import (
+    accept,
+    community_notification,
     meeting,
+    referral,
 )
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
+from workflows.rules.case import CaseFile, RuleViolation, Stage
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
+from workflows.rules.rule_changes import LEVEL_1_REVIEW
 
 
 def test_a_risk_change_escalating_to_level_3_rearms_the_review_at_six_weeks():
@@ -36,3 +43,104 @@ def test_a_risk_change_escalating_to_level_3_rearms_the_review_at_six_weeks():
     assert case.deadlines["review:meeting-1"].state is DeadlineState.CANCELLED
     review = next(d for d in case.open_deadlines() if d.kind is DeadlineKind.REVIEW_LEVEL_3)
     assert review.due_date == date(2026, 12, 10) + timedelta(weeks=6)
+
+
+# ------------------------------------------------------------------ level 1 (004)
+
+
+def _level_1_case(area: str = "lanarkshire") -> CaseFile:
+    """Notified Wed 4 Nov 2026, screened to level 1 on Thu 5 Nov."""
+    lead = "police-scotland-lanarkshire" if area == "lanarkshire" else "wiltshire-police"
+    case = CaseFile.open(
+        community_notification(
+            "MAPPA-LAN-2026-LEVEL1" if area == "lanarkshire" else "MAPPA-WAS-2026-LEVEL1",
+            area=area,
+            disposal_date=date(2026, 11, 2),
+            lead_agency=lead,
+        ),
+        at(date(2026, 11, 4)),
+    )
+    case.apply(ev.ScreeningDecision(outcome="level-1", reason="ordinary management"), at(date(2026, 11, 5)))
+    return case
+
+
+def test_a_level_1_case_is_reviewed_and_recorded_regularly_by_the_lead_agency():
+    case = _level_1_case()
+    plan, review = case.deadlines["level-1-rmp"], case.deadlines["level-1-review"]
+    assert plan.responsible == review.responsible == "police-scotland-lanarkshire"
+    assert plan.due_date == date(2026, 11, 19)  # 10 working days after Thu 5 Nov
+    assert review.due_date == date(2026, 11, 5) + timedelta(weeks=12)
+    case.apply(
+        ev.Level1PlanRecorded(recorded_by="police-scotland-lanarkshire", summary="SONR checks, home visits"),
+        at(date(2026, 11, 12)),
+    )
+    assert plan.state is DeadlineState.MET
+    case.apply(
+        ev.Level1ReviewRecorded(reviewed_by="police-scotland-lanarkshire", level_1_still_defensible=True),
+        at(date(2027, 1, 20)),
+    )
+    assert case.deadlines["level-1-review"].due_date == date(2027, 1, 20) + timedelta(weeks=12)
+    assert case.stage is Stage.LEVEL_1
+
+
+def test_a_level_1_review_in_england_falls_due_sixteen_weeks_on():
+    case = _level_1_case("wiltshire-and-swindon")
+    assert case.deadlines["level-1-review"].due_date == date(2026, 11, 5) + timedelta(weeks=16)
+
+
+def test_a_level_1_review_before_the_level_1_plan_is_refused():
+    case = _level_1_case()
+    with pytest.raises(RuleViolation, match="level 1 risk management plan before its review"):
+        case.check(
+            ev.Level1ReviewRecorded(reviewed_by="police-scotland-lanarkshire", level_1_still_defensible=True),
+            at(date(2026, 11, 12)),
+        )
+
+
+def test_only_the_lead_agency_records_the_level_1_plan():
+    case = _level_1_case()
+    with pytest.raises(RuleViolation, match="the lead agency") as refused:
+        case.check(ev.Level1PlanRecorded(recorded_by="nhs-lanarkshire"), at(date(2026, 11, 12)))
+    assert refused.value.field == "recorded_by"
+
+
+def test_level_1_no_longer_defensible_makes_a_referral_due():
+    case = _level_1_case()
+    case.apply(ev.Level1PlanRecorded(recorded_by="police-scotland-lanarkshire"), at(date(2026, 11, 12)))
+    case.apply(
+        ev.Level1ReviewRecorded(reviewed_by="police-scotland-lanarkshire", level_1_still_defensible=False),
+        at(date(2026, 12, 1)),
+    )
+    assert case.stage is Stage.REFERRAL_DUE
+    assert case.deadlines["referral"].responsible == "police-scotland-lanarkshire"
+
+
+def test_level_1_deadlines_end_when_a_referral_is_accepted_and_a_step_down_opens_them():
+    case = _level_1_case()
+    case.apply(
+        ev.RiskChangeReported(
+            reporting_agency="police-scotland-lanarkshire", direction="increased", summary="new intelligence"
+        ),
+        at(date(2026, 11, 10)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="referral-requested", reason="needs level 2"),
+        at(date(2026, 11, 10), 14),
+    )
+    case.apply(referral(2), at(date(2026, 11, 11)))
+    case.apply(accept(2), at(date(2026, 11, 11), 15))
+    assert case.deadlines["level-1-review"].state is DeadlineState.CANCELLED
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, None, level=1), at(held, 16))
+    assert case.deadlines["level-1-review"].state is DeadlineState.OPEN
+    assert case.deadlines["level-1-rmp"].state is DeadlineState.OPEN
+
+
+def test_a_running_level_1_case_takes_up_the_level_1_review_at_continue_as_new():
+    case = CaseFile.open(
+        community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)), rule_changes=[]
+    )
+    case.apply(ev.ScreeningDecision(outcome="level-1", reason="ordinary management"), at(date(2026, 11, 5)))
+    assert "level-1-review" not in case.deadlines  # opened before the rule
+    case.take_up([LEVEL_1_REVIEW], at(date(2027, 3, 1)))
+    assert case.deadlines["level-1-review"].due_date == date(2027, 3, 1) + timedelta(weeks=12)

@@ -6,12 +6,16 @@ import pytest
 
 from tests.case_builders import (
     ENGLISH_AGENCIES,
+    SCOTTISH_AGENCIES,
     meeting,
 )
 from tests.unit.rules.cases import at, english_referred_case, referred_case
 from workflows.rules import events as ev
+from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import RuleViolation, Stage
+from workflows.rules.confidentiality import attendance_basis
 from workflows.rules.deadlines import DeadlineState
+from workflows.rules.policy import AREAS, Area, DeadlineKind, Timescale, area_policy
 
 
 def test_a_record_search_returned_by_an_agency_not_asked_is_refused():
@@ -61,3 +65,149 @@ def test_minutes_go_only_to_the_agencies_that_attended():
     case.apply(meeting(held, date(2027, 2, 9)), at(held))
     with pytest.raises(RuleViolation, match="only to the agencies that attended"):
         case.check(ev.MinutesCirculated(meeting_id="meeting-1", recipients=["lanarkshire-housing"]), at(held))
+
+
+# ------------------------------------------------------------------ attendance (001, 003, 004)
+
+
+def _person(agency: str, name: str, **kw: object) -> ev.Attendee:
+    return ev.Attendee(agency=agency, name=name, signed_confidentiality_statement=True, **kw)  # type: ignore[arg-type]
+
+
+def _attended(people: list[ev.Attendee], invited: list[str], **changes: object) -> ev.MeetingHeld:
+    held = date(2026, 12, 1)
+    base = meeting(held, date(2027, 2, 9))
+    fields: dict[str, object] = {
+        "attendees": people,
+        "invited": invited,
+        "chair_agency": people[0].agency,
+        "chair_name": people[0].name,
+    }
+    return base.model_copy(update={**fields, **changes})
+
+
+POLICE, JSW, NHS, HOUSING = SCOTTISH_AGENCIES
+
+
+def test_each_person_present_signs_the_confidentiality_statement_not_one_signature_per_agency():
+    case = referred_case()
+    people = [
+        _person(POLICE, "DI Morag Reid"),
+        ev.Attendee(agency=POLICE, name="DC Sam Ali", signed_confidentiality_statement=False),
+        _person(JSW, "Ann Fraser"),
+    ]
+    with pytest.raises(RuleViolation, match="every person present signs") as refused:
+        case.check(_attended(people, [POLICE, JSW]), at(date(2026, 12, 1)))
+    assert "DC Sam Ali (police-scotland-lanarkshire)" in refused.value.message
+
+
+def test_a_substitute_sent_in_place_of_the_invitee_attends_for_the_agency_and_may_read_the_minutes():
+    case = referred_case()
+    people = [
+        _person(POLICE, "DI Morag Reid"),
+        _person(JSW, "Ann Fraser"),
+        _person(NHS, "Dr Lee Grant", substitute_for="Dr Jo Bell"),
+    ]
+    case.apply(_attended(people, [POLICE, JSW, NHS]), at(date(2026, 12, 1), 16))
+    held = case.meetings[-1]
+    assert held.attendees == [POLICE, JSW, NHS]
+    assert held.people[2].substitute_for == "Dr Jo Bell"
+    assert attendance_basis(NHS, "m", held.held_on, held.attendees, case) is not None
+    case.apply(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[NHS]), at(date(2026, 12, 2)))
+
+
+def test_two_people_from_one_agency_each_sign_and_the_agency_reads_the_minutes_once():
+    case = referred_case()
+    people = [_person(POLICE, "DI Morag Reid"), _person(POLICE, "DC Sam Ali"), _person(JSW, "Ann Fraser")]
+    case.apply(_attended(people, [POLICE, JSW]), at(date(2026, 12, 1), 16))
+    assert case.meetings[-1].attendees == [POLICE, JSW]
+    assert len(case.meetings[-1].people) == 3
+
+
+def test_an_invited_agency_that_sent_nobody_is_recorded_absent_not_refused():
+    case = referred_case()
+    people = [_person(POLICE, "DI Morag Reid"), _person(JSW, "Ann Fraser")]
+    case.apply(_attended(people, [POLICE, JSW, HOUSING]), at(date(2026, 12, 1), 16))
+    assert case.meetings[-1].absent == [HOUSING]
+    with pytest.raises(RuleViolation, match="only to the agencies that attended"):
+        case.check(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[HOUSING]), at(date(2026, 12, 2)))
+
+
+def test_someone_present_from_an_agency_not_invited_is_refused():
+    case = referred_case()
+    people = [_person(POLICE, "DI Morag Reid"), _person(HOUSING, "Pat Kerr")]
+    with pytest.raises(RuleViolation, match="not invited: lanarkshire-housing") as refused:
+        case.check(_attended(people, [POLICE]), at(date(2026, 12, 1)))
+    assert refused.value.field == "invited"
+
+
+def test_a_meeting_with_no_invitations_recorded_is_refused():
+    case = referred_case()
+    with pytest.raises(RuleViolation, match="agencies the co-ordinator invited"):
+        case.check(_attended([_person(POLICE, "DI Morag Reid")], []), at(date(2026, 12, 1)))
+
+
+def test_level_3_representatives_must_have_authority_to_commit_resources():
+    case = referred_case(level=3)
+    people = [
+        _person(POLICE, "DCI Morag Reid", can_commit_resources=True),
+        _person(JSW, "Ann Fraser", can_commit_resources=False),
+    ]
+    held = date(2026, 11, 13)
+    event = _attended(
+        people, [POLICE, JSW], held_on=held, next_review_date=date(2026, 12, 18), level_decided=3
+    )
+    with pytest.raises(RuleViolation, match="senior enough to commit its resources") as refused:
+        case.check(event, at(held))
+    assert "lanarkshire-justice-social-work" in refused.value.message
+    people[1] = _person(JSW, "Ann Fraser", can_commit_resources=True)
+    case.apply(event.model_copy(update={"attendees": people}), at(held, 16))
+
+
+def test_a_level_3_meeting_is_chaired_by_a_senior_manager_and_a_level_2_by_a_manager_or_above():
+    level_3 = referred_case(level=3)
+    people = [_person(POLICE, "DI Morag Reid", can_commit_resources=True)]
+    held = date(2026, 11, 13)
+    event = _attended(
+        people,
+        [POLICE],
+        held_on=held,
+        next_review_date=date(2026, 12, 18),
+        level_decided=3,
+        chair_grade=ev.ChairGrade.MANAGER,
+    )
+    with pytest.raises(RuleViolation, match="level 3 meeting is chaired by a senior manager") as refused:
+        level_3.check(event, at(held))
+    assert refused.value.field == "chair_grade"
+    level_2 = referred_case()
+    level_2.apply(_attended(people, [POLICE], chair_grade=ev.ChairGrade.MANAGER), at(date(2026, 12, 1), 16))
+    assert level_2.meetings[-1].chair_grade == "manager"
+
+
+def test_the_chair_is_one_of_the_people_present():
+    case = referred_case()
+    people = [_person(POLICE, "DI Morag Reid")]
+    with pytest.raises(RuleViolation, match="name the chair"):
+        case.check(_attended(people, [POLICE], chair_name="Someone Else"), at(date(2026, 12, 1)))
+
+
+# ------------------------------------------------------------------ an area override in its own unit
+
+
+def test_an_area_override_of_a_review_timescale_is_read_in_its_own_unit_not_as_weeks(monkeypatch):
+    override = Area(
+        "lanarkshire",
+        "LAN",
+        "Lanarkshire",
+        Jurisdiction.SCOTLAND,
+        overrides={DeadlineKind.REVIEW_LEVEL_2: Timescale("working_days", 30)},
+    )
+    monkeypatch.setitem(AREAS, "lanarkshire", override)
+    case = referred_case()
+    held = date(2026, 12, 1)
+    # Tue 1 Dec 2026 + 30 working days (25, 28 Dec and 1, 4 Jan are Scottish bank holidays) = Fri 15 Jan 2027.
+    latest = area_policy("lanarkshire").calendar.add_working_days(held, 30).due_date
+    with pytest.raises(RuleViolation, match="30 working days after the meeting"):
+        case.check(meeting(held, latest + timedelta(days=1)), at(held))  # read as 30 weeks, it was allowed
+    case.apply(meeting(held, latest), at(held, 16))
+    assert case.deadlines["review:meeting-1"].due_date == latest

@@ -36,8 +36,13 @@ def test_screening_to_level_1_records_the_case_with_no_meetings():
         ev.ScreeningDecision(outcome="level-1", reason="ordinary management"), at(date(2026, 11, 5))
     )
     assert receipt.stage is Stage.LEVEL_1 and case.level == 1
-    # Only the ASP screening, which every notification gets whatever its level (000), is still to do.
-    assert [d.deadline_id for d in case.open_deadlines()] == ["asp-screening:notification"]
+    # No meeting falls due: only the lead agency's own level 1 plan and review (004), and the ASP screening,
+    # which every notification gets whatever its level (000).
+    assert {d.deadline_id for d in case.open_deadlines()} == {
+        "asp-screening:notification",
+        "level-1-rmp",
+        "level-1-review",
+    }
 
 
 def test_a_category_3_case_in_scotland_cannot_be_screened_to_level_1():
@@ -163,3 +168,86 @@ def test_a_person_who_is_not_an_offender_is_routed_to_an_information_sharing_mee
     )
     assert case.stage is Stage.ROUTED_TO_INFORMATION_SHARING_MEETING
     assert case.outbox[0].kind is NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING
+
+
+# ------------------------------------------------------------------ eligibility and who may refer (001, 003, 004)
+
+
+def _opening(category: int, **changes: object) -> ev.CaseOpening:
+    base = community_notification(disposal_date=date(2026, 11, 2), category=category)
+    return base.model_copy(update=changes)
+
+
+def test_category_2_is_a_violent_offender_sentenced_to_twelve_months_or_more_under_supervision():
+    with pytest.raises(RuleViolation, match="12 months or more in custody") as refused:
+        CaseFile.open(_opening(2, custody_months=6), at(date(2026, 11, 4)))
+    assert (refused.value.rule, refused.value.field) == ("category 2 criteria", "custody_months")
+    with pytest.raises(RuleViolation, match="supervision or licence") as refused:
+        CaseFile.open(_opening(2, subject_to_supervision=False), at(date(2026, 11, 4)))
+    assert refused.value.field == "subject_to_supervision"
+    hospital = CaseFile.open(_opening(2, custody_months=None, hospital_order=True), at(date(2026, 11, 4)))
+    assert hospital.category == 2
+
+
+def test_category_3_has_committed_an_offence_and_poses_a_risk_of_serious_harm_to_the_public():
+    with pytest.raises(RuleViolation, match="risk of serious harm to the public") as refused:
+        CaseFile.open(_opening(3, risk_of_serious_harm=False), at(date(2026, 11, 4)))
+    assert (refused.value.rule, refused.value.field) == ("category 3 criteria", "risk_of_serious_harm")
+    with pytest.raises(RuleViolation, match="offence in the past"):
+        CaseFile.open(_opening(3, previous_offence=None), at(date(2026, 11, 4)))
+
+
+def _screened(category: int, area: str = "lanarkshire") -> CaseFile:
+    case = CaseFile.open(
+        community_notification(
+            "MAPPA-LAN-2026-WHO001" if area == "lanarkshire" else "MAPPA-WAS-2026-WHO001",
+            area=area,
+            disposal_date=date(2026, 11, 2),
+            category=category,
+            lead_agency="police-scotland-lanarkshire" if area == "lanarkshire" else "wiltshire-police",
+        ),
+        at(date(2026, 11, 4)),
+    )
+    case.apply(ev.ScreeningDecision(outcome="referral-needed", reason="high risk"), at(date(2026, 11, 5)))
+    return case
+
+
+def _from(agency: str, kind: str, contacted: bool = False) -> ev.ReferralSubmitted:
+    return referral(2, agency=agency).model_copy(
+        update={"referring_agency_kind": kind, "police_or_social_work_contacted": contacted}
+    )
+
+
+def test_a_registered_sex_offender_is_referred_by_sps_social_work_police_or_health_in_scotland():
+    case = _screened(1)
+    with pytest.raises(
+        RuleViolation, match="comes from health, justice-social-work, police, prison"
+    ) as refused:
+        case.check(_from("lanarkshire-housing", "housing"), at(date(2026, 11, 6)))
+    assert (refused.value.rule, refused.value.field) == ("who may refer", "referring_agency_kind")
+    case.apply(_from("sps", "prison"), at(date(2026, 11, 6)))
+    assert case.stage is Stage.REFERRAL
+
+
+def test_any_agency_may_refer_category_3_after_contacting_the_police_or_social_work():
+    case = _screened(3)
+    with pytest.raises(RuleViolation, match="contact the police and/or social work first") as refused:
+        case.check(_from("lanarkshire-housing", "housing"), at(date(2026, 11, 6)))
+    assert refused.value.field == "police_or_social_work_contacted"
+    case.apply(_from("lanarkshire-housing", "housing", contacted=True), at(date(2026, 11, 6)))
+    assert case.referral is not None and case.referral.referring_agency == "lanarkshire-housing"
+
+
+def test_in_england_any_agency_can_refer_an_offender_into_mappa():
+    case = _screened(1, "wiltshire-and-swindon")
+    case.apply(_from("wiltshire-council", "housing"), at(date(2026, 11, 6)))
+    assert case.stage is Stage.REFERRAL
+
+
+def test_a_case_opening_with_a_referral_from_an_agency_that_may_not_refer_is_refused():
+    opening = custody_referral(release_date=date(2027, 6, 1))
+    assert opening.referral is not None
+    opening.referral.referring_agency_kind = "dwp"
+    with pytest.raises(RuleViolation, match="not dwp") as refused:
+        CaseFile.open(opening, at(date(2026, 11, 4)))
+    assert refused.value.field == "referral.referring_agency_kind"
