@@ -5,6 +5,7 @@ Temporal environments are session-scoped (starting one takes seconds); isolate t
 tests/<folder>/conftest.py.
 """
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -54,14 +55,9 @@ def _data_converter() -> DataConverter:
     return data_converter_for(Settings())
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Java test server: timers skip, so a 30-day deadline passes at once. Namespace "default".
-
-    Its clock is shared by the whole session: never terminate a case on it. A case closed while one of its
-    activities is in flight keeps the clock locked for good (temporalio/sdk-java#1138) and every later
-    `env.sleep` times out. A test that must terminate its cases uses `dev_server_env`.
-    """
+@contextlib.asynccontextmanager
+async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh Java test server: timers skip, so a 30-day deadline passes at once. Namespace "default"."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server_path()),
         data_converter=_data_converter(),
@@ -77,6 +73,18 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping server shared by the session (tests/workflow/ has one per test module).
+
+    Its clock is shared by every test that uses it: never terminate a case on it. A case closed while one of
+    its activities is in flight keeps the clock locked for good (temporalio/sdk-java#1138) and every later
+    `env.sleep` times out. A test that must terminate its cases uses `dev_server_env`.
+    """
+    async with time_skipping_environment() as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from core.settings import Settings
 from store.directory import load_directory
 from store.migrate import upgrade
 from store.models import LedgerDeadline, LedgerEscalation
+from tests.conftest import time_skipping_environment
 from tests.helpers import SmtpSink, unique_task_queue
 from worker.assembly import build_activities, build_worker
 from workflows.case import MappaCaseWorkflow
@@ -182,14 +183,23 @@ async def running_worker(env: WorkflowEnvironment, folder: Path) -> AsyncIterato
         smtp.stop()
 
 
+@pytest.fixture(scope="module")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for each test module. Its clock is shared by the module's tests, and every case an
+    earlier test left open wakes when a later test skips time: with the whole session on one server, a skip of
+    weeks woke dozens of cases and `env.sleep` timed out on a loaded machine."""
+    async with time_skipping_environment() as env:
+        yield env
+
+
 # Cases are never terminated after a test: on the time-skipping server a terminated workflow leaves the clock
-# locked and the next `env.sleep` times out. They stay open, served by the session's worker.
-@pytest.fixture(scope="session")
+# locked and the next `env.sleep` times out. They stay open, served by the module's worker.
+@pytest.fixture(scope="module")
 async def case_worker(
     time_skipping_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningWorker]:
-    """One worker for the whole session: the time-skipping server's clock is shared, so a case left behind by
-    an earlier test must still have a worker for its timers and activities, or it holds the clock back."""
+    """One worker for the module's server: its clock is shared, so a case left behind by an earlier test must
+    still have a worker for its timers and activities, or it holds the clock back."""
     async with running_worker(time_skipping_env, tmp_path_factory.mktemp("ledger")) as worker:
         yield worker
 

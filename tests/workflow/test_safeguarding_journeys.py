@@ -14,6 +14,7 @@ from tests.case_builders import (
     SUBJECT,
     accept,
     asp_criteria_met,
+    category_criteria,
     community_notification,
     meeting,
     referral,
@@ -87,6 +88,7 @@ async def test_the_asp_route_opens_with_the_named_asp_chair_who_gets_the_minutes
         subject=SUBJECT,
         referral=referral(2, agency="lanarkshire-justice-social-work"),
         asp_chair_agency=COUNCIL,
+        **category_criteria(3),
     )
     handle = await rig.open_case(opening)
     case = await handle.query(MappaCaseWorkflow.case_file, result_type=CaseFile)
