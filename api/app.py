@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import problems
+from api import links, problems
 from api.deps import connect, key_ring_of
 from api.routes import audit, calendars, cases, codec, deadlines, health, imports, minutes, ops
 from api.routes import metrics as ledger_metrics
@@ -105,7 +105,7 @@ def create_app(
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return problems.document_media_type(generate_openapi())
+        return links.document_links(problems.document_media_type(generate_openapi()))
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(cases.router)
