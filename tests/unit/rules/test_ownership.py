@@ -105,10 +105,21 @@ def test_a_child_protection_referral_meets_the_senders_own_deadline_first() -> N
     case = case_with_plan()
     day = at(date(2026, 11, 23))
     case.apply(
-        sent(ev.ChildrenAtRisk(children=[ev.ChildAtRisk(name="Child A")], identified_by="nhs-lanarkshire"), CO_ORDINATOR), day
+        sent(
+            ev.ChildrenAtRisk(children=[ev.ChildAtRisk(name="Child A")], identified_by="nhs-lanarkshire"),
+            CO_ORDINATOR,
+        ),
+        day,
     )
     case.apply(
-        sent(ev.ChildrenAtRisk(children=[ev.ChildAtRisk(name="Child B"), ev.ChildAtRisk(name="Child C")], identified_by="lanarkshire-housing"), CO_ORDINATOR), day
+        sent(
+            ev.ChildrenAtRisk(
+                children=[ev.ChildAtRisk(name="Child B"), ev.ChildAtRisk(name="Child C")],
+                identified_by="lanarkshire-housing",
+            ),
+            CO_ORDINATOR,
+        ),
+        day,
     )
     made = ev.ChildProtectionReferralMade(referred_by="lanarkshire-housing")
     case.apply(sent(made, worker("lanarkshire-housing")), day)
