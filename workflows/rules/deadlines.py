@@ -21,7 +21,7 @@ from workflows.rules.calendar import Counting, end_of_local_day, local_date, loc
 from workflows.rules.ownership import record_meeting_of
 from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
 from workflows.rules.records import CO_ORDINATOR, DeadlineChange, DeadlineChangeKind, NoticeKind
-from workflows.rules.rule_changes import DATES_IN_CASE_ORDER
+from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE, DATES_IN_CASE_ORDER
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -293,6 +293,10 @@ def rearm_deadline(
     the move undoes is lifted; the reminder is sent again if its new moment is still ahead."""
     d = case.deadlines[deadline_id]
     if d.due_at == due.due_at:
+        return
+    if d.state is DeadlineState.BREACHED and now >= due.due_at and case.follows(BREACH_ESCALATED_ONCE):
+        # Already missed and escalated: moved to another moment also past, it stays breached as it was missed
+        # (escalated once, at the due time it was escalated for), not missed again at the new moment.
         return
     d.due_at, d.due_date, d.explanation = due.due_at, due.due_date, f"{due.explanation}; {why}"
     d.reminder_at = reminder_time(policy, policy.rule(d.kind).reminder, due, now)

@@ -46,6 +46,9 @@ ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 # Found by the property-based tests: a meeting held before the AP1 referral, or a second ASP screening, breached
 # an AP1 deadline already breached again, and a level change re-armed a missed review at its past date (each a
 # second escalation). A breach is escalated once; a missed review stays breached beside the new level's review.
+# Also found by them: a release date moved into the past re-dated a missed deadline to another past day, and
+# made a record search asked for today due at the (already passed) meeting's due date. A deadline already missed
+# stays missed as of its due time; the pre-meeting exchange is never due before today.
 BREACH_ESCALATED_ONCE = "breach-escalated-once"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
