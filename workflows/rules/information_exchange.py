@@ -100,10 +100,14 @@ def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) 
         meeting,
         now,
     )
+    once = case.follows(BREACH_ESCALATED_ONCE)
     if is_open(case, PRE_MEETING_INFORMATION):
         rearm_deadline(case, policy, PRE_MEETING_INFORMATION, pack, now, "the meeting's due date moved")
+    elif once and PRE_MEETING_INFORMATION in case.deadlines:
+        # Already sent: the information went out; a moved meeting date does not make it due (or missed) again.
+        return
     else:
-        open_deadline(
+        opened = open_deadline(
             case,
             policy,
             DeadlineKind.PRE_MEETING_INFORMATION,
@@ -113,6 +117,9 @@ def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) 
             now,
             due_no_later_than=pack,
         )
+        if once and opened.due_at < pack.due_at:
+            # Counted back from a meeting falling due very soon (or already overdue): not before today.
+            rearm_deadline(case, policy, PRE_MEETING_INFORMATION, pack, now, "not before it was asked for")
 
 
 def send_pre_meeting_information(

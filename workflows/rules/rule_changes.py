@@ -48,7 +48,8 @@ ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 # second escalation). A breach is escalated once; a missed review stays breached beside the new level's review.
 # Also found by them: a release date moved into the past re-dated a missed deadline to another past day, and
 # made a record search asked for today due at the (already passed) meeting's due date. A deadline already missed
-# stays missed as of its due time; the pre-meeting exchange is never due before today.
+# stays missed as of its due time; the pre-meeting exchange is never due before today. A meeting held after the
+# pre-meeting information was missed, or a meeting date moved after it was sent, escalated it again: neither does.
 BREACH_ESCALATED_ONCE = "breach-escalated-once"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).

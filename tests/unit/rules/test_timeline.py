@@ -199,6 +199,63 @@ def test_a_meeting_held_before_the_information_was_sent_escalates_it():
     assert d.breached_at is not None and d.state is DeadlineState.CANCELLED
 
 
+def test_a_meeting_held_after_the_pre_meeting_information_was_already_missed_does_not_escalate_it_again():
+    # Level 3, referred Mon 9 Nov: the information is due by Fri 13 Nov and missed (escalated Sat 14 Nov); the
+    # meeting held on Mon 16 Nov without it leaves it breached, escalated once, then moot.
+    case = referred_case(level=3)
+    case.tick(at(date(2026, 11, 14), 9))
+    case.apply(meeting(date(2026, 11, 16), date(2026, 12, 21), level=3), at(date(2026, 11, 16), 15))
+    pack = case.deadlines["pre-meeting-information"]
+    assert pack.breached_at is not None and pack.state is DeadlineState.CANCELLED
+    escalated = [
+        n
+        for n in case.outbox
+        if n.kind is NoticeKind.BREACH_ESCALATION and n.deadline_id == "pre-meeting-information"
+    ]
+    assert len(escalated) == 1
+
+
+def test_pre_meeting_information_asked_for_on_the_meetings_due_day_is_due_that_day_not_already_missed():
+    # Level 3, referred Mon 9 Nov, accepted only on Mon 16 Nov, the meeting's own due day: counted back one
+    # working day the information would have been due on Fri 13 Nov; it is due by the end of today instead.
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(ev.ScreeningDecision(outcome="referral-needed", reason="high risk"), at(date(2026, 11, 5)))
+    case.apply(referral(3), at(date(2026, 11, 9)))
+    case.apply(accept(3), at(date(2026, 11, 16)))
+    pack = case.deadlines["pre-meeting-information"]
+    assert pack.due_date == date(2026, 11, 16) and pack.due_at > pack.opened_at
+    case.tick(at(date(2026, 11, 16), 11))
+    assert pack.state is DeadlineState.OPEN
+
+
+def test_pre_meeting_information_already_sent_is_not_due_again_when_the_release_date_moves():
+    # Custody, level 2: the release date was in fact long past, so the meeting falls due 20 working days from
+    # the referral (Thu 3 Dec) and the information the working day before (Wed 2 Dec). It is missed, escalated,
+    # then sent on Thu 3 Dec; a further correction of the release date that day does not ask for it again.
+    case = CaseFile.open(custody_referral(release_date=date(2027, 3, 1)), at(date(2026, 11, 4)))
+    case.apply(accept(2, [SCOTTISH_AGENCIES[0]]), at(date(2026, 11, 5)))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2000, 1, 1), reason="appeal"),
+        at(date(2026, 11, 5), 11),
+    )
+    assert case.deadlines["pre-meeting-information"].due_date == date(2026, 12, 2)
+    case.tick(at(date(2026, 12, 3), 9))
+    case.apply(ev.PreMeetingInformationSent(attending_agencies=SCOTTISH_AGENCIES[:3]), at(date(2026, 12, 3)))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 4), reason="appeal"),
+        at(date(2026, 12, 3), 11),
+    )
+    case.tick(at(date(2026, 12, 4), 9))
+    pack = case.deadlines["pre-meeting-information"]
+    assert pack.met_late
+    escalated = [
+        n
+        for n in case.outbox
+        if n.kind is NoticeKind.BREACH_ESCALATION and n.deadline_id == "pre-meeting-information"
+    ]
+    assert len(escalated) == 1
+
+
 def custody_case_accepted_on(day: date, hour: int = 10) -> CaseFile:
     """A custody case (release Mon 1 Mar 2027) referred by SPS at level 3 on Wed 4 Nov 2026, accepted with one
     record search on `day`. Without the release date, its meeting would be due 5 working days from the referral
