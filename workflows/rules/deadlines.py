@@ -21,7 +21,12 @@ from workflows.rules.calendar import Counting, end_of_local_day, local_date, loc
 from workflows.rules.ownership import record_meeting_of
 from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
 from workflows.rules.records import CHAIR, CO_ORDINATOR, DeadlineChange, DeadlineChangeKind, NoticeKind
-from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, ESCALATION_ROUTING, WEEKS_BACK_TO_WORKING_DAY
+from workflows.rules.rule_changes import (
+    BREACH_ESCALATED_ONCE,
+    DATES_IN_CASE_ORDER,
+    ESCALATION_ROUTING,
+    WEEKS_BACK_TO_WORKING_DAY,
+)
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -343,6 +348,10 @@ def rearm_deadline(
     the move undoes is lifted; the reminder is sent again if its new moment is still ahead."""
     d = case.deadlines[deadline_id]
     if d.due_at == due.due_at:
+        return
+    if d.state is DeadlineState.BREACHED and now >= due.due_at and case.follows(BREACH_ESCALATED_ONCE):
+        # Already missed and escalated: moved to another moment also past, it stays breached as it was missed
+        # (escalated once, at the due time it was escalated for), not missed again at the new moment.
         return
     d.due_at, d.due_date, d.explanation = due.due_at, due.due_date, f"{due.explanation}; {why}"
     d.reminder_at = reminder_time(policy, policy.rule(d.kind).reminder, due, now)

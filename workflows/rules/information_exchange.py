@@ -26,7 +26,7 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, NoticeKind
-from workflows.rules.rule_changes import PRE_MEETING_INFORMATION_EXCHANGE
+from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE, PRE_MEETING_INFORMATION_EXCHANGE
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -37,17 +37,25 @@ PRE_MEETING_INFORMATION = "pre-meeting-information"
 # ------------------------------------------------------------------ the pre-meeting information exchange (003, 001)
 
 
-def _no_later_than_meeting(due: DueDate, meeting: Deadline, now: datetime) -> DueDate:
-    """Never before today (a meeting falling due very soon leaves only today), never after the meeting."""
+def _no_later_than_meeting(case: CaseFile, due: DueDate, meeting: Deadline, now: datetime) -> DueDate:
+    """Never before today (a meeting falling due very soon leaves only today), never after the meeting; but
+    when the meeting's due date has already passed (a release date moved into the past), today: an agency asked
+    for its records today is not in breach before it was asked (breach-escalated-once)."""
     today = local_date(now)
+    falls = "was due" if meeting.due_at <= now else "falls due"
+    floor = DueDate(
+        end_of_local_day(today), today, f"today: the meeting {falls} on {meeting.due_date:%a %d %b %Y}"
+    )
+    cap = DueDate(
+        meeting.due_at, meeting.due_date, f"by the meeting's due date ({meeting.due_date:%a %d %b %Y})"
+    )
+    if case.follows(BREACH_ESCALATED_ONCE):
+        due = min(due, cap, key=lambda d: d.due_at)
+        return max(due, floor, key=lambda d: d.due_at)
     if due.due_date < today:
-        due = DueDate(
-            end_of_local_day(today), today, f"today: the meeting falls due on {meeting.due_date:%a %d %b %Y}"
-        )
+        due = floor
     if due.due_at > meeting.due_at:
-        due = DueDate(
-            meeting.due_at, meeting.due_date, f"by the meeting's due date ({meeting.due_date:%a %d %b %Y})"
-        )
+        due = cap
     return due
 
 
@@ -62,6 +70,7 @@ def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) 
     # Counted back from the meeting's due day (its due instant is the midnight after it).
     meeting_day = local_time_on(meeting.due_date, time(12))
     searches_cap = _no_later_than_meeting(
+        case,
         compute_due(policy, policy.rule(DeadlineKind.RECORD_SEARCH_BEFORE_MEETING), meeting_day),
         meeting,
         now,
@@ -86,12 +95,19 @@ def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) 
             "in time for the pre-meeting information exchange",
         )
     pack = _no_later_than_meeting(
-        compute_due(policy, policy.rule(DeadlineKind.PRE_MEETING_INFORMATION), meeting_day), meeting, now
+        case,
+        compute_due(policy, policy.rule(DeadlineKind.PRE_MEETING_INFORMATION), meeting_day),
+        meeting,
+        now,
     )
+    once = case.follows(BREACH_ESCALATED_ONCE)
     if is_open(case, PRE_MEETING_INFORMATION):
         rearm_deadline(case, policy, PRE_MEETING_INFORMATION, pack, now, "the meeting's due date moved")
+    elif once and PRE_MEETING_INFORMATION in case.deadlines:
+        # Already sent: the information went out; a moved meeting date does not make it due (or missed) again.
+        return
     else:
-        open_deadline(
+        opened = open_deadline(
             case,
             policy,
             DeadlineKind.PRE_MEETING_INFORMATION,
@@ -101,6 +117,9 @@ def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) 
             now,
             due_no_later_than=pack,
         )
+        if once and opened.due_at < pack.due_at:
+            # Counted back from a meeting falling due very soon (or already overdue): not before today.
+            rearm_deadline(case, policy, PRE_MEETING_INFORMATION, pack, now, "not before it was asked for")
 
 
 def send_pre_meeting_information(

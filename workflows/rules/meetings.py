@@ -128,13 +128,16 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         )
     initial = not case.meetings
     if is_open(case, PRE_MEETING_INFORMATION):
-        # The meeting happened without the information in advance: recorded, escalated, then moot.
-        breach_deadline(
-            case,
-            PRE_MEETING_INFORMATION,
-            now,
-            f"{meeting_id} was held before the pre-meeting information was sent",
-        )
+        # The meeting happened without the information in advance: recorded, escalated, then moot. Already
+        # missed (its due day passed), it was escalated then and is not escalated again.
+        pack = case.deadlines[PRE_MEETING_INFORMATION]
+        if pack.state is not DeadlineState.BREACHED or not case.follows(BREACH_ESCALATED_ONCE):
+            breach_deadline(
+                case,
+                PRE_MEETING_INFORMATION,
+                now,
+                f"{meeting_id} was held before the pre-meeting information was sent",
+            )
         cancel_deadline(case, PRE_MEETING_INFORMATION, f"{meeting_id} has been held", now)
     for d in list(case.deadlines.values()):
         if d.is_open and d.kind in MEETING_KINDS:

@@ -46,6 +46,10 @@ ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 # Found by the property-based tests: a meeting held before the AP1 referral, or a second ASP screening, breached
 # an AP1 deadline already breached again, and a level change re-armed a missed review at its past date (each a
 # second escalation). A breach is escalated once; a missed review stays breached beside the new level's review.
+# Also found by them: a release date moved into the past re-dated a missed deadline to another past day, and
+# made a record search asked for today due at the (already passed) meeting's due date. A deadline already missed
+# stays missed as of its due time; the pre-meeting exchange is never due before today. A meeting held after the
+# pre-meeting information was missed, or a meeting date moved after it was sent, escalated it again: neither does.
 BREACH_ESCALATED_ONCE = "breach-escalated-once"
 
 # Issue 9 points 9-14, 16 (attendance, level 1, eligibility, exit basis, escalation routing, subject informed).

@@ -94,8 +94,9 @@ EVENTS = st.one_of(
     st.builds(ev.AspInformationShared, shared_with=agency),
     st.builds(
         ev.ChildrenAtRisk,
+        # Named (002): at least one child; the old count is only for cases opened before children were named.
         children=st.lists(
-            st.builds(ev.ChildAtRisk, name=st.sampled_from(["Child A", "Child B"])), max_size=3
+            st.builds(ev.ChildAtRisk, name=st.sampled_from(["Child A", "Child B"])), min_size=1, max_size=3
         ),
         identified_by=agency,
     ),

@@ -6,7 +6,15 @@ from datetime import date
 
 import pytest
 
-from tests.case_builders import SCOTTISH_AGENCIES, SUBJECT, accept, community_notification, meeting, referral
+from tests.case_builders import (
+    SCOTTISH_AGENCIES,
+    SUBJECT,
+    accept,
+    community_notification,
+    custody_referral,
+    meeting,
+    referral,
+)
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
@@ -189,6 +197,156 @@ def test_a_meeting_held_before_the_information_was_sent_escalates_it():
     case.apply(meeting(date(2026, 11, 20), date(2027, 1, 29)), at(date(2026, 11, 20), 15))
     d = case.deadlines["pre-meeting-information"]
     assert d.breached_at is not None and d.state is DeadlineState.CANCELLED
+
+
+def test_a_meeting_held_after_the_pre_meeting_information_was_already_missed_does_not_escalate_it_again():
+    # Level 3, referred Mon 9 Nov: the information is due by Fri 13 Nov and missed (escalated Sat 14 Nov); the
+    # meeting held on Mon 16 Nov without it leaves it breached, escalated once, then moot.
+    case = referred_case(level=3)
+    case.tick(at(date(2026, 11, 14), 9))
+    case.apply(meeting(date(2026, 11, 16), date(2026, 12, 21), level=3), at(date(2026, 11, 16), 15))
+    pack = case.deadlines["pre-meeting-information"]
+    assert pack.breached_at is not None and pack.state is DeadlineState.CANCELLED
+    escalated = [
+        n
+        for n in case.outbox
+        if n.kind is NoticeKind.BREACH_ESCALATION and n.deadline_id == "pre-meeting-information"
+    ]
+    assert len(escalated) == 1
+
+
+def test_pre_meeting_information_asked_for_on_the_meetings_due_day_is_due_that_day_not_already_missed():
+    # Level 3, referred Mon 9 Nov, accepted only on Mon 16 Nov, the meeting's own due day: counted back one
+    # working day the information would have been due on Fri 13 Nov; it is due by the end of today instead.
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(ev.ScreeningDecision(outcome="referral-needed", reason="high risk"), at(date(2026, 11, 5)))
+    case.apply(referral(3), at(date(2026, 11, 9)))
+    case.apply(accept(3), at(date(2026, 11, 16)))
+    pack = case.deadlines["pre-meeting-information"]
+    assert pack.due_date == date(2026, 11, 16) and pack.due_at > pack.opened_at
+    case.tick(at(date(2026, 11, 16), 11))
+    assert pack.state is DeadlineState.OPEN
+
+
+def test_pre_meeting_information_already_sent_is_not_due_again_when_the_release_date_moves():
+    # Custody, level 2: the release date was in fact long past, so the meeting falls due 20 working days from
+    # the referral (Thu 3 Dec) and the information the working day before (Wed 2 Dec). It is missed, escalated,
+    # then sent on Thu 3 Dec; a further correction of the release date that day does not ask for it again.
+    case = CaseFile.open(custody_referral(release_date=date(2027, 3, 1)), at(date(2026, 11, 4)))
+    case.apply(accept(2, [SCOTTISH_AGENCIES[0]]), at(date(2026, 11, 5)))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2000, 1, 1), reason="appeal"),
+        at(date(2026, 11, 5), 11),
+    )
+    assert case.deadlines["pre-meeting-information"].due_date == date(2026, 12, 2)
+    case.tick(at(date(2026, 12, 3), 9))
+    case.apply(ev.PreMeetingInformationSent(attending_agencies=SCOTTISH_AGENCIES[:3]), at(date(2026, 12, 3)))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 4), reason="appeal"),
+        at(date(2026, 12, 3), 11),
+    )
+    case.tick(at(date(2026, 12, 4), 9))
+    pack = case.deadlines["pre-meeting-information"]
+    assert pack.met_late
+    escalated = [
+        n
+        for n in case.outbox
+        if n.kind is NoticeKind.BREACH_ESCALATION and n.deadline_id == "pre-meeting-information"
+    ]
+    assert len(escalated) == 1
+
+
+def custody_case_accepted_on(day: date, hour: int = 10) -> CaseFile:
+    """A custody case (release Mon 1 Mar 2027) referred by SPS at level 3 on Wed 4 Nov 2026, accepted with one
+    record search on `day`. Without the release date, its meeting would be due 5 working days from the referral
+    (Wed 11 Nov)."""
+    case = CaseFile.open(custody_referral(release_date=date(2027, 3, 1), level=3), at(date(2026, 11, 4)))
+    decision = accept(3, [SCOTTISH_AGENCIES[0]]).model_copy(
+        update={"level_2_cannot_deliver": "Level 2 cannot commit surveillance at short notice."}
+    )
+    case.apply(decision, at(day, hour))
+    return case
+
+
+def test_a_release_date_moved_into_the_past_leaves_a_record_search_asked_for_today_due_today_not_before():
+    # Record search requested Thu 12 Nov; the release date turns out to have been Wed 4 Nov, so the initial
+    # meeting (due before release) is already overdue. The agency asked today has until the end of today.
+    case = custody_case_accepted_on(date(2026, 11, 12))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 4), reason="appeal"),
+        at(date(2026, 11, 12), 11),
+    )
+    search = case.deadlines[f"record-search:{SCOTTISH_AGENCIES[0]}"]
+    assert search.due_date == date(2026, 11, 12) and search.due_at >= search.opened_at
+    assert case.deadlines["initial-meeting"].due_date < date(2026, 11, 12)
+    case.tick(at(date(2026, 11, 12), 11))
+    assert search.state is DeadlineState.OPEN  # not in breach before it was asked for
+
+
+def test_a_record_search_already_missed_stays_breached_as_missed_when_the_release_date_moves_into_the_past():
+    # Requested Fri 6 Nov, due Fri 13 Nov, missed and escalated; on Mon 16 Nov the release date is found to
+    # have been Wed 4 Nov. The search stays breached as of 13 Nov and is not escalated a second time.
+    case = custody_case_accepted_on(date(2026, 11, 6))
+    search_id = f"record-search:{SCOTTISH_AGENCIES[0]}"
+    case.tick(at(date(2026, 11, 14), 9))
+    assert case.deadlines[search_id].state is DeadlineState.BREACHED
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 4), reason="appeal"),
+        at(date(2026, 11, 16)),
+    )
+    case.tick(at(date(2026, 11, 16)))
+    search = case.deadlines[search_id]
+    assert search.state is DeadlineState.BREACHED and search.due_date == date(2026, 11, 13)
+    escalated = [
+        n for n in case.outbox if n.kind is NoticeKind.BREACH_ESCALATION and n.deadline_id == search_id
+    ]
+    assert len(escalated) == 1 and escalated[0].due_at == search.due_at
+
+
+def test_an_initial_meeting_already_missed_stays_breached_as_missed_when_the_release_date_moves_again():
+    # Level 2, release brought forward to Fri 20 Nov: the meeting, due the working day before (Thu 19 Nov), is
+    # missed and escalated. On Thu 10 Dec the release date is found to have been Wed 4 Nov: the meeting would now
+    # count 20 working days from the referral (Thu 3 Dec, also past). It stays missed as of 19 Nov, escalated once.
+    case = CaseFile.open(custody_referral(release_date=date(2027, 3, 1)), at(date(2026, 11, 4)))
+    case.apply(accept(2, [SCOTTISH_AGENCIES[0]]), at(date(2026, 11, 5)))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 20), reason="parole"),
+        at(date(2026, 11, 6)),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 11, 19)
+    case.tick(at(date(2026, 11, 20), 9))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 4), reason="appeal"),
+        at(date(2026, 12, 10)),
+    )
+    case.tick(at(date(2026, 12, 10)))
+    meeting_ = case.deadlines["initial-meeting"]
+    assert meeting_.state is DeadlineState.BREACHED and meeting_.due_date == date(2026, 11, 19)
+    escalated = [
+        n
+        for n in case.outbox
+        if n.kind is NoticeKind.BREACH_ESCALATION and n.deadline_id == "initial-meeting"
+    ]
+    assert [n.due_at for n in escalated] == [meeting_.due_at]
+
+
+def test_a_case_from_before_breach_escalated_once_re_dates_a_missed_meeting_as_it_did():
+    case = CaseFile.open(
+        custody_referral(release_date=date(2027, 3, 1)),
+        at(date(2026, 11, 4)),
+        rule_changes=[name for name in RULE_CHANGES if name != "breach-escalated-once"],
+    )
+    case.apply(accept(2, [SCOTTISH_AGENCIES[0]]), at(date(2026, 11, 5)))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 20), reason="parole"),
+        at(date(2026, 11, 6)),
+    )
+    case.tick(at(date(2026, 11, 20), 9))
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2026, 11, 4), reason="appeal"),
+        at(date(2026, 12, 10)),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2026, 12, 3)
 
 
 # ------------------------------------------------------------------ 5. obligations that outlive exit
