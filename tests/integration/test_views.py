@@ -199,10 +199,6 @@ MARCH_BY_HAND: dict[str, Counts] = {
     "record-search": (4, 1, 1, 1, 1, 0, 1),
     # The same pattern: 0001 on time, 0002 late (1 April), 0003 never, 0005 closed unmet, 0004 cancelled.
     "initial-meeting-level-2": (4, 1, 1, 1, 1, 0, 1),
-    # The results of the record searches sent to the attendees by Fri 27 March, a working day before the meeting
-    # fell due; none of the stories records it. 0001 and 0002 held their meetings without it (breached, then
-    # closed), 0005 exits with it breached, 0003's is still breached; 0004 exited before it fell due.
-    "pre-meeting-information": (4, 0, 0, 1, 3, 0, 1),
     # 0001's meeting on 16 March: the SWIS alert that day, the minutes the next.
     "swis-alert": (1, 1, 0, 0, 0, 0, 0),
     "minutes": (1, 1, 0, 0, 0, 0, 0),
@@ -217,7 +213,6 @@ def test_compliance_for_march_matches_the_figures_worked_out_by_hand(ledger: Led
         "referral-decision",
         "asp-screening",
         "record-search",
-        "pre-meeting-information",
         "initial-meeting-level-2",
         "minutes",
         "swis-alert",
@@ -285,7 +280,6 @@ def test_breached_deadlines_are_listed_oldest_first_and_those_due_soon_soonest_f
 
     assert [(d.case_ref, d.deadline_id) for d in lists.breached] == [
         ("MAPPA-LAN-2026-0003", "record-search:nhs-lanarkshire"),  # due Wed 11 March
-        ("MAPPA-LAN-2026-0003", "pre-meeting-information"),  # Fri 27 March, a working day before the meeting
         ("MAPPA-LAN-2026-0003", "initial-meeting"),  # Mon 30 March
         ("MAPPA-LAN-2026-0007", "asp-screening"),  # Tue 31 March, 10:00
         ("MAPPA-LAN-2026-0002", "swis-alert:meeting-1"),  # Wed 1 April
@@ -297,7 +291,7 @@ def test_breached_deadlines_are_listed_oldest_first_and_those_due_soon_soonest_f
         ("MAPPA-LAN-2026-0001", "review:meeting-1"),
         ("MAPPA-LAN-2026-0002", "review:meeting-1"),
     ]
-    meeting_row = lists.breached[2]
+    meeting_row = lists.breached[1]
     assert (meeting_row.kind, meeting_row.rule, meeting_row.responsible) == (
         "initial-meeting-level-2",
         "initial level 2 meeting",
@@ -322,7 +316,6 @@ def test_the_lists_filter_by_area_agency_and_kind(ledger: LedgerDriver) -> None:
     assert {d.case_ref for d in glasgow.breached} == {"MAPPA-GLA-2026-0006"}
     assert {d.deadline_id for d in glasgow.breached} == {
         "record-search:nhs-greater-glasgow-and-clyde",
-        "pre-meeting-information",
         "initial-meeting",
     }
     assert too_soon.due_soon == [], "the reviews fall due in 31 days"
