@@ -34,7 +34,8 @@ PARTS = {
 CASE_EVENTS = {
     cls
     for _, cls in inspect.getmembers(ev, inspect.isclass)
-    if issubclass(cls, ev.Event) and cls.__module__ == ev.__name__ and cls not in PARTS
+    # Every event the case takes, wherever it is defined (events.py re-exports the safeguarding events).
+    if issubclass(cls, ev.Event) and cls is not ev.Event and cls not in PARTS
 }
 
 

@@ -25,6 +25,7 @@ from workflows.rules.deadlines import (
     re_escalation_route,
     touch,
 )
+from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
 from workflows.rules.exit import close_when_obligations_met
 from workflows.rules.imported import ImportedPosition, check_import, receive_import
@@ -32,6 +33,7 @@ from workflows.rules.management import REVIEW_KINDS, enter_level_1
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
 from workflows.rules.ownership import Meets, check_sender
 from workflows.rules.policy import AreaPolicy, DeadlineKind, area_policy
+from workflows.rules.pre_notification import discharge_day, release_day
 from workflows.rules.records import (
     ACTIVE_STAGES,
     CHAIR,
@@ -52,7 +54,7 @@ from workflows.rules.records import (
     Stage,
     SubjectAccessRequest,
 )
-from workflows.rules.referral import check_opening, discharge_day, receive_opening, release_day
+from workflows.rules.referral import receive_opening
 from workflows.rules.rule_changes import (
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
     LEVEL_1_REVIEW,

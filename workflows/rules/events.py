@@ -6,174 +6,52 @@ here (pydantic); the statutory rules that depend on the case (stage, level, date
 
 from __future__ import annotations
 
-import re
-import typing
-from dataclasses import dataclass
-from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from pydantic.fields import FieldInfo
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import Field
 
-from workflows.rules.actors import Actor
 from workflows.rules.calendar import Jurisdiction
-
-AgencyId = Annotated[
-    str,
-    Field(
-        min_length=2,
-        max_length=64,
-        pattern=r"^[a-z0-9][a-z0-9-]*$",
-        description="An agency's id in the co-ordinator's directory, e.g. 'police-scotland-lanarkshire'.",
-    ),
-]
+from workflows.rules.event_fields import (
+    DATE_WINDOWS,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    AgencyId,
+    BirthDate,
+    ChildBirthDate,
+    DateKind,
+    DateOutsideWindow,
+    DateWindow,
+    Event,
+    HappenedOn,
+    PersonName,
+    PlannedFor,
+    ReleaseDate,
+    ShortText,
+    SonrEndDate,
+    date_kind,
+    dates_outside_window,
+    field_date_kind,
+)
+from workflows.rules.safeguarding_events import (
+    AdultAtRiskIdentified,
+    AdultSafeguardingReferralMade,
+    Ap1ReferralMade,
+    AspChairNamed,
+    AspInformationShared,
+    AspInquiryConcern,
+    AspScreening,
+    AspSharedItem,
+    AspSideClosed,
+    ChildAtRisk,
+    ChildProtectionReferralMade,
+    ChildrenAtRisk,
+)
 
 # ------------------------------------------------------------------------------------------ text
 
-# Characters no one types into a case: C0/C1 controls (tab and line breaks aside) and the Unicode bidi controls,
-# which make a name display differently from what is stored (a "Trojan Source" reordering).
-_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_NOT_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
-_NOT_IN_A_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
-
-
-def _plain_text(value: str) -> str:
-    if found := _NOT_IN_TEXT.search(value):
-        raise ValueError(
-            f"contains the control character U+{ord(found.group()):04X}, which text may not hold"
-        )
-    return value
-
-
-def _one_line(value: str) -> str:
-    if found := _NOT_IN_A_LINE.search(value):
-        raise ValueError(
-            f"contains the control character U+{ord(found.group()):04X}, which a name may not hold"
-        )
-    return value
-
-
-ShortText = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_plain_text)]
-PersonName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
-
 
 # ------------------------------------------------------------------------------------------ dates
-
-# Every date an agency gives lies in a window around today that depends on what the date is (a policy value,
-# `DATE_WINDOWS`), checked by the API against the day it receives the event (`dates_outside_window`). The
-# models themselves hold only fixed outer bounds: those are checked wherever an event is read, workflow replay
-# included, so they cannot depend on today; they keep the working-day arithmetic far from the calendar's ends.
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2199, 12, 31)
-
-
-class DateKind(StrEnum):
-    BIRTH = "a date of birth"
-    HAPPENED = "the day something happened"  # a sentence disposal, a meeting
-    PLANNED = "a day planned ahead"  # a review, a risk management plan action
-    RELEASE = "a release or discharge date"
-    SONR_END = "the end of the notification requirements"
-    CHILD_BIRTH = "a child's date of birth"
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    earliest: timedelta  # before today
-    latest: timedelta  # after today (negative: before today)
-    why: str
-
-
-_YEAR = timedelta(days=365)
-# Policy values: the seeds set none of these. Wide enough for any real case, narrow enough to catch a typed year.
-DATE_WINDOWS: dict[DateKind, DateWindow] = {
-    DateKind.BIRTH: DateWindow(
-        110 * _YEAR,
-        -10 * _YEAR,
-        "a subject is aged 10 (the youngest age of criminal responsibility in the UK) to 110",
-    ),
-    DateKind.HAPPENED: DateWindow(2 * _YEAR, timedelta(days=1), "up to 2 years ago, and not in the future"),
-    DateKind.PLANNED: DateWindow(1 * _YEAR, 5 * _YEAR, "from a year ago to 5 years ahead"),
-    DateKind.RELEASE: DateWindow(1 * _YEAR, 30 * _YEAR, "from a year ago to 30 years ahead"),
-    DateKind.SONR_END: DateWindow(
-        1 * _YEAR, 30 * _YEAR, "from a year ago to 30 years ahead (an indefinite SONR has no end date)"
-    ),
-    DateKind.CHILD_BIRTH: DateWindow(18 * _YEAR, timedelta(days=0), "a child is under 18"),
-}
-
-
-def _within_outer_bounds(day: date) -> date:
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValueError(
-            f"{day.isoformat()} is not a plausible date: give a date from {EARLIEST_DATE.year} to {LATEST_DATE.year}"
-        )
-    return day
-
-
-_Bounded = AfterValidator(_within_outer_bounds)
-BirthDate = Annotated[date, _Bounded, DateKind.BIRTH]
-HappenedOn = Annotated[date, _Bounded, DateKind.HAPPENED]
-PlannedFor = Annotated[date, _Bounded, DateKind.PLANNED]
-ReleaseDate = Annotated[date, _Bounded, DateKind.RELEASE]
-ChildBirthDate = Annotated[date, _Bounded, DateKind.CHILD_BIRTH]
-SonrEndDate = Annotated[date, _Bounded, DateKind.SONR_END]
-
-
-@dataclass(frozen=True)
-class DateOutsideWindow:
-    field: str  # dotted, as in a problem document: "notification.disposal_date"
-    message: str
-
-
-def date_kind(annotation: Any) -> DateKind | None:
-    """The kind of date an annotation (or one of its parts, e.g. `HappenedOn | None`) declares."""
-    for part in (*typing.get_args(annotation), *getattr(annotation, "__metadata__", ())):
-        if isinstance(part, DateKind):
-            return part
-        if (found := date_kind(part)) is not None:
-            return found
-    return None
-
-
-def field_date_kind(info: FieldInfo) -> DateKind | None:
-    """A field's kind of date: in its metadata when the date is the whole annotation, else inside a union."""
-    found = [m for m in info.metadata if isinstance(m, DateKind)]
-    return found[0] if found else date_kind(info.annotation)
-
-
-def dates_outside_window(model: BaseModel, today: date, prefix: str = "") -> list[DateOutsideWindow]:
-    """Every date in `model` (nested models and lists included) outside its kind's window around `today`."""
-    found: list[DateOutsideWindow] = []
-    for name, info in type(model).model_fields.items():
-        value = getattr(model, name)
-        dotted = f"{prefix}{name}"
-        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-        for index, item in items:
-            where = dotted if index is None else f"{dotted}.{index}"
-            if isinstance(item, BaseModel):
-                found += dates_outside_window(item, today, f"{where}.")
-            elif isinstance(item, date):
-                kind = field_date_kind(info)
-                window = DATE_WINDOWS[kind or DateKind.HAPPENED]
-                earliest, latest = today - window.earliest, today + window.latest
-                if not earliest <= item <= latest:
-                    found.append(
-                        DateOutsideWindow(
-                            where,
-                            f"{where} {item.isoformat()} is outside the range for {(kind or DateKind.HAPPENED).value}: "
-                            f"{window.why} ({earliest.isoformat()} to {latest.isoformat()})",
-                        )
-                    )
-    return found
-
-
-class Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    # Who sent it: set by the API from the sender's token (any value in a request body is replaced), absent in
-    # events recorded before it existed. Not part of the API's schema, and not serialised while unset.
-    sent_by: SkipJsonSchema[Actor | None] = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class EntryRoute(StrEnum):
@@ -422,131 +300,7 @@ class PreMeetingInformationSent(Event):
     attending_agencies: list[AgencyId] = Field(min_length=1, max_length=40)
 
 
-class AspScreening(Event):
-    """The ASP 3-point test (Adult Support and Protection (Scotland) Act 2007 s3), for one adult.
-
-    A case can involve more than one adult at risk (the subject, a victim, another adult): name a new one, give
-    the `adult_id` of one already screened to screen them again, or give neither for the subject."""
-
-    aged_16_or_over: bool
-    unable_to_safeguard_own_interests: bool
-    at_risk_of_harm: bool
-    more_vulnerable_than_others: bool
-    adult_id: str | None = Field(
-        default=None, pattern=r"^adult-[0-9]{1,3}$", description="An adult already screened, screened again."
-    )
-    adult_name: PersonName | None = Field(
-        default=None, description="A new adult at risk other than the subject (personal data: encrypted)."
-    )
-
-    @property
-    def criteria_met(self) -> bool:
-        return (
-            self.aged_16_or_over
-            and self.unable_to_safeguard_own_interests
-            and self.at_risk_of_harm
-            and self.more_vulnerable_than_others
-        )
-
-
-class Ap1ReferralMade(Event):
-    locality: ShortText
-    adult_id: str | None = Field(
-        default=None,
-        pattern=r"^adult-[0-9]{1,3}$",
-        description="The adult the AP1 is for; needed only when more than one AP1 is due.",
-    )
-    asp_chair_agency: AgencyId | None = Field(
-        default=None,
-        description="Cases opened before the co-ordinator named the ASP chair only: the co-ordinator now names "
-        "it (asp-chair), never the agency making the AP1.",
-    )
-
-
-class AspChairNamed(Event):
-    """The co-ordinator names the ASP chair's agency: while the case is open to both MAPPA and ASP, that chair
-    gets copies of the minutes (000). Naming a chair opens the ASP side."""
-
-    asp_chair_agency: AgencyId
-    reason: ShortText | None = None
-
-
-class AspSideClosed(Event):
-    """The ASP side of the case closed: its chair stops getting the minutes."""
-
-    reason: ShortText
-
-
-class AspInquiryConcern(Event):
-    """An ASP inquiry found that the adult is a MAPPA case or raised a MAPPA concern."""
-
-    raised_by: AgencyId
-    summary: ShortText | None = None
-
-
-AspSharedItem = Literal["name", "date-of-birth", "address", "needs", "risks"]
 ASP_SHARED_ITEMS: tuple[AspSharedItem, ...] = ("name", "date-of-birth", "address", "needs", "risks")
-
-
-class AspInformationShared(Event):
-    """000: name, date of birth, address, needs and risks of the perpetrator and any victim, shared the same day
-    with the locality justice team (when open to justice services) or, if police led, the SOPU."""
-
-    shared_with: AgencyId
-    recipient: Literal["justice-social-work", "sopu"] | None = Field(
-        default=None, description="Which of 000's recipients: justice social work, or the police unit (SOPU)."
-    )
-    shared: list[AspSharedItem] = Field(
-        default_factory=list, max_length=5, description="What was shared (000 lists all five)."
-    )
-    about: list[Literal["perpetrator", "victim"]] = Field(default_factory=list, max_length=2)
-
-
-class AdultAtRiskIdentified(Event):
-    """England and Wales: a specific adult at risk from the subject is referred into the local authority's adult
-    safeguarding procedures (Care Act; 002 "Specific Vulnerable Adults ... Vulnerable Adults procedures", 004)."""
-
-    identified_by: AgencyId
-    adult_name: PersonName | None = Field(
-        default=None,
-        description="The adult at risk; omit when it is the subject (004: e.g. an elderly offender). Personal "
-        "data: encrypted, never in search attributes, ledger or e-mail.",
-    )
-
-
-class AdultSafeguardingReferralMade(Event):
-    referred_by: AgencyId
-    local_authority: AgencyId = Field(description="The council whose adult safeguarding takes the referral.")
-    adult_id: str | None = Field(
-        default=None,
-        pattern=r"^adult-[0-9]{1,3}$",
-        description="The adult referred; needed only when more than one referral is due.",
-    )
-
-
-class ChildAtRisk(Event):
-    name: PersonName
-    date_of_birth: ChildBirthDate | None = None
-
-
-class ChildrenAtRisk(Event):
-    """Specific children at risk, named (002): personal data, encrypted, never counted in place of names."""
-
-    children: list[ChildAtRisk] = Field(default_factory=list, max_length=50)
-    number_of_children: int | None = Field(
-        default=None, ge=1, le=50, description="Cases opened before children were named only."
-    )
-    identified_by: AgencyId
-
-    @model_validator(mode="after")
-    def _names_or_old_count(self) -> ChildrenAtRisk:
-        if not self.children and self.number_of_children is None:
-            raise ValueError("name each child at risk (children)")
-        return self
-
-
-class ChildProtectionReferralMade(Event):
-    referred_by: AgencyId
 
 
 class Attendee(Event):
@@ -729,3 +483,39 @@ class SarDecided(Event):
         description="Required to withhold: the data protection exemption relied on.",
     )
     reason: ShortText
+
+
+# Names other modules read as `events.X` (`ev.X`): the fields and the safeguarding events live apart.
+__all__ = [
+    "DATE_WINDOWS",
+    "EARLIEST_DATE",
+    "LATEST_DATE",
+    "AdultAtRiskIdentified",
+    "AdultSafeguardingReferralMade",
+    "AgencyId",
+    "Ap1ReferralMade",
+    "AspChairNamed",
+    "AspInformationShared",
+    "AspInquiryConcern",
+    "AspScreening",
+    "AspSharedItem",
+    "AspSideClosed",
+    "BirthDate",
+    "ChildAtRisk",
+    "ChildBirthDate",
+    "ChildProtectionReferralMade",
+    "ChildrenAtRisk",
+    "DateKind",
+    "DateOutsideWindow",
+    "DateWindow",
+    "Event",
+    "HappenedOn",
+    "PersonName",
+    "PlannedFor",
+    "ReleaseDate",
+    "ShortText",
+    "SonrEndDate",
+    "date_kind",
+    "dates_outside_window",
+    "field_date_kind",
+]

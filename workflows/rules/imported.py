@@ -23,13 +23,14 @@ from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_time_on
 from workflows.rules.confidentiality import check_rmp_action_ids
 from workflows.rules.deadlines import DueDate, open_deadline
+from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import open_sonr_deadlines
 from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, _review_date
 from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.pre_notification import before_release_or_discharge
 from workflows.rules.records import CO_ORDINATOR, Meeting, Referral, Stage
-from workflows.rules.referral import _before_release_or_discharge, check_opening
 from workflows.rules.rule_changes import ELIGIBILITY, RULE_CHANGES
 
 if TYPE_CHECKING:
@@ -266,7 +267,7 @@ def receive_import(
             CO_ORDINATOR,
             case.referral.clock_from,
             now,
-            due_no_later_than=_before_release_or_discharge(case),
+            due_no_later_than=before_release_or_discharge(case),
         )
     elif p.stage is ImportedStage.ACTIVE_MANAGEMENT:
         _receive_last_meeting(case, policy, opening, p, now)

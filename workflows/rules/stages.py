@@ -14,6 +14,7 @@ from workflows.rules import (
     information_exchange,
     management,
     meetings,
+    pre_notification,
     referral,
     safeguarding,
 )
@@ -45,9 +46,9 @@ _LEVEL_1 = frozenset({Stage.LEVEL_1, Stage.REFERRAL_DUE, Stage.REFERRAL})
 # fmt: off
 STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     # notification and referral
-    ev.NotificationSubmitted:       (_AWAITING,           referral.submit_notification),
-    ev.ReleaseDateChanged:          (_ANY,                referral.change_release_date),
-    ev.DischargeDateChanged:        (_ANY,                referral.change_discharge_date),
+    ev.NotificationSubmitted:       (_AWAITING,           pre_notification.submit_notification),
+    ev.ReleaseDateChanged:          (_ANY,                pre_notification.change_release_date),
+    ev.DischargeDateChanged:        (_ANY,                pre_notification.change_discharge_date),
     ev.ScreeningDecision:           (_NOTIFIED,           referral.screen_notification),
     ev.ReferralSubmitted:           (_REFERRABLE,         referral.submit_referral),
     ev.FurtherInformationRequested: (_REFERRED,           referral.request_further_information),

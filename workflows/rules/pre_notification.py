@@ -1,0 +1,227 @@
+"""Before the notification (003 stages 1-2): a court disposal, an upcoming release after the pre-release ICM or a
+hospital discharge opens the case with the notification or referral it owes; release and discharge dates move
+the deadlines counted from them; custody and CPA meetings fall due before release or discharge.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from workflows.rules import events as ev
+from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
+from workflows.rules.deadlines import (
+    DueDate,
+    compute_due,
+    is_open,
+    meet_deadline,
+    new_deadline,
+    open_deadline,
+    rearm_deadline,
+)
+from workflows.rules.errors import RuleViolation
+from workflows.rules.exit import open_sonr_deadlines
+from workflows.rules.information_exchange import arm_pre_meeting_exchange
+from workflows.rules.meetings import INITIAL_MEETING_KINDS
+from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.records import CO_ORDINATOR, Stage
+from workflows.rules.rule_changes import (
+    INITIAL_MEETING_BEFORE_RELEASE,
+)
+from workflows.rules.safeguarding import asp_screening_falls_due
+
+if TYPE_CHECKING:
+    from workflows.rules.case import CaseFile
+
+
+# The deadline each event that precedes a case starts, met by the notification or referral (003 stages 1-2).
+PRE_NOTIFICATION_DEADLINES = ("notification", "custody-referral", "restricted-patient-referral")
+
+
+def release_day(opening: ev.CaseOpening) -> date | None:
+    if opening.upcoming_release is not None:
+        return opening.upcoming_release.release_date
+    return opening.release_date
+
+
+def discharge_day(opening: ev.CaseOpening) -> date | None:
+    if opening.discharge is not None:
+        return opening.discharge.discharge_date
+    return opening.discharge_date
+
+
+def pre_notification_facts(opening: ev.CaseOpening) -> list[ev.Event]:
+    return [f for f in (opening.disposal, opening.upcoming_release, opening.discharge) if f is not None]
+
+
+def check_pre_notification(opening: ev.CaseOpening) -> None:
+    facts = pre_notification_facts(opening)
+    if not facts:
+        return
+    if len(facts) > 1 or opening.notification is not None or opening.referral is not None:
+        raise RuleViolation(
+            "a case opened by a court disposal, an upcoming release or a hospital discharge opens with that "
+            "one event; the notification or referral follows as its own event",
+            "pre-notification opening",
+            "notification",
+        )
+    routes = {
+        "disposal": (opening.disposal, ev.EntryRoute.COMMUNITY),
+        "upcoming_release": (opening.upcoming_release, ev.EntryRoute.CUSTODY),
+        "discharge": (opening.discharge, ev.EntryRoute.RESTRICTED_PATIENT),
+    }
+    for field, (fact, route) in routes.items():
+        if fact is not None and opening.route is not route:
+            raise RuleViolation(
+                f"a case opened by its {field.replace('_', ' ')} takes the {route.value} route",
+                "entry route",
+                "route",
+            )
+    if opening.upcoming_release is not None:
+        r = opening.upcoming_release
+        if opening.release_date is not None and opening.release_date != r.release_date:
+            raise RuleViolation(
+                "the release date is given twice, differently", "custody release date", "release_date"
+            )
+        if r.icm_held_on >= r.release_date:
+            raise RuleViolation(
+                "the pre-release ICM case conference is held before the release (003)",
+                "pre-release ICM",
+                "upcoming_release.icm_held_on",
+            )
+    if opening.discharge is not None and opening.discharge_date not in (
+        None,
+        opening.discharge.discharge_date,
+    ):
+        raise RuleViolation(
+            "the discharge date is given twice, differently", "discharge date", "discharge_date"
+        )
+
+
+def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
+    """003 stages 1-2: the deadline for the notification (or the prison's / hospital's notification or referral)
+    runs from the disposal, or back from the release or discharge, before the case reaches the co-ordinator."""
+    case.stage = Stage.AWAITING_NOTIFICATION
+    if opening.disposal is not None:
+        disposal = local_time_on(opening.disposal.disposal_date, time(12))
+        open_deadline(
+            case, policy, DeadlineKind.NOTIFICATION, "notification", case.lead_agency, disposal, now
+        )
+    elif opening.upcoming_release is not None:
+        release = local_time_on(opening.upcoming_release.release_date, time(12))
+        open_deadline(
+            case, policy, DeadlineKind.CUSTODY_REFERRAL, "custody-referral", case.lead_agency, release, now
+        )
+    elif opening.discharge is not None:
+        discharge = local_time_on(opening.discharge.discharge_date, time(12))
+        open_deadline(
+            case,
+            policy,
+            DeadlineKind.RESTRICTED_PATIENT_REFERRAL,
+            "restricted-patient-referral",
+            case.lead_agency,
+            discharge,
+            now,
+        )
+    if opening.sonr_end_date is not None:
+        open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
+
+
+def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstances: str | None) -> None:
+    """The notification or referral meets the deadline its preceding event started; a late one keeps its
+    extenuating circumstances (003 stage 2) on the deadline, for the record and the ledger."""
+    for deadline_id in PRE_NOTIFICATION_DEADLINES:
+        if not is_open(case, deadline_id):
+            continue
+        meet_deadline(case, deadline_id, now)
+        d = case.deadlines[deadline_id]
+        if d.met_late and extenuating_circumstances:
+            d.breach_note = f"late, with extenuating circumstances: {extenuating_circumstances}"
+
+
+def submit_notification(
+    case: CaseFile, policy: AreaPolicy, e: ev.NotificationSubmitted, now: datetime
+) -> None:
+    meet_pre_notification(case, now, e.extenuating_circumstances)
+    case.notified_at = now
+    case.stage = Stage.NOTIFICATION
+    open_deadline(case, policy, DeadlineKind.SCREENING, "screening", CO_ORDINATOR, now, now)
+    # 000: a notification sent after the case was opened by its disposal is screened for ASP like any other.
+    asp_screening_falls_due(case, policy, "asp-screening:notification", now)
+
+
+def change_release_date(case: CaseFile, policy: AreaPolicy, e: ev.ReleaseDateChanged, now: datetime) -> None:
+    if case.route is not ev.EntryRoute.CUSTODY:
+        raise RuleViolation("only a custody case has a release date", "custody release date", "release_date")
+    if e.release_date == case.release_date:
+        raise RuleViolation("the release date is already that day", "custody release date", "release_date")
+    case.release_date = e.release_date
+    why = f"release date moved to {e.release_date:%a %d %b %Y} ({e.reason})"
+    if is_open(case, "custody-referral"):
+        rule = policy.rule(DeadlineKind.CUSTODY_REFERRAL)
+        due = compute_due(policy, rule, local_time_on(e.release_date, time(12)))
+        rearm_deadline(case, policy, "custody-referral", due, now, why)
+    rearm_initial_meeting(case, policy, now, why)
+
+
+def change_discharge_date(
+    case: CaseFile, policy: AreaPolicy, e: ev.DischargeDateChanged, now: datetime
+) -> None:
+    if case.route is not ev.EntryRoute.RESTRICTED_PATIENT:
+        raise RuleViolation(
+            "only a restricted patient has a discharge date", "discharge date", "discharge_date"
+        )
+    if e.discharge_date == case.discharge_date:
+        raise RuleViolation("the discharge date is already that day", "discharge date", "discharge_date")
+    case.discharge_date = e.discharge_date
+    why = f"discharge date moved to {e.discharge_date:%a %d %b %Y}"
+    if is_open(case, "restricted-patient-referral"):
+        rule = policy.rule(DeadlineKind.RESTRICTED_PATIENT_REFERRAL)
+        due = compute_due(policy, rule, local_time_on(e.discharge_date, time(12)))
+        rearm_deadline(case, policy, "restricted-patient-referral", due, now, why)
+    rearm_initial_meeting(case, policy, now, why)
+
+
+def rearm_initial_meeting(case: CaseFile, policy: AreaPolicy, now: datetime, why: str) -> None:
+    meeting = case.deadlines.get("initial-meeting")
+    if meeting is None or not meeting.is_open or case.referral is None or case.level not in (2, 3):
+        return
+    kind, start, cap = initial_meeting_rule(case, policy, case.level, now)
+    due = new_deadline(policy, kind, "initial-meeting", CO_ORDINATOR, start, now, due_no_later_than=cap)
+    rearm_deadline(
+        case, policy, "initial-meeting", DueDate(due.due_at, due.due_date, due.explanation), now, why
+    )
+    arm_pre_meeting_exchange(case, policy, now)
+
+
+def initial_meeting_rule(
+    case: CaseFile, policy: AreaPolicy, level: int, now: datetime
+) -> tuple[DeadlineKind, datetime, DueDate | None]:
+    """The rule the initial meeting falls due under, the instant it counts from and any cap.
+
+    003 stage 4: offenders in the community meet within 20 (level 2) or 5 (level 3) working days of the
+    referral's receipt; custody and CPA cases before release / discharge, however far off that is."""
+    assert case.referral is not None
+    day = release_or_discharge(case)
+    if case.follows(INITIAL_MEETING_BEFORE_RELEASE):
+        if day is not None and day > local_date(now):
+            return DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE, local_time_on(day, time(12)), None
+        return INITIAL_MEETING_KINDS[level], case.referral.clock_from, None
+    return INITIAL_MEETING_KINDS[level], case.referral.clock_from, before_release_or_discharge(case)
+
+
+def release_or_discharge(case: CaseFile) -> date | None:
+    if case.route is ev.EntryRoute.CUSTODY:
+        return case.release_date
+    if case.route is ev.EntryRoute.RESTRICTED_PATIENT:
+        return case.discharge_date
+    return None
+
+
+def before_release_or_discharge(case: CaseFile) -> DueDate | None:
+    # 003 stage 4: for custody and CPA cases the initial meeting takes place before release / discharge.
+    day = case.release_date if case.route is ev.EntryRoute.CUSTODY else case.discharge_date
+    if day is None:
+        return None
+    last_day = day - timedelta(days=1)
+    return DueDate(end_of_local_day(last_day), last_day, f"before release / discharge on {day:%a %d %b %Y}")
