@@ -11,18 +11,20 @@ from typing import Literal
 
 from workflows.rules.calendar import Jurisdiction, WorkingDayCalendar
 from workflows.rules.events import ChairGrade
-from workflows.rules.timescales import (
+from workflows.rules.rule_tables import (
     COMMON_RULES,
     ENGLAND_AND_WALES_ONLY_RULES,
     LEVEL_1_AND_SUBJECT_RULES,
     SCOTLAND_ONLY_RULES,
     SUBJECT_ACCESS_RULES,
     TIMELINE_RULES,
+    level_1_review_rule,
+    review_rules,
+)
+from workflows.rules.timescales import (
     DeadlineKind,
     StatutoryRule,
     Timescale,
-    level_1_review_rule,
-    review_rules,
 )
 
 __all__ = ["DeadlineKind", "StatutoryRule", "Timescale"]
