@@ -7,7 +7,7 @@ here (pydantic); the statutory rules that depend on the case (stage, level, date
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -32,6 +32,30 @@ from workflows.rules.event_fields import (
     date_kind,
     dates_outside_window,
     field_date_kind,
+)
+from workflows.rules.management_events import (
+    ContinueBasis,
+    ExitDecision,
+    Level1PlanRecorded,
+    Level1ReviewRecorded,
+    LevelChanged,
+    RiskChangeReported,
+    RiskChangeTriaged,
+    SonrEndNoticeGiven,
+    SubjectInformed,
+    SupervisionEndNoticeGiven,
+)
+from workflows.rules.meeting_events import (
+    Attendee,
+    ChairGrade,
+    Level3Criterion,
+    MeetingHeld,
+    MinutesCirculated,
+    NotToBeShared,
+    RmpActionCompleted,
+    RmpActionSet,
+    SwisAlertUpdated,
+    level_3_criteria_field,
 )
 from workflows.rules.safeguarding_events import (
     AdultAtRiskIdentified,
@@ -76,23 +100,6 @@ AgencyKind = Literal[
     "youth-offending",
     "dwp",
     "other",
-]
-
-
-class ChairGrade(StrEnum):
-    """How senior a meeting's chair is (004: level 2 chaired by a Police Detective Inspector / Senior Probation
-    Officer, level 3 by a Detective Chief Inspector / Probation Head of Cluster)."""
-
-    MANAGER = "manager"  # e.g. detective inspector, senior probation officer, social work team manager
-    SENIOR_MANAGER = "senior-manager"  # e.g. detective chief inspector, head of cluster, service manager
-
-
-# Why a case stays in MAPPA past the end of what brought it in (SONR, supervision or licence).
-ContinueBasis = Literal[
-    "registered-sex-offender",  # category 1: notification requirements still run
-    "violent-offender-under-supervision",  # category 2: supervision or licence still runs
-    "other-risk-of-serious-harm",  # category 3: the criteria hold (003 stage 5)
-    "shpo-application-pending",  # an SHPO is applied for, which would renew the SONR (003 stage 5)
 ]
 
 
@@ -260,19 +267,6 @@ class FurtherInformationSupplied(Event):
     summary: ShortText | None = None
 
 
-# 004, "Level 3": active conferencing AND senior representation to commit significant resources at short notice
-# AND/OR significant media issues or public interest (England and Wales).
-Level3Criterion = Literal["active-conferencing", "senior-representation", "media-or-public-interest"]
-
-
-def _level_3_criteria() -> Any:
-    return Field(
-        default_factory=list,
-        max_length=3,
-        description="England and Wales, moving to level 3: which of 004's level 3 criteria hold.",
-    )
-
-
 class ReferralDecision(Event):
     outcome: Literal["accepted", "rejected"]
     level: Literal[2, 3] | None = Field(default=None, description="The level accepted at.")
@@ -280,7 +274,7 @@ class ReferralDecision(Event):
         default=None, max_length=4000, description="Required when the referral is rejected."
     )
     level_2_cannot_deliver: ShortText | None = None
-    level_3_criteria: list[Level3Criterion] = _level_3_criteria()
+    level_3_criteria: list[Level3Criterion] = level_3_criteria_field()
     record_search_agencies: list[AgencyId] = Field(
         default_factory=list,
         max_length=30,
@@ -301,154 +295,6 @@ class PreMeetingInformationSent(Event):
 
 
 ASP_SHARED_ITEMS: tuple[AspSharedItem, ...] = ("name", "date-of-birth", "address", "needs", "risks")
-
-
-class Attendee(Event):
-    """One person present at a meeting: each signs the confidentiality statement (003)."""
-
-    agency: AgencyId
-    name: PersonName | None = Field(default=None, description="The person present (required for new cases).")
-    role: ShortText = "representative"
-    signed_confidentiality_statement: bool
-    substitute_for: PersonName | None = Field(
-        default=None, description="The invitee this person replaces, when they came instead (001)."
-    )
-    can_commit_resources: bool = Field(
-        default=False, description="Has the authority to commit the agency's resources (level 3, 001, 004)."
-    )
-
-
-class NotToBeShared(Event):
-    item: ShortText
-    reason: ShortText
-
-
-class RmpActionSet(Event):
-    action_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
-    description: ShortText
-    owner_agency: AgencyId
-    due_date: PlannedFor
-
-
-class MeetingHeld(Event):
-    """A level 2 or 3 meeting: attendance, the level decided, the plan and the next review."""
-
-    held_on: HappenedOn
-    chair_agency: AgencyId
-    chair_name: PersonName | None = Field(
-        default=None, description="The person who chaired: one of the people present. Required for new cases."
-    )
-    chair_grade: ChairGrade | None = Field(
-        default=None,
-        description="How senior the chair is: it must fit the level (004). Required for new cases.",
-    )
-    invited: list[AgencyId] = Field(
-        default_factory=list, max_length=40, description="The agencies the co-ordinator invited (003)."
-    )
-    attendees: list[Attendee] = Field(min_length=1, max_length=40, description="Each person present.")
-    level_decided: Literal[1, 2, 3]
-    level_2_cannot_deliver: ShortText | None = None
-    level_3_criteria: list[Level3Criterion] = _level_3_criteria()
-    rmp_actions: list[RmpActionSet] = Field(default_factory=list, max_length=60)
-    not_to_be_shared: list[NotToBeShared] = Field(default_factory=list, max_length=60)
-    next_review_date: PlannedFor | None = Field(
-        default=None, description="Required unless the case moves to level 1."
-    )
-    minute_ref: str | None = Field(default=None, max_length=128, description="The stored minute's reference.")
-    minute_digest: str | None = Field(
-        default=None, max_length=128, description="sha256 of the stored minute."
-    )
-    chair_record: list[
-        Literal[
-            "reasonable-steps-taken",
-            "information-evaluated",
-            "reliable-assessment-methods",
-            "decisions-recorded",
-            "procedures-followed",
-        ]
-    ] = Field(default_factory=list, description="What the chair records as done (003).")
-
-
-class MinutesCirculated(Event):
-    meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$")
-    recipients: list[AgencyId] = Field(min_length=1, max_length=40)
-
-
-class SwisAlertUpdated(Event):
-    meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$")
-
-
-class RmpActionCompleted(Event):
-    meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$")
-    action_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
-
-
-class RiskChangeReported(Event):
-    reporting_agency: AgencyId
-    direction: Literal["increased", "decreased"]
-    summary: ShortText
-
-
-class RiskChangeTriaged(Event):
-    change_id: str = Field(pattern=r"^risk-change-[0-9]{1,4}$")
-    outcome: Literal["no-action", "extra-review", "level-change", "referral-requested"]
-    new_level: Literal[1, 2, 3] | None = None
-    level_2_cannot_deliver: ShortText | None = None
-    reason: ShortText
-
-
-class LevelChanged(Event):
-    new_level: Literal[1, 2, 3]
-    reason: ShortText
-    level_2_cannot_deliver: ShortText | None = None
-    level_3_criteria: list[Level3Criterion] = _level_3_criteria()
-
-
-class SonrEndNoticeGiven(Event):
-    given_by: AgencyId
-
-
-class SupervisionEndNoticeGiven(Event):
-    """The lead agency tells the co-ordinator that a category 2 or 3 case's supervision or licence is ending."""
-
-    given_by: AgencyId
-
-
-class ExitDecision(Event):
-    outcome: Literal["exit", "continue", "shpo-granted"]
-    reason: ShortText
-    new_sonr_end_date: SonrEndDate | None = Field(
-        default=None, description="Required when an SHPO extends the SONR."
-    )
-    continue_basis: ContinueBasis | None = Field(
-        default=None,
-        description="Required to continue past the SONR, supervision or licence end: what keeps the case in MAPPA.",
-    )
-
-
-class SubjectInformed(Event):
-    informed: bool
-    informed_by: AgencyId | None = Field(
-        default=None, description="The lead agency, which tells the subject."
-    )
-    reason: ShortText | None = Field(default=None, description="Required when the subject is not told.")
-
-
-class Level1PlanRecorded(Event):
-    """The lead agency records its level 1 risk management plan (004)."""
-
-    recorded_by: AgencyId
-    summary: ShortText | None = None
-
-
-class Level1ReviewRecorded(Event):
-    """The lead agency reviews and records a level 1 case (004: "reviewed & recorded regularly")."""
-
-    reviewed_by: AgencyId
-    level_1_still_defensible: bool = Field(
-        description="Whether level 1 is still the lowest level that gives a defensible plan (004)."
-    )
-    summary: ShortText | None = None
 
 
 class ConclusionsSharedWithChildProtection(Event):
@@ -500,21 +346,40 @@ __all__ = [
     "AspScreening",
     "AspSharedItem",
     "AspSideClosed",
+    "Attendee",
     "BirthDate",
+    "ChairGrade",
     "ChildAtRisk",
     "ChildBirthDate",
     "ChildProtectionReferralMade",
     "ChildrenAtRisk",
+    "ContinueBasis",
     "DateKind",
     "DateOutsideWindow",
     "DateWindow",
     "Event",
+    "ExitDecision",
     "HappenedOn",
+    "Level1PlanRecorded",
+    "Level1ReviewRecorded",
+    "Level3Criterion",
+    "LevelChanged",
+    "MeetingHeld",
+    "MinutesCirculated",
+    "NotToBeShared",
     "PersonName",
     "PlannedFor",
     "ReleaseDate",
+    "RiskChangeReported",
+    "RiskChangeTriaged",
+    "RmpActionCompleted",
+    "RmpActionSet",
     "ShortText",
     "SonrEndDate",
+    "SonrEndNoticeGiven",
+    "SubjectInformed",
+    "SupervisionEndNoticeGiven",
+    "SwisAlertUpdated",
     "date_kind",
     "dates_outside_window",
     "field_date_kind",

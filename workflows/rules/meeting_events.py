@@ -1,0 +1,120 @@
+"""The meeting events (001, 003, 004): who was invited and who came, the risk management plan's actions, what is
+not to be shared, the minutes' circulation, the SWIS alert and each action completed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from workflows.rules.event_fields import (
+    AgencyId,
+    Event,
+    HappenedOn,
+    PersonName,
+    PlannedFor,
+    ShortText,
+)
+
+
+class ChairGrade(StrEnum):
+    """How senior a meeting's chair is (004: level 2 chaired by a Police Detective Inspector / Senior Probation
+    Officer, level 3 by a Detective Chief Inspector / Probation Head of Cluster)."""
+
+    MANAGER = "manager"  # e.g. detective inspector, senior probation officer, social work team manager
+    SENIOR_MANAGER = "senior-manager"  # e.g. detective chief inspector, head of cluster, service manager
+
+
+# 004, "Level 3": active conferencing AND senior representation to commit significant resources at short notice
+# AND/OR significant media issues or public interest (England and Wales).
+Level3Criterion = Literal["active-conferencing", "senior-representation", "media-or-public-interest"]
+
+
+def level_3_criteria_field() -> Any:
+    return Field(
+        default_factory=list,
+        max_length=3,
+        description="England and Wales, moving to level 3: which of 004's level 3 criteria hold.",
+    )
+
+
+class Attendee(Event):
+    """One person present at a meeting: each signs the confidentiality statement (003)."""
+
+    agency: AgencyId
+    name: PersonName | None = Field(default=None, description="The person present (required for new cases).")
+    role: ShortText = "representative"
+    signed_confidentiality_statement: bool
+    substitute_for: PersonName | None = Field(
+        default=None, description="The invitee this person replaces, when they came instead (001)."
+    )
+    can_commit_resources: bool = Field(
+        default=False, description="Has the authority to commit the agency's resources (level 3, 001, 004)."
+    )
+
+
+class NotToBeShared(Event):
+    item: ShortText
+    reason: ShortText
+
+
+class RmpActionSet(Event):
+    action_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
+    description: ShortText
+    owner_agency: AgencyId
+    due_date: PlannedFor
+
+
+class MeetingHeld(Event):
+    """A level 2 or 3 meeting: attendance, the level decided, the plan and the next review."""
+
+    held_on: HappenedOn
+    chair_agency: AgencyId
+    chair_name: PersonName | None = Field(
+        default=None, description="The person who chaired: one of the people present. Required for new cases."
+    )
+    chair_grade: ChairGrade | None = Field(
+        default=None,
+        description="How senior the chair is: it must fit the level (004). Required for new cases.",
+    )
+    invited: list[AgencyId] = Field(
+        default_factory=list, max_length=40, description="The agencies the co-ordinator invited (003)."
+    )
+    attendees: list[Attendee] = Field(min_length=1, max_length=40, description="Each person present.")
+    level_decided: Literal[1, 2, 3]
+    level_2_cannot_deliver: ShortText | None = None
+    level_3_criteria: list[Level3Criterion] = level_3_criteria_field()
+    rmp_actions: list[RmpActionSet] = Field(default_factory=list, max_length=60)
+    not_to_be_shared: list[NotToBeShared] = Field(default_factory=list, max_length=60)
+    next_review_date: PlannedFor | None = Field(
+        default=None, description="Required unless the case moves to level 1."
+    )
+    minute_ref: str | None = Field(default=None, max_length=128, description="The stored minute's reference.")
+    minute_digest: str | None = Field(
+        default=None, max_length=128, description="sha256 of the stored minute."
+    )
+    chair_record: list[
+        Literal[
+            "reasonable-steps-taken",
+            "information-evaluated",
+            "reliable-assessment-methods",
+            "decisions-recorded",
+            "procedures-followed",
+        ]
+    ] = Field(default_factory=list, description="What the chair records as done (003).")
+
+
+class MinutesCirculated(Event):
+    meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$")
+    recipients: list[AgencyId] = Field(min_length=1, max_length=40)
+
+
+class SwisAlertUpdated(Event):
+    meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$")
+
+
+class RmpActionCompleted(Event):
+    meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$")
+    action_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
