@@ -298,14 +298,17 @@ class CaseFile(BaseModel):
         ids, self.ledger_pending = self.ledger_pending, []
         return [self.deadlines[i] for i in dict.fromkeys(ids)]
 
-    def archive_closed(self, keep: int) -> list[str]:
+    def archive_closed(self, keep: int, meetings_kept: int | None = None) -> list[str]:
         """Drop the oldest closed deadlines (and old meetings, settled risk changes and requests) from state
-        beyond `keep`: they stay in the ledger and in earlier runs' histories."""
+        beyond `keep` (`meetings_kept` meetings): they stay in the ledger and in earlier runs' histories.
+
+        A closed deadline the case has once (the initial meeting, the referral decision...) is kept whatever
+        its age: rules look those up by name. Only repeatable ones (per meeting, action, search) are dropped."""
         closed = sorted(
             (
                 d
                 for d in self.deadlines.values()
-                if not d.is_open and d.deadline_id not in self.ledger_pending
+                if not d.is_open and d.deadline_id not in self.ledger_pending and ":" in d.deadline_id
             ),
             key=lambda d: d.due_at,
         )
@@ -314,7 +317,7 @@ class CaseFile(BaseModel):
             del self.deadlines[deadline_id]
         # Old meetings, triaged risk changes and decided requests go the same way: a case open for decades
         # would otherwise carry every one it ever had into each new run.
-        self.meetings = self.meetings[-keep:]
+        self.meetings = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
         settled = [c for c in self.risk_changes if c.outcome is not None]
         gone = {c.change_id for c in settled[: max(0, len(settled) - keep)]}
         self.risk_changes = [c for c in self.risk_changes if c.change_id not in gone]
