@@ -50,7 +50,16 @@ NOTICES_IN_BACKGROUND = "notices-in-background"
 # Patch: notices start alongside the ledger write instead of after it (an escalation no longer waits a round
 # trip to the database), and the memo is upserted only when its text changes (one history event fewer).
 NOTICES_WITH_LEDGER = "notices-with-ledger"
-CLOSED_DEADLINES_KEPT = 100
+# Patch: a run continues as new once its own history passes RUN_EVENTS, well before the server suggests it
+# (4,096 by default): replaying a run (a cache miss, a worker restart) then costs at most that many events.
+CONTINUE_ON_OWN_COUNT = "continue-on-own-count"
+RUN_EVENTS = 2_000
+# Carried into the next run (the rest stays in the ledger and in earlier runs): closed repeatable deadlines
+# (per meeting, action or search; a one-off deadline is always kept), meetings, and answered update IDs. A retried
+# update arrives seconds after the first, so only the last few keys can be repeated in a new run.
+CLOSED_DEADLINES_KEPT = 8
+MEETINGS_KEPT = 12
+SEEN_KEYS_CARRIED = 16
 
 
 _REFUSAL_TYPES = {"wrong-stage": "WrongStage", "not-responsible": "NotResponsible"}
@@ -89,6 +98,7 @@ class MappaCaseWorkflow:
         self._published: dict[str, Any] = {}
         self._sending: list[asyncio.Future[NoticeDelivered]] = []
         self._memo: str | None = None
+        self._own_count = False
 
     @property
     def case(self) -> CaseFile:
@@ -96,19 +106,20 @@ class MappaCaseWorkflow:
 
     @workflow.run
     async def run(self, inp: CaseWorkflowInput) -> ExitRecord | None:
+        self._own_count = workflow.patched(CONTINUE_ON_OWN_COUNT)
         while True:
             self.case.tick(workflow.now())
             await self._carry_out()
             if self.case.stage in CLOSED_STAGES:
                 break
-            if workflow.info().is_continue_as_new_suggested():
+            if self._run_is_long():
                 await self._continue_as_new()
             wake = self.case.next_wakeup()
             self._changed = False
             # Wake for the earliest reminder, deadline or re-escalation, or as soon as an event changes the case.
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: self._changed or workflow.info().is_continue_as_new_suggested(),
+                    lambda: self._changed or self._run_is_long(),
                     timeout=max(wake[0] - workflow.now(), timedelta(seconds=1)) if wake else None,
                     timeout_summary=wake[1] if wake else None,
                 )
@@ -118,14 +129,22 @@ class MappaCaseWorkflow:
         await self._notices_delivered()
         return self.case.exit_record
 
+    def _run_is_long(self) -> bool:
+        info = workflow.info()
+        if self._own_count and info.get_current_history_length() >= RUN_EVENTS:
+            return True
+        return info.is_continue_as_new_suggested()
+
     async def _continue_as_new(self) -> None:
         # Handlers finish first so no event is half-applied; then send what they queued and carry the rest.
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._carry_out()
         # A notice in flight belongs to this run: continuing as new would cancel it.
         await self._notices_delivered()
-        self.case.archive_closed(CLOSED_DEADLINES_KEPT)
-        workflow.continue_as_new(CaseWorkflowInput(state=self._state))
+        self.case.archive_closed(CLOSED_DEADLINES_KEPT, MEETINGS_KEPT)
+        seen = self._state.seen
+        carried = self._state.model_copy(update={"seen": dict(list(seen.items())[-SEEN_KEYS_CARRIED:])})
+        workflow.continue_as_new(CaseWorkflowInput(state=carried))
 
     async def _carry_out(self) -> None:
         """Write the ledger and send every queued notice, then publish the case's position."""
@@ -164,7 +183,8 @@ class MappaCaseWorkflow:
             result_type=LedgerWritten,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=DELIVERY_RETRY,
-            summary=f"ledger: {len(changed)} deadline(s) of {self.case.case_ref}",
+            # No summary: one per event, it said no more than the activity's name, and each is a payload to
+            # encrypt and store (a replay spends about a tenth of its time on such metadata).
         )
 
     async def _notices_delivered(self) -> None:

@@ -154,14 +154,19 @@ async def test_timers_and_activities_are_named_for_what_they_are(
         await shows(cases, handle, CaseStage="notification")
 
         summaries: dict[int, list[str]] = {}
+        activities: list[str] = []
         converter = dev_server_env.client.data_converter
         async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                activities.append(event.activity_task_scheduled_event_attributes.activity_type.name)
             if event.user_metadata.HasField("summary"):
                 (text,) = await converter.decode([event.user_metadata.summary], [str])
                 summaries.setdefault(event.event_type, []).append(text)
 
-    case_ref = handle.id
-    assert summaries[EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED] == [f"ledger: 3 deadline(s) of {case_ref}"]
+    # The ledger write is named by its activity and carries no summary (each summary is one more payload to
+    # encrypt on every replay of a long case, and it said no more than the name).
+    assert activities == ["record_in_ledger"]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in summaries
     # The workflow sleeps until the first reminder: the screening's (09:00 one working day before it is due) or
     # the ASP screening's (4 hours before its 24 hours are up, 000), whichever the day of opening makes sooner.
     (timer,) = summaries[EventType.EVENT_TYPE_TIMER_STARTED]

@@ -18,12 +18,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from tests.case_builders import SCOTTISH_AGENCIES, community_notification, custody_referral
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor, Role
 from workflows.rules.calendar import local_date
-from workflows.rules.case import CaseFile
+from workflows.rules.case import CaseFile, working_copy
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.errors import CaseRuleError
 from workflows.rules.policy import DeadlineKind
@@ -297,5 +298,56 @@ def test_whatever_arrives_the_core_refuses_or_applies_and_its_invariants_hold(
             case.tick(now)
         take_notices()
         check_invariants(case, escalations)
+        if case.stage.value in ("exited", "routed-to-information-sharing-meeting"):
+            break
+
+
+def mutable_parts(value: object) -> list[object]:
+    """Every model, list and dict inside `value` (itself included)."""
+    if isinstance(value, BaseModel):
+        return [value, *(p for v in value.__dict__.values() for p in mutable_parts(v))]
+    if isinstance(value, list):
+        return [value, *(p for v in value for p in mutable_parts(v))]
+    if isinstance(value, dict):
+        return [value, *(p for v in value.values() for p in mutable_parts(v))]
+    return []
+
+
+@given(route=OPENINGS, data=st.data())
+def test_the_validator_refuses_exactly_what_applying_to_a_copy_refuses_and_changes_nothing(
+    route: str, data: st.DataObject
+) -> None:
+    """The update's validator tries the event on a working copy (no deep copy): it must be exactly as strict as
+    applying the event to a deep copy, leave the case file as it was, and share nothing a rule could change."""
+    case = opened(route)
+    now = START
+    for _ in range(data.draw(st.integers(1, 40), label="events")):
+        now += timedelta(minutes=data.draw(GAPS, label="minutes later"))
+        event = data.draw(events_at(local_date(now)), label="event")
+        sent = event.model_copy(update={"sent_by": data.draw(SENDERS, label="sender")})
+        case.tick(now)
+        case.take_outbox()
+        before = case.model_dump()
+        copied = working_copy(case)
+        assert copied == case and copied.model_dump() == before
+        originals = {id(p) for p in mutable_parts(case)}
+        assert not any(id(p) in originals for p in mutable_parts(copied)), (
+            "the working copy shares a container"
+        )
+        refusal: str | None = None
+        try:
+            case.check(sent, now)
+        except CaseRuleError as error:
+            refusal = error.message
+        assert case.model_dump() == before, "the validator changed the case file"
+        deep = case.model_copy(deep=True)
+        try:
+            deep.apply(sent, now)
+        except CaseRuleError as error:
+            assert refusal == error.message, "applying refused what the validator let through, or differently"
+        else:
+            assert refusal is None, f"the validator refused what applying accepts: {refusal}"
+            case.apply(sent, now)
+            assert case.model_dump() == deep.model_dump()
         if case.stage.value in ("exited", "routed-to-information-sharing-meeting"):
             break

@@ -52,9 +52,12 @@ def test_a_closed_deadline_kept_out_of_state_after_archiving_stays_out_of_open_l
         case.apply(ev.RecordSearchReturned(agency=agency), at(date(2026, 11, 11)))
     case.take_ledger_pending()
     dropped = case.archive_closed(keep=2)
-    assert len(dropped) >= 4
+    assert len(dropped) == 2 and all(":" in d for d in dropped), (
+        "only repeatable deadlines, beyond the 2 kept"
+    )
     assert all(d not in case.deadlines for d in dropped)
     assert "initial-meeting" in case.deadlines
+    assert not case.deadlines["referral-decision"].is_open, "a closed one-off deadline is kept: rules read it"
 
 
 def test_archiving_keeps_the_newest_records_and_new_ids_never_repeat_an_archived_one():
