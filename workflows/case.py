@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -60,6 +61,13 @@ RUN_EVENTS = 2_000
 CLOSED_DEADLINES_KEPT = 8
 MEETINGS_KEPT = 12
 SEEN_KEYS_CARRIED = 16
+# Beyond those, the digests of the last ANSWERED_KEPT update IDs are carried (about 20 bytes each), so a key
+# repeated long after its first answer is still recognised: exactly once holds across runs.
+ANSWERED_KEPT = 300
+
+
+def key_digest(update_id: str) -> str:
+    return hashlib.blake2b(update_id.encode(), digest_size=8).hexdigest()
 
 
 _REFUSAL_TYPES = {"wrong-stage": "WrongStage", "not-responsible": "NotResponsible"}
@@ -142,8 +150,14 @@ class MappaCaseWorkflow:
         # A notice in flight belongs to this run: continuing as new would cancel it.
         await self._notices_delivered()
         self.case.archive_closed(CLOSED_DEADLINES_KEPT, MEETINGS_KEPT)
-        seen = self._state.seen
-        carried = self._state.model_copy(update={"seen": dict(list(seen.items())[-SEEN_KEYS_CARRIED:])})
+        seen = list(self._state.seen)
+        answered = [*self._state.answered, *(key_digest(k) for k in seen[:-SEEN_KEYS_CARRIED])]
+        carried = self._state.model_copy(
+            update={
+                "seen": {k: self._state.seen[k] for k in seen[-SEEN_KEYS_CARRIED:]},
+                "answered": answered[-ANSWERED_KEPT:],
+            }
+        )
         workflow.continue_as_new(CaseWorkflowInput(state=carried))
 
     async def _carry_out(self) -> None:
@@ -246,18 +260,30 @@ class MappaCaseWorkflow:
 
     def _check(self, event: ev.Event) -> None:
         info = workflow.current_update_info()
-        if info is not None and info.id in self._state.seen:
+        if info is not None and self._answered_before(info.id):
             return  # a repeat: the handler answers with the first result
         try:
             self.case.check(event, workflow.now())
         except CaseRuleError as error:
             raise rule_error(error) from None
 
+    def _answered_before(self, key: str) -> bool:
+        return key in self._state.seen or key_digest(key) in self._state.answered
+
     async def _record(self, event: ev.Event) -> Receipt:
         info = workflow.current_update_info()
         key = info.id if info is not None else None
         if key is not None and key in self._state.seen:
             return self._state.seen[key].model_copy(update={"replayed": True})
+        if key is not None and key_digest(key) in self._state.answered:
+            # Answered in an earlier run whose answer was not carried: a repeat, recorded once already.
+            return Receipt(
+                case_ref=self.case.case_ref,
+                event=type(event).__name__,
+                stage=self.case.stage,
+                level=self.case.level,
+                replayed=True,
+            )
         try:
             receipt = self.case.apply(event, workflow.now())
         except CaseRuleError as error:  # the case moved on between validator and handler
@@ -266,7 +292,9 @@ class MappaCaseWorkflow:
         if key is not None:
             self._state.seen[key] = receipt
             while len(self._state.seen) > SEEN_KEYS_KEPT:
-                del self._state.seen[next(iter(self._state.seen))]
+                oldest = next(iter(self._state.seen))
+                del self._state.seen[oldest]
+                self._state.answered = [*self._state.answered, key_digest(oldest)][-ANSWERED_KEPT:]
         self._changed = True
         return receipt
 

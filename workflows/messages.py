@@ -87,6 +87,9 @@ class CaseWorkflowState(BaseModel):
     case: CaseFile
     # Idempotency keys (update IDs) already answered, with their first answer; bounded, newest last.
     seen: dict[str, Receipt] = Field(default_factory=dict)
+    # Older answered update IDs, as short digests, whose first answers were not carried: a repeat of one is
+    # answered as a repeat (no changes) instead of being applied twice. Bounded, newest last.
+    answered: list[str] = Field(default_factory=list)
     runs: int = 1
 
 
