@@ -94,7 +94,8 @@ async def test_no_agency_can_appoint_itself_asp_chair_and_read_every_minute(api_
         {"locality": "South Lanarkshire", "asp_chair_agency": COUNCIL},
     )
     assert by_co.status_code == 422 and by_co.json().get("field") == "asp_chair_agency", by_co.text
-    await rig.event("lan-nhs", ref, "ap1-referrals", {"locality": "South Lanarkshire"})
+    # The AP1 itself is the referring police's deadline to meet (an agency meets only its own).
+    await rig.event("lan-police", ref, "ap1-referrals", {"locality": "South Lanarkshire"})
 
     # The co-ordinator is not forced to circulate the minutes to either.
     await rig.event(

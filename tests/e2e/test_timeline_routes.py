@@ -103,7 +103,8 @@ async def test_a_court_disposal_recorded_by_the_police_opens_a_case_that_waits_f
     notified = await rig.event("lan-police", ref, "notifications", body)
     assert notified["stage"] == "notification"
     states = {d: c["state"] for d, c in (await deadlines(rig, ref)).items()}
-    assert states == {"notification": "met", "screening": "open"}
+    # The notification is screened for the co-ordinator like any other, ASP criteria included.
+    assert states == {"notification": "met", "screening": "open", "asp-screening:notification": "open"}
     # Notified once: a second notification is not for this stage.
     assert_problem(await rig.post("lan-police", f"/cases/{ref}/notifications", body), 409)
 

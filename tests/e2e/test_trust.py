@@ -325,7 +325,13 @@ async def test_an_agency_cannot_meet_another_agencys_deadline_but_the_co_ordinat
     meeting = {
         "held_on": today.isoformat(),
         "chair_agency": CHAIR_AGENCY,
-        "attendees": [{"agency": a, "signed_confidentiality_statement": True} for a in (CHAIR_AGENCY, jsw)],
+        "chair_name": f"Representative of {CHAIR_AGENCY}",
+        "chair_grade": "manager",
+        "invited": [CHAIR_AGENCY, jsw],
+        "attendees": [
+            {"agency": a, "name": f"Representative of {a}", "signed_confidentiality_statement": True}
+            for a in (CHAIR_AGENCY, jsw)
+        ],
         "level_decided": 2,
         "next_review_date": (today + timedelta(weeks=8)).isoformat(),
         "rmp_actions": [
@@ -369,7 +375,9 @@ async def test_nhs_cannot_record_the_polices_ap1_referral(api_rig: ApiRig) -> No
         "asp-screening",
         {**dict.fromkeys(criteria, True), "more_vulnerable_than_others": True},
     )
-    ap1 = {"locality": "South Lanarkshire", "asp_chair_agency": "south-lanarkshire-council"}
+    # The AP1 names no chair (only the co-ordinator names one, by its own act): the NHS is refused on the
+    # deadline alone, which is the police's to meet.
+    ap1 = {"locality": "South Lanarkshire"}
     assert_problem(
         await api_rig.post("lan-nhs", f"/cases/{case_ref}/ap1-referrals", ap1), 403, rule="deadline owner"
     )

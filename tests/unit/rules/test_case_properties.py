@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from tests.case_builders import SCOTTISH_AGENCIES, community_notification, custody_referral
+from tests.case_builders import SCOTTISH_AGENCIES, community_notification, custody_referral, person
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor, Role
 from workflows.rules.calendar import local_date
@@ -58,7 +58,18 @@ minute_ref = st.one_of(st.none(), st.sampled_from(["MIN-AAAAAAAAAAAA", "MIN-BBBB
 level_2_or_3 = st.sampled_from([2, 3])
 level = st.sampled_from([1, 2, 3])
 
-attendee = st.builds(ev.Attendee, agency=agency, signed_confidentiality_statement=st.booleans())
+# Each person present is named (mostly as their agency's representative; sometimes not at all, or twice).
+staff = st.sampled_from(["Representative A", "Representative B"])
+attendee = agency.flatmap(
+    lambda a: st.builds(
+        ev.Attendee,
+        agency=st.just(a),
+        name=st.one_of(st.just(person(a)), st.just(person(a)), staff, st.none()),
+        signed_confidentiality_statement=st.booleans(),
+        can_commit_resources=st.booleans(),
+    )
+)
+chair_grade = st.one_of(st.none(), st.sampled_from(list(ev.ChairGrade)))
 rmp_action = st.builds(
     ev.RmpActionSet, action_id=action_id, description=text, owner_agency=agency, due_date=day
 )
@@ -71,6 +82,10 @@ EVENTS = st.one_of(
         level_sought=level_2_or_3,
         level_2_cannot_deliver=st.one_of(st.none(), text),
         information_complete=st.booleans(),
+        referring_agency_kind=st.one_of(
+            st.none(), st.sampled_from(["police", "justice-social-work", "health"])
+        ),
+        police_or_social_work_contacted=st.booleans(),
     ),
     st.builds(ev.FurtherInformationRequested, missing=text),
     st.builds(ev.FurtherInformationSupplied, supplied_by=agency),
@@ -119,6 +134,9 @@ EVENTS = st.one_of(
         ev.MeetingHeld,
         held_on=day,
         chair_agency=agency,
+        chair_name=st.one_of(st.none(), staff, agency.map(person)),
+        chair_grade=chair_grade,
+        invited=st.lists(agency, max_size=4),
         attendees=st.lists(attendee, min_size=1, max_size=4),
         level_decided=level,
         level_2_cannot_deliver=st.one_of(st.none(), text),
@@ -150,13 +168,37 @@ EVENTS = st.one_of(
         ev.LevelChanged, new_level=level, reason=text, level_2_cannot_deliver=st.one_of(st.none(), text)
     ),
     st.builds(ev.SonrEndNoticeGiven, given_by=agency),
+    st.builds(ev.SupervisionEndNoticeGiven, given_by=agency),
+    st.builds(ev.Level1PlanRecorded, recorded_by=agency, summary=st.one_of(st.none(), text)),
+    st.builds(
+        ev.Level1ReviewRecorded,
+        reviewed_by=agency,
+        level_1_still_defensible=st.booleans(),
+        summary=st.one_of(st.none(), text),
+    ),
     st.builds(
         ev.ExitDecision,
         outcome=st.sampled_from(["exit", "continue", "shpo-granted"]),
         reason=text,
         new_sonr_end_date=st.one_of(st.none(), day),
+        continue_basis=st.one_of(
+            st.none(),
+            st.sampled_from(
+                [
+                    "registered-sex-offender",
+                    "violent-offender-under-supervision",
+                    "other-risk-of-serious-harm",
+                    "shpo-application-pending",
+                ]
+            ),
+        ),
     ),
-    st.builds(ev.SubjectInformed, informed=st.booleans(), reason=st.one_of(st.none(), text)),
+    st.builds(
+        ev.SubjectInformed,
+        informed=st.booleans(),
+        informed_by=st.one_of(st.none(), agency),
+        reason=st.one_of(st.none(), text),
+    ),
     st.builds(
         ev.ConclusionsSharedWithChildProtection,
         meeting_id=meeting_id,
@@ -198,15 +240,27 @@ ACCEPTED = st.builds(
 
 
 def meeting_around(today: date) -> st.SearchStrategy[ev.MeetingHeld]:
-    """A meeting dated around the case's today, with a review a few weeks on: what a chair would send."""
+    """A meeting dated around the case's today, with a review a few weeks on: what a chair would send (each
+    person named, the chair senior enough for any level, the invited agencies present or some absent)."""
     held = st.integers(-10, 1).map(lambda days: today + timedelta(days=days))
     return held.flatmap(
         lambda held_on: st.builds(
             ev.MeetingHeld,
             held_on=st.just(held_on),
             chair_agency=st.just(SCOTTISH_AGENCIES[0]),
+            chair_name=st.just(person(SCOTTISH_AGENCIES[0])),
+            chair_grade=st.just(ev.ChairGrade.SENIOR_MANAGER),
+            invited=st.sampled_from([AGENCIES[:3], AGENCIES[:4]]),
             attendees=st.just(
-                [ev.Attendee(agency=a, signed_confidentiality_statement=True) for a in AGENCIES[:3]]
+                [
+                    ev.Attendee(
+                        agency=a,
+                        name=person(a),
+                        signed_confidentiality_statement=True,
+                        can_commit_resources=True,
+                    )
+                    for a in AGENCIES[:3]
+                ]
             ),
             level_decided=level,
             level_2_cannot_deliver=st.just("24-hour supervision"),
@@ -232,12 +286,17 @@ def events_at(today: date) -> st.SearchStrategy[ev.Event]:
     return st.one_of(EVENTS, ACCEPTED, meeting_around(today), meeting_around(today))
 
 
-OPENINGS = st.sampled_from(["community", "custody"])
+OPENINGS = st.sampled_from(["community", "custody", "category 2", "category 3"])
 
 
 def opened(route: str) -> CaseFile:
     if route == "custody":
         return CaseFile.open(custody_referral(release_date=date(2027, 3, 1)), START)
+    if route.startswith("category"):
+        # Category 2 or 3, under supervision until next spring: its supervision end notice falls due.
+        category = int(route.split()[1])
+        opening = community_notification(disposal_date=date(2026, 11, 2), category=category)
+        return CaseFile.open(opening.model_copy(update={"supervision_end_date": date(2027, 5, 3)}), START)
     return CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), START)
 
 
