@@ -67,6 +67,9 @@ class Deadline(BaseModel):
     # The meeting that set it (minutes, SWIS alert, RMP actions, review): its chair hears of a lasting breach.
     set_at_meeting: str | None = None
     last_escalated_at: datetime | None = None
+    # The due time a breach was escalated for, kept when a move lifts the breach: breached again at that same
+    # time (a release date moved ahead and back), it is not escalated a second time.
+    escalated_for: datetime | None = None
     # Who met it (agency and role), and for whom when the co-ordinator recorded it on an agency's behalf.
     met_by: str | None = None
     met_for: str | None = None
@@ -305,9 +308,11 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
     d.state = DeadlineState.BREACHED
     d.breached_at = min(now, d.due_at)
     d.breach_note = note
-    d.escalations += 1
     d.last_escalated_at = now
     _record(case, d, "breached")
+    if d.escalated_for is not None and d.escalated_for == d.due_at and case.follows(BREACH_ESCALATED_ONCE):
+        return  # missed again at the very due time it was escalated for: the escalation already went out
+    d.escalations += 1
     lines = [d.explanation, f"Responsible: {d.responsible}", f"Rule ({d.source}): {d.rule_text}"]
     if note:
         lines.insert(0, note)
@@ -353,11 +358,14 @@ def rearm_deadline(
         # Already missed and escalated: moved to another moment also past, it stays breached as it was missed
         # (escalated once, at the due time it was escalated for), not missed again at the new moment.
         return
+    old_due_at = d.due_at
     d.due_at, d.due_date, d.explanation = due.due_at, due.due_date, f"{due.explanation}; {why}"
     d.reminder_at = reminder_time(policy, policy.rule(d.kind).reminder, due, now)
     if d.reminded_at is not None and d.reminder_at is not None and d.reminded_at < d.reminder_at:
         d.reminded_at = None
     if d.state is DeadlineState.BREACHED and now < d.due_at:
+        if case.follows(BREACH_ESCALATED_ONCE):
+            d.escalated_for = old_due_at  # it was breached, and escalated, for the time it is moved from
         d.state, d.breached_at, d.breach_note = DeadlineState.OPEN, None, None
         d.last_escalated_at = None
     _record(case, d, "re-armed")
