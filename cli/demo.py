@@ -319,6 +319,8 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                     {
                         "outcome": "accepted",
                         "level": 3,
+                        # 004 (England and Wales): why level 3, and not level 2.
+                        "level_3_criteria": ["active-conferencing", "senior-representation"],
                         "record_search_agencies": ["greater-manchester-police", "dwp"],
                     },
                 ),

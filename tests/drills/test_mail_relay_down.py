@@ -34,6 +34,7 @@ def referral(ref: str) -> ev.CaseOpening:
         risk_of_serious_harm=True,
         lead_agency="police-scotland-lanarkshire",
         route=ev.EntryRoute.ASP_CASE_CONFERENCE,
+        asp_chair_agency="south-lanarkshire-council",  # named by the co-ordinator (000)
         subject=cases.SUBJECT,
         referral=ev.ReferralSubmitted(referring_agency="lanarkshire-justice-social-work", level_sought=2),
     )

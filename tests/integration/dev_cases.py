@@ -1,7 +1,9 @@
 """Cases on the real Temporal dev server, served by a real worker (the case workflow and its real activities,
 writing a SQLite ledger and sending mail to a local SMTP server), for tests of what ops and the Temporal UI
 see. Time is real here: a breach is made by recording a meeting held two weeks ago, whose SWIS alert (same
-day) and minutes (5 working days) were therefore due in the past."""
+day) and minutes (5 working days) were therefore due in the past. A meeting is never dated before the referral
+it follows (dates in the case's order), so such a case is one imported already under management, its last
+meeting three weeks ago (workflows/rules/imported.py)."""
 
 from __future__ import annotations
 
@@ -29,11 +31,11 @@ from workflows.case import MappaCaseWorkflow
 from workflows.messages import EVENT_UPDATES, CaseStatus, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev
 from workflows.rules.calendar import LONDON, Jurisdiction
+from workflows.rules.imported import ImportedPosition, ImportedStage
 from workflows.rules.policy import AREAS
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"
 LEVEL_3_STATEMENT = "Level 2 cannot commit police surveillance resources at short notice."
-HEALTH_BOARD = {"lanarkshire": "nhs-lanarkshire", "glasgow": "nhs-greater-glasgow-and-clyde"}
 T = TypeVar("T")
 
 
@@ -74,6 +76,18 @@ class DevCases:
         self.handles.append(handle)
         return handle
 
+    async def import_case(
+        self, opening: ev.CaseOpening, position: ImportedPosition
+    ) -> WorkflowHandle[Any, Any]:
+        handle = await self.env.client.start_workflow(
+            MappaCaseWorkflow.run,
+            CaseWorkflowInput(opening=opening, imported=position),
+            id=opening.case_ref,
+            task_queue=self.task_queue,
+        )
+        self.handles.append(handle)
+        return handle
+
     async def send(self, handle: WorkflowHandle[Any, Any], event: ev.Event) -> Receipt:
         receipt: Receipt = await handle.execute_update(EVENT_UPDATES[type(event)], event, result_type=Receipt)
         return receipt
@@ -85,13 +99,12 @@ class DevCases:
     async def level_3_case_with_breaches(
         self, area: str = "lanarkshire", level: int = 3
     ) -> WorkflowHandle[Any, Any]:
-        """A case referred and accepted at `level` whose first meeting, recorded today, was held two weeks
-        ago: its SWIS alert and minutes are breached at once, and escalated to the co-ordinator."""
-        handle = await self.open(referral_opening(new_case_ref(area), area, level))
-        await self.send(
-            handle,
-            ev.ReferralDecision(outcome="accepted", level=level, record_search_agencies=[HEALTH_BOARD[area]]),  # type: ignore[arg-type]
-        )
+        """A case managed at `level` (imported with its last meeting three weeks ago) whose next meeting,
+        recorded today, was held two weeks ago: its SWIS alert and minutes are breached at once, and escalated
+        to the co-ordinator. The review it meets was due in five weeks, so nothing else is breached."""
+        case_ref = new_case_ref(area)
+        opening = referral_opening(case_ref, area, level).model_copy(update={"referral": None})
+        handle = await self.import_case(opening, managed_position(case_ref, level))
         held_on = london_today() - timedelta(days=14)
         review_weeks = 5 if level == 3 else 10
         await self.send(
@@ -104,6 +117,19 @@ class DevCases:
             ),
         )
         return handle
+
+
+def managed_position(case_ref: str, level: int) -> ImportedPosition:
+    """A case under management at `level`: last met three weeks ago, its review set five weeks after that."""
+    last_met = london_today() - timedelta(days=21)
+    return ImportedPosition(
+        import_ref=case_ref.removeprefix("MAPPA-"),
+        stage=ImportedStage.ACTIVE_MANAGEMENT,
+        level=level,  # type: ignore[arg-type]
+        level_2_cannot_deliver=LEVEL_3_STATEMENT if level == 3 else None,
+        last_meeting_on=last_met,
+        next_review_date=last_met + timedelta(weeks=5),
+    )
 
 
 def referral_opening(case_ref: str, area: str, level: int) -> ev.CaseOpening:

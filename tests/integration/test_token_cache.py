@@ -5,7 +5,10 @@ from pathlib import Path
 from api.auth import issue_token, revoke_tokens
 from api.token_cache import TokenCache, user_holding
 from core.database import make_engine, session_factory
+from store.directory import load_directory
 from store.migrate import upgrade
+
+DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"
 
 
 class Clock:
@@ -19,10 +22,15 @@ class Clock:
 async def test_a_revoked_token_is_refused_once_the_cache_seconds_have_passed(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'mappa.db'}")
     upgrade(engine)
+    load_directory(engine, DIRECTORY)  # a token is issued only to an agency in the MAPPA directory
     sessions = session_factory(engine)
     with sessions.begin() as session:
         token = issue_token(
-            session, user_name="PC Example", agency_id="wiltshire-police", role="agency-worker", area=None
+            session,
+            user_name="PC Example",
+            agency_id="wiltshire-police",
+            role="agency-worker",
+            area="wiltshire-and-swindon",
         )
     clock = Clock()
     cache = TokenCache(5.0, clock=clock)
