@@ -9,7 +9,7 @@ from tests.case_builders import (
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, NoticeKind
-from workflows.rules.deadlines import DeadlineState
+from workflows.rules.deadlines import DeadlineState, DueDate, rearm_deadline
 
 
 def test_a_deadline_is_reminded_then_breached_then_re_escalated_to_the_chair():
@@ -137,3 +137,26 @@ def test_re_escalation_goes_to_the_chair_of_the_meeting_that_set_the_deadline():
     again = [n for n in case.take_outbox() if n.deadline_id == d.deadline_id]
     assert [(n.kind, n.to) for n in again] == [(NoticeKind.RE_ESCALATION, chair_agency)]
     assert "chair of meeting-1 (Representative of lanarkshire-justice-social-work)" in again[0].lines[0]
+
+
+def test_a_missed_deadline_moved_ahead_and_back_to_the_time_it_was_missed_is_escalated_once():
+    # A release date moved ahead (parole) and back (the decision reversed): the deadline counted from it is
+    # missed again at the very time it was first missed, and that breach has already been escalated.
+    case = referred_case()
+    search = case.deadlines["record-search:nhs-lanarkshire"]
+    missed_at = search.due_at
+    case.tick(missed_at)
+    later = missed_at + timedelta(hours=2)
+    ahead = DueDate(missed_at + timedelta(days=14), (missed_at + timedelta(days=14)).date(), "moved ahead")
+    rearm_deadline(case, case.policy, search.deadline_id, ahead, later, "release date moved")
+    assert search.state is DeadlineState.OPEN
+    back = DueDate(missed_at, missed_at.date(), "moved back")
+    rearm_deadline(case, case.policy, search.deadline_id, back, later, "release date moved back")
+    case.tick(later + timedelta(minutes=1))
+    assert search.state is DeadlineState.BREACHED
+    escalations = [
+        n
+        for n in case.take_outbox()
+        if n.deadline_id == search.deadline_id and n.kind is NoticeKind.BREACH_ESCALATION
+    ]
+    assert len(escalations) == 1
