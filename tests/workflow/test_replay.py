@@ -27,7 +27,7 @@ JOURNEYS = {"scotland-level-2-to-review", "asp-case", "custody", "exit-at-sonr-e
 
 def test_histories_were_saved_for_the_journeys_under_every_version_of_the_loop():
     assert {p.stem for p in ROOT.glob("*.json")} >= JOURNEYS
-    for before_patch in ("before-notices-in-background", "before-notices-with-ledger"):
+    for before_patch in ("before-notices-in-background", "before-notices-with-ledger", "before-rule-changes"):
         assert {p.stem for p in (ROOT / before_patch).glob("*.json")} >= JOURNEYS
     markers = [
         e.marker_recorded_event_attributes.marker_name

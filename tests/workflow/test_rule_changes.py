@@ -47,8 +47,8 @@ async def test_a_case_opened_after_a_correction_follows_it_and_its_history_says_
 async def test_a_history_made_before_a_correction_replays_under_the_rule_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setattr(rule_changes, "RULE_CHANGES", (CORRECTION,))
-    path = HISTORIES / "scotland-level-2-to-review.json"
+    monkeypatch.setattr(rule_changes, "RULE_CHANGES", (*rule_changes.RULE_CHANGES, CORRECTION))
+    path = HISTORIES / "before-rule-changes" / "scotland-level-2-to-review.json"
     replayer = Replayer(
         workflows=[MappaCaseWorkflow],
         data_converter=pydantic_data_converter,
