@@ -70,10 +70,10 @@ async def test_a_busy_case_continues_as_new_with_its_open_deadlines_and_seen_key
     triage, key, first = last_of_first_run
     again = await rig.send(handle, triage, key=key)
     assert again.replayed and again.changes == first.changes
-    # The first key of the first run, whose answer was not carried, is still known: answered as a repeat with no
-    # second effect (its referral is not received twice).
+    # The first key of the first run (its answer carried in full or only as a digest, depending on how many
+    # updates the first run took) is still known: answered as a repeat, no second effect.
     oldest = await rig.send(handle, referral(2), key="police:referral-1")
-    assert oldest.replayed and oldest.changes == []
+    assert oldest.replayed and oldest.event == "ReferralSubmitted"
     assert len(rig.mail_for(ref, "referral received")) == 1
     carried = await handle.query(MappaCaseWorkflow.carried_state)
     assert 0 < len(carried.seen) <= SEEN_KEYS_CARRIED + 2, "the keys carried are bounded"
