@@ -49,6 +49,19 @@ EXAMPLES = 400
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
+def served_settings(env: WorkflowEnvironment, database_url: str, smtp: SmtpSink) -> Settings:
+    """The app as served against the dev server, its own task queue and the loopback mail relay."""
+    return Settings(
+        database_url=database_url,
+        temporal_address=env.client.service_client.config.target_host,
+        temporal_namespace=env.client.namespace,
+        task_queue=unique_task_queue(),
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_timeout_seconds=5,
+    )
+
+
 def open_real_case(app: object, token: str) -> str:
     """A live case, so generated events also reach a real workflow (not only 404s for made-up references)."""
     body: dict[str, Any] = {
@@ -102,15 +115,7 @@ async def test_no_generated_request_gets_a_server_error(
 ) -> None:
     url, engine = database(tmp_path)
     tokens = issue_tokens(engine)
-    settings = Settings(
-        database_url=url,
-        temporal_address=dev_server_env.client.service_client.config.target_host,
-        temporal_namespace=dev_server_env.client.namespace,
-        task_queue=unique_task_queue(),
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_timeout_seconds=5,
-    )
+    settings = served_settings(dev_server_env, url, smtp_server)
     app = create_app(settings)
     try:
         async with build_worker(dev_server_env.client, settings, build_activities(settings, engine)):
@@ -323,15 +328,7 @@ async def test_no_journey_of_linked_requests_gets_a_server_error(
 ) -> None:
     url, engine = database(tmp_path)
     tokens = issue_tokens(engine)
-    settings = Settings(
-        database_url=url,
-        temporal_address=dev_server_env.client.service_client.config.target_host,
-        temporal_namespace=dev_server_env.client.namespace,
-        task_queue=unique_task_queue(),
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_timeout_seconds=5,
-    )
+    settings = served_settings(dev_server_env, url, smtp_server)
     app = create_app(settings)
     try:
         async with build_worker(dev_server_env.client, settings, build_activities(settings, engine)):
