@@ -83,6 +83,8 @@ class ImportRow(BaseModel):
     release_date: ev.ReleaseDate | None = None
     discharge_date: ev.ReleaseDate | None = None
     sonr_end_date: ev.SonrEndDate | None = None
+    # Category 2 and 3: when the supervision or licence that brought the case into MAPPA ends (exit planning).
+    licence_end_date: ev.SonrEndDate | None = None
     rmp_actions: list[ImportedRmpAction] = Field(default_factory=list, max_length=60)
     searches_outstanding: list[ev.AgencyId] = Field(default_factory=list, max_length=30)
 
@@ -105,6 +107,7 @@ class ImportRow(BaseModel):
             release_date=self.release_date,
             discharge_date=self.discharge_date,
             sonr_end_date=self.sonr_end_date,
+            supervision_end_date=self.licence_end_date,
         )
 
     def position(self) -> ImportedPosition:

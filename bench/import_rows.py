@@ -75,6 +75,8 @@ def fictional_row(n: int, today: date, rng: random.Random, area: str = "lanarksh
             row["level_2_cannot_deliver"] = "fictional: out-of-hours monitoring"
         if n % 3 == 0:
             row["sonr_end_date"] = (today + timedelta(days=rng.randint(40, 4000))).isoformat()
+        if row["category"] in (2, 3):
+            row["licence_end_date"] = (today + timedelta(days=rng.randint(40, 2000))).isoformat()
     else:
         row |= {"stage": "level-1", "level": 1, "category": 1}
     return row

@@ -21,6 +21,8 @@ COUNTED_FROM = {
     "review-level-3": "last_meeting_on",
     "sonr-exit-notice": "sonr_end_date",
     "exit-review": "sonr_end_date",
+    "supervision-end-notice": "licence_end_date",
+    "supervision-exit-review": "licence_end_date",
 }
 
 

@@ -25,7 +25,7 @@ from workflows.rules.confidentiality import check_rmp_action_ids
 from workflows.rules.deadlines import DueDate, open_deadline
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import RuleViolation
-from workflows.rules.exit import open_sonr_deadlines
+from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, _review_date
 from workflows.rules.policy import AreaPolicy, DeadlineKind
@@ -285,6 +285,8 @@ def receive_import(
             )
     if opening.sonr_end_date is not None:
         open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
+    if opening.supervision_end_date is not None:
+        open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
 
 
 def _receive_last_meeting(
