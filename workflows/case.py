@@ -56,18 +56,18 @@ NOTICES_WITH_LEDGER = "notices-with-ledger"
 CONTINUE_ON_OWN_COUNT = "continue-on-own-count"
 RUN_EVENTS = 2_000
 # Carried into the next run (the rest stays in the ledger and in earlier runs): closed repeatable deadlines
-# (per meeting, action or search; a one-off deadline is always kept), meetings, and answered update IDs. A retried
-# update arrives seconds after the first, so only the last few keys can be repeated in a new run.
-CLOSED_DEADLINES_KEPT = 8
+# (per meeting, action or search; a one-off deadline is always kept), meetings, and answered update IDs: the full
+# first answers of the last few (a retry usually comes seconds after the first attempt).
+CLOSED_DEADLINES_KEPT = 4
 MEETINGS_KEPT = 12
-SEEN_KEYS_CARRIED = 16
-# Beyond those, the digests of the last ANSWERED_KEPT update IDs are carried (about 20 bytes each), so a key
+SEEN_KEYS_CARRIED = 12
+# Beyond those, the 48-bit digests of the last ANSWERED_KEPT update IDs are carried (about 15 bytes each), so a key
 # repeated long after its first answer is still recognised: exactly once holds across runs.
-ANSWERED_KEPT = 300
+ANSWERED_KEPT = 200
 
 
 def key_digest(update_id: str) -> str:
-    return hashlib.blake2b(update_id.encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(update_id.encode(), digest_size=6).hexdigest()
 
 
 _REFUSAL_TYPES = {"wrong-stage": "WrongStage", "not-responsible": "NotResponsible"}

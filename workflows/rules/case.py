@@ -94,6 +94,10 @@ __all__ = [
 ]
 
 
+# At continue-as-new the newest meetings are carried whole, older ones without their per-person detail.
+MEETINGS_KEPT_WHOLE = 2
+
+
 class CaseFile(BaseModel):
     case_ref: str
     area: str
@@ -345,6 +349,13 @@ class CaseFile(BaseModel):
         # Old meetings, triaged risk changes and decided requests go the same way: a case open for decades
         # would otherwise carry every one it ever had into each new run.
         self.meetings = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
+        # Of older meetings, keep what later rules read (who attended, the minute, its circulation, the plan's
+        # actions, the chair's name); each person's signature, the invitations, the chair's grade and record and the
+        # items not to be shared are in the minute and the history, and leave the case file (the case-file view
+        # then shows those items to no one).
+        for meeting in self.meetings[:-MEETINGS_KEPT_WHOLE]:
+            meeting.people, meeting.chair_record, meeting.not_to_be_shared = [], [], []
+            meeting.invited, meeting.absent, meeting.chair_grade = [], [], None
         settled = [c for c in self.risk_changes if c.outcome is not None]
         gone = {c.change_id for c in settled[: max(0, len(settled) - keep)]}
         self.risk_changes = [c for c in self.risk_changes if c.change_id not in gone]

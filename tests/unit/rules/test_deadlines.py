@@ -160,3 +160,17 @@ def test_a_missed_deadline_moved_ahead_and_back_to_the_time_it_was_missed_is_esc
         if n.deadline_id == search.deadline_id and n.kind is NoticeKind.BREACH_ESCALATION
     ]
     assert len(escalations) == 1
+
+
+def test_older_meetings_carried_into_a_new_run_keep_who_attended_but_not_each_signature():
+    # A case that lives for years carries its meetings into each new run: the newest whole, older ones with what
+    # later rules read (who may read the minute, its circulation, the plan's actions), not every signature.
+    case = referred_case()
+    for day in (16, 23, 30):
+        held = date(2026, 11, day)
+        case.apply(meeting(held, held + timedelta(weeks=10)), at(held, 14))
+    case.take_ledger_pending()
+    case.archive_closed(4, 12)
+    oldest, *_, newest = case.meetings
+    assert oldest.attendees and not oldest.people and not oldest.not_to_be_shared
+    assert newest.people and newest.not_to_be_shared
