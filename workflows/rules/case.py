@@ -8,11 +8,8 @@ marks breaches and escalates them. Pure: the workflow calls it with `workflow.no
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
-from enum import Enum
-from typing import Any, TypeVar
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -65,6 +62,7 @@ from workflows.rules.rule_changes import (
     SUBJECT_INFORMED_DEADLINE,
 )
 from workflows.rules.stages import STAGE_TABLE
+from workflows.rules.working_copy import working_copy
 
 # Names other packages import from here.
 __all__ = [
@@ -404,42 +402,6 @@ class CaseFile(BaseModel):
             if m.meeting_id == meeting_id:
                 return m
         raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
-
-
-# Values a rule never changes in place: a working copy shares them with the case file.
-_SHARED = (str, int, float, type(None), date, time, timedelta, Enum)
-_set = object.__setattr__
-_T = TypeVar("_T")
-
-
-def working_copy(value: _T) -> _T:
-    """A copy of `value` in which every model, list and dict is new and the immutable values are shared: what
-    `model_copy(deep=True)` gives for the case file (whose other values are all immutable), at a third of the cost
-    (no memo, no dispatch per string or date). Anything else is deep-copied."""
-    return _copy(value)  # type: ignore[no-any-return]
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, _SHARED):
-        return value
-    kind = type(value)
-    if isinstance(value, BaseModel):
-        new = object.__new__(kind)
-        _set(
-            new, "__dict__", {k: v if isinstance(v, _SHARED) else _copy(v) for k, v in value.__dict__.items()}
-        )
-        _set(new, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
-        extra, private = value.__pydantic_extra__, value.__pydantic_private__
-        _set(new, "__pydantic_extra__", None if extra is None else _copy(extra))
-        _set(new, "__pydantic_private__", None if private is None else _copy(private))
-        return new
-    if kind is list:
-        return [v if isinstance(v, _SHARED) else _copy(v) for v in value]
-    if kind is dict:
-        return {k: v if isinstance(v, _SHARED) else _copy(v) for k, v in value.items()}
-    if kind is tuple:
-        return tuple(_copy(v) for v in value)
-    return copy.deepcopy(value)
 
 
 def _words(name: str) -> str:

@@ -24,11 +24,12 @@ from tests.case_builders import SCOTTISH_AGENCIES, community_notification, custo
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor, Role
 from workflows.rules.calendar import local_date
-from workflows.rules.case import CaseFile, working_copy
+from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.errors import CaseRuleError
 from workflows.rules.policy import DeadlineKind
 from workflows.rules.records import NoticeKind
+from workflows.rules.working_copy import working_copy
 
 settings.register_profile(
     "ci",
