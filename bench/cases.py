@@ -47,26 +47,37 @@ def notification(ref: str, day: date, area: str = AREA) -> ev.CaseOpening:
     )
 
 
-def meeting(day: date) -> ev.MeetingHeld:
+def meeting(
+    day: date,
+    agencies: list[str] = AGENCIES,
+    *,
+    level: int = 2,
+    review_after: timedelta = timedelta(weeks=16),
+    statement: str | None = None,
+    actions: list[ev.RmpActionSet] | None = None,
+) -> ev.MeetingHeld:
+    """A meeting chaired by the first agency, the first three present (each person named and signing)."""
+    chair, present = agencies[0], agencies[:3]
     return ev.MeetingHeld(
         held_on=day,
-        chair_agency=LEAD,
-        chair_name=f"Chair of {AGENCIES[0]}",
+        chair_agency=chair,
+        chair_name=f"Chair of {chair}",
         chair_grade=ev.ChairGrade.SENIOR_MANAGER,
-        invited=AGENCIES[:3],
+        invited=present,
         attendees=[
             ev.Attendee(
                 agency=a,
-                name=f"Chair of {a}" if a == AGENCIES[0] else f"Representative of {a}",
+                name=f"Chair of {a}" if a == chair else f"Representative of {a}",
                 signed_confidentiality_statement=True,
                 can_commit_resources=True,
             )
-            for a in AGENCIES[:3]
+            for a in present
         ],
-        level_decided=2,
-        rmp_actions=[],
+        level_decided=level,  # type: ignore[arg-type]
+        level_2_cannot_deliver=statement,
+        rmp_actions=actions or [],
         not_to_be_shared=[ev.NotToBeShared(item="victim's address", reason="risk to the victim")],
-        next_review_date=day + timedelta(weeks=16),
+        next_review_date=day + review_after,
         chair_record=["reasonable-steps-taken", "decisions-recorded"],
     )
 

@@ -82,35 +82,17 @@ def opening(ref: str) -> ev.CaseOpening:
 
 def meeting(number: int) -> ev.MeetingHeld:
     day = cases.today()
-    return ev.MeetingHeld(
-        held_on=day,
-        chair_agency=AGENCIES[0],
-        chair_name=f"Chair of {AGENCIES[0]}",
-        chair_grade=ev.ChairGrade.SENIOR_MANAGER,
-        invited=AGENCIES[:3],
-        attendees=[
-            ev.Attendee(
-                agency=a,
-                name=f"Chair of {a}" if a == AGENCIES[0] else f"Representative of {a}",
-                signed_confidentiality_statement=True,
-                can_commit_resources=True,
-            )
-            for a in AGENCIES[:3]
-        ],
-        level_decided=3,
-        level_2_cannot_deliver=STATEMENT,
-        rmp_actions=[
-            ev.RmpActionSet(
-                action_id=f"a{number}-{i}",
-                description="home visit",
-                owner_agency=AGENCIES[i],
-                due_date=day + timedelta(weeks=4),
-            )
-            for i in (1, 2)
-        ],
-        not_to_be_shared=[ev.NotToBeShared(item="victim's address", reason="risk to the victim")],
-        next_review_date=day + timedelta(weeks=6),
-        chair_record=["reasonable-steps-taken", "decisions-recorded"],
+    actions = [
+        ev.RmpActionSet(
+            action_id=f"a{number}-{i}",
+            description="home visit",
+            owner_agency=AGENCIES[i],
+            due_date=day + timedelta(weeks=4),
+        )
+        for i in (1, 2)
+    ]
+    return cases.meeting(
+        day, AGENCIES, level=3, review_after=timedelta(weeks=6), statement=STATEMENT, actions=actions
     )
 
 
