@@ -27,6 +27,9 @@ from workflows.rules.policy import AREAS, area_policy
 # The example directory (fictional addresses): development, the tests and the benchmarks load it.
 SEED_DIRECTORY = Path(__file__).resolve().parent / "seed" / "directory.json"
 
+TokenRoleName = Literal["co-ordinator", "chair", "agency-worker"]
+AGENCY_WORKER: TokenRoleName = "agency-worker"
+
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$", max_length=254)]
 Slug = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
@@ -52,9 +55,7 @@ class AgencyEntry(BaseModel):
     # A national agency: the jurisdictions it works in (an area's agency works in its area's).
     jurisdictions: list[Jurisdiction] = Field(default_factory=list)
     # The roles its people may hold in the API (`mappa tokens issue`): a national agency's, agency-worker only.
-    roles: list[Literal["co-ordinator", "chair", "agency-worker"]] = Field(
-        default_factory=lambda: [TokenRole.AGENCY_WORKER.value]
-    )
+    roles: list[TokenRoleName] = Field(default_factory=lambda: [AGENCY_WORKER])
     asp_chair: bool = False  # its Adult Support and Protection chair may be named a case's ASP chair (000)
 
     @model_validator(mode="after")
