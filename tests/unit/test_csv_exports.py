@@ -42,7 +42,7 @@ def runs_in_a_spreadsheet(cell: str) -> bool:
 
 
 def test_an_import_cell_that_is_a_formula_is_exported_as_text() -> None:
-    assert neutral_cell("=HYPERLINK(\"http://x.example\",\"click\")").startswith("'=")
+    assert neutral_cell('=HYPERLINK("http://x.example","click")').startswith("'=")
     assert [neutral_cell(v) for v in ("+1", "-1", "@SUM(A1)", " =1", "\t=1", "A12-1")] == [
         "'+1",
         "'-1",
@@ -55,7 +55,9 @@ def test_an_import_cell_that_is_a_formula_is_exported_as_text() -> None:
 
 
 @given(user=typed, target=typed, reason=typed, agency=typed)
-def test_no_cell_of_an_audit_export_runs_as_a_formula(user: str, target: str, reason: str, agency: str) -> None:
+def test_no_cell_of_an_audit_export_runs_as_a_formula(
+    user: str, target: str, reason: str, agency: str
+) -> None:
     event = AuditEvent(
         id=1,
         at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
@@ -106,7 +108,11 @@ def test_every_csv_we_export_is_written_by_the_one_helper() -> None:
     for package in ("api", "store", "cli", "activities", "worker"):
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Attribute) and node.attr in ("writer", "DictWriter"):
-                    if isinstance(node.value, ast.Name) and node.value.id == "csv":
-                        writers.append(str(path.relative_to(ROOT)))
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("writer", "DictWriter")
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "csv"
+                ):
+                    writers.append(str(path.relative_to(ROOT)))
     assert writers == ["store/csv_export.py"]
