@@ -23,6 +23,7 @@ from workflows.rules.deadlines import (
     meet_deadline,
     open_deadline,
     open_of,
+    withdraw_breach,
 )
 from workflows.rules.errors import RuleViolation
 from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
@@ -37,6 +38,7 @@ from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     DATES_IN_CASE_ORDER,
+    MEETING_ON_TIME_BY_DAY_HELD,
     ONE_MINUTE_ONE_MEETING,
     PER_PERSON_ATTENDANCE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
@@ -141,6 +143,18 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         cancel_deadline(case, PRE_MEETING_INFORMATION, f"{meeting_id} has been held", now)
     for d in list(case.deadlines.values()):
         if d.is_open and d.kind in MEETING_KINDS:
+            if (
+                d.state is DeadlineState.BREACHED
+                and held_at < d.due_at
+                and case.follows(MEETING_ON_TIME_BY_DAY_HELD)
+            ):
+                # 003 stage 4: the meeting is judged by the day it was held, not the day it was recorded.
+                withdraw_breach(
+                    case,
+                    d.deadline_id,
+                    f"{meeting_id} was held on {e.held_on:%a %d %b %Y}, by its due day, and recorded "
+                    f"on {today:%a %d %b %Y}",
+                )
             meet_deadline(case, d.deadline_id, held_at)
     case.meetings.append(
         Meeting(
@@ -175,13 +189,15 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         set_at_meeting=meeting_id,
     )
     if policy.policy.swis_alerts:
+        # 000: "immediately after the meeting"; counted from its recording, when the lead professional can be
+        # directed to it (a meeting recorded a day late does not open its alert already missed).
         open_deadline(
             case,
             policy,
             DeadlineKind.SWIS_ALERT,
             f"swis-alert:{meeting_id}",
             case.lead_agency,
-            held_at,
+            now if case.follows(MEETING_ON_TIME_BY_DAY_HELD) else held_at,
             now,
             set_at_meeting=meeting_id,
         )

@@ -72,6 +72,11 @@ SUBJECT_INFORMED_DEADLINE = "subject-informed-deadline"
 # The review maximum is read in the unit an area override gives, not always as weeks.
 REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
 
+# 003 stage 4: a meeting is on time when it is held by its due day, whenever it is recorded (a breach marked
+# while it was unrecorded is withdrawn); 000: the SWIS alert, "immediately after the meeting", counts from the
+# meeting's recording, the first moment the lead professional can be directed to it.
+MEETING_ON_TIME_BY_DAY_HELD = "meeting-on-time-by-day-held"
+
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
     REFERRAL_FROM_NOTIFICATION,
@@ -97,4 +102,5 @@ RULE_CHANGES: tuple[str, ...] = (
     ESCALATION_ROUTING,
     SUBJECT_INFORMED_DEADLINE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
+    MEETING_ON_TIME_BY_DAY_HELD,
 )

@@ -211,3 +211,43 @@ def test_an_area_override_of_a_review_timescale_is_read_in_its_own_unit_not_as_w
         case.check(meeting(held, latest + timedelta(days=1)), at(held))  # read as 30 weeks, it was allowed
     case.apply(meeting(held, latest), at(held, 16))
     assert case.deadlines["review:meeting-1"].due_date == latest
+
+
+# ------------------------------------------------------------------ judged by the day held (003 stage 4; 000)
+
+
+def test_a_level_3_meeting_held_on_its_due_day_and_recorded_the_next_day_was_held_in_time():
+    case = referred_case(level=3)
+    due = case.deadlines["initial-meeting"]
+    case.tick(due.due_at + timedelta(minutes=1))  # nobody has recorded it yet: the clock marks it missed
+    assert due.state is DeadlineState.BREACHED
+    recorded = at(due.due_date + timedelta(days=1))
+    case.apply(meeting(due.due_date, due.due_date + timedelta(weeks=6), level=3), recorded)
+    assert due.state is DeadlineState.MET and not due.met_late
+    assert due.breached_at is None and "held on" in due.explanation
+    # 000: the SWIS alert "immediately after the meeting" counts from the meeting's recording.
+    swis = case.deadlines["swis-alert:meeting-1"]
+    assert swis.due_date == recorded.date() and swis.state is DeadlineState.OPEN
+    case.tick(recorded)
+    assert swis.state is DeadlineState.OPEN
+
+
+def test_a_meeting_held_after_its_due_day_stays_late_however_it_is_recorded():
+    case = referred_case(level=3)
+    due = case.deadlines["initial-meeting"]
+    late = due.due_date + timedelta(days=1)
+    case.tick(due.due_at + timedelta(minutes=1))
+    case.apply(meeting(late, late + timedelta(weeks=6), level=3), at(late, 16))
+    assert due.state is DeadlineState.MET and due.met_late
+
+
+def test_a_case_opened_before_the_correction_counts_a_meeting_by_its_recording():
+    case = referred_case(level=3)
+    case.rule_changes.remove("meeting-on-time-by-day-held")
+    due = case.deadlines["initial-meeting"]
+    case.tick(due.due_at + timedelta(minutes=1))
+    case.apply(
+        meeting(due.due_date, due.due_date + timedelta(weeks=6), level=3),
+        at(due.due_date + timedelta(days=1)),
+    )
+    assert due.met_late
