@@ -31,6 +31,7 @@ from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     LEVEL_1_REVIEW,
+    LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
 )
@@ -96,7 +97,10 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
             case,
             policy,
             ev.LevelChanged(
-                new_level=e.new_level, reason=e.reason, level_2_cannot_deliver=e.level_2_cannot_deliver
+                new_level=e.new_level,
+                reason=e.reason,
+                level_2_cannot_deliver=e.level_2_cannot_deliver,
+                level_3_criteria=e.level_3_criteria,
             ),
             now,
         )
@@ -244,6 +248,8 @@ def _before_initial_meeting(
                 "level 3 referral statement",
                 "level_2_cannot_deliver",
             )
+        if case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION):
+            check_level_3_criteria(case, policy, e.level_3_criteria)
         case.level = 3
         kind = DeadlineKind.INITIAL_MEETING_LEVEL_3
         if meeting.kind is DeadlineKind.INITIAL_MEETING_LEVEL_2:

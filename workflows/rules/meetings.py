@@ -38,6 +38,7 @@ from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     DATES_IN_CASE_ORDER,
+    LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     MEETING_ON_TIME_BY_DAY_HELD,
     ONE_MINUTE_ONE_MEETING,
     PER_PERSON_ATTENDANCE,
@@ -104,7 +105,8 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             "level 3 referral statement",
             "level_2_cannot_deliver",
         )
-    if e.level_decided == 3 and case.level != 3:
+    if e.level_decided == 3 and (case.level != 3 or case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION)):
+        # 004: level 3 is "used where it is determined that" its criteria hold; each meeting determines it.
         check_level_3_criteria(case, policy, e.level_3_criteria)
     review_due = _review_date(policy, e, in_own_unit=case.follows(REVIEW_OVERRIDE_IN_OWN_UNIT))
     for action in e.rmp_actions:

@@ -76,6 +76,9 @@ REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
 # while it was unrecorded is withdrawn); 000: the SWIS alert, "immediately after the meeting", counts from the
 # meeting's recording, the first moment the lead professional can be directed to it.
 MEETING_ON_TIME_BY_DAY_HELD = "meeting-on-time-by-day-held"
+# 004 "Level 3" (England and Wales): its criteria are stated wherever level 3 is decided: a triage to level 3
+# (before the initial meeting too) and every meeting that decides level 3, not only a move to it.
+LEVEL_3_CRITERIA_AT_EVERY_DECISION = "level-3-criteria-at-every-decision"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -103,4 +106,5 @@ RULE_CHANGES: tuple[str, ...] = (
     SUBJECT_INFORMED_DEADLINE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     MEETING_ON_TIME_BY_DAY_HELD,
+    LEVEL_3_CRITERIA_AT_EVERY_DECISION,
 )

@@ -10,7 +10,7 @@ from tests.case_builders import (
     meeting,
     referral,
 )
-from tests.unit.rules.cases import at, referred_case
+from tests.unit.rules.cases import at, english_referred_case, referred_case
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, RuleViolation, Stage
 from workflows.rules.deadlines import DeadlineState
@@ -144,3 +144,61 @@ def test_a_running_level_1_case_takes_up_the_level_1_review_at_continue_as_new()
     assert "level-1-review" not in case.deadlines  # opened before the rule
     case.take_up([LEVEL_1_REVIEW], at(date(2027, 3, 1)))
     assert case.deadlines["level-1-review"].due_date == date(2027, 3, 1) + timedelta(weeks=12)
+
+
+# ------------------------------------------------------------------ level 3 in England and Wales (004)
+
+ENGLISH_PEOPLE = ["wiltshire-police", "wiltshire-probation"]
+LEVEL_3_CRITERIA = ["active-conferencing", "senior-representation"]
+
+
+def _risk_increase(case: CaseFile, day: date) -> None:
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="wiltshire-police", direction="increased", summary="threats"),
+        at(day),
+    )
+
+
+def _to_level_3(criteria: list[str]) -> ev.RiskChangeTriaged:
+    return ev.RiskChangeTriaged(
+        change_id="risk-change-1",
+        outcome="level-change",
+        new_level=3,
+        reason="imminent risk to a named victim",
+        level_2_cannot_deliver="police resources at short notice",
+        level_3_criteria=criteria,  # type: ignore[arg-type]
+    )
+
+
+def test_a_triage_to_level_3_before_the_initial_meeting_states_the_level_3_criteria_in_england():
+    case = english_referred_case()
+    _risk_increase(case, date(2026, 11, 12))
+    with pytest.raises(RuleViolation, match="active conferencing") as refused:
+        case.check(_to_level_3([]), at(date(2026, 11, 12), 15))
+    assert refused.value.field == "level_3_criteria"
+    case.apply(_to_level_3(LEVEL_3_CRITERIA), at(date(2026, 11, 12), 15))
+    assert case.level == 3
+
+
+def test_a_triage_to_level_3_of_a_managed_case_takes_the_level_3_criteria_in_england():
+    case = english_referred_case()
+    held = date(2026, 11, 20)
+    case.apply(meeting(held, held + timedelta(weeks=16), attendees=ENGLISH_PEOPLE), at(held))
+    _risk_increase(case, date(2026, 11, 23))
+    with pytest.raises(RuleViolation, match="active conferencing"):
+        case.check(_to_level_3(["active-conferencing"]), at(date(2026, 11, 23), 15))
+    case.apply(_to_level_3(["active-conferencing", "media-or-public-interest"]), at(date(2026, 11, 23), 15))
+    assert case.level == 3
+
+
+def test_every_meeting_that_decides_level_3_in_england_determines_the_level_3_criteria_hold():
+    case = english_referred_case()
+    _risk_increase(case, date(2026, 11, 12))
+    case.apply(_to_level_3(LEVEL_3_CRITERIA), at(date(2026, 11, 12), 15))
+    held = date(2026, 11, 18)
+    level_3_meeting = meeting(held, held + timedelta(weeks=8), level=3, attendees=ENGLISH_PEOPLE)
+    with pytest.raises(RuleViolation, match="active conferencing") as refused:
+        case.check(level_3_meeting, at(held, 16))
+    assert refused.value.field == "level_3_criteria"
+    case.apply(level_3_meeting.model_copy(update={"level_3_criteria": LEVEL_3_CRITERIA}), at(held, 16))
+    assert case.meetings[-1].level_decided == 3
