@@ -45,6 +45,7 @@ from workflows.rules.records import (
     DeadlineChange,
     Disclosure,
     ExitRecord,
+    LevelDecision,
     Meeting,
     Notice,
     NoticeKind,
@@ -78,6 +79,7 @@ __all__ = [
     "DeadlineChange",
     "Disclosure",
     "ExitRecord",
+    "LevelDecision",
     "Meeting",
     "Notice",
     "NoticeKind",
@@ -129,6 +131,10 @@ class CaseFile(BaseModel):
     subject_not_informed_reason: str | None = None
     meetings: list[Meeting] = Field(default_factory=list)
     risk_changes: list[RiskChange] = Field(default_factory=list)
+    # Every decision that set the level, with its statement, criteria and reason (001, 003, 004).
+    level_decisions: list[LevelDecision] = Field(default_factory=list)
+    # Why the co-ordinator screened the notification as it did (003 stage 1).
+    screening_reason: str | None = None
     disclosures: list[Disclosure] = Field(default_factory=list)
     subject_access_requests: list[SubjectAccessRequest] = Field(default_factory=list)
     deadlines: dict[str, Deadline] = Field(default_factory=dict)

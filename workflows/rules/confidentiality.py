@@ -234,7 +234,7 @@ def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, 
     for agency in sar.consulted:
         cancel_if_open(case, f"{e.sar_id}:{agency}", "decided before this agency answered", now)
     meet_deadline(case, e.sar_id, now)
-    sar.outcome, sar.exemption = e.outcome, e.exemption
+    sar.outcome, sar.exemption, sar.reason = e.outcome, e.exemption, e.reason
 
 
 def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:

@@ -31,6 +31,7 @@ from workflows.rules.management import (
     REVIEW_KINDS,
     check_level_3_criteria,
     enter_level_1,
+    record_level_decision,
     refuse_level_1_for_category_3,
 )
 from workflows.rules.policy import AreaPolicy, DeadlineKind
@@ -179,6 +180,15 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             chair_record=list(e.chair_record),
         )
     )
+    if e.level_decided != case.level or e.level_2_cannot_deliver or e.level_3_criteria:
+        record_level_decision(
+            case,
+            e.level_decided,
+            meeting_id,
+            now,
+            statement=e.level_2_cannot_deliver,
+            criteria=e.level_3_criteria,
+        )
     case.level = e.level_decided
     open_deadline(
         case,

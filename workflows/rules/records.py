@@ -111,6 +111,25 @@ class RiskChange(BaseModel):
     direction: str
     reported_at: datetime
     outcome: str | None = None
+    # What the reporting agency said and how the co-ordinator triaged it, and why (001, 003). Agencies' own
+    # words: the encrypted case file only, never a notice, the ledger or an attribute.
+    summary: str | None = None
+    triage_reason: str | None = None
+    new_level: int | None = None
+    triaged_at: datetime | None = None
+
+
+class LevelDecision(BaseModel):
+    """A decision that set the case's level, with what it stated: what level 2 cannot deliver (001, 003), which
+    of 004's level 3 criteria hold (England and Wales) and why. Carried whole: levels change rarely, and the
+    reason for a level outlives the run that took it. Agencies' own words: the encrypted case file only."""
+
+    decided_at: datetime
+    level: int
+    by: str  # "referral decision", a meeting id, "level change", or the change in risk triaged
+    reason: str | None = None
+    level_2_cannot_deliver: str | None = None
+    level_3_criteria: list[str] = Field(default_factory=list)
 
 
 class ExitRecord(BaseModel):
@@ -153,6 +172,7 @@ class SubjectAccessRequest(BaseModel):
     views: dict[str, str] = Field(default_factory=dict)  # agency -> "disclose" / "withhold: exemption"
     outcome: str | None = None
     exemption: str | None = None
+    reason: str | None = None  # the co-ordinator's reason for the decision (001)
 
 
 class Disclosure(BaseModel):
