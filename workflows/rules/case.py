@@ -40,6 +40,7 @@ from workflows.rules.records import (
     CLOSED_STAGES,
     CO_ORDINATOR,
     AdultAtRisk,
+    ArchivedMeetings,
     AspShare,
     ChildAtRiskRecord,
     DeadlineChange,
@@ -130,6 +131,8 @@ class CaseFile(BaseModel):
     subject_informed: bool | None = None
     subject_not_informed_reason: str | None = None
     meetings: list[Meeting] = Field(default_factory=list)
+    # The meetings no longer carried whole, in a few bytes each: their identity outlives the trimming.
+    archived_meetings: ArchivedMeetings = Field(default_factory=ArchivedMeetings)
     risk_changes: list[RiskChange] = Field(default_factory=list)
     # Every decision that set the level, with its statement, criteria and reason (001, 003, 004).
     level_decisions: list[LevelDecision] = Field(default_factory=list)
@@ -352,7 +355,10 @@ class CaseFile(BaseModel):
             del self.deadlines[deadline_id]
         # Old meetings, triaged risk changes and decided requests go the same way: a case open for decades
         # would otherwise carry every one it ever had into each new run.
-        self.meetings = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
+        kept = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
+        for meeting in self.meetings[: len(self.meetings) - len(kept)]:
+            self.archived_meetings.add(meeting)
+        self.meetings = kept
         # Of older meetings, keep what later rules read (who attended, the minute, its circulation, the plan's
         # actions, the chair's name); each person's signature, the invitations, the chair's grade and record and the
         # items not to be shared are in the minute and the history, and leave the case file (the case-file view
@@ -408,6 +414,16 @@ class CaseFile(BaseModel):
             if m.meeting_id == meeting_id:
                 return m
         raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
+
+    def attended(self, meeting_id: str) -> list[str]:
+        """The agencies that attended a meeting of this case, carried whole or archived."""
+        for m in self.meetings:
+            if m.meeting_id == meeting_id:
+                return m.attendees
+        archived = self.archived_meetings.attendees(meeting_id)
+        if archived is None:
+            raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
+        return archived
 
 
 def _words(name: str) -> str:

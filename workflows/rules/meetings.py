@@ -120,7 +120,9 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     check_rmp_action_ids(e.rmp_actions)
 
     held_at = min(now, local_time_on(e.held_on, time(12)))
-    meeting_id = f"meeting-{next_number(m.meeting_id for m in case.meetings)}"
+    meeting_id = (
+        f"meeting-{next_number([*case.archived_meetings.ids(), *(m.meeting_id for m in case.meetings)])}"
+    )
     for ap1 in open_of(case, DeadlineKind.AP1_REFERRAL) if case.asp_criteria_met else []:
         # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The
         # meeting happened, so it is recorded and the missing AP1 is breached now, visibly, rather than refused
