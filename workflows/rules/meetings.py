@@ -120,9 +120,8 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     check_rmp_action_ids(e.rmp_actions)
 
     held_at = min(now, local_time_on(e.held_on, time(12)))
-    meeting_id = (
-        f"meeting-{next_number([*case.archived_meetings.ids(), *(m.meeting_id for m in case.meetings)])}"
-    )
+    number = max(next_number(m.meeting_id for m in case.meetings), case.archived_meetings.last_number() + 1)
+    meeting_id = f"meeting-{number}"
     for ap1 in open_of(case, DeadlineKind.AP1_REFERRAL) if case.asp_criteria_met else []:
         # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The
         # meeting happened, so it is recorded and the missing AP1 is breached now, visibly, rather than refused
@@ -182,7 +181,14 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             chair_record=list(e.chair_record),
         )
     )
-    if e.level_decided != case.level or e.level_2_cannot_deliver or e.level_3_criteria:
+    last = case.level_decisions[-1] if case.level_decisions else None
+    stated = (e.level_2_cannot_deliver, sorted(e.level_3_criteria))
+    if e.level_decided != case.level or (
+        any(stated)
+        and (last is None or (last.level_2_cannot_deliver, sorted(last.level_3_criteria)) != stated)
+    ):
+        # Kept when the level changes or the meeting states something new; a review restating the last
+        # decision's words adds nothing (a life-long level 3 case restates them at every review).
         record_level_decision(
             case,
             e.level_decided,

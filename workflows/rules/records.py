@@ -106,13 +106,13 @@ class Meeting(BaseModel):
 
 
 class ArchivedMeetings(BaseModel):
-    """The meetings a case no longer carries whole (continue-as-new keeps the newest): each one's number, the day
-    it was held and the agencies that attended, as a bit mask over `agencies`. About 20 bytes a meeting, so a
-    case carries every meeting it ever held: a request naming an old one (a subject access request, 001) still
-    finds it and whom to consult."""
+    """The meetings a case no longer carries whole (continue-as-new keeps the newest): their numbers and the
+    agencies that attended each, so a request naming an old one (a subject access request, 001) still finds it
+    and whom to consult. Consecutive meetings attended by the same agencies share one entry (first, last,
+    attendees as a bit mask over `agencies`): a case carries every meeting it ever held in a few bytes."""
 
     agencies: list[str] = Field(default_factory=list)
-    meetings: list[tuple[int, date, int]] = Field(default_factory=list)
+    runs: list[tuple[int, int, int]] = Field(default_factory=list)
 
     def add(self, meeting: Meeting) -> None:
         mask = 0
@@ -120,18 +120,24 @@ class ArchivedMeetings(BaseModel):
             if agency not in self.agencies:
                 self.agencies.append(agency)
             mask |= 1 << self.agencies.index(agency)
-        self.meetings.append((int(meeting.meeting_id.rsplit("-", 1)[1]), meeting.held_on, mask))
+        number = int(meeting.meeting_id.rsplit("-", 1)[1])
+        if self.runs and self.runs[-1][1] == number - 1 and self.runs[-1][2] == mask:
+            self.runs[-1] = (self.runs[-1][0], number, mask)
+        else:
+            self.runs.append((number, number, mask))
 
     def attendees(self, meeting_id: str) -> list[str] | None:
         """The agencies that attended the archived meeting, or None if it is not one."""
         number = meeting_id.rsplit("-", 1)[-1]
-        for n, _held_on, mask in self.meetings:
-            if str(n) == number:
+        if not number.isdigit():
+            return None
+        for first, last, mask in self.runs:
+            if first <= int(number) <= last:
                 return [a for i, a in enumerate(self.agencies) if mask >> i & 1]
         return None
 
-    def ids(self) -> list[str]:
-        return [f"meeting-{n}" for n, _held_on, _mask in self.meetings]
+    def last_number(self) -> int:
+        return self.runs[-1][1] if self.runs else 0
 
 
 class RiskChange(BaseModel):
