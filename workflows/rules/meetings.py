@@ -35,10 +35,11 @@ from workflows.rules.management import (
     refuse_level_1_for_category_3,
 )
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
+from workflows.rules.records import CO_ORDINATOR, Meeting, NoticeKind, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     DATES_IN_CASE_ORDER,
+    HELD_MEETING_RECORDED_WITH_SHORTFALLS,
     LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     MEETING_ON_TIME_BY_DAY_HELD,
     ONE_MINUTE_ONE_MEETING,
@@ -96,8 +97,9 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             )
     check_confidentiality_statements_signed(e.attendees)
     absent: list[str] = []
+    shortfalls: list[str] | None = [] if case.follows(HELD_MEETING_RECORDED_WITH_SHORTFALLS) else None
     if case.follows(PER_PERSON_ATTENDANCE):
-        absent = check_attendance(policy, case.level or e.level_decided, e)
+        absent = check_attendance(policy, case.level or e.level_decided, e, shortfalls)
     if e.level_decided == 1:
         refuse_level_1_for_category_3(case, policy, "level_decided")
     if e.level_decided == 3 and case.level != 3 and not e.level_2_cannot_deliver:
@@ -179,8 +181,17 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             minute_digest=e.minute_digest,
             rmp_action_ids=[a.action_id for a in e.rmp_actions],
             chair_record=list(e.chair_record),
+            shortfalls=shortfalls or [],
         )
     )
+    if shortfalls:
+        # Recorded as it happened, and flagged: the co-ordinator hears what fell short (our words only).
+        case.notify(
+            NoticeKind.MEETING_SHORTFALL,
+            CO_ORDINATOR,
+            f"{meeting_id} fell short of the guidance",
+            shortfalls,
+        )
     last = case.level_decisions[-1] if case.level_decisions else None
     stated = (e.level_2_cannot_deliver, sorted(e.level_3_criteria))
     if e.level_decided != case.level or (
@@ -287,13 +298,16 @@ def _check_meeting_in_case_order(case: CaseFile, e: ev.MeetingHeld, today: date)
             )
 
 
-def check_attendance(policy: AreaPolicy, level: int, e: ev.MeetingHeld) -> list[str]:
+def check_attendance(
+    policy: AreaPolicy, level: int, e: ev.MeetingHeld, shortfalls: list[str] | None = None
+) -> list[str]:
     """Who was invited and who came (001, 003, 004); returns the invited agencies nobody came from.
 
     Each person present is named once (each signs the statement, checked before this); everyone present comes
     from an invited agency, a substitute in place of its invitee (001: "a suitable replacement should be sent");
     the chair is present and senior enough for the level; at level 3 each agency present sends someone with the
-    authority to commit its resources."""
+    authority to commit its resources. Given `shortfalls`, what the meeting did that falls short of the last two
+    is added to it instead of refused: the meeting happened, and its record must not be lost."""
     unnamed = [a.agency for a in e.attendees if not a.name]
     if unnamed:
         raise RuleViolation(
@@ -330,20 +344,31 @@ def check_attendance(policy: AreaPolicy, level: int, e: ev.MeetingHeld) -> list[
     if needed is not None:
         grade, words = needed
         order = list(ev.ChairGrade)
-        if e.chair_grade is None or order.index(e.chair_grade) < order.index(grade):
+        if e.chair_grade is None and shortfalls is not None:
             raise RuleViolation(
-                f"a level {level} meeting is chaired by {words}",
+                f"say how senior the chair was (chair_grade): a level {level} meeting is chaired by {words}",
                 "chair appropriate to the level",
                 "chair_grade",
             )
+        if e.chair_grade is None or order.index(e.chair_grade) < order.index(grade):
+            if shortfalls is None:
+                raise RuleViolation(
+                    f"a level {level} meeting is chaired by {words}",
+                    "chair appropriate to the level",
+                    "chair_grade",
+                )
+            shortfalls.append(f"chaired by a {e.chair_grade}: a level {level} meeting is chaired by {words}")
     if level == 3:
         without = sorted(
             {a.agency for a in e.attendees} - {a.agency for a in e.attendees if a.can_commit_resources}
         )
-        if without:
+        senior = "at level 3 each agency is represented by someone senior enough to commit its resources (001"
+        senior += ", 004)" if policy.policy.level_3_criteria else ")"
+        if without and shortfalls is not None:
+            shortfalls.append(f"{senior}; nobody present could for: {', '.join(without)}")
+        elif without:
             raise RuleViolation(
-                "at level 3 each agency is represented by someone senior enough to commit its resources "
-                "(001, 004); nobody present could for: " + ", ".join(without),
+                f"{senior}; nobody present could for: " + ", ".join(without),
                 "level 3 senior representation",
                 "attendees",
             )

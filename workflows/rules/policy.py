@@ -60,18 +60,24 @@ class JurisdictionPolicy:
 
 
 # 004 "MAPPA Levels of Management": level 2 chaired / co-chaired by a Police Detective Inspector and Senior
-# Probation Officer, level 3 by a Police Detective Chief Inspector / Probation Head of Cluster. The Scottish seeds
-# name no grade: the same grades apply (a policy value).
-CHAIR_GRADES = {
-    2: (
-        ChairGrade.MANAGER,
-        "a manager (e.g. Police Detective Inspector, Senior Probation Officer) or above (004)",
-    ),
-    3: (
-        ChairGrade.SENIOR_MANAGER,
-        "a senior manager (e.g. Police Detective Chief Inspector, Probation Head of Cluster) (004)",
-    ),
-}
+# Probation Officer, level 3 by a Police Detective Chief Inspector / Probation Head of Cluster (England and Wales).
+# The Scottish seeds name no grade: the same grades apply there as a policy value, not as 004's rule.
+def chair_grades(source: str) -> dict[int, tuple[ChairGrade, str]]:
+    return {
+        2: (
+            ChairGrade.MANAGER,
+            f"a manager (e.g. Police Detective Inspector, Senior Probation Officer) or above ({source})",
+        ),
+        3: (
+            ChairGrade.SENIOR_MANAGER,
+            f"a senior manager (e.g. Police Detective Chief Inspector, Probation Head of Cluster) ({source})",
+        ),
+    }
+
+
+CHAIR_GRADES = chair_grades("004")
+SCOTTISH_CHAIR_GRADES = chair_grades("a policy value in Scotland, whose guidance names no grade")
+
 # 001 "Key stages": for RSOs, restricted patients and category 3, referrals come from SPS, CJSW, police and
 # health; 003 stage 1: for category 3 any agency may refer (after contacting the police / social work).
 # Category 2 is not named in the Scottish seeds: the responsible authorities refer it (a policy value).
@@ -99,7 +105,7 @@ SCOTLAND = JurisdictionPolicy(
     categories=(1, 2, 3),
     referrers={1: _SCOTTISH_RESPONSIBLE_AUTHORITIES, 2: _SCOTTISH_RESPONSIBLE_AUTHORITIES},
     referrers_source="001 'Key stages', 003 stage 1",
-    chair_grades=CHAIR_GRADES,
+    chair_grades=SCOTTISH_CHAIR_GRADES,
 )
 
 ENGLAND_AND_WALES_SEEDS = frozenset({"002", "004"})

@@ -49,6 +49,7 @@ class NoticeKind(StrEnum):
     RE_ESCALATION = "re-escalation"
     ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"
     PRE_MEETING_INFORMATION = "pre-meeting-information"
+    MEETING_SHORTFALL = "meeting-shortfall"
 
 
 class Notice(BaseModel):
@@ -103,6 +104,9 @@ class Meeting(BaseModel):
     absent: list[str] = Field(
         default_factory=list
     )  # invited agencies nobody came from (001: send a replacement)
+    # What the meeting did that falls short of the guidance (a chair below the level's grade, level 3 without
+    # senior representation): recorded as it happened, and flagged to the co-ordinator.
+    shortfalls: list[str] = Field(default_factory=list)
 
 
 class ArchivedMeetings(BaseModel):

@@ -79,6 +79,10 @@ MEETING_ON_TIME_BY_DAY_HELD = "meeting-on-time-by-day-held"
 # 004 "Level 3" (England and Wales): its criteria are stated wherever level 3 is decided: a triage to level 3
 # (before the initial meeting too) and every meeting that decides level 3, not only a move to it.
 LEVEL_3_CRITERIA_AT_EVERY_DECISION = "level-3-criteria-at-every-decision"
+# 001, 003, 004: a meeting that was held is recorded whatever fell short: a chair below the level's grade, or
+# an agency at a level 3 meeting with nobody able to commit its resources, is recorded on the meeting and the
+# co-ordinator told, not refused (a refusal lost the record of a meeting that happened).
+HELD_MEETING_RECORDED_WITH_SHORTFALLS = "held-meeting-recorded-with-shortfalls"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -107,4 +111,5 @@ RULE_CHANGES: tuple[str, ...] = (
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     MEETING_ON_TIME_BY_DAY_HELD,
     LEVEL_3_CRITERIA_AT_EVERY_DECISION,
+    HELD_MEETING_RECORDED_WITH_SHORTFALLS,
 )
