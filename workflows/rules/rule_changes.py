@@ -83,6 +83,9 @@ LEVEL_3_CRITERIA_AT_EVERY_DECISION = "level-3-criteria-at-every-decision"
 # an agency at a level 3 meeting with nobody able to commit its resources, is recorded on the meeting and the
 # co-ordinator told, not refused (a refusal lost the record of a meeting that happened).
 HELD_MEETING_RECORDED_WITH_SHORTFALLS = "held-meeting-recorded-with-shortfalls"
+# 000, 001: in Scotland category 2 is the mentally disordered restricted patient; 004's category 2 (12 months
+# or more in custody or hospital, then supervision or licence) is England and Wales only.
+SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS = "scottish-category-2-restricted-patients"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -112,4 +115,5 @@ RULE_CHANGES: tuple[str, ...] = (
     MEETING_ON_TIME_BY_DAY_HELD,
     LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     HELD_MEETING_RECORDED_WITH_SHORTFALLS,
+    SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
 )
