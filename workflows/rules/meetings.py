@@ -37,6 +37,7 @@ from workflows.rules.management import (
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, NoticeKind, Stage, next_number
 from workflows.rules.rule_changes import (
+    ASP_CROSS_FORUM_RULES,
     BREACH_ESCALATED_ONCE,
     DATES_IN_CASE_ORDER,
     HELD_MEETING_RECORDED_WITH_SHORTFALLS,
@@ -47,7 +48,7 @@ from workflows.rules.rule_changes import (
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     SUBJECT_INFORMED_DEADLINE,
 )
-from workflows.rules.safeguarding import asp_chair_copied
+from workflows.rules.safeguarding import asp_chair_copied, cross_forum_attendance
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -100,6 +101,9 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     shortfalls: list[str] | None = [] if case.follows(HELD_MEETING_RECORDED_WITH_SHORTFALLS) else None
     if case.follows(PER_PERSON_ATTENDANCE):
         absent = check_attendance(policy, case.level or e.level_decided, e, shortfalls)
+    council_absent = cross_forum_attendance(case, [a.agency for a in e.attendees])
+    if council_absent and shortfalls is not None:
+        shortfalls.append(council_absent)
     if e.level_decided == 1:
         refuse_level_1_for_category_3(case, policy, "level_decided")
     if e.level_decided == 3 and case.level != 3 and not e.level_2_cannot_deliver:
@@ -427,6 +431,13 @@ def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculate
     if asp_chair and asp_chair not in e.recipients:
         raise RuleViolation(
             f"the case is open to both MAPPA and ASP: the ASP chair ({asp_chair}) gets the minutes too (000)",
+            "minutes to both chairs",
+            "recipients",
+        )
+    if asp_chair and case.follows(ASP_CROSS_FORUM_RULES) and meeting.chair_agency not in e.recipients:
+        raise RuleViolation(
+            f"the case is open to both MAPPA and ASP: copies of the minutes go to both chairs (000), the MAPPA "
+            f"chair's agency ({meeting.chair_agency}) too",
             "minutes to both chairs",
             "recipients",
         )

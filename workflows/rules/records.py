@@ -50,6 +50,7 @@ class NoticeKind(StrEnum):
     ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"
     PRE_MEETING_INFORMATION = "pre-meeting-information"
     MEETING_SHORTFALL = "meeting-shortfall"
+    ASP_CHAIR_TO_NAME = "asp-chair-to-name"
 
 
 class Notice(BaseModel):

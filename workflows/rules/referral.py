@@ -44,7 +44,7 @@ from workflows.rules.rule_changes import (
     PRE_MEETING_INFORMATION_EXCHANGE,
     REFERRAL_FROM_NOTIFICATION,
 )
-from workflows.rules.safeguarding import asp_screening_falls_due, receive_asp_route
+from workflows.rules.safeguarding import advise_both_chairs, asp_screening_falls_due, receive_asp_route
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -212,6 +212,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             "referral not accepted",
             ["The reasons are recorded in the case file (003)."],
         )
+        advise_both_chairs(case, "referral not accepted")
         if case.category == 3 and not policy.policy.category_3_may_be_level_1:
             exit_mappa(
                 case,
@@ -256,6 +257,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
     case.notify(
         NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {e.level}", []
     )
+    advise_both_chairs(case, f"referral accepted at level {e.level}")
     exchange = case.follows(PRE_MEETING_INFORMATION_EXCHANGE)
     if exchange:
         _open_initial_meeting(case, policy, e.level, now)

@@ -86,6 +86,10 @@ HELD_MEETING_RECORDED_WITH_SHORTFALLS = "held-meeting-recorded-with-shortfalls"
 # 000, 001: in Scotland category 2 is the mentally disordered restricted patient; 004's category 2 (12 months
 # or more in custody or hospital, then supervision or licence) is England and Wales only.
 SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS = "scottish-category-2-restricted-patients"
+# 000 for a case open to MAPPA and ASP: the council officer (of the ASP chair's council) attends the MAPPA meeting,
+# the minutes go to both chairs, the co-ordinator's decision on an ASP-route referral goes to both chairs, and the
+# co-ordinator is prompted to name the ASP chair when the ASP side opens without one.
+ASP_CROSS_FORUM_RULES = "asp-cross-forum-rules"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -116,4 +120,5 @@ RULE_CHANGES: tuple[str, ...] = (
     LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     HELD_MEETING_RECORDED_WITH_SHORTFALLS,
     SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
+    ASP_CROSS_FORUM_RULES,
 )
