@@ -123,7 +123,7 @@ class CaseFile(BaseModel):
     asp_open: bool = False
     asp_chair_agency: str | None = None
     # Whether the ASP chair was named by the co-ordinator (or the ASP-route opening), the only source that
-    # confers a right to read minutes (issue 10 finding 1); an older case's chair may have named itself.
+    # confers a right to read minutes (000 gives the chairs the minutes); an older case's chair may have named itself.
     asp_chair_named: bool = False
     adults_at_risk: list[AdultAtRisk] = Field(default_factory=list)
     asp_shares: list[AspShare] = Field(default_factory=list)

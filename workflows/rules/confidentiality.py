@@ -92,7 +92,7 @@ def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
 
 def chairs_asp_side(agency: str, case: CaseFile) -> bool:
     """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes: a chair the
-    co-ordinator named, never one an agency appointed by naming itself (issue 10 finding 1)."""
+    co-ordinator named, never one an agency appointed by naming itself (a role that opens minutes comes from who may confer it)."""
     return asp_chair_may_read(case) == agency
 
 

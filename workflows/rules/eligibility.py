@@ -36,8 +36,13 @@ def check_opening(opening: ev.CaseOpening, rule_changes: Collection[str] = RULE_
             "jurisdiction",
         )
     if opening.category not in policy.policy.categories:
+        terrorism = (
+            " (terrorist or terrorism-risk offenders are category 3 there, 000)"
+            if opening.category == 4
+            else ""
+        )
         raise RuleViolation(
-            f"category {opening.category} is not a MAPPA category in {policy.policy.name}",
+            f"category {opening.category} is not a MAPPA category in {policy.policy.name}{terrorism}",
             "category",
             "category",
         )

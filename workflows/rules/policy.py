@@ -78,9 +78,9 @@ def chair_grades(source: str) -> dict[int, tuple[ChairGrade, str]]:
 CHAIR_GRADES = chair_grades("004")
 SCOTTISH_CHAIR_GRADES = chair_grades("a policy value in Scotland, whose guidance names no grade")
 
-# 001 "Key stages": for RSOs, restricted patients and category 3, referrals come from SPS, CJSW, police and
-# health; 003 stage 1: for category 3 any agency may refer (after contacting the police / social work).
-# Category 2 is not named in the Scottish seeds: the responsible authorities refer it (a policy value).
+# 001 "Key stages": for RSOs, restricted patients (category 2 in Scotland) and category 3, referrals come from
+# SPS, CJSW, police and health; 003 stage 1: for category 3 any agency may refer (after contacting the police /
+# social work).
 _SCOTTISH_RESPONSIBLE_AUTHORITIES = frozenset({"police", "justice-social-work", "prison", "health"})
 
 SCOTLAND = JurisdictionPolicy(
@@ -132,8 +132,14 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
         for r in (
             *map(for_england_and_wales, (*COMMON_RULES, *SUBJECT_ACCESS_RULES, *TIMELINE_RULES)),
             *ENGLAND_AND_WALES_ONLY_RULES,
-            # 004 repeats "16 weeks" for level 3, a known slip of that page; national guidance says 8.
-            *review_rules(16, 8, "004; national MAPPA guidance for the level 3 figure"),
+            # 004 repeats "16 weeks" for level 3, a known slip of that page: no seed sets the level 3 figure.
+            *review_rules(
+                16,
+                8,
+                "004",
+                "policy value in England and Wales (8 weeks, the national MAPPA guidance's figure; 004's page "
+                "repeats the level 2 figure of 16 weeks for level 3, a slip)",
+            ),
             *LEVEL_1_AND_SUBJECT_RULES,
             level_1_review_rule(16, "004; 16 weeks a policy value (the level 2 maximum)"),
         )
@@ -141,6 +147,8 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
     asp_link=False,
     swis_alerts=False,
     category_3_may_be_level_1=True,
+    # Category 4 (terrorist or terrorism-risk offenders) is a policy value: 004 lists three categories; the
+    # national MAPPA guidance added the fourth in 2024. In Scotland they fall in category 3 (000).
     categories=(1, 2, 3, 4),
     # 002 section 4: any agency can refer an offender into the MAPPA system.
     referrers=None,

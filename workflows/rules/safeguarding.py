@@ -69,7 +69,7 @@ def asp_chair_copied(case: CaseFile) -> str | None:
 
 def asp_chair_may_read(case: CaseFile) -> str | None:
     """The ASP chair's agency that may read minutes as of right: one the co-ordinator named, never one that
-    named itself (issue 10 finding 1), and only while the ASP side is open."""
+    named itself, and only while the ASP side is open (000)."""
     return asp_chair_copied(case) if case.asp_chair_named else None
 
 
@@ -278,7 +278,7 @@ def record_asp_inquiry_concern(
     case.asp_open = True
     prompt_to_name_asp_chair(case)
     if not case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
-        # As it was: the raising agency became the ASP chair (issue 10 finding 1: it could name itself).
+        # As it was: the raising agency became the ASP chair (it could name itself).
         case.asp_chair_agency = case.asp_chair_agency or e.raised_by
 
 
