@@ -16,7 +16,14 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
 from api.case_service import WORKFLOW_TYPE, new_case_ref
-from api.imports import DEFAULT_CONCURRENCY, Importer, RowOutcome, check_file, import_rows
+from api.imports import (
+    DEFAULT_CONCURRENCY,
+    Importer,
+    RowOutcome,
+    check_file,
+    directory_from_file,
+    import_rows,
+)
 from bench.import_rows import as_csv, fictional_rows
 from bench.report import Figure, Result
 from bench.rig import (
@@ -30,6 +37,8 @@ from bench.rig import (
     task_queue,
 )
 from core.database import session_factory
+from store.directory import DirectoryFile
+from worker.main import SEED_DIRECTORY
 from workflows import search_attributes as sa
 from workflows.messages import CaseWorkflowInput
 
@@ -54,7 +63,7 @@ async def run(full: bool = False) -> Result:
     now = datetime.now(UTC)
     text = as_csv(fictional_rows(ROWS, now.date()))
     watch = Stopwatch()
-    check = check_file(text, "csv", now)
+    check = check_file(text, "csv", now, directory=directory_from_file(DirectoryFile.read(SEED_DIRECTORY)))
     dry_run = watch.seconds
     assert len(check.rows) == ROWS, check.errors[:3]
     async with dev_server() as (_, client):
