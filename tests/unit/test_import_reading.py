@@ -193,10 +193,16 @@ def test_a_typod_agency_another_areas_agency_and_an_inactive_one_are_refused_by_
     assert found == {
         (2, "lead_agency"): "lead_agency: police-scotland-lanarkshrie is not in the MAPPA directory "
         "(did you mean police-scotland-lanarkshire?)",
-        (3, "lead_agency"): "lead_agency: police-scotland-glasgow works in Glasgow, not Lanarkshire: a case names "
+        (
+            3,
+            "lead_agency",
+        ): "lead_agency: police-scotland-glasgow works in Glasgow, not Lanarkshire: a case names "
         "the agencies of its own area (or a national agency)",
         (4, "referring_agency"): "referring_agency: no-such-agency is not in the MAPPA directory",
-        (6, "rmp_actions"): "rmp_actions: wiltshire-housing works in Wiltshire and Swindon, not Lanarkshire: a "
+        (
+            6,
+            "rmp_actions",
+        ): "rmp_actions: wiltshire-housing works in Wiltshire and Swindon, not Lanarkshire: a "
         "case names the agencies of its own area (or a national agency)",
     }
 
