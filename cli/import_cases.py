@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from api.imports import (
     file_format_of,
     import_rows,
     now_utc,
+    send_import_summaries,
 )
 from core import bootstrap
 from core.database import session_factory
@@ -80,12 +82,18 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
     refused = len({e.line for e in check.errors})
     console.print(
         f"\n{check.read} row(s) read: {len(check.rows)} can be imported ({breached} deadline(s) already past: "
-        f"imported as breached and escalated once), {refused} refused."
+        f"imported as breached before go-live, listed in one summary to the co-ordinator), {refused} refused."
     )
+    for area, mail in check.expected_mail(now):
+        console.print(
+            f"e-mail: {area} {mail.to}, {mail.notices} notice(s) on {mail.on:%a %d %b %Y}: {mail.about}",
+            highlight=False,
+            markup=False,
+        )
     if not args.commit:
         console.print("Dry run: nothing was started. Run again with --commit to import.")
         return 1 if check.errors else 0
-    results = asyncio.run(_commit(settings, check, args, operator, path.name))
+    results = asyncio.run(_commit(settings, check, args, operator, path.name, now))
     counts = {outcome: sum(1 for r in results if r.outcome is outcome) for outcome in RowOutcome}
     for failed in (r for r in results if r.outcome is RowOutcome.FAILED):
         console.print(f"[red]failed[/red] {escape(str(failed.error))}", highlight=False)
@@ -98,7 +106,7 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _commit(
-    settings: Settings, check: FileCheck, args: argparse.Namespace, operator: str, source: str
+    settings: Settings, check: FileCheck, args: argparse.Namespace, operator: str, source: str, now: datetime
 ) -> list[ImportedRow]:
     client = await bootstrap.connect_client(settings)
     engine = bootstrap.build_engine(settings)
@@ -120,9 +128,11 @@ async def _commit(
     try:
         with Progress(*columns) as progress:
             task = progress.add_task("import", total=len(check.rows))
-            return await import_rows(
+            done = await import_rows(
                 importer, check.rows, args.concurrency, on_done=lambda _: progress.advance(task)
             )
+        await send_import_summaries(importer, check, done, now)
+        return done
     finally:
         engine.dispose()
 

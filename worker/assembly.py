@@ -28,6 +28,7 @@ from core.database import session_factory
 from core.settings import Settings
 from workflows.case import MappaCaseWorkflow
 from workflows.digest import WeeklyDigestWorkflow
+from workflows.import_summary import ImportSummaryWorkflow
 
 # Activities are synchronous (blocking database and SMTP clients) and run on this many threads; the worker
 # takes no more activity tasks than it has threads for.
@@ -87,7 +88,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[MappaCaseWorkflow, WeeklyDigestWorkflow],
+        workflows=[MappaCaseWorkflow, WeeklyDigestWorkflow, ImportSummaryWorkflow],
         activities=list(activities),
         activity_executor=executor,
         max_concurrent_activities=threads,

@@ -27,6 +27,7 @@ from api.imports import (
     check_file,
     import_rows,
     now_utc,
+    send_import_summaries,
 )
 from core.database import session_factory
 from workflows.rules.policy import AREAS
@@ -45,7 +46,13 @@ class OwedOut(BaseModel):
     responsible: str
     due_at: datetime
     due_date: date
-    breached: bool = Field(description="Already past: imported as breached and escalated once.")
+    breached: bool = Field(
+        description="Already past: imported as breached before go-live, listed in the co-ordinator's one "
+        "summary (not escalated on its own)."
+    )
+    re_escalated_to: str | None = Field(
+        default=None, description="Already past: who hears of it two working days after the import if unmet."
+    )
 
 
 class RowOut(BaseModel):
@@ -71,12 +78,24 @@ class RowErrorOut(BaseModel):
         return cls(line=error.line, field=error.field, rule=error.rule, message=error.message)
 
 
+class MailOut(BaseModel):
+    to: str = Field(description="A role of the area, or an agency id.")
+    notices: int
+    on: date
+    about: str
+
+
 class ImportReport(BaseModel):
     area: str
     committed: bool
     read: int
     rows: list[RowOut]
     errors: list[RowErrorOut]
+    mail: list[MailOut] = Field(
+        default_factory=list,
+        description="Who the import e-mails, how many times and when: the co-ordinator's one summary of the "
+        "deadlines already past, then re-escalations of those still unmet.",
+    )
 
 
 @router.post(
@@ -103,9 +122,10 @@ async def import_cases(
     media = request.headers.get("content-type", "").split(";")[0].strip()
     if media not in _FORMATS:
         raise problems.invalid_parameter("Content-Type", "send text/csv or application/x-ndjson (JSON Lines)")
+    now = now_utc()
     try:
         text = (await request.body()).decode("utf-8-sig")
-        check = check_file(text, "csv" if _FORMATS[media] == "csv" else "jsonl", now_utc(), area)
+        check = check_file(text, "csv" if _FORMATS[media] == "csv" else "jsonl", now, area)
     except (UnicodeDecodeError, ImportFileError) as error:
         raise problems.invalid_parameter("body", str(error)) from None
     if check.read > MAX_ROWS:
@@ -124,6 +144,7 @@ async def import_cases(
             source="POST /imports",
         )
         done = {r.line: r for r in await import_rows(importer, check.rows, DEFAULT_CONCURRENCY)}
+        await send_import_summaries(importer, check, done.values(), now)
     errors = [RowErrorOut.of(e) for e in check.errors]
     errors += [RowErrorOut.of(r.error) for r in done.values() if r.error is not None]
     return ImportReport(
@@ -143,4 +164,5 @@ async def import_cases(
             for r in check.rows
         ],
         errors=errors,
+        mail=[MailOut(**vars(m)) for _, m in check.expected_mail(now)],
     )

@@ -61,7 +61,9 @@ async def test_a_case_imported_between_meetings_keeps_its_past_action_breached_a
         last_meeting_on=held,
         next_review_date=held + timedelta(weeks=8),
         rmp_actions=[
-            ImportedRmpAction(action_id="A1", owner_agency="nhs-lanarkshire", due_date=held + timedelta(days=2)),
+            ImportedRmpAction(
+                action_id="A1", owner_agency="nhs-lanarkshire", due_date=held + timedelta(days=2)
+            ),
             ImportedRmpAction(
                 action_id="A2", owner_agency="lanarkshire-housing", due_date=today + timedelta(days=30)
             ),

@@ -72,6 +72,11 @@ SUBJECT_INFORMED_DEADLINE = "subject-informed-deadline"
 # The review maximum is read in the unit an area override gives, not always as weeks.
 REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
 
+# An imported case is the dated events a live case would have received (notification, screening, referral,
+# decision, meeting), applied through the live handlers; what fell due before the import is recorded as
+# breached without an escalation per deadline (the import's one summary lists it) and re-escalated from then.
+IMPORT_AS_DATED_EVENTS = "import-as-dated-events"
+
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
     REFERRAL_FROM_NOTIFICATION,
@@ -97,4 +102,5 @@ RULE_CHANGES: tuple[str, ...] = (
     ESCALATION_ROUTING,
     SUBJECT_INFORMED_DEADLINE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
+    IMPORT_AS_DATED_EVENTS,
 )
