@@ -31,9 +31,10 @@ lint: $(STAMP)
 test: lint browser
 	$(VENV)/bin/pytest -q
 
-# Nightly: the property-based tests with many more examples (tests/unit/rules/test_case_properties.py).
+# Nightly: the property-based tests with many more examples (2,000 each).
 test-nightly: $(STAMP)
-	HYPOTHESIS_PROFILE=nightly $(VENV)/bin/pytest -q --timeout 3600 tests/unit/rules/test_case_properties.py
+	HYPOTHESIS_PROFILE=nightly $(VENV)/bin/pytest -q --timeout 3600 tests/unit/rules/test_case_properties.py \
+		tests/unit/rules/test_import_as_live.py
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -153,14 +153,15 @@ _NEEDS: dict[ImportedStage, tuple[tuple[str, str], ...]] = {
     ),
     ImportedStage.LEVEL_1: (),
 }
-# The order of the days the row gives: each is on or after those before it.
-_IN_ORDER = (
-    "notified_on",
-    "screened_on",
-    "referral_received_on",
-    "accepted_on",
-    "pre_meeting_information_sent_on",
-    "last_meeting_on",
+# The days the row gives, each on or after the ones it follows.
+_FOLLOWS = (
+    ("screened_on", "notified_on"),
+    ("referral_received_on", "notified_on"),
+    ("accepted_on", "referral_received_on"),
+    ("pre_meeting_information_sent_on", "accepted_on"),
+    ("last_meeting_on", "referral_received_on"),
+    ("level_1_plan_recorded_on", "screened_on"),
+    ("level_1_reviewed_on", "level_1_plan_recorded_on"),
 )
 
 
@@ -177,19 +178,18 @@ def check_position(p: ImportedPosition, today: date) -> None:
         )
     if p.stage is ImportedStage.LEVEL_1 and p.level not in (None, 1):
         raise RuleViolation("a case at stage 'level-1' is at level 1", "imported case level", "level")
-    dated = [*_IN_ORDER, "asp_screened_on", "level_1_plan_recorded_on", "level_1_reviewed_on"]
-    for field in dated:
+    dated = {field for pair in _FOLLOWS for field in pair} | {"asp_screened_on"}
+    for field in sorted(dated):
         day = getattr(p, field)
         if day is not None and day > today:
             raise RuleViolation(f"{field} {day.isoformat()} is in the future", "imported case dates", field)
-    earlier: tuple[str, date] | None = None
-    for field in _IN_ORDER:
-        day = getattr(p, field)
-        if day is None:
-            continue
-        if earlier is not None and day < earlier[1]:
-            raise RuleViolation(f"{field} is before {earlier[0]}", "imported case dates", field)
-        earlier = (field, day)
+    for later, earlier in _FOLLOWS:
+        if (
+            getattr(p, later) is not None
+            and getattr(p, earlier) is not None
+            and getattr(p, later) < getattr(p, earlier)
+        ):
+            raise RuleViolation(f"{later} is before {earlier}", "imported case dates", later)
     if p.searches_outstanding and p.stage not in (
         ImportedStage.INFORMATION_SHARING,
         ImportedStage.ACTIVE_MANAGEMENT,
@@ -267,8 +267,6 @@ def imported_history(opening: ev.CaseOpening, p: ImportedPosition, as_of: dateti
     else:
         assert referral_day is not None
         live, opened_at = base.model_copy(update={"referral": referral}), _noon(referral_day)
-    if p.asp_screened_on is not None:
-        events.append((_noon(p.asp_screened_on), _no_ap1_screening()))
     if stage in (ImportedStage.INFORMATION_SHARING, ImportedStage.ACTIVE_MANAGEMENT):
         events += _accepted(p, lead, referral_day)
     if stage is ImportedStage.ACTIVE_MANAGEMENT:
@@ -282,9 +280,17 @@ def imported_history(opening: ev.CaseOpening, p: ImportedPosition, as_of: dateti
                 ev.Level1ReviewRecorded(reviewed_by=lead, level_1_still_defensible=True),
             )
         )
-    # Oldest first; on one day in the order above (a screening follows the receipt it screens).
-    events.sort(key=lambda pair: pair[0])
-    return ImportedHistory(live, opened_at, events)
+    # In the case's own order, each no sooner than the one before (a meeting may be dated before the decision
+    # it follows, as a live case records it: held then, recorded after).
+    chain, latest = [], opened_at
+    for at, event in events:
+        latest = max(latest, at)
+        chain.append((latest, event))
+    if p.asp_screened_on is not None:
+        # Whenever it came; on one day, after the receipt it screens.
+        chain.append((max(_noon(p.asp_screened_on), opened_at), _no_ap1_screening()))
+        chain.sort(key=lambda pair: pair[0])
+    return ImportedHistory(live, opened_at, chain)
 
 
 def _day(day: date | None) -> date:
