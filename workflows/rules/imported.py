@@ -32,6 +32,7 @@ from workflows.rules.calendar import local_date, local_time_on
 from workflows.rules.deadlines import cancel_if_open, next_re_escalation
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation
+from workflows.rules.event_fields import RmpActionId
 from workflows.rules.policy import AreaPolicy
 from workflows.rules.records import CO_ORDINATOR, Notice, NoticeKind, Stage
 from workflows.rules.rule_changes import ELIGIBILITY
@@ -61,7 +62,7 @@ class ImportedStage(StrEnum):
 class ImportedRmpAction(ev.Event):
     """An RMP action still open: its id, owner and due date (its words stay in the area's own records)."""
 
-    action_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
+    action_id: RmpActionId
     owner_agency: ev.AgencyId
     due_date: ev.PlannedFor
 
