@@ -172,5 +172,6 @@ ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
     NoticeKind.PRE_MEETING_INFORMATION: "send_notice",
     NoticeKind.MEETING_SHORTFALL: "send_notice",
     NoticeKind.ASP_CHAIR_TO_NAME: "send_notice",
+    NoticeKind.IMPORT_SUMMARY: "send_notice",
 }
 RECORD_IN_LEDGER = "record_in_ledger"

@@ -78,6 +78,9 @@ class Deadline(BaseModel):
     # Who met it (agency and role), and for whom when the co-ordinator recorded it on an agency's behalf.
     met_by: str | None = None
     met_for: str | None = None
+    # Fell due before its case was imported (go-live): recorded, but reported apart from what the system could
+    # have reminded; a breach of it was listed in the import's one summary, not escalated on its own.
+    pre_go_live: bool = False
 
     @property
     def is_open(self) -> bool:

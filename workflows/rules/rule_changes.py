@@ -90,6 +90,10 @@ SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS = "scottish-category-2-restricted-patien
 # the minutes go to both chairs, the co-ordinator's decision on an ASP-route referral goes to both chairs, and the
 # co-ordinator is prompted to name the ASP chair when the ASP side opens without one.
 ASP_CROSS_FORUM_RULES = "asp-cross-forum-rules"
+# An imported case is the dated events a live case would have received (notification, screening, referral,
+# decision, meeting), applied through the live handlers; what fell due before the import is recorded as
+# breached without an escalation per deadline (the import's one summary lists it) and re-escalated from then.
+IMPORT_AS_DATED_EVENTS = "import-as-dated-events"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -121,4 +125,5 @@ RULE_CHANGES: tuple[str, ...] = (
     HELD_MEETING_RECORDED_WITH_SHORTFALLS,
     SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
     ASP_CROSS_FORUM_RULES,
+    IMPORT_AS_DATED_EVENTS,
 )
