@@ -280,6 +280,8 @@ class LedgerDeadline(Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     escalations: Mapped[int] = mapped_column(Integer, default=0)
+    # Fell due before its case was imported (go-live): reported apart from what the system could have reminded.
+    pre_go_live: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LedgerEscalation(Base):
