@@ -113,37 +113,32 @@ class ImportRow(BaseModel):
     level_1_reviewed_on: ev.HappenedOn | None = None
 
     def opening(self) -> NewCase:
+        """The row's opening: each field of the opening that the file has a column for (`_COLUMN_OF`)."""
+        cells = self.model_dump()
+
+        def given(names: Iterable[str], prefix: str = "") -> dict[str, Any]:
+            columns = {name: _COLUMN_OF.get(prefix + name, name) for name in names}
+            return {name: cells[column] for name, column in columns.items() if column in cells}
+
+        values = given(NewCase.model_fields) | {"subject": given(ev.SubjectDetails.model_fields, "subject.")}
         area = AREAS.get(self.area)
-        return NewCase(
-            area=self.area,
-            # The area fixes the jurisdiction; an unknown area is refused by NewCase itself.
-            jurisdiction=area.jurisdiction if area else ev.Jurisdiction.SCOTLAND,
-            category=self.category,
-            lead_agency=self.lead_agency,
-            route=self.route,
-            subject=ev.SubjectDetails(
-                name=self.subject_name,
-                date_of_birth=self.subject_date_of_birth,
-                address=self.subject_address,
-                visor_ref=self.visor_ref,
-                swis_ref=self.swis_ref,
-            ),
-            release_date=self.release_date,
-            discharge_date=self.discharge_date,
-            sonr_end_date=self.sonr_end_date,
-            supervision_end_date=self.licence_end_date,
-        )
+        # The area fixes the jurisdiction; an unknown area is refused by NewCase itself.
+        values["jurisdiction"] = area.jurisdiction if area else ev.Jurisdiction.SCOTLAND
+        return NewCase.model_validate(values)
 
     def position(self) -> ImportedPosition:
         names = ImportedPosition.model_fields.keys()
         return ImportedPosition.model_validate({k: v for k, v in self.model_dump().items() if k in names})
 
 
-# Where the core names a field of the opening, the file names a column.
+# Where the core names a field of the opening, the file names a column (else the column has the field's name).
 _COLUMN_OF = {
     "subject.name": "subject_name",
     "subject.date_of_birth": "subject_date_of_birth",
     "subject.address": "subject_address",
+    "subject.visor_ref": "visor_ref",
+    "subject.swis_ref": "swis_ref",
+    "supervision_end_date": "licence_end_date",
 }
 
 
