@@ -38,7 +38,7 @@ def calendar_issue(args: argparse.Namespace, settings: Settings) -> int:
             feed_id = feed.id
     finally:
         engine.dispose()
-    api = (args.api or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
+    api = (args.api or settings.api_base_url).rstrip("/")
     print(f"Calendar feed {feed_id}: the deadlines {args.agency} owes in {AREAS[args.area].name}.")
     print("Its address is shown only now and is the feed's only key: give it to the agency's single point")
     print("of contact, to subscribe to in Outlook (Add calendar > Subscribe from web) or any calendar.")
@@ -88,7 +88,9 @@ def add_commands(commands: Any) -> None:
     )
     issue.add_argument("--agency", required=True, help="the agency's id in the directory")
     issue.add_argument("--area", required=True, choices=list(AREAS), help="the MAPPA area")
-    issue.add_argument("--api", help="the API's public base URL for the address (default: from settings)")
+    issue.add_argument(
+        "--api", help="the API's public base URL for the address (default: MAPPA_PUBLIC_API_URL)"
+    )
     issue.set_defaults(run=calendar_issue)
     revoke = calendar.add_parser("revoke", help="revoke a feed by id, or an agency's feeds")
     which = revoke.add_mutually_exclusive_group(required=True)
