@@ -2,13 +2,14 @@
 
 mappa calendar issue --agency ID --area AREA [--api URL]   (prints the feed's address once)
 mappa calendar revoke --id N | --agency ID [--area AREA]
-mappa calendar list
+mappa calendar list [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 from typing import Any
 
@@ -71,6 +72,20 @@ def calendar_list(args: argparse.Namespace, settings: Settings) -> int:
             rows = session.scalars(select(CalendarFeed).order_by(CalendarFeed.id)).all()
     finally:
         engine.dispose()
+    if args.json:
+        listing = [
+            {
+                "id": row.id,
+                "agency": row.agency_id,
+                "area": row.area,
+                "issued_by": row.issued_by,
+                "issued_at": row.issued_at.isoformat(),
+                "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+            for row in rows
+        ]
+        print(json.dumps(listing, indent=2))
+        return 0
     print(f"{'id':>4}  {'agency':<34} {'area':<22} {'issued':<17} state")
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
@@ -98,4 +113,6 @@ def add_commands(commands: Any) -> None:
     which.add_argument("--agency", help="revoke every live feed of this agency")
     revoke.add_argument("--area", choices=list(AREAS), help="with --agency: only its feeds in this area")
     revoke.set_defaults(run=calendar_revoke)
-    calendar.add_parser("list", help="list feeds (never their addresses)").set_defaults(run=calendar_list)
+    listing = calendar.add_parser("list", help="list feeds (never their addresses)")
+    listing.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    listing.set_defaults(run=calendar_list)
