@@ -5,6 +5,7 @@
     mappa tokens revoke --user NAME | --id N
     mappa tokens list [--json]
     mappa directory load FILE
+    mappa directory check FILE [--allow-examples]   (no database: before a deployment loads it)
     mappa deadline calc --area AREA --rule RULE --date YYYY-MM-DD [--time HH:MM] [--json]
     mappa demo load [--api URL]
     mappa audit export --case REF [--format csv|json] [--output FILE]
@@ -128,6 +129,37 @@ def directory_load(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def directory_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Read a directory file as the worker will, and say what would go wrong with it, before it is deployed."""
+    from pydantic import ValidationError
+
+    from store.directory import DirectoryFile, directory_problems
+
+    try:
+        entries = DirectoryFile.read(args.file)
+    except FileNotFoundError:
+        raise CliError(f"{args.file} does not exist") from None
+    except ValueError as error:  # JSON or the directory's own rules (pydantic)
+        detail = (
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:10])
+            if isinstance(error, ValidationError)
+            else str(error)
+        )
+        raise CliError(f"{args.file} is not a valid directory: {detail}") from None
+    problems = directory_problems(entries, date.today(), allow_examples=args.allow_examples)
+    areas = sorted({a.area for a in entries.agencies if a.area} | {h.area for h in entries.role_holders})
+    print(
+        f"{args.file}: {len(entries.agencies)} agencies and {len(entries.role_holders)} role holders, "
+        f"areas: {', '.join(areas) or 'none'}."
+    )
+    for problem in problems:
+        print(f"  problem: {problem}")
+    if problems:
+        raise CliError(f"{len(problems)} problem(s) in {args.file}: correct them before deploying it")
+    print("No problems found: the worker loads it at start (MAPPA_DIRECTORY_FILE).")
+    return 0
+
+
 def deadline_calc(args: argparse.Namespace, settings: Settings) -> int:
     try:
         calc = calculate_deadline(
@@ -248,6 +280,17 @@ def parser() -> argparse.ArgumentParser:
     load = directory.add_parser("load", help="load agencies and role holders from a JSON file")
     load.add_argument("file", type=Path)
     load.set_defaults(run=directory_load)
+    check = directory.add_parser(
+        "check",
+        help="check a directory file without loading it",
+        description="Reads the file as the worker will and lists what would lose notices: an area with no "
+        "co-ordinator or deputy today, and addresses at example domains (the shipped example's).",
+    )
+    check.add_argument("file", type=Path)
+    check.add_argument(
+        "--allow-examples", action="store_true", help="accept example addresses (a trial, never production)"
+    )
+    check.set_defaults(run=directory_check)
 
     deadline = commands.add_parser("deadline", help="the deadline calculator").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -219,3 +219,45 @@ def test_an_import_with_temporal_unreachable_is_one_line_not_a_traceback(
     lines = err.strip().splitlines()
     assert lines[-1].startswith("mappa: Temporal at 127.0.0.1:1 (namespace mappa) does not answer")
     assert len([line for line in lines if line.startswith("mappa:")]) == 1
+
+
+EXAMPLE_DIRECTORY = (
+    Path(__file__).resolve().parents[2] / "deploy" / "config" / "agency-directory.example.json"
+)
+
+
+def test_the_shipped_example_directory_is_the_seed_and_check_refuses_its_example_addresses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert EXAMPLE_DIRECTORY.read_text() == DIRECTORY.read_text()
+
+    assert main(["directory", "check", str(EXAMPLE_DIRECTORY)]) == 1
+    refused = capsys.readouterr()
+    assert "address(es) at example domains, e.g. mappa.spoc@" in refused.out
+    assert refused.err.startswith("mappa: 1 problem(s) in ")
+
+    assert main(["directory", "check", str(EXAMPLE_DIRECTORY), "--allow-examples"]) == 0
+    assert "No problems found" in capsys.readouterr().out
+
+
+def test_directory_check_names_an_area_nobody_could_be_escalated_to_and_a_malformed_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads(DIRECTORY.read_text())
+    document["role_holders"] = [h for h in document["role_holders"] if h["area"] != "glasgow"]
+    without_glasgow = tmp_path / "directory.json"
+    without_glasgow.write_text(json.dumps(document))
+
+    assert main(["directory", "check", str(without_glasgow), "--allow-examples"]) == 1
+    assert (
+        "area glasgow: nobody holds the co-ordinator or deputy co-ordinator role" in capsys.readouterr().out
+    )
+
+    document["agencies"][0]["spoc_email"] = "not an address"
+    without_glasgow.write_text(json.dumps(document))
+    assert main(["directory", "check", str(without_glasgow)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mappa: ") and "is not a valid directory: agencies.0.spoc_email" in err
+    assert "Traceback" not in err
+    assert main(["directory", "check", str(tmp_path / "absent.json")]) == 1
+    assert "absent.json does not exist" in capsys.readouterr().err
