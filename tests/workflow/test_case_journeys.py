@@ -78,7 +78,8 @@ async def test_scotland_level_2_community_case_from_notification_to_review(rig: 
     for agency in SCOTTISH_AGENCIES[:3]:
         await rig.send(handle, ev.RecordSearchReturned(agency=agency))
     # The housing search is never returned: reminded, then breached and escalated to the co-ordinator.
-    await rig.pass_time(timedelta(days=9))
+    housing = await rig.deadline(handle, "record-search:lanarkshire-housing")
+    await rig.pass_time(housing.due_at - await rig.now() + timedelta(hours=1))
     late = await rig.deadline(handle, "record-search:lanarkshire-housing")
     assert late.state == "breached" and late.reminded_at is not None
     assert await rig.wait_for_mail(ref, "reminder", "record search")
@@ -184,11 +185,13 @@ async def test_custody_case_meets_before_release_and_a_late_prison_referral_is_o
     release = await today(rig) + timedelta(days=21)
     handle = await rig.open_case(custody_referral(ref, release_date=release))
     custody = await rig.deadline(handle, "custody-referral")
-    assert custody.due_date == release - timedelta(weeks=12)
+    # Twelve weeks before release, or the working day before if that is a weekend or holiday.
+    assert custody.due_date == LANARKSHIRE.working_day_on_or_before(release - timedelta(weeks=12))
     assert custody.state == "met" and custody.breached_at is not None  # less than 12 weeks before release
     await rig.send(handle, accept(2))
     initial = await rig.deadline(handle, "initial-meeting")
-    assert initial.due_date == release - timedelta(days=1)  # before release, sooner than 20 working days
+    # Before release (the working day before it), sooner than 20 working days.
+    assert initial.due_date == LANARKSHIRE.subtract_working_days(release, 1)
     assert (await rig.ledger_row(ref, "custody-referral", "met")).met_late
     await rig.keep_history(handle, "custody")
 
