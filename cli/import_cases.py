@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from api.imports import (
     ImportedRow,
     Importer,
     ImportFileError,
+    RowError,
     RowOutcome,
     check_file,
     file_format_of,
@@ -66,7 +68,8 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
     from cli.main import _operator  # who runs the import, for the audit trail (as `mappa audit export`)
 
     operator = _operator()
-    console = Console(soft_wrap=True)  # one line per row, whatever the terminal's width
+    # One line per row, whatever the terminal's width; with --json the words go to stderr, the JSON to stdout.
+    console = Console(soft_wrap=True, stderr=args.json)
     path: Path = args.file
     try:
         file_format = file_format_of(path.name)
@@ -84,8 +87,12 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
     )
     if not args.commit:
         console.print("Dry run: nothing was started. Run again with --commit to import.")
+        if args.json:
+            print(json.dumps(_report(check, None), indent=2))
         return 1 if check.errors else 0
     results = asyncio.run(_commit(settings, check, args, operator, path.name))
+    if args.json:
+        print(json.dumps(_report(check, results), indent=2))
     counts = {outcome: sum(1 for r in results if r.outcome is outcome) for outcome in RowOutcome}
     for failed in (r for r in results if r.outcome is RowOutcome.FAILED):
         console.print(f"[red]failed[/red] {escape(str(failed.error))}", highlight=False)
@@ -95,6 +102,49 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
         "Find them in the Temporal UI with `ImportRef IS NOT NULL`."
     )
     return 1 if check.errors or counts[RowOutcome.FAILED] else 0
+
+
+def _report(check: FileCheck, results: list[ImportedRow] | None) -> dict[str, Any]:
+    """The run as JSON: each row that passes and what it owes, each refusal, and (committed) each row's case."""
+
+    def error(e: RowError | None) -> dict[str, Any] | None:
+        return None if e is None else {"line": e.line, "field": e.field, "rule": e.rule, "message": e.message}
+
+    return {
+        "read": check.read,
+        "rows": [
+            {
+                "line": r.line,
+                "import_ref": r.row.import_ref,
+                "stage": r.stage,
+                "level": r.level,
+                "owes": [
+                    {
+                        "deadline_id": d.deadline_id,
+                        "kind": d.kind,
+                        "responsible": d.responsible,
+                        "due_at": d.due_at.isoformat(),
+                        "breached": d.breached,
+                    }
+                    for d in r.owes
+                ],
+            }
+            for r in check.rows
+        ],
+        "refused": [error(e) for e in check.errors],
+        "imported": None
+        if results is None
+        else [
+            {
+                "line": r.line,
+                "import_ref": r.import_ref,
+                "outcome": r.outcome.value,
+                "case_ref": r.case_ref,
+                "error": error(r.error),
+            }
+            for r in results
+        ],
+    }
 
 
 async def _commit(
@@ -118,7 +168,7 @@ async def _commit(
         TimeElapsedColumn(),
     ]
     try:
-        with Progress(*columns) as progress:
+        with Progress(*columns, disable=args.json) as progress:
             task = progress.add_task("import", total=len(check.rows))
             return await import_rows(
                 importer, check.rows, args.concurrency, on_done=lambda _: progress.advance(task)
@@ -139,6 +189,9 @@ def add_commands(commands: Any) -> None:
     cases.add_argument("file", type=Path, help="a .csv or .jsonl file")
     cases.add_argument("--commit", action="store_true", help="start the cases (default: a dry run)")
     cases.add_argument("--area", choices=list(AREAS), help="refuse rows of any other area")
+    cases.add_argument(
+        "--json", action="store_true", help="print the run as JSON on standard output (the words on stderr)"
+    )
     cases.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="cases started at a time (default 16)"
     )
