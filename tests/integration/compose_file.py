@@ -50,6 +50,11 @@ def interpolate(value: str, variables: dict[str, str]) -> str:
     return VARIABLE.sub(substitute, value)
 
 
+def shell_text(value: str, variables: dict[str, str]) -> str:
+    """A command as the container's shell receives it: variables interpolated, `$$` a literal `$`."""
+    return interpolate(value.replace("$$", "\0"), variables).replace("\0", "$")
+
+
 def environment(service: str, variables: dict[str, str]) -> dict[str, str]:
     raw: dict[str, Any] = compose()["services"][service].get("environment", {})
     return {name: interpolate(str(value), variables) for name, value in raw.items()}

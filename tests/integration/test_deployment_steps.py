@@ -71,7 +71,7 @@ async def test_temporal_setup_and_the_schedules_run_twice_and_find_their_work_do
 ) -> None:
     setup = one_shot("temporal-setup")
     assert setup["entrypoint"] == ["/bin/sh", "-c"]
-    (script,) = setup["command"]
+    (script,) = [compose_file.shell_text(part, compose_file.exported()) for part in setup["command"]]
     address = dev_server_env.client.service_client.config.target_host
     shell_env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "TEMPORAL_ADDRESS": address}
 

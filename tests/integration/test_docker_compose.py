@@ -304,3 +304,12 @@ def test_the_postgres_init_script_runs_only_when_the_volume_is_first_made(
     (init,) = [v for v in services["postgres"]["volumes"] if "/docker-entrypoint-initdb.d/" in v]
     assert (REPO_ROOT / init.split(":")[0]).is_file()
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+
+
+def test_every_dollar_in_the_compose_file_is_a_variable_or_escaped() -> None:
+    """Compose refuses the whole file ("Invalid template") at a `$` that is neither `${NAME...}`, `$NAME` nor
+    `$$`: a shell's `$((n + 1))` or `$tries` in a one-shot's script must be written `$$`."""
+    text = compose_file.COMPOSE_FILE.read_text().replace("$$", "")
+    stray = [line.strip() for line in text.splitlines() if re.search(r"\$(?![{\w])", line)]
+    assert not stray, stray
+    assert not re.search(r"\$[a-z_]", text), "a bare $name is interpolated by Compose, not left to the shell"
