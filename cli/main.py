@@ -11,7 +11,9 @@
     mappa audit export --case REF [--format csv|json] [--output FILE]
     mappa calendar issue --agency ID --area AREA | revoke --id N | --agency ID | list [--json]
                                                                            (cli/calendar_feeds.py)
-    mappa import cases FILE [--commit] [--area AREA]   (cli/import_cases.py; a dry run without --commit)
+    mappa import cases FILE [--commit [--no-wait]] [--area AREA] [--json]   (cli/import_cases.py; a dry run
+                                                                               without --commit)
+    mappa import status IMPORT_ID [--json]
 
 Configuration comes from the same `MAPPA_*` settings as the worker and the API (database, API address).
 Failures (a refusal, a database or Temporal that does not answer) are one line on standard error, exit 1.

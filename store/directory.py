@@ -11,6 +11,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -333,7 +334,10 @@ class AgencyDirectory:
         area = policy.area
         agency = self.agencies.get(agency_id)
         if agency is None:
-            raise DirectoryRefusal(f"{field}: {agency_id} is not in the MAPPA directory", field)
+            # A typo would otherwise send the agency's notices nowhere: suggest the nearest listed id.
+            near = get_close_matches(agency_id, list(self.agencies), n=1, cutoff=0.8)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise DirectoryRefusal(f"{field}: {agency_id} is not in the MAPPA directory{hint}", field)
         if not agency.active:
             raise DirectoryRefusal(f"{field}: {agency_id} is not active in the MAPPA directory", field)
         if agency.national and area.jurisdiction.value not in agency.jurisdictions:

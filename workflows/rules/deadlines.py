@@ -351,6 +351,15 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
     )
 
 
+def withdraw_breach(case: CaseFile, deadline_id: str, why: str) -> None:
+    """A deadline marked breached by the clock, found met in time after all (a meeting held by its due day and
+    recorded later): it is open again, to be met now, with the reason the escalation sent is withdrawn."""
+    d = case.deadlines[deadline_id]
+    d.state, d.breached_at, d.breach_note, d.last_escalated_at = DeadlineState.OPEN, None, None, None
+    d.explanation = f"{d.explanation}; the breach escalated while it was unrecorded is withdrawn: {why}"
+    touch(case, deadline_id)
+
+
 def re_escalation_route(case: CaseFile, d: Deadline) -> tuple[str, list[str]]:
     """Who hears that a deadline is still breached: the chair of the meeting that set it, where one did (the
     notice goes to that chair's agency, for the chair's attention), else the area's chair."""
