@@ -261,7 +261,7 @@ def test_an_import_with_temporal_unreachable_is_one_line_not_a_traceback(
     monkeypatch.setenv("MAPPA_TEMPORAL_ADDRESS", "127.0.0.1:1")  # nothing listens there
     example = Path(__file__).resolve().parents[2] / "docs" / "import-example.csv"
 
-    assert main(["import", "cases", str(example), "--commit"]) == 1
+    assert main(["import", "cases", str(example), "--area", "lanarkshire", "--commit"]) == 1
 
     err = capsys.readouterr().err
     assert "Traceback" not in err
