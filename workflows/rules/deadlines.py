@@ -27,6 +27,7 @@ from workflows.rules.rule_changes import (
     ESCALATION_ROUTING,
     WEEKS_BACK_TO_WORKING_DAY,
 )
+from workflows.rules.timescales import source_in_words
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -328,7 +329,12 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
     if d.escalated_for is not None and d.escalated_for == d.due_at and case.follows(BREACH_ESCALATED_ONCE):
         return  # missed again at the very due time it was escalated for: the escalation already went out
     d.escalations += 1
-    lines = [d.explanation, f"Responsible: {d.responsible}", f"Rule ({d.source}): {d.rule_text}"]
+    lines = [
+        d.explanation,
+        f"Responsible: {d.responsible}",
+        f"Rule: {d.rule_text}",
+        f"Why this time: {source_in_words(d.source)}.",
+    ]
     if note:
         lines.insert(0, note)
     to, passes_over = CO_ORDINATOR, []
