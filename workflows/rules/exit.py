@@ -23,7 +23,12 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
-from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, EXIT_BASIS, OBLIGATIONS_OUTLIVE_EXIT
+from workflows.rules.rule_changes import (
+    DATES_IN_CASE_ORDER,
+    EXIT_BASIS,
+    OBLIGATIONS_OUTLIVE_EXIT,
+    SAFEGUARDING_OUTLIVES_EXIT,
+)
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -117,11 +122,29 @@ OUTLIVE_EXIT = frozenset(
         DeadlineKind.CHILD_PROTECTION_REFERRAL,
     }
 )
+# Nor does it end what protects an adult at risk or keeps the alert on the subject current: the AP1 (000: "within
+# 24 hours so as to minimise risk"), the adult safeguarding referral (002, 004), the same-day ASP share (000) and
+# the SWIS alert after a meeting (000).
+SAFEGUARDING_OUTLIVE_EXIT = frozenset(
+    {
+        DeadlineKind.AP1_REFERRAL,
+        DeadlineKind.ADULT_SAFEGUARDING_REFERRAL,
+        DeadlineKind.ASP_INFORMATION_SHARING,
+        DeadlineKind.SWIS_ALERT,
+    }
+)
+
+
+def outlives_exit(case: CaseFile, kind: DeadlineKind) -> bool:
+    if not case.follows(OBLIGATIONS_OUTLIVE_EXIT):
+        return False
+    return kind in OUTLIVE_EXIT or (
+        case.follows(SAFEGUARDING_OUTLIVES_EXIT) and kind in SAFEGUARDING_OUTLIVE_EXIT
+    )
 
 
 def exit_mappa(case: CaseFile, reason: str, now: datetime) -> None:
-    outliving = case.follows(OBLIGATIONS_OUTLIVE_EXIT)
-    kept = [d.deadline_id for d in case.open_deadlines() if outliving and d.kind in OUTLIVE_EXIT]
+    kept = [d.deadline_id for d in case.open_deadlines() if outlives_exit(case, d.kind)]
     cancelled = [d.deadline_id for d in case.open_deadlines() if d.deadline_id not in kept]
     for deadline_id in cancelled:
         cancel_deadline(case, deadline_id, "case exited MAPPA", now)

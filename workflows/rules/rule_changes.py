@@ -71,6 +71,9 @@ ESCALATION_ROUTING = "escalation-routing"
 SUBJECT_INFORMED_DEADLINE = "subject-informed-deadline"
 # The review maximum is read in the unit an area override gives, not always as weeks.
 REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
+# 000, 002, 004: the AP1, the adult safeguarding referral, the same-day ASP share and the SWIS alert outlive the
+# exit decision, as the child protection referral does (000: the AP1 "within 24 hours so as to minimise risk").
+SAFEGUARDING_OUTLIVES_EXIT = "safeguarding-outlives-exit"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -97,4 +100,5 @@ RULE_CHANGES: tuple[str, ...] = (
     ESCALATION_ROUTING,
     SUBJECT_INFORMED_DEADLINE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
+    SAFEGUARDING_OUTLIVES_EXIT,
 )

@@ -4,12 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.case_builders import (
-    community_notification,
-)
-from tests.unit.rules.cases import at
+from tests.case_builders import SCOTTISH_AGENCIES, asp_criteria_met, community_notification, meeting
+from tests.unit.rules.cases import at, english_referred_case, referred_case
 from workflows.rules import events as ev
-from workflows.rules.case import CaseFile, RuleViolation, Stage
+from workflows.rules.case import CaseFile, NoticeKind, RuleViolation, Stage
+from workflows.rules.deadlines import DeadlineState
 
 
 def test_sonr_end_needs_notice_eight_weeks_before_and_exit_closes_the_case():
@@ -92,3 +91,74 @@ def test_a_deadline_counted_back_in_weeks_that_lands_on_a_weekend_moves_to_the_w
     assert "not a working day" in notice.explanation
     before = CaseFile.open(opening, at(date(2026, 11, 4)), rule_changes=[])  # opened before the correction
     assert before.deadlines["sonr-exit-notice"].due_date == date(2027, 3, 20)
+
+
+# ------------------------------------------------------------------ safeguarding outlives the exit decision
+
+
+def test_an_ap1_referral_due_when_the_case_exits_is_still_owed_within_24_hours_so_as_to_minimise_risk():
+    """000: the AP1 is shared "within 24 hours so as to minimise risk": deciding to end MAPPA management does not
+    end the risk to the adult. The case stays open, at exiting, until the lead agency makes it."""
+    case = referred_case(level=2)
+    case.apply(asp_criteria_met(), at(date(2026, 11, 9), 16))
+    case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 9), 17))
+    ap1 = case.deadlines["ap1-referral"]
+    assert case.stage is Stage.EXITING and ap1.is_open
+    assert case.exit_record is not None and "ap1-referral" in case.exit_record.obligations_outstanding
+    case.take_outbox()
+    case.tick(ap1.due_at - timedelta(hours=1))  # the lead agency is reminded before it falls due
+    assert [n.deadline_id for n in case.take_outbox() if n.kind is NoticeKind.REMINDER] == ["ap1-referral"]
+    case.apply(ev.Ap1ReferralMade(locality="North Lanarkshire"), ap1.due_at - timedelta(minutes=30))
+    assert ap1.state is DeadlineState.MET and case.stage is Stage.EXITED
+
+
+def test_the_swis_alert_after_the_last_meeting_is_still_updated_after_exit():
+    """000: the lead professional updates the SWIS alert "immediately after the meeting", exit or not."""
+    case = referred_case(level=2)
+    case.apply(meeting(date(2026, 11, 20), date(2027, 1, 29)), at(date(2026, 11, 20), 15))
+    case.apply(ev.ExitDecision(outcome="exit", reason="died"), at(date(2026, 11, 20), 16))
+    assert case.deadlines["swis-alert:meeting-1"].is_open and case.stage is Stage.EXITING
+    case.apply(ev.SwisAlertUpdated(meeting_id="meeting-1"), at(date(2026, 11, 20), 17))
+    case.apply(
+        ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 23))
+    )
+    assert case.stage is Stage.EXITED
+
+
+def test_the_same_day_asp_share_is_still_owed_after_exit():
+    """000: an ASP inquiry that finds a MAPPA concern shares name, date of birth, address, needs and risks "the same
+    day"; exit does not end the sharing."""
+    case = referred_case(level=2)
+    case.apply(ev.AspInquiryConcern(raised_by="north-lanarkshire-council"), at(date(2026, 11, 10)))
+    case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 10), 12))
+    assert case.stage is Stage.EXITING
+    case.apply(
+        ev.AspInformationShared(
+            shared_with="lanarkshire-justice-social-work",
+            recipient="justice-social-work",
+            shared=["name", "date-of-birth", "address", "needs", "risks"],
+        ),
+        at(date(2026, 11, 10), 15),
+    )
+    assert case.stage is Stage.EXITED
+
+
+def test_an_adult_safeguarding_referral_in_england_is_still_owed_after_exit():
+    """002: specific vulnerable adults at risk "should be referred into the Vulnerable Adults procedures"."""
+    case = english_referred_case()
+    case.apply(ev.AdultAtRiskIdentified(identified_by="wiltshire-police"), at(date(2026, 11, 10)))
+    case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 10), 12))
+    assert case.stage is Stage.EXITING
+    case.apply(
+        ev.AdultSafeguardingReferralMade(referred_by="wiltshire-police", local_authority="wiltshire-council"),
+        at(date(2026, 11, 11)),
+    )
+    assert case.stage is Stage.EXITED
+
+
+def test_a_case_from_before_the_correction_still_cancels_the_ap1_at_exit():
+    case = referred_case(level=2)
+    case.rule_changes.remove("safeguarding-outlives-exit")
+    case.apply(asp_criteria_met(), at(date(2026, 11, 9), 16))
+    case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 9), 17))
+    assert case.deadlines["ap1-referral"].state is DeadlineState.CANCELLED and case.stage is Stage.EXITED
