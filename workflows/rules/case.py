@@ -20,6 +20,7 @@ from workflows.rules.deadlines import (
     Deadline,
     DeadlineState,
     breach_deadline,
+    cancel_if_open,
     next_re_escalation,
     open_deadline,
     re_escalation_route,
@@ -60,6 +61,7 @@ from workflows.rules.rule_changes import (
     LEVEL_1_REVIEW,
     RULE_CHANGES,
     SUBJECT_INFORMED_DEADLINE,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 from workflows.rules.stages import STAGE_TABLE
 from workflows.rules.working_copy import working_copy
@@ -417,3 +419,6 @@ def take_up_corrections(case: CaseFile, policy: AreaPolicy, new: set[str], now: 
         open_deadline(
             case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, now, now
         )
+    if TRIAGE_AT_NOTIFICATION_SCREENS_IT in new and case.stage is not Stage.NOTIFICATION:
+        # A screening left open by a triage that asked for a referral was decided by that triage.
+        cancel_if_open(case, "screening", "decided by the risk triage that asked for a referral", now)

@@ -32,7 +32,9 @@ from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     LEVEL_1_REVIEW,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
+    REFERRAL_FROM_NOTIFICATION,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 
 if TYPE_CHECKING:
@@ -107,8 +109,21 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
             case, policy, DeadlineKind.EXTRA_REVIEW, f"extra-review:{e.change_id}", CO_ORDINATOR, now, now
         )
     elif e.outcome == "referral-requested":
+        if case.stage is Stage.NOTIFICATION and case.follows(TRIAGE_AT_NOTIFICATION_SCREENS_IT):
+            # The notification is still unscreened: asking for a referral is the screening's decision.
+            meet_deadline(case, "screening", now)
+            refer_after_notification(case, policy, now)
+            return
         case.stage = Stage.REFERRAL_DUE
         open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
+
+
+def refer_after_notification(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
+    """003 stage 2: "a referral must be submitted ... within five working days of submission of the notification
+    form", however long the screening took (a case from before the correction: from the screening)."""
+    case.stage = Stage.REFERRAL_DUE
+    notified = (case.notified_at or case.opened_at) if case.follows(REFERRAL_FROM_NOTIFICATION) else now
+    open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, notified, now)
 
 
 def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime) -> None:

@@ -28,6 +28,7 @@ from workflows.rules.management import (
     check_level_3_criteria,
     enter_level_1,
     leave_level_1,
+    refer_after_notification,
     refuse_level_1_for_category_3,
 )
 from workflows.rules.policy import AreaPolicy, DeadlineKind
@@ -41,7 +42,6 @@ from workflows.rules.records import CO_ORDINATOR, NoticeKind, Referral, Stage
 from workflows.rules.rule_changes import (
     ELIGIBILITY,
     PRE_MEETING_INFORMATION_EXCHANGE,
-    REFERRAL_FROM_NOTIFICATION,
 )
 from workflows.rules.safeguarding import asp_screening_falls_due, receive_asp_route
 
@@ -105,10 +105,7 @@ def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecis
         case.stage, case.level = Stage.LEVEL_1, 1
         enter_level_1(case, policy, now)
     else:
-        case.stage = Stage.REFERRAL_DUE
-        # 003 stage 2: "within five working days of submission of the notification form", not of its screening.
-        notified = (case.notified_at or case.opened_at) if case.follows(REFERRAL_FROM_NOTIFICATION) else now
-        open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, notified, now)
+        refer_after_notification(case, policy, now)
 
 
 def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted, now: datetime) -> None:

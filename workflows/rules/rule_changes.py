@@ -74,6 +74,9 @@ REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
 # 000, 002, 004: the AP1, the adult safeguarding referral, the same-day ASP share and the SWIS alert outlive the
 # exit decision, as the child protection referral does (000: the AP1 "within 24 hours so as to minimise risk").
 SAFEGUARDING_OUTLIVES_EXIT = "safeguarding-outlives-exit"
+# 003 stage 2: a risk triage asking for a referral while the notification awaits screening is the screening's
+# decision: it meets the screening, and the referral counts from the notification's submission, not the triage.
+TRIAGE_AT_NOTIFICATION_SCREENS_IT = "triage-at-notification-screens-it"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -101,4 +104,5 @@ RULE_CHANGES: tuple[str, ...] = (
     SUBJECT_INFORMED_DEADLINE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     SAFEGUARDING_OUTLIVES_EXIT,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )

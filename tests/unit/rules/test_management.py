@@ -15,7 +15,7 @@ from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, RuleViolation, Stage
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
-from workflows.rules.rule_changes import LEVEL_1_REVIEW
+from workflows.rules.rule_changes import LEVEL_1_REVIEW, TRIAGE_AT_NOTIFICATION_SCREENS_IT
 
 
 def test_a_risk_change_escalating_to_level_3_rearms_the_review_at_six_weeks():
@@ -144,3 +144,48 @@ def test_a_running_level_1_case_takes_up_the_level_1_review_at_continue_as_new()
     assert "level-1-review" not in case.deadlines  # opened before the rule
     case.take_up([LEVEL_1_REVIEW], at(date(2027, 3, 1)))
     assert case.deadlines["level-1-review"].due_date == date(2027, 3, 1) + timedelta(weeks=12)
+
+
+# ------------------------------------------------------------------ a change in risk before the screening
+
+
+def _unscreened_case_with_risk_increase() -> CaseFile:
+    """Notified Wed 4 Nov 2026; a risk increase reported Mon 9 Nov, before the co-ordinator screened it."""
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(
+        ev.RiskChangeReported(
+            reporting_agency="police-scotland-lanarkshire", direction="increased", summary="new intelligence"
+        ),
+        at(date(2026, 11, 9)),
+    )
+    return case
+
+
+def test_a_triage_asking_for_a_referral_before_screening_counts_it_from_the_notifications_submission():
+    """003 stage 2: a referral "must be submitted ... within five working days of submission of the notification
+    form"; the triage that asks for it is the screening's decision, so the screening is met, not left to breach."""
+    case = _unscreened_case_with_risk_increase()
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="referral-requested", reason="needs level 2"),
+        at(date(2026, 11, 9), 14),
+    )
+    assert case.stage is Stage.REFERRAL_DUE
+    assert case.deadlines["referral"].due_date == date(2026, 11, 11)  # Wed 4 Nov + 5 working days
+    screening = case.deadlines["screening"]
+    assert screening.state is DeadlineState.MET and screening.met_at == at(date(2026, 11, 9), 14)
+    case.tick(at(date(2026, 11, 20)))
+    assert not [n for n in case.take_outbox() if n.deadline_id == "screening"]  # never re-escalated
+
+
+def test_a_case_that_left_its_screening_open_after_such_a_triage_closes_it_at_continue_as_new():
+    case = _unscreened_case_with_risk_increase()
+    case.rule_changes.remove(TRIAGE_AT_NOTIFICATION_SCREENS_IT)
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="referral-requested", reason="needs level 2"),
+        at(date(2026, 11, 9), 14),
+    )
+    assert case.deadlines["referral"].due_date == date(2026, 11, 16)  # as it was: from the triage
+    case.tick(at(date(2026, 11, 12)))
+    assert case.deadlines["screening"].state is DeadlineState.BREACHED
+    case.take_up([TRIAGE_AT_NOTIFICATION_SCREENS_IT], at(date(2026, 11, 13)))
+    assert case.deadlines["screening"].state is DeadlineState.CANCELLED
