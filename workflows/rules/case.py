@@ -115,6 +115,8 @@ class CaseFile(BaseModel):
     opened_at: datetime
     # When the notification (or a referral in its place) was submitted: the referral's 5 WD count from it (003).
     notified_at: datetime | None = None
+    # The day a risk triage brought the initial meeting forward to: a new release or discharge date keeps it.
+    initial_meeting_brought_forward_to: date | None = None
     stage: Stage
     level: int | None = None
     referral: Referral | None = None

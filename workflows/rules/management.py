@@ -32,6 +32,7 @@ from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     LEVEL_1_REVIEW,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
+    MEETING_BROUGHT_FORWARD_STAYS,
     REFERRAL_FROM_NOTIFICATION,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
@@ -281,6 +282,8 @@ def _before_initial_meeting(
     if sooner.due_at < meeting.due_at:
         rearm_deadline(case, policy, "initial-meeting", sooner, now, why)
         arm_pre_meeting_exchange(case, policy, now)
+        if case.follows(MEETING_BROUGHT_FORWARD_STAYS):
+            case.initial_meeting_brought_forward_to = sooner.due_date
 
 
 def check_level_3_criteria(case: CaseFile, policy: AreaPolicy, criteria: Sequence[str]) -> None:

@@ -24,9 +24,10 @@ from workflows.rules.exit import open_sonr_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.meetings import INITIAL_MEETING_KINDS
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, Stage
+from workflows.rules.records import CO_ORDINATOR, NoticeKind, Stage
 from workflows.rules.rule_changes import (
     INITIAL_MEETING_BEFORE_RELEASE,
+    MEETING_BROUGHT_FORWARD_STAYS,
 )
 from workflows.rules.safeguarding import asp_screening_falls_due
 
@@ -187,11 +188,28 @@ def rearm_initial_meeting(case: CaseFile, policy: AreaPolicy, now: datetime, why
     if meeting is None or not meeting.is_open or case.referral is None or case.level not in (2, 3):
         return
     kind, start, cap = initial_meeting_rule(case, policy, case.level, now)
+    stays = case.follows(MEETING_BROUGHT_FORWARD_STAYS)
+    forward = case.initial_meeting_brought_forward_to
+    if stays and forward is not None and (cap is None or end_of_local_day(forward) < cap.due_at):
+        cap = DueDate(
+            end_of_local_day(forward), forward, f"brought forward by a risk triage to {forward:%a %d %b %Y}"
+        )
     due = new_deadline(policy, kind, "initial-meeting", CO_ORDINATOR, start, now, due_no_later_than=cap)
+    was_due = meeting.due_at
     rearm_deadline(
         case, policy, "initial-meeting", DueDate(due.due_at, due.due_date, due.explanation), now, why
     )
     arm_pre_meeting_exchange(case, policy, now)
+    if stays and meeting.due_at != was_due:
+        # The co-ordinator arranges the meeting: a date moved by another agency's event reaches them.
+        case.notify(
+            NoticeKind.DEADLINE_MOVED,
+            CO_ORDINATOR,
+            f"moved: {meeting.title}",
+            [why, meeting.explanation],
+            "initial-meeting",
+            meeting.due_at,
+        )
 
 
 def initial_meeting_rule(

@@ -49,6 +49,7 @@ class NoticeKind(StrEnum):
     RE_ESCALATION = "re-escalation"
     ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"
     PRE_MEETING_INFORMATION = "pre-meeting-information"
+    DEADLINE_MOVED = "deadline-moved"
 
 
 class Notice(BaseModel):

@@ -77,6 +77,9 @@ SAFEGUARDING_OUTLIVES_EXIT = "safeguarding-outlives-exit"
 # 003 stage 2: a risk triage asking for a referral while the notification awaits screening is the screening's
 # decision: it meets the screening, and the referral counts from the notification's submission, not the triage.
 TRIAGE_AT_NOTIFICATION_SCREENS_IT = "triage-at-notification-screens-it"
+# A new release or discharge date never puts the initial meeting later than a risk triage brought it forward to;
+# when it moves the meeting, the co-ordinator is told.
+MEETING_BROUGHT_FORWARD_STAYS = "meeting-brought-forward-stays"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -105,4 +108,5 @@ RULE_CHANGES: tuple[str, ...] = (
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     SAFEGUARDING_OUTLIVES_EXIT,
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
+    MEETING_BROUGHT_FORWARD_STAYS,
 )

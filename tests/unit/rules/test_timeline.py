@@ -164,6 +164,66 @@ def test_the_initial_meeting_moves_with_a_later_release_date():
     assert case.deadlines["initial-meeting"].due_date == date(2027, 9, 2)
 
 
+def _custody_meeting_brought_forward() -> CaseFile:
+    """Release Fri 4 Jun 2027; accepted Tue 16 Feb; a risk increase triaged Wed 17 Feb brings the meeting forward
+    to the extra review's 10 working days: Wed 3 Mar."""
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="threats"),
+        at(date(2027, 2, 17)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="extra-review", reason="meet sooner"),
+        at(date(2027, 2, 17), 14),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 3, 3)
+    case.take_outbox()
+    return case
+
+
+def test_a_new_release_date_keeps_the_meeting_a_risk_triage_brought_forward_and_tells_the_co_ordinator():
+    """001, 003: after a change in risk "it may be necessary for a review to take place sooner than expected"; a
+    later release does not undo that. An earlier release still brings the meeting before it (003)."""
+    case = _custody_meeting_brought_forward()
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 9, 3), reason="appeal"),
+        at(date(2027, 2, 18)),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 3, 3)
+    assert not [n for n in case.take_outbox() if n.kind is NoticeKind.DEADLINE_MOVED]  # nothing moved
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 3, 2), reason="parole"),
+        at(date(2027, 2, 19)),
+    )
+    meeting_due = case.deadlines["initial-meeting"]
+    assert meeting_due.due_date == date(2027, 3, 1)  # the working day before the new release
+    [moved] = [n for n in case.take_outbox() if n.kind is NoticeKind.DEADLINE_MOVED]
+    assert moved.to == "co-ordinator" and moved.due_at == meeting_due.due_at
+    assert "release date moved to Tue 02 Mar 2027 (parole)" in moved.lines
+
+
+def test_a_case_from_before_the_correction_lets_a_new_release_date_undo_the_triages_date_silently():
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.rule_changes.remove("meeting-brought-forward-stays")
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="threats"),
+        at(date(2027, 2, 17)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="extra-review", reason="meet sooner"),
+        at(date(2027, 2, 17), 14),
+    )
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 9, 3), reason="appeal"),
+        at(date(2027, 2, 18)),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 9, 2)
+
+
 # ------------------------------------------------------------------ 4. pre-meeting information exchange
 
 
@@ -367,6 +427,8 @@ def test_minutes_still_to_circulate_stay_open_after_exit_and_the_case_closes_whe
     case.apply(
         ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 24))
     )
+    assert case.stage is Stage.EXITING  # the SWIS alert after the meeting outlives the exit too (000)
+    case.apply(ev.SwisAlertUpdated(meeting_id="meeting-1"), at(date(2026, 11, 24)))
     assert case.stage is Stage.EXITED
 
 
@@ -376,6 +438,7 @@ def test_a_subject_access_request_about_an_exited_case_is_still_possible():
     case.apply(
         ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 23))
     )
+    case.apply(ev.SwisAlertUpdated(meeting_id="meeting-1"), at(date(2026, 11, 23)))
     case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 24)))
     assert case.stage is Stage.EXITED
     case.apply(ev.SubjectAccessRequested(meeting_ids=["meeting-1"]), at(date(2026, 12, 1)))
