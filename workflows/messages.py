@@ -68,6 +68,7 @@ EVENT_UPDATES: dict[type[ev.Event], str] = {
     ev.Level1ReviewRecorded: "record_level_1_review",
     ev.SonrEndNoticeGiven: "give_sonr_end_notice",
     ev.SupervisionEndNoticeGiven: "give_supervision_end_notice",
+    ev.EndDateRecorded: "record_end_date",
     ev.ExitDecision: "decide_exit",
     ev.SubjectInformed: "record_subject_informed",
     ev.ConclusionsSharedWithChildProtection: "share_with_child_protection",

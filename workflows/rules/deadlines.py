@@ -216,6 +216,7 @@ def new_deadline(
     *,
     set_date: date | None = None,
     due_no_later_than: DueDate | None = None,
+    due_no_earlier_than: DueDate | None = None,
     title_suffix: str = "",
     weeks_back_to_working_day: bool = True,
     set_at_meeting: str | None = None,
@@ -226,6 +227,8 @@ def new_deadline(
     )
     if due_no_later_than is not None and due_no_later_than.due_at < due.due_at:
         due = due_no_later_than
+    if due_no_earlier_than is not None and due_no_earlier_than.due_at > due.due_at:
+        due = due_no_earlier_than
     return Deadline(
         deadline_id=deadline_id,
         kind=kind,
@@ -258,6 +261,7 @@ def open_deadline(
     *,
     set_date: date | None = None,
     due_no_later_than: DueDate | None = None,
+    due_no_earlier_than: DueDate | None = None,
     title_suffix: str = "",
     set_at_meeting: str | None = None,
 ) -> Deadline:
@@ -273,6 +277,7 @@ def open_deadline(
         now,
         set_date=set_date,
         due_no_later_than=due_no_later_than,
+        due_no_earlier_than=due_no_earlier_than,
         title_suffix=title_suffix,
         weeks_back_to_working_day=case.follows(WEEKS_BACK_TO_WORKING_DAY),
         set_at_meeting=set_at_meeting,

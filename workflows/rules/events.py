@@ -35,6 +35,7 @@ from workflows.rules.event_fields import (
 )
 from workflows.rules.management_events import (
     ContinueBasis,
+    EndDateRecorded,
     ExitDecision,
     Level1PlanRecorded,
     Level1ReviewRecorded,
@@ -357,6 +358,7 @@ __all__ = [
     "DateKind",
     "DateOutsideWindow",
     "DateWindow",
+    "EndDateRecorded",
     "Event",
     "ExitDecision",
     "HappenedOn",

@@ -20,13 +20,14 @@ from workflows.rules.deadlines import (
     rearm_deadline,
 )
 from workflows.rules.errors import RuleViolation
-from workflows.rules.exit import open_sonr_deadlines
+from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.meetings import INITIAL_MEETING_KINDS
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, NoticeKind, Stage
 from workflows.rules.rule_changes import (
     INITIAL_MEETING_BEFORE_RELEASE,
+    LICENCE_END_ON_EVERY_OPENING,
     MEETING_BROUGHT_FORWARD_STAYS,
 )
 from workflows.rules.safeguarding import asp_screening_falls_due
@@ -126,6 +127,9 @@ def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOp
         )
     if opening.sonr_end_date is not None:
         open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
+    if opening.supervision_end_date is not None and case.follows(LICENCE_END_ON_EVERY_OPENING):
+        # Category 2 and 3: the licence end on release prompts exit planning, as on any other opening (003).
+        open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
 
 
 def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstances: str | None) -> None:

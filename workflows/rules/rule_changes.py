@@ -80,6 +80,9 @@ TRIAGE_AT_NOTIFICATION_SCREENS_IT = "triage-at-notification-screens-it"
 # A new release or discharge date never puts the initial meeting later than a risk triage brought it forward to;
 # when it moves the meeting, the co-ordinator is told.
 MEETING_BROUGHT_FORWARD_STAYS = "meeting-brought-forward-stays"
+# 003 stage 5: a category 2 or 3 case opened by its disposal, upcoming release or discharge plans for the end of
+# its supervision or licence as any other opening does.
+LICENCE_END_ON_EVERY_OPENING = "licence-end-on-every-opening"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -109,4 +112,5 @@ RULE_CHANGES: tuple[str, ...] = (
     SAFEGUARDING_OUTLIVES_EXIT,
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
     MEETING_BROUGHT_FORWARD_STAYS,
+    LICENCE_END_ON_EVERY_OPENING,
 )

@@ -83,6 +83,7 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     # exit
     ev.SonrEndNoticeGiven:          (_ANY,                exit.give_sonr_end_notice),
     ev.SupervisionEndNoticeGiven:   (_ANY,                exit.give_supervision_end_notice),
+    ev.EndDateRecorded:             (_ANY,                exit.record_end_date),
     ev.ExitDecision:                (_ANY,                exit.decide_exit),
     # confidentiality and subject access
     ev.SubjectInformed:             (_ANY,                confidentiality.record_subject_informed),

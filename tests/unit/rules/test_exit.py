@@ -4,11 +4,20 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.case_builders import SCOTTISH_AGENCIES, asp_criteria_met, community_notification, meeting
+from tests.case_builders import (
+    SCOTTISH_AGENCIES,
+    SUBJECT,
+    asp_criteria_met,
+    category_criteria,
+    community_notification,
+    meeting,
+)
 from tests.unit.rules.cases import at, english_referred_case, referred_case
 from workflows.rules import events as ev
+from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import CaseFile, NoticeKind, RuleViolation, Stage
 from workflows.rules.deadlines import DeadlineState
+from workflows.rules.rule_changes import EXIT_BASIS, LICENCE_END_ON_EVERY_OPENING
 
 
 def test_sonr_end_needs_notice_eight_weeks_before_and_exit_closes_the_case():
@@ -162,3 +171,104 @@ def test_a_case_from_before_the_correction_still_cancels_the_ap1_at_exit():
     case.apply(asp_criteria_met(), at(date(2026, 11, 9), 16))
     case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 9), 17))
     assert case.deadlines["ap1-referral"].state is DeadlineState.CANCELLED and case.stage is Stage.EXITED
+
+
+# ------------------------------------------------------------------ supervision / licence and SONR end dates
+
+
+def _released_on_licence(
+    release: date, licence_end: date, *, rule_changes: list[str] | None = None
+) -> CaseFile:
+    """A category 2 case opened by the prison after the pre-release ICM, on licence until `licence_end`."""
+    opening = ev.CaseOpening(
+        case_ref="MAPPA-LAN-2026-LIC001",
+        area="lanarkshire",
+        jurisdiction=Jurisdiction.SCOTLAND,
+        category=2,
+        lead_agency="sps",
+        route=ev.EntryRoute.CUSTODY,
+        subject=SUBJECT,
+        upcoming_release=ev.UpcomingRelease(
+            recorded_by="sps", release_date=release, icm_held_on=date(2026, 11, 2)
+        ),
+        supervision_end_date=licence_end,
+        **category_criteria(2),
+    )
+    return CaseFile.open(opening, at(date(2026, 11, 4)), rule_changes)
+
+
+def test_a_category_2_case_opened_by_its_upcoming_release_plans_for_the_end_of_its_licence():
+    """003 stage 5, as for the SONR: the lead agency gives notice "with sufficient time to allow for a review"."""
+    case = _released_on_licence(date(2027, 6, 4), date(2028, 6, 30))
+    notice, review = case.deadlines["supervision-end-notice"], case.deadlines["supervision-exit-review"]
+    assert notice.due_date == date(2028, 5, 5) and notice.responsible == "sps"  # 8 weeks before, a Friday
+    assert review.due_date == date(2028, 6, 29) and review.responsible == "co-ordinator"
+
+
+def test_a_case_opened_so_before_the_correction_takes_up_its_licence_end_at_continue_as_new():
+    case = _released_on_licence(date(2027, 6, 4), date(2028, 6, 30), rule_changes=[EXIT_BASIS])
+    assert "supervision-end-notice" not in case.deadlines
+    case.take_up([LICENCE_END_ON_EVERY_OPENING], at(date(2027, 1, 4)))
+    assert case.deadlines["supervision-end-notice"].due_date == date(2028, 5, 5)
+
+
+def test_a_licence_extended_moves_the_notice_and_the_review_to_the_new_end():
+    case = _released_on_licence(date(2027, 6, 4), date(2028, 6, 30))
+    receipt = case.apply(
+        ev.EndDateRecorded(
+            recorded_by="sps",
+            ends="supervision-or-licence",
+            end_date=date(2029, 3, 30),
+            reason="licence extended",
+        ),
+        at(date(2027, 1, 4)),
+    )
+    assert case.supervision_end_date == date(2029, 3, 30)
+    assert case.deadlines["supervision-end-notice"].due_date == date(2029, 2, 2)  # 8 weeks before
+    assert case.deadlines["supervision-exit-review"].due_date == date(2029, 3, 29)
+    assert {c.deadline_id for c in receipt.changes if c.change == "opened"} == {
+        "supervision-end-notice",
+        "supervision-exit-review",
+    }
+
+
+def test_a_sonr_end_set_later_is_planned_for_and_never_due_before_the_day_it_was_recorded():
+    """A SONR end recorded four weeks ahead: the 8-week notice cannot have been given before anyone knew the date."""
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    assert "sonr-exit-notice" not in case.deadlines
+    recorded = date(2026, 11, 10)
+    case.apply(
+        ev.EndDateRecorded(
+            recorded_by="police-scotland-lanarkshire",
+            ends="sonr",
+            end_date=recorded + timedelta(weeks=4),
+            reason="registration period confirmed",
+        ),
+        at(recorded),
+    )
+    notice = case.deadlines["sonr-exit-notice"]
+    assert notice.due_date == recorded and notice.state is DeadlineState.OPEN
+    assert case.deadlines["exit-review"].due_date == date(2026, 12, 7)  # the working day before the end
+
+
+def test_an_end_date_is_refused_when_already_reached_or_for_a_category_that_has_no_licence_in_mappa():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    with pytest.raises(RuleViolation, match="already reached") as reached:
+        case.check(
+            ev.EndDateRecorded(
+                recorded_by="police-scotland-lanarkshire", ends="sonr", end_date=date(2026, 11, 4), reason="x"
+            ),
+            at(date(2026, 11, 4)),
+        )
+    assert reached.value.field == "end_date"
+    with pytest.raises(RuleViolation, match="category 2 or 3") as category:
+        case.check(
+            ev.EndDateRecorded(
+                recorded_by="police-scotland-lanarkshire",
+                ends="supervision-or-licence",
+                end_date=date(2027, 11, 4),
+                reason="x",
+            ),
+            at(date(2026, 11, 4)),
+        )
+    assert category.value.field == "ends"
