@@ -143,6 +143,7 @@ async def test_minutes_still_to_circulate_keep_an_exited_case_open_reminded_and_
     await rig.send(handle, referral(2))
     await rig.send(handle, accept(2))
     await rig.send(handle, meeting(day0, day0 + timedelta(weeks=10)))
+    await rig.send(handle, ev.SwisAlertUpdated(meeting_id="meeting-1"))  # it too outlives exit (000)
     receipt = await rig.send(handle, ev.ExitDecision(outcome="exit", reason="moved to another jurisdiction"))
     assert receipt.stage == "exiting"
     await rig.pass_time(timedelta(days=10))
@@ -216,6 +217,7 @@ async def test_a_subject_access_request_after_the_case_closed_reopens_it_reminde
     await rig.send(handle, accept(2))
     await rig.send(handle, meeting(day0, day0 + timedelta(weeks=10)))
     await rig.send(handle, ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]))
+    await rig.send(handle, ev.SwisAlertUpdated(meeting_id="meeting-1"))
     await rig.send(handle, ev.ExitDecision(outcome="exit", reason="moved to another jurisdiction"))
     assert (await handle.result()).reason == "moved to another jurisdiction"
     # The next day the subject asks for the minutes, through the API's service as the route sends it.
