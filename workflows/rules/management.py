@@ -8,6 +8,7 @@ never later than the review already set.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ from workflows.rules.deadlines import (
     open_deadline,
     open_of,
     rearm_deadline,
+    reminder_time,
+    touch,
 )
 from workflows.rules.errors import RuleViolation, WrongStage
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
@@ -32,6 +35,7 @@ from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     LEVEL_1_REVIEW,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
+    LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
     MEETING_BROUGHT_FORWARD_STAYS,
     REFERRAL_FROM_NOTIFICATION,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
@@ -161,7 +165,16 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
         if current_review
         else None
     )
-    open_deadline(
+    raised = e.new_level == 3 and case.follows(LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS)
+    if raised:
+        # 001: "an initial MAPPP to be held within five working days" of the grounds for level 3.
+        mappp = compute_due(policy, policy.rule(DeadlineKind.INITIAL_MEETING_LEVEL_3), now)
+        if cap is None or mappp.due_at < cap.due_at:
+            cap = replace(
+                mappp,
+                explanation=f"the level 3 meeting within five working days of the raise: {mappp.explanation}",
+            )
+    review = open_deadline(
         case,
         policy,
         REVIEW_KINDS[e.new_level],
@@ -170,7 +183,13 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
         now,
         now,
         due_no_later_than=cap,
+        title_suffix=" after the raise to level 3" if raised else "",
     )
+    if raised:
+        # Reminded as the MAPPP is, a few working days ahead: a six-week review's reminder would fall before today.
+        due = DueDate(review.due_at, review.due_date, review.explanation)
+        reminder = policy.rule(DeadlineKind.INITIAL_MEETING_LEVEL_3).reminder
+        review.reminder_at = reminder_time(policy, reminder, due, now)
 
 
 # ------------------------------------------------------------------ level 1: ordinary agency management (004)
@@ -277,6 +296,9 @@ def _before_initial_meeting(
         why = f"brought forward after {change.change_id}"
     if meeting.kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE and e.outcome == "level-change":
         # Custody / CPA: the meeting stays before release (003); the co-ordinator may still bring it forward.
+        if case.follows(LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS):
+            meeting.title = meeting.title.replace("(level 2)", "(level 3)")
+            touch(case, meeting.deadline_id)
         return
     sooner = compute_due(policy, policy.rule(kind), now)
     if sooner.due_at < meeting.due_at:

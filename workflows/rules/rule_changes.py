@@ -83,6 +83,9 @@ MEETING_BROUGHT_FORWARD_STAYS = "meeting-brought-forward-stays"
 # 003 stage 5: a category 2 or 3 case opened by its disposal, upcoming release or discharge plans for the end of
 # its supervision or licence as any other opening does.
 LICENCE_END_ON_EVERY_OPENING = "licence-end-on-every-opening"
+# 001: a managed case raised to level 3 has its level 3 meeting (MAPPP) within five working days of the raise, as
+# a referral to level 3 does, not only a review within the level 3 maximum; a custody case's meeting is retitled.
+LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS = "level-3-meeting-within-five-working-days"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -113,4 +116,5 @@ RULE_CHANGES: tuple[str, ...] = (
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
     MEETING_BROUGHT_FORWARD_STAYS,
     LICENCE_END_ON_EVERY_OPENING,
+    LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
 )

@@ -500,6 +500,32 @@ def test_a_risk_increase_before_the_initial_meeting_can_bring_the_meeting_forwar
     assert case.level == 2
 
 
+def test_a_custody_case_raised_to_level_3_before_its_meeting_is_titled_as_the_level_3_meeting_before_release():
+    """003: "the initial Level 2 or Level 3 meeting must take place prior to their release": still before release,
+    now as the level 3 meeting."""
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    assert case.deadlines["initial-meeting"].title.endswith("(level 2)")
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="threats"),
+        at(date(2027, 2, 17)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(
+            change_id="risk-change-1",
+            outcome="level-change",
+            new_level=3,
+            level_2_cannot_deliver="police surveillance at short notice",
+            reason="threats to a named victim",
+        ),
+        at(date(2027, 2, 17), 14),
+    )
+    meeting_due = case.deadlines["initial-meeting"]
+    assert case.level == 3 and meeting_due.title.endswith("(level 3)")
+    assert meeting_due.due_date == date(2027, 6, 3)
+
+
 def test_every_correction_here_is_in_force_for_new_cases():
     assert {
         "referral-from-notification",
