@@ -86,6 +86,9 @@ LICENCE_END_ON_EVERY_OPENING = "licence-end-on-every-opening"
 # 001: a managed case raised to level 3 has its level 3 meeting (MAPPP) within five working days of the raise, as
 # a referral to level 3 does, not only a review within the level 3 maximum; a custody case's meeting is retitled.
 LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS = "level-3-meeting-within-five-working-days"
+# 000: the AP1's 24 hours run from the screening that found the criteria met, so it can be reminded; a meeting
+# held before that screening is the co-ordinator's lateness (the screening), never the lead agency's AP1.
+AP1_FROM_THE_SCREENING = "ap1-from-the-screening"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -117,4 +120,5 @@ RULE_CHANGES: tuple[str, ...] = (
     MEETING_BROUGHT_FORWARD_STAYS,
     LICENCE_END_ON_EVERY_OPENING,
     LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
+    AP1_FROM_THE_SCREENING,
 )

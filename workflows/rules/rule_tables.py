@@ -337,7 +337,7 @@ SCOTLAND_ONLY_RULES: tuple[StatutoryRule, ...] = (
         "Where the 3-point criteria are met an AP1 referral is made within 24 hours, and before any MAPPA meeting.",
         "000",
         Timescale("hours", 24),
-        "receipt of referral",
+        "the screening that found the criteria met",
         "lead agency",
         reminder=Timescale("hours", 4),
     ),
