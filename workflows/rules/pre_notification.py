@@ -100,12 +100,25 @@ def check_pre_notification(opening: ev.CaseOpening) -> None:
         )
 
 
+def disposal_notified(disposal_date: date, notified_on: date | None, field: str) -> datetime:
+    """003 stage 2: the notification is due "within three workings days of being notified of a community sentence
+    disposal": counted from the day the lead authority was notified, the disposal's own day when not given."""
+    if notified_on is not None and notified_on < disposal_date:
+        raise RuleViolation(
+            "the lead authority cannot be notified of a disposal before the disposal (003)",
+            "disposal notified",
+            field,
+        )
+    return local_time_on(notified_on or disposal_date, time(12))
+
+
 def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
     """003 stages 1-2: the deadline for the notification (or the prison's / hospital's notification or referral)
     runs from the disposal, or back from the release or discharge, before the case reaches the co-ordinator."""
     case.stage = Stage.AWAITING_NOTIFICATION
     if opening.disposal is not None:
-        disposal = local_time_on(opening.disposal.disposal_date, time(12))
+        d = opening.disposal
+        disposal = disposal_notified(d.disposal_date, d.disposal_notified_on, "disposal.disposal_notified_on")
         open_deadline(
             case, policy, DeadlineKind.NOTIFICATION, "notification", case.lead_agency, disposal, now
         )
@@ -147,6 +160,12 @@ def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstanc
 def submit_notification(
     case: CaseFile, policy: AreaPolicy, e: ev.NotificationSubmitted, now: datetime
 ) -> None:
+    if e.disposal_notified_on is not None:
+        raise RuleViolation(
+            "the day the disposal was notified is given with the court disposal that opened the case",
+            "disposal notified",
+            "disposal_notified_on",
+        )
     meet_pre_notification(case, now, e.extenuating_circumstances)
     case.notified_at = now
     case.stage = Stage.NOTIFICATION

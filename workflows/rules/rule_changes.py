@@ -89,6 +89,9 @@ LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS = "level-3-meeting-within-five-working-
 # 000: the AP1's 24 hours run from the screening that found the criteria met, so it can be reminded; a meeting
 # held before that screening is the co-ordinator's lateness (the screening), never the lead agency's AP1.
 AP1_FROM_THE_SCREENING = "ap1-from-the-screening"
+# 001, 003: asking the referrer for more "may delay" what follows: the co-ordinator's decision falls due a decision's
+# time after the information is due, and is counted afresh from the day it arrives.
+REFERRAL_DECISION_WAITS_FOR_INFORMATION = "referral-decision-waits-for-information"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -121,4 +124,5 @@ RULE_CHANGES: tuple[str, ...] = (
     LICENCE_END_ON_EVERY_OPENING,
     LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
     AP1_FROM_THE_SCREENING,
+    REFERRAL_DECISION_WAITS_FOR_INFORMATION,
 )

@@ -16,7 +16,7 @@ COMMON_RULES: tuple[StatutoryRule, ...] = (
         "three working days of being notified of a community sentence disposal.",
         "003",
         in_working_days(3),
-        "community sentence disposal",
+        "being notified of the community sentence disposal",
         "lead agency",
         reminder=in_working_days(1),
     ),

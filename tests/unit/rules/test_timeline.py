@@ -17,7 +17,7 @@ from tests.case_builders import (
 )
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
-from workflows.rules.calendar import Jurisdiction
+from workflows.rules.calendar import Jurisdiction, local_date
 from workflows.rules.case import CaseFile, NoticeKind, RuleViolation, Stage, WrongStage
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
@@ -83,6 +83,27 @@ def test_a_court_disposal_opens_the_case_awaiting_a_notification_due_three_worki
     assert case.stage is Stage.AWAITING_NOTIFICATION
     assert d.state is DeadlineState.OPEN and d.due_date == date(2026, 11, 5)
     assert d.reminder_at is not None
+
+
+def test_a_court_disposal_notified_later_counts_from_that_day_and_reminds_the_lead_authority_the_day_before():
+    """003 stage 2: "within three workings days of being notified of a community sentence disposal"."""
+    fact = ev.CourtDisposal(
+        recorded_by="police-scotland-lanarkshire",
+        disposal_date=date(2026, 10, 30),  # a Friday; the police heard of it on Wed 4 Nov
+        disposal_notified_on=date(2026, 11, 4),
+    )
+    case = CaseFile.open(
+        opened_by(fact, ev.EntryRoute.COMMUNITY, "police-scotland-lanarkshire"), at(date(2026, 11, 4))
+    )
+    d = case.deadlines["notification"]
+    assert d.due_date == date(2026, 11, 9) and "being notified" in d.explanation
+    assert d.reminder_at is not None and local_date(d.reminder_at) == date(2026, 11, 6)
+    case.tick(d.reminder_at)
+    assert [n.deadline_id for n in case.take_outbox() if n.kind is NoticeKind.REMINDER] == ["notification"]
+    case.apply(
+        ev.NotificationSubmitted(notifying_agency="police-scotland-lanarkshire"), at(date(2026, 11, 9))
+    )
+    assert d.state is DeadlineState.MET and not d.met_late
 
 
 def test_a_notification_not_submitted_within_three_working_days_of_disposal_is_breached_and_escalated():
