@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
+from workflows.rules.calendar import local_time_on
 from workflows.rules.deadlines import (
     DeadlineState,
     DueDate,
@@ -33,6 +34,7 @@ from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
+    CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
     LEVEL_1_REVIEW,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
     LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
@@ -128,7 +130,30 @@ def refer_after_notification(case: CaseFile, policy: AreaPolicy, now: datetime) 
     form", however long the screening took (a case from before the correction: from the screening)."""
     case.stage = Stage.REFERRAL_DUE
     notified = (case.notified_at or case.opened_at) if case.follows(REFERRAL_FROM_NOTIFICATION) else now
-    open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, notified, now)
+    open_deadline(
+        case,
+        policy,
+        DeadlineKind.REFERRAL,
+        "referral",
+        case.lead_agency,
+        notified,
+        now,
+        due_no_earlier_than=_twelve_weeks_before_release(case, policy),
+    )
+
+
+def _twelve_weeks_before_release(case: CaseFile, policy: AreaPolicy) -> DueDate | None:
+    """003 stage 2: the prison sends "a notification or referral ... not less than twelve weeks before release"
+    (the hospital likewise before discharge): a custody case notified earlier has until then to refer."""
+    if not case.follows(CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE):
+        return None
+    if case.route is ev.EntryRoute.CUSTODY and case.release_date is not None:
+        kind, day = DeadlineKind.CUSTODY_REFERRAL, case.release_date
+    elif case.route is ev.EntryRoute.RESTRICTED_PATIENT and case.discharge_date is not None:
+        kind, day = DeadlineKind.RESTRICTED_PATIENT_REFERRAL, case.discharge_date
+    else:
+        return None
+    return compute_due(policy, policy.rule(kind), local_time_on(day, time(12)))
 
 
 def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime) -> None:

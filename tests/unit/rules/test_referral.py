@@ -210,6 +210,37 @@ def test_a_case_from_before_the_correction_breaches_the_decision_while_waiting()
     assert case.deadlines["referral-decision"].state is DeadlineState.BREACHED
 
 
+def test_a_custody_case_notified_early_owes_its_referral_by_twelve_weeks_before_release():
+    """003 stage 2: the SPS sends "a notification or referral ... not less than twelve weeks before release": a
+    notification months ahead does not cut the prison's time to refer to five working days."""
+    fact = ev.UpcomingRelease(recorded_by="sps", release_date=date(2027, 6, 4), icm_held_on=date(2027, 1, 29))
+    opening = ev.CaseOpening.model_validate(
+        {
+            **custody_referral(release_date=date(2027, 6, 4)).model_dump(
+                exclude={"referral", "release_date"}
+            ),
+            "upcoming_release": fact,
+        }
+    )
+    case = CaseFile.open(opening, at(date(2027, 2, 1)))
+    case.apply(ev.NotificationSubmitted(notifying_agency="sps"), at(date(2027, 2, 2)))
+    case.apply(
+        ev.ScreeningDecision(outcome="referral-needed", reason="level 2 on release"), at(date(2027, 2, 3))
+    )
+    due = case.deadlines["referral"]
+    assert due.due_date == date(2027, 3, 12) and "12 weeks before" in due.explanation  # not Tue 9 Feb
+    late = CaseFile.open(opening, at(date(2027, 2, 1)))
+    late.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 4, 30), reason="parole"),
+        at(date(2027, 2, 2)),
+    )
+    late.apply(ev.NotificationSubmitted(notifying_agency="sps"), at(date(2027, 2, 8)))
+    late.apply(ev.ScreeningDecision(outcome="referral-needed", reason="level 2"), at(date(2027, 2, 9)))
+    assert late.deadlines["referral"].due_date == date(
+        2027, 2, 15
+    )  # never sooner than 5 WD from the notification
+
+
 def test_custody_referral_is_due_twelve_weeks_before_release_and_the_meeting_before_release():
     release = date(2027, 1, 8)
     case = CaseFile.open(custody_referral(release_date=release), at(date(2026, 12, 21)))
