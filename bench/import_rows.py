@@ -10,9 +10,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from api.imports import ImportRow
-from workflows.rules.policy import area_policy
-
-CALENDAR = area_policy("lanarkshire").calendar
 
 COLUMNS = tuple(ImportRow.model_fields)
 
@@ -65,10 +62,6 @@ def fictional_row(n: int, today: date, rng: random.Random, area: str = "lanarksh
         held = rng.randint(1, 30)
         weeks = 12 if level == 2 else 6
         review = today - timedelta(days=held) + timedelta(weeks=weeks) - timedelta(days=rng.randint(0, 7))
-        # Within the maximum, which falls on the working day before when it lands on a closed day.
-        review = min(
-            review, CALENDAR.working_day_on_or_before(today - timedelta(days=held) + timedelta(weeks=weeks))
-        )
         owner = LANARKSHIRE["searching"][n % 3]
         row |= {
             "stage": "active-management",

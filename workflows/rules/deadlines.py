@@ -25,7 +25,6 @@ from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     DATES_IN_CASE_ORDER,
     ESCALATION_ROUTING,
-    WEEKS_AHEAD_TO_WORKING_DAY,
     WEEKS_BACK_TO_WORKING_DAY,
 )
 
@@ -130,14 +129,12 @@ def compute_due(
     set_date: date | None = None,
     *,
     weeks_back_to_working_day: bool = True,
-    weeks_ahead_to_working_day: bool = True,
 ) -> DueDate:
     """When a deadline under `rule`, counted from the instant `start`, falls due.
 
     A deadline counted back in weeks that lands on a weekend or holiday moves to the working day before, so the
     notice is due on a day the agency works, never after the day counted (`weeks_back_to_working_day`; False
-    only for cases opened before that rule); so does a maximum counted ahead in weeks (`weeks_ahead_to_working_day`,
-    likewise)."""
+    only for cases opened before that rule)."""
     ts = rule.timescale
     start_day = local_date(start)
     cal = policy.calendar
@@ -159,10 +156,7 @@ def compute_due(
             moved = f"; not counted: {', '.join(passed)}"
     elif ts.unit == "weeks":
         due_date = start_day + timedelta(weeks=-ts.amount if ts.before else ts.amount)
-        # Back in weeks (a notice before an end), or ahead to a maximum (a review "within" N weeks): a closed day
-        # moves to the working day before, never after the day counted.
-        to_working_day = weeks_back_to_working_day if ts.before else weeks_ahead_to_working_day
-        if to_working_day and not cal.is_working_day(due_date):
+        if ts.before and weeks_back_to_working_day and not cal.is_working_day(due_date):
             moved = f"; {due_date:%a %d %b} is not a working day ({cal.closure_reason(due_date)}): due the working day before"
             due_date = cal.working_day_on_or_before(due_date)
     elif ts.unit == "calendar_months":
@@ -243,7 +237,6 @@ def new_deadline(
     due_no_earlier_than: DueDate | None = None,
     title_suffix: str = "",
     weeks_back_to_working_day: bool = True,
-    weeks_ahead_to_working_day: bool = True,
     set_at_meeting: str | None = None,
 ) -> Deadline:
     rule = policy.rule(kind)
@@ -253,7 +246,6 @@ def new_deadline(
         counted_from,
         set_date,
         weeks_back_to_working_day=weeks_back_to_working_day,
-        weeks_ahead_to_working_day=weeks_ahead_to_working_day,
     )
     if due_no_later_than is not None and due_no_later_than.due_at < due.due_at:
         due = due_no_later_than
@@ -310,7 +302,6 @@ def open_deadline(
         due_no_earlier_than=due_no_earlier_than,
         title_suffix=title_suffix,
         weeks_back_to_working_day=case.follows(WEEKS_BACK_TO_WORKING_DAY),
-        weeks_ahead_to_working_day=case.follows(WEEKS_AHEAD_TO_WORKING_DAY),
         set_at_meeting=set_at_meeting,
     )
     # A deadline opened after it fell due (a late notification) is met or breached on the next tick.

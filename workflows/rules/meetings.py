@@ -41,7 +41,6 @@ from workflows.rules.rule_changes import (
     PER_PERSON_ATTENDANCE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     SUBJECT_INFORMED_DEADLINE,
-    WEEKS_AHEAD_TO_WORKING_DAY,
 )
 from workflows.rules.safeguarding import asp_chair_copied
 
@@ -105,12 +104,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         )
     if e.level_decided == 3 and case.level != 3:
         check_level_3_criteria(case, policy, e.level_3_criteria)
-    review_due = _review_date(
-        policy,
-        e,
-        in_own_unit=case.follows(REVIEW_OVERRIDE_IN_OWN_UNIT),
-        to_working_day=case.follows(WEEKS_AHEAD_TO_WORKING_DAY),
-    )
+    review_due = _review_date(policy, e, in_own_unit=case.follows(REVIEW_OVERRIDE_IN_OWN_UNIT))
     for action in e.rmp_actions:
         if action.due_date < e.held_on:
             raise RuleViolation(
@@ -321,9 +315,7 @@ def check_attendance(policy: AreaPolicy, level: int, e: ev.MeetingHeld) -> list[
     return [agency for agency in dict.fromkeys(e.invited) if agency not in present]
 
 
-def _review_date(
-    policy: AreaPolicy, e: ev.MeetingHeld, in_own_unit: bool = True, to_working_day: bool = True
-) -> date | None:
+def _review_date(policy: AreaPolicy, e: ev.MeetingHeld, in_own_unit: bool = True) -> date | None:
     """The review date set at a level 2 or 3 meeting, within the level's statutory maximum (003 stage 4).
 
     The maximum is read in its own unit: an area that overrides it in working days or months is counted so,
@@ -332,8 +324,7 @@ def _review_date(
         return None
     rule = policy.rule(REVIEW_KINDS[e.level_decided])
     if in_own_unit:
-        noon = local_time_on(e.held_on, time(12))
-        latest = compute_due(policy, rule, noon, weeks_ahead_to_working_day=to_working_day).due_date
+        latest = compute_due(policy, rule, local_time_on(e.held_on, time(12))).due_date
         span = rule.timescale.amount_in_words()
     else:
         latest = e.held_on + timedelta(weeks=rule.timescale.amount)

@@ -92,8 +92,6 @@ AP1_FROM_THE_SCREENING = "ap1-from-the-screening"
 # 001, 003: asking the referrer for more "may delay" what follows: the co-ordinator's decision falls due a decision's
 # time after the information is due, and is counted afresh from the day it arrives.
 REFERRAL_DECISION_WAITS_FOR_INFORMATION = "referral-decision-waits-for-information"
-# A maximum counted ahead in weeks (a review "within 12 weeks") that lands on a closed day is the working day before.
-WEEKS_AHEAD_TO_WORKING_DAY = "weeks-ahead-to-working-day"
 # 003 stage 2: a custody (or CPA) case notified early owes its referral by twelve weeks before release (or
 # discharge), not five working days after the notification; never sooner than those five working days.
 CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE = "custody-referral-by-twelve-weeks-before-release"
@@ -130,6 +128,5 @@ RULE_CHANGES: tuple[str, ...] = (
     LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
     AP1_FROM_THE_SCREENING,
     REFERRAL_DECISION_WAITS_FOR_INFORMATION,
-    WEEKS_AHEAD_TO_WORKING_DAY,
     CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
 )

@@ -2,15 +2,13 @@
 
 from datetime import date, timedelta
 
-import pytest
-
 from tests.case_builders import (
     community_notification,
     meeting,
 )
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
-from workflows.rules.case import CaseFile, NoticeKind, RuleViolation
+from workflows.rules.case import CaseFile, NoticeKind
 from workflows.rules.deadlines import DeadlineState, DueDate, compute_due, rearm_deadline
 from workflows.rules.policy import DeadlineKind, area_policy
 
@@ -197,18 +195,3 @@ def test_lanarkshire_closes_for_easter_monday_every_year_not_only_2026_and_2027(
     assert not LANARKSHIRE.calendar.is_working_day(date(2028, 4, 17))
     assert not LANARKSHIRE.calendar.is_working_day(date(2035, 3, 26))
     assert area_policy("glasgow").calendar.is_working_day(date(2028, 4, 17))
-
-
-def test_a_review_maximum_counted_in_weeks_that_lands_on_a_bank_holiday_is_the_working_day_before():
-    """003: level 2 cases "reviewed no less than once every 12 weeks": from Mon 8 Feb 2027 that is Mon 3 May, the
-    early May bank holiday, so the latest review is Fri 30 Apr."""
-    case = referred_case()
-    held = date(2027, 2, 8)
-    with pytest.raises(RuleViolation, match="Fri 30 Apr 2027"):
-        case.check(meeting(held, date(2027, 5, 3)), at(held, 15))
-    case.apply(meeting(held, date(2027, 4, 30)), at(held, 15))
-    assert case.deadlines["review:meeting-1"].due_date == date(2027, 4, 30)
-    before = referred_case()
-    before.rule_changes.remove("weeks-ahead-to-working-day")
-    before.apply(meeting(held, date(2027, 5, 3)), at(held, 15))  # as it was: the bank holiday itself
-    assert before.deadlines["review:meeting-1"].due_date == date(2027, 5, 3)
