@@ -179,12 +179,13 @@ def test_a_case_from_before_the_correction_still_cancels_the_ap1_at_exit():
 def _released_on_licence(
     release: date, licence_end: date, *, rule_changes: list[str] | None = None
 ) -> CaseFile:
-    """A category 2 case opened by the prison after the pre-release ICM, on licence until `licence_end`."""
+    """A category 3 case (in Scotland a violent offender under supervision) opened by the prison after the
+    pre-release ICM, on licence until `licence_end`."""
     opening = ev.CaseOpening(
         case_ref="MAPPA-LAN-2026-LIC001",
         area="lanarkshire",
         jurisdiction=Jurisdiction.SCOTLAND,
-        category=2,
+        category=3,
         lead_agency="sps",
         route=ev.EntryRoute.CUSTODY,
         subject=SUBJECT,
@@ -192,12 +193,12 @@ def _released_on_licence(
             recorded_by="sps", release_date=release, icm_held_on=date(2026, 11, 2)
         ),
         supervision_end_date=licence_end,
-        **category_criteria(2),
+        **category_criteria(3),
     )
     return CaseFile.open(opening, at(date(2026, 11, 4)), rule_changes)
 
 
-def test_a_category_2_case_opened_by_its_upcoming_release_plans_for_the_end_of_its_licence():
+def test_a_category_3_case_opened_by_its_upcoming_release_plans_for_the_end_of_its_licence():
     """003 stage 5, as for the SONR: the lead agency gives notice "with sufficient time to allow for a review"."""
     case = _released_on_licence(date(2027, 6, 4), date(2028, 6, 30))
     notice, review = case.deadlines["supervision-end-notice"], case.deadlines["supervision-exit-review"]
