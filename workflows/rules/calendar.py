@@ -37,6 +37,13 @@ _BANK_HOLIDAYS: dict[Jurisdiction, holidays.HolidayBase] = {
 }
 
 
+def easter_mondays() -> dict[date, str]:
+    """Easter Monday of every year the bank holiday tables hold (an English bank holiday, a local one in some
+    Scottish areas), read from the English table."""
+    england = _BANK_HOLIDAYS[Jurisdiction.ENGLAND_AND_WALES]
+    return {day: "Easter Monday" for day, name in england.items() if name == "Easter Monday"}
+
+
 def _bank_holidays(jurisdiction: Jurisdiction) -> holidays.HolidayBase:
     return _BANK_HOLIDAYS[jurisdiction]
 
