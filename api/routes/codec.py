@@ -185,7 +185,7 @@ def _parsed(body: bytes, most: int, route: str) -> list[Payload]:
     """The payloads of a `{"payloads": [...]}` document, counted before any is converted."""
     try:
         document = json.loads(body)
-        listed = document["payloads"] if isinstance(document, dict) else None
+        listed = document.get("payloads") if isinstance(document, dict) else None
         if not isinstance(listed, list):
             raise ValueError('no "payloads" list')
         if len(listed) > most:

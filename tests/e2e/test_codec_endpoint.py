@@ -128,6 +128,14 @@ async def test_a_decode_is_bounded_in_payloads_and_workflows_before_any_is_decry
     assert [(r.case_ref, r.outcome) for r in trail(api_rig)] == [(fake_ref(0), "refused")]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b"[]", b'{"payloads": {}}', b"[" * 100_000 + b"]" * 100_000, b"\xff", b'{"payloads": [1]}'],
+)
+async def test_a_body_that_is_no_payloads_document_is_a_bad_request(api_rig: ApiRig, body: bytes) -> None:
+    assert_problem(await decode(api_rig, "lan-co", body), 400)
+
+
 async def test_a_53_mb_encode_is_refused_before_it_is_read(api_rig: ApiRig) -> None:
     case_ref = await open_case(api_rig)
     huge = plain_payloads(1, data=b"x" * (40 * 1024 * 1024))
