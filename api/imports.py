@@ -35,6 +35,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.case_service import new_case_ref, start_case
 from api.idempotency import request_hash
 from api.openings import NewCase
+from store.directory import AgencyDirectory, DirectoryRefusal
 from store.models import AuditEvent, AuditOutcome
 from store.models import CaseOpening as CaseOpeningRow
 from workflows import search_attributes as sa
@@ -271,8 +272,11 @@ def parse_row(line: int, cells: dict[str, Any]) -> ImportRow | list[RowError]:
 # ------------------------------------------------------------------------------------------ checking
 
 
-def check_row(line: int, row: ImportRow, now: datetime, area: str | None = None) -> CheckedRow | RowError:
-    """The row as the core sees it: its dates inside their windows, and the case opened as the workflow will."""
+def check_row(
+    line: int, row: ImportRow, now: datetime, area: str | None = None, *, directory: AgencyDirectory
+) -> CheckedRow | RowError:
+    """The row as the core sees it: its dates inside their windows, every agency it names one the directory
+    allows in its area (the API's check), and the case opened as the workflow will."""
     if area is not None and row.area != area:
         return RowError(line, "area", "area", f"this import is for {area}; the row is in {row.area}")
     try:
@@ -285,6 +289,12 @@ def check_row(line: int, row: ImportRow, now: datetime, area: str | None = None)
     outside = [*ev.dates_outside_window(new_case, today), *ev.dates_outside_window(position, today)]
     if outside:
         return RowError(line, _column(outside[0].field), "plausible dates", outside[0].message)
+    if refused := ev.ids_outside_pattern(position):
+        return RowError(line, _column(refused[0].field), "ids in plaintext", refused[0].message)
+    try:
+        directory.check_named(row.area, new_case, position)
+    except DirectoryRefusal as refusal:
+        return RowError(line, _column(refusal.field), refusal.rule, refusal.message)
     opening = new_case.with_reference(new_case_ref(AREAS[row.area].code, now))
     try:
         case = CaseFile.open(opening, now, imported=position)
@@ -309,7 +319,12 @@ def check_row(line: int, row: ImportRow, now: datetime, area: str | None = None)
 
 
 def check_file(
-    text: str, file_format: Literal["csv", "jsonl"], now: datetime, area: str | None = None
+    text: str,
+    file_format: Literal["csv", "jsonl"],
+    now: datetime,
+    area: str | None = None,
+    *,
+    directory: AgencyDirectory,
 ) -> FileCheck:
     """Every row checked; a reference given twice in one file is refused on its later lines."""
     result = FileCheck()
@@ -332,7 +347,7 @@ def check_file(
             )
             continue
         first_line[key] = line
-        checked = check_row(line, parsed, now, area)
+        checked = check_row(line, parsed, now, area, directory=directory)
         if isinstance(checked, RowError):
             result.errors.append(checked)
         else:

@@ -30,6 +30,7 @@ from bench.rig import (
     task_queue,
 )
 from core.database import session_factory
+from store.directory import SEED_DIRECTORY, AgencyDirectory, DirectoryFile
 from workflows import search_attributes as sa
 from workflows.messages import CaseWorkflowInput
 
@@ -45,6 +46,9 @@ async def _settled(client: Client, queue: str, count: int) -> float:
     return watch.seconds
 
 
+SEED = AgencyDirectory.of_file(DirectoryFile.read(SEED_DIRECTORY))  # the agencies the fictional rows name
+
+
 async def run(full: bool = False) -> Result:
     result = Result(
         "import",
@@ -54,7 +58,7 @@ async def run(full: bool = False) -> Result:
     now = datetime.now(UTC)
     text = as_csv(fictional_rows(ROWS, now.date()))
     watch = Stopwatch()
-    check = check_file(text, "csv", now)
+    check = check_file(text, "csv", now, directory=SEED)
     dry_run = watch.seconds
     assert len(check.rows) == ROWS, check.errors[:3]
     async with dev_server() as (_, client):

@@ -33,6 +33,7 @@ from api.imports import (
 from core import bootstrap
 from core.database import session_factory
 from core.settings import Settings
+from store.directory import AgencyDirectory
 from workflows.rules.policy import AREAS
 
 
@@ -62,6 +63,16 @@ def _print_check(console: Console, check: FileCheck, dry_run: bool) -> None:
         console.print(f"[red]refused[/red] {escape(str(error))}", highlight=False)
 
 
+def _directory(settings: Settings) -> AgencyDirectory:
+    """The agency directory, as the API checks every named agency against it."""
+    engine = bootstrap.build_engine(settings)
+    try:
+        with session_factory(engine)() as session:
+            return AgencyDirectory.read(session)
+    finally:
+        engine.dispose()
+
+
 def import_cases(args: argparse.Namespace, settings: Settings) -> int:
     from cli.main import _operator  # who runs the import, for the audit trail (as `mappa audit export`)
 
@@ -72,7 +83,7 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
         file_format = file_format_of(path.name)
         text = path.read_text(encoding="utf-8-sig")
         now = now_utc()
-        check = check_file(text, file_format, now, args.area)
+        check = check_file(text, file_format, now, args.area, directory=_directory(settings))
     except (ImportFileError, OSError) as error:
         raise ImportFailed(str(error)) from None
     _print_check(console, check, dry_run=not args.commit)

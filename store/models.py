@@ -158,6 +158,12 @@ class Agency(Base):
     # A national agency (SPS, HMPPS prisons, DWP) works in every area: its users' tokens carry no area, and
     # see only the cases the agency is involved in (api/auth.py).
     national: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The directory's word on what the agency may be (store/directory.py `AgencyEntry`): a national agency's
+    # jurisdictions, the API roles its people may hold, and whether its ASP chair may chair a case's ASP side.
+    # None in rows loaded before they existed: no jurisdiction, agency workers only, no ASP chair.
+    jurisdictions: Mapped[list[str] | None] = mapped_column(JSON)
+    roles: Mapped[list[str] | None] = mapped_column(JSON)
+    asp_chair: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RoleHolder(Base):

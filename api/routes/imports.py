@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api import problems
 from api.audit import permit
@@ -29,6 +30,7 @@ from api.imports import (
     now_utc,
 )
 from core.database import session_factory
+from store.directory import AgencyDirectory
 from workflows.rules.policy import AREAS
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -103,9 +105,12 @@ async def import_cases(
     media = request.headers.get("content-type", "").split(";")[0].strip()
     if media not in _FORMATS:
         raise problems.invalid_parameter("Content-Type", "send text/csv or application/x-ndjson (JSON Lines)")
+    directory = await run_in_threadpool(AgencyDirectory.read, db)
     try:
         text = (await request.body()).decode("utf-8-sig")
-        check = check_file(text, "csv" if _FORMATS[media] == "csv" else "jsonl", now_utc(), area)
+        check = check_file(
+            text, "csv" if _FORMATS[media] == "csv" else "jsonl", now_utc(), area, directory=directory
+        )
     except (UnicodeDecodeError, ImportFileError) as error:
         raise problems.invalid_parameter("body", str(error)) from None
     if check.read > MAX_ROWS:

@@ -14,6 +14,7 @@ from uuid import uuid4
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
@@ -51,7 +52,10 @@ def read_in_ui(driver: WebDriver, api: str, ui: str, token: str, page: str, view
     driver.get(f"{api}/codec/login?{urlencode({'then': page})}")
     driver.find_element(By.NAME, "token").send_keys(token)
     driver.find_element(By.TAG_NAME, "button").click()
-    assert "Signed in" in driver.find_element(By.TAG_NAME, "body").text
+    # The click submits a form: wait for the answer's page rather than read the form's page still shown.
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: "Signed in" in d.find_element(By.TAG_NAME, "body").text
+    )
     driver.find_element(By.LINK_TEXT, "Back to the Temporal UI").click()
     shown = [shows_subject(driver)]
     for _ in range(views - 1):  # the co-ordinator comes back to the case, or reloads it

@@ -90,6 +90,14 @@ def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
     return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
 
 
+def _older_than_meetings_kept(case: CaseFile, held_on: date) -> bool:
+    """A long case carries only its latest meetings into a new run: a minute of a meeting held before the oldest
+    one kept (and not the first) is judged by its own attendee list, as once the history has gone."""
+    if not case.meetings or case.meetings[0].meeting_id == "meeting-1":
+        return False
+    return held_on < case.meetings[0].held_on
+
+
 def chairs_asp_side(agency: str, case: CaseFile) -> bool:
     """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes: a chair the
     co-ordinator named, never one an agency appointed by naming itself (issue 10 finding 1)."""
@@ -104,7 +112,11 @@ def attendance_basis(
     if agency is None:
         return None
     meeting = meeting_of(case, minute_ref)
+    if case is not None and meeting is None and not _older_than_meetings_kept(case, held_on):
+        return None  # no meeting the case file records names this minute: it is the record of no meeting
     at = meeting.meeting_id if meeting else f"the meeting of {held_on.isoformat()}"
+    if meeting is not None:
+        attendees = meeting.attendees  # the case file's record of who was present, not the minute's claim
     if agency in attendees:
         return f"{agency} attended {at}"
     if case is not None and chairs_asp_side(agency, case):

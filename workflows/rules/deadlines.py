@@ -42,6 +42,11 @@ class DeadlineState(StrEnum):
     CANCELLED = "cancelled"
 
 
+# A late notification's or referral's note (003 stage 2): the extenuating circumstances follow it, in the agency's
+# own words, which belong to the case file (personal data, audited reads) and never to the status.
+EXTENUATING_CIRCUMSTANCES = "late, with extenuating circumstances"
+
+
 class Deadline(BaseModel):
     deadline_id: str
     kind: DeadlineKind
@@ -81,6 +86,13 @@ class Deadline(BaseModel):
     @property
     def met_late(self) -> bool:
         return self.state is DeadlineState.MET and self.breached_at is not None
+
+    def for_status(self) -> Deadline:
+        """The deadline as the status shows it to everyone, ops included: a note that carries an agency's own
+        words says only that they were recorded (they stay in the case file)."""
+        if self.breach_note is None or not self.breach_note.startswith(f"{EXTENUATING_CIRCUMSTANCES}:"):
+            return self
+        return self.model_copy(update={"breach_note": f"{EXTENUATING_CIRCUMSTANCES} recorded"})
 
     def describe(self) -> str:
         """One line for the Temporal UI and the case file."""

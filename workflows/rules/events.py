@@ -32,6 +32,7 @@ from workflows.rules.event_fields import (
     date_kind,
     dates_outside_window,
     field_date_kind,
+    ids_outside_pattern,
 )
 from workflows.rules.management_events import (
     ContinueBasis,
@@ -383,4 +384,5 @@ __all__ = [
     "date_kind",
     "dates_outside_window",
     "field_date_kind",
+    "ids_outside_pattern",
 ]

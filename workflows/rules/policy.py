@@ -51,6 +51,8 @@ class JurisdictionPolicy:
     meeting_clock_after_further_information: Literal["restart", "original"] = "restart"
     # 004 "Level 3": moving to level 3 states which of its criteria hold (England and Wales).
     level_3_criteria: bool = False
+    # The responsible authorities (DOMAIN.md, 004), by kind of agency: only one of them leads a case.
+    responsible_authorities: frozenset[str] = frozenset()
 
     def rule(self, kind: DeadlineKind) -> StatutoryRule:
         try:
@@ -100,6 +102,7 @@ SCOTLAND = JurisdictionPolicy(
     referrers={1: _SCOTTISH_RESPONSIBLE_AUTHORITIES, 2: _SCOTTISH_RESPONSIBLE_AUTHORITIES},
     referrers_source="001 'Key stages', 003 stage 1",
     chair_grades=CHAIR_GRADES,
+    responsible_authorities=_SCOTTISH_RESPONSIBLE_AUTHORITIES,
 )
 
 ENGLAND_AND_WALES_SEEDS = frozenset({"002", "004"})
@@ -141,6 +144,7 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
     referrers_source="002 section 4",
     chair_grades=CHAIR_GRADES,
     level_3_criteria=True,
+    responsible_authorities=frozenset({"police", "probation", "prison"}),
 )
 
 JURISDICTIONS: dict[Jurisdiction, JurisdictionPolicy] = {
@@ -211,6 +215,10 @@ class AreaPolicy:
         """Whether an agency of this kind may refer a case of this category (001, 003; 002: any agency)."""
         allowed = (self.policy.referrers or {}).get(category)
         return allowed is None or agency_kind in allowed
+
+    def may_lead(self, agency_kind: str) -> bool:
+        """Whether an agency of this kind may lead a case: a responsible authority of the jurisdiction (004)."""
+        return agency_kind in self.policy.responsible_authorities
 
     def applies(self, kind: DeadlineKind) -> bool:
         return kind in self.policy.rules

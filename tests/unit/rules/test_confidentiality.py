@@ -155,6 +155,23 @@ def test_an_attending_agency_reads_as_of_right_and_others_do_not() -> None:
     assert attendance_basis(user("south-lanarkshire-council"), minute_row(), case) is None
 
 
+def test_a_minute_no_recorded_meeting_names_gives_nobody_a_read_whoever_it_lists() -> None:
+    """A chair stores a minute dated 2099-01-01 (or today, with no meeting recorded) listing housing as present:
+    the case file records no meeting it is the minute of, so housing (or anyone it lists) reads nothing."""
+    case = case_with_meeting()
+    for held_on in (date(2099, 1, 1), HELD):
+        orphan = minute_row(
+            minute_ref="MIN-BBBBBBBBBBBB",
+            held_on=held_on,
+            attendees=["lanarkshire-housing", "nhs-lanarkshire"],
+        )
+        assert attendance_basis(user("lanarkshire-housing"), orphan, case) is None
+        assert attendance_basis(user("nhs-lanarkshire"), orphan, case) is None
+    # A minute a meeting names is read by those the case file records as present, not those the minute lists.
+    claims = minute_row(attendees=["lanarkshire-housing", *ATTENDED])
+    assert attendance_basis(user("lanarkshire-housing"), claims, case) is None
+
+
 def test_once_the_case_history_is_gone_the_minute_s_own_attendees_decide() -> None:
     assert attendance_basis(user("nhs-lanarkshire"), minute_row(), None) is not None
     assert attendance_basis(user("south-lanarkshire-council"), minute_row(), None) is None

@@ -112,6 +112,7 @@ def test_a_substitute_sent_in_place_of_the_invitee_attends_for_the_agency_and_ma
     held = case.meetings[-1]
     assert held.attendees == [POLICE, JSW, NHS]
     assert held.people[2].substitute_for == "Dr Jo Bell"
+    held.minute_ref = "m"  # the minute the meeting names
     assert attendance_basis(NHS, "m", held.held_on, held.attendees, case) is not None
     case.apply(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[NHS]), at(date(2026, 12, 2)))
 
