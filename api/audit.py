@@ -102,8 +102,10 @@ def record_once_within(
 ) -> bool:
     """`record`, unless the same access is already in the trail within `window`: one screen that reads a case
     in many requests (the Temporal UI decodes each event apart) is one access, not one row per request. The
-    earlier row stands for the later requests, and says so. True when a row was written."""
+    earlier row stands for the later requests, and says so. True when a row was written. Either way the
+    session's transaction ends here (committed, as `record` does), so it holds no connection afterwards."""
     if recorded_since(session, user, action, case_ref, outcome, target, datetime.now(UTC) - window):
+        session.commit()
         return False
     minutes = int(window.total_seconds() // 60)
     record(

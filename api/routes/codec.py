@@ -41,7 +41,6 @@ from api.audit import permit, record_allowed, record_once_within, refuse
 from api.auth import DECODE_HISTORY, ENCODE_PAYLOADS, User, authorise, user_for_token
 from api.case_service import CASE_REF_PATTERN, case_exists
 from api.deps import DbSession, Keys, SettingsDep, bearer, get_client, token_cache_of
-from api.token_cache import user_holding
 from core.codec import WORKFLOW_ID_METADATA, CodecKeyError, EncryptionCodec, is_encrypted
 from core.settings import Settings
 from store.models import AuditOutcome
@@ -132,6 +131,15 @@ def install_cors(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(CodecCorsMiddleware, origins=ui_origins(settings))
 
 
+def _holder_of(db: Session, token: str) -> User | None:
+    """The token's holder, with the connection given back at once: the UI sends dozens of decodes together,
+    and each holding a connection (and a thread waiting for one) until its audit row would starve the pool."""
+    try:
+        return user_for_token(db, token)
+    finally:
+        db.rollback()
+
+
 async def codec_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -144,7 +152,12 @@ async def codec_user(
             "send 'Authorization: Bearer <token>', or sign in at /codec/login for the Temporal UI",
             invalid_token=False,
         )
-    user = await user_holding(token_cache_of(request.app.state), db, token)
+    cache = token_cache_of(request.app.state)
+    user = cache.get(token)
+    if user is None:
+        user = await run_in_threadpool(_holder_of, db, token)
+        if user is not None:
+            cache.put(token, user)
     if user is None:
         raise problems.unauthenticated("the token is unknown or has been revoked", invalid_token=True)
     return user
