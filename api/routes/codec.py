@@ -500,13 +500,18 @@ def _sign_in_page(message: str, then: str, status_code: int = 200) -> HTMLRespon
     return _page(message, SIGN_IN_FORM.format(then=html.escape(then)), status_code)
 
 
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _same_origin_or_ui(request: Request, settings: Settings) -> bool:
     """A browser's sign-in comes from this page (the API's own origin) or the UI's. A request with no Origin
     is not a browser's cross-site form; any other origin is another site signing the browser in (login CSRF)."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    if origin.rstrip("/") in ui_origins(settings):
+    if origin.rstrip("/") in [*ui_origins(settings), _origin_of(settings.api_base_url)]:
         return True
     return urlsplit(origin).netloc == request.headers.get("host", "") != ""
 
@@ -541,7 +546,7 @@ async def login(request: Request, db: DbSession, settings: SettingsDep) -> HTMLR
     await record_allowed(
         db, user, DECODE_HISTORY, None, target=where, action="sign in to decode case history"
     )
-    endpoint = f"{request.url.scheme}://{request.headers.get('host', '')}{PREFIX}"
+    endpoint = settings.api_base_url + PREFIX  # the configured address, never the request's Host
     response = _page(
         f"Signed in as {html.escape(user.user_name)} for {SESSION_SECONDS // 3600} hours.",
         UI_SETTINGS.format(endpoint=html.escape(endpoint), then=html.escape(then)),

@@ -282,7 +282,10 @@ async def test_the_sign_in_page_says_the_uis_settings_and_links_straight_back(ap
     assert signed_in.status_code == 200
     page = signed_in.text
     assert f'href="{ui_page}"' in page
-    assert "http://mappa.test/codec" in page and "Include cross-origin" in page and "reload" in page
+    assert (
+        f"{rig.settings.api_base_url}/codec" in page and "Include cross-origin" in page and "reload" in page
+    )
+    assert "mappa.test" not in page  # the configured address, not the request's Host
 
 
 # ------------------------------------------------------------------ one row per case view

@@ -358,3 +358,31 @@ async def test_a_case_for_someone_who_is_not_an_offender_is_routed_and_closes(ri
         raise AssertionError(failure) from failure
     assert record is None
     assert await rig.wait_for_mail(ref, "information sharing meeting")
+
+
+async def test_a_level_3_meeting_held_on_its_due_day_and_recorded_the_next_morning_was_held_in_time(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-JRNY10"
+    handle = await rig.open_case(
+        community_notification(ref, disposal_date=await today(rig), recommended_level=3)
+    )
+    await rig.send(handle, ev.ScreeningDecision(outcome="referral-needed", reason="very high risk"))
+    await rig.send(handle, referral(3))
+    await rig.send(handle, accept(3))
+    initial = await rig.deadline(handle, "initial-meeting")
+    # Nobody records the meeting on its day: at midnight the clock marks it missed and escalates it.
+    await rig.pass_time(initial.due_at - await rig.now() + timedelta(hours=9))
+    assert (await rig.deadline(handle, "initial-meeting")).state == "breached"
+    await rig.ledger_row(ref, "initial-meeting", "breached")
+    # The next morning the co-ordinator records it: it was held on its due day (003 stage 4).
+    recorded_on = await today(rig)
+    held = initial.due_date
+    await rig.send(handle, meeting(held, held + timedelta(weeks=6), level=3))
+    met = await rig.deadline(handle, "initial-meeting")
+    assert met.state == "met" and met.breached_at is None
+    row = await rig.ledger_row(ref, "initial-meeting", "met")
+    assert not row.met_late
+    # 000: the SWIS alert counts from the recording, so it does not open already missed.
+    swis = await rig.deadline(handle, "swis-alert:meeting-1")
+    assert swis.state == "open" and swis.due_date == recorded_on

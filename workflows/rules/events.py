@@ -218,7 +218,13 @@ class CaseOpening(Event):
     custody_months: int | None = Field(
         default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
     )
-    hospital_order: bool = Field(default=False, description="Category 2: a detention in hospital.")
+    hospital_order: bool = Field(
+        default=False, description="Category 2 (England and Wales): a detention in hospital."
+    )
+    restricted_patient: bool = Field(
+        default=False,
+        description="Category 2 (Scotland): a mentally disordered restricted patient (000, 001).",
+    )
     subject_to_supervision: bool | None = Field(
         default=None,
         description="Category 2: subject to probation / justice social work supervision or licence in the "
