@@ -68,7 +68,7 @@ DEFAULT_CONCURRENCY = 16
 LIST_SEPARATOR = ";"
 _NUMBERS = ("category", "level", "level_sought")
 MAX_MESSAGE_CHARS = 300
-_AGENCY_COLUMNS = ("lead_agency", "referring_agency", "chair_agency")
+_AGENCY_COLUMNS = ("lead_agency", "referring_agency", "chair_agency", "asp_chair_agency")
 _NO_LEVEL_YET = ("notification", "referral-due", "referral")
 
 
@@ -101,6 +101,8 @@ class ImportRow(BaseModel):
     pre_meeting_information_sent_on: ev.HappenedOn | None = None
     last_meeting_on: ev.HappenedOn | None = None
     chair_agency: ev.AgencyId | None = None
+    # An ASP case conference's chair (000): the co-ordinator, who imports, names it as on a live opening.
+    asp_chair_agency: ev.AgencyId | None = None
     next_review_date: ev.PlannedFor | None = None
     release_date: ev.ReleaseDate | None = None
     discharge_date: ev.ReleaseDate | None = None

@@ -15,11 +15,13 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor
-from workflows.rules.calendar import Jurisdiction, local_date
+from workflows.rules.calendar import Jurisdiction, end_of_local_day, local_date
 from workflows.rules.deadlines import (
     Deadline,
     DeadlineState,
+    DueDate,
     breach_deadline,
+    cancel_if_open,
     next_re_escalation,
     open_deadline,
     re_escalation_route,
@@ -27,7 +29,7 @@ from workflows.rules.deadlines import (
 )
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
-from workflows.rules.exit import close_when_obligations_met
+from workflows.rules.exit import close_when_obligations_met, open_supervision_end_deadlines
 from workflows.rules.imported import (
     ImportedPosition,
     as_row_error,
@@ -69,8 +71,10 @@ from workflows.rules.rule_changes import (
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
     IMPORT_AS_DATED_EVENTS,
     LEVEL_1_REVIEW,
+    LICENCE_END_ON_EVERY_OPENING,
     RULE_CHANGES,
     SUBJECT_INFORMED_DEADLINE,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 from workflows.rules.stages import STAGE_TABLE
 from workflows.rules.working_copy import working_copy
@@ -127,6 +131,8 @@ class CaseFile(BaseModel):
     imported_at: datetime | None = None
     # When the notification (or a referral in its place) was submitted: the referral's 5 WD count from it (003).
     notified_at: datetime | None = None
+    # The day a risk triage brought the initial meeting forward to: a new release or discharge date keeps it.
+    initial_meeting_brought_forward_to: date | None = None
     stage: Stage
     level: int | None = None
     referral: Referral | None = None
@@ -503,3 +509,16 @@ def take_up_corrections(case: CaseFile, policy: AreaPolicy, new: set[str], now: 
         open_deadline(
             case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, now, now
         )
+    end = case.supervision_end_date
+    if (
+        LICENCE_END_ON_EVERY_OPENING in new
+        and end is not None
+        and "supervision-end-notice" not in case.deadlines
+    ):
+        # Opened by its disposal, release or discharge before the correction: the licence end was not read.
+        today = local_date(now)
+        floor = DueDate(end_of_local_day(today), today, "today: the licence end is read from today")
+        open_supervision_end_deadlines(case, policy, end, now, floor)
+    if TRIAGE_AT_NOTIFICATION_SCREENS_IT in new and case.stage is not Stage.NOTIFICATION:
+        # A screening left open by a triage that asked for a referral was decided by that triage.
+        cancel_if_open(case, "screening", "decided by the risk triage that asked for a referral", now)

@@ -52,6 +52,7 @@ class NoticeKind(StrEnum):
     MEETING_SHORTFALL = "meeting-shortfall"
     ASP_CHAIR_TO_NAME = "asp-chair-to-name"
     IMPORT_SUMMARY = "import-summary"
+    DEADLINE_MOVED = "deadline-moved"
 
 
 class Notice(BaseModel):
