@@ -252,6 +252,7 @@ def test_a_row_opens_its_case_with_every_column_the_opening_has() -> None:
         "release_date",
         "discharge_date",
         "sonr_end_date",
+        "asp_chair_agency",
     }
     assert all(getattr(opening, name) == getattr(row, name) for name in shared)
     assert opening.jurisdiction == "scotland"
