@@ -34,11 +34,10 @@ KIB = 1024
 MIB = 1024 * KIB
 # Deeper than any body the API takes (a meeting's minute nests 5 levels); far below the parser's recursion.
 MAX_JSON_DEPTH = 32
-# A request line or header block longer than this is no client of ours: 414 / 431 (the h11 parser refuses
-# longer ones itself when they arrive in pieces: `H11_MAX_INCOMPLETE_EVENT_SIZE`).
+# A request line or header block longer than this is no client of ours: 414 / 431. Uvicorn's h11 parser
+# refuses longer ones itself when they arrive in pieces (worker/devstack.py: H11_MAX_INCOMPLETE_EVENT_SIZE).
 MAX_TARGET_BYTES = 8 * KIB
 MAX_HEADER_BYTES = 16 * KIB
-H11_MAX_INCOMPLETE_EVENT_SIZE = 16 * KIB
 # Uvicorn's access log writes the whole request line; a longer one is cut there.
 MAX_LOGGED_TARGET = 1 * KIB
 

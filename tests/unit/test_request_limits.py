@@ -3,6 +3,7 @@ which must cover every route that takes a body and be the one the README quotes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -35,7 +36,7 @@ def nesting(value: Any) -> int:
 
 def pieces(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 @given(json_values, st.lists(st.integers(min_value=0), max_size=8), st.booleans())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ async def call(
     app: Any,
     method: str,
     path: str,
-    body: Iterator[bytes] = iter(()),
+    body: Iterable[bytes] = (),
     *,
     headers: dict[str, str] | None = None,
     length: int | None = None,
@@ -54,7 +54,9 @@ async def call(
     """One request through ASGI; `length` sends Content-Length, else the body goes chunked."""
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     raw_headers.append(
-        (b"content-length", str(length).encode()) if length is not None else (b"transfer-encoding", b"chunked")
+        (b"content-length", str(length).encode())
+        if length is not None
+        else (b"transfer-encoding", b"chunked")
     )
     scope = {
         "type": "http",
@@ -145,7 +147,9 @@ async def test_a_300_mb_case_opening_without_a_token_is_refused_401_before_a_byt
 
 
 async def test_a_200000_deep_array_without_a_token_is_refused_401_not_parsed(app: Any) -> None:
-    exchange = await call(app, "POST", "/cases", deep_array(200_000), headers={"Content-Type": "application/json"})
+    exchange = await call(
+        app, "POST", "/cases", deep_array(200_000), headers={"Content-Type": "application/json"}
+    )
     assert exchange.status == 401
     assert exchange.pulled == 0
 
@@ -161,7 +165,9 @@ async def test_a_revoked_or_unknown_token_is_refused_before_the_body_too(app: An
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    route=st.sampled_from([limit for limit in BODY_LIMITS if limit.credentials is not Credentials.IN_THE_FORM]),
+    route=st.sampled_from(
+        [limit for limit in BODY_LIMITS if limit.credentials is not Credentials.IN_THE_FORM]
+    ),
     credentials=st.sampled_from(
         [
             {},
@@ -190,7 +196,9 @@ def test_no_route_reads_a_body_of_any_size_from_a_sender_without_a_live_token(
 # ------------------------------------------------------------------------------------------ signed in
 
 
-async def test_a_deep_array_with_a_token_is_refused_naming_the_nesting_limit(app: Any, tokens: dict[str, str]) -> None:
+async def test_a_deep_array_with_a_token_is_refused_naming_the_nesting_limit(
+    app: Any, tokens: dict[str, str]
+) -> None:
     exchange = await call(app, "POST", "/cases", deep_array(200_000), headers=bearer(tokens["lan-police"]))
     assert exchange.status == 422
     problem = exchange.problem()
@@ -221,7 +229,9 @@ async def test_nesting_one_level_over_the_limit_is_refused_and_at_the_limit_is_n
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    route=st.sampled_from([limit for limit in BODY_LIMITS if limit.credentials is not Credentials.IN_THE_FORM]),
+    route=st.sampled_from(
+        [limit for limit in BODY_LIMITS if limit.credentials is not Credentials.IN_THE_FORM]
+    ),
     over=st.integers(min_value=1, max_value=300 * MB),
     piece=st.integers(min_value=16 * 1024, max_value=PIECE),
     declared=st.booleans(),
@@ -254,7 +264,9 @@ def test_a_signed_in_body_over_its_routes_limit_is_refused_413_having_read_at_mo
     assert exchange.pulled <= route.max_bytes + piece
 
 
-async def test_a_body_within_its_limit_reaches_the_route_however_it_is_sent(app: Any, tokens: dict[str, str]) -> None:
+async def test_a_body_within_its_limit_reaches_the_route_however_it_is_sent(
+    app: Any, tokens: dict[str, str]
+) -> None:
     form = f"token={tokens['lan-ops']}".encode()
     for length in (len(form), None):
         exchange = await call(
@@ -281,8 +293,12 @@ async def test_a_sign_in_form_over_4_kib_is_refused_413(app: Any) -> None:
     assert exchange.pulled <= 4 * 1024 + PIECE
 
 
-async def test_a_body_sent_to_a_route_that_takes_none_is_refused_unread(app: Any, tokens: dict[str, str]) -> None:
+async def test_a_body_sent_to_a_route_that_takes_none_is_refused_unread(
+    app: Any, tokens: dict[str, str]
+) -> None:
     assert body_limit_for("GET", "/deadlines/calculate") is None
-    exchange = await call(app, "GET", "/deadlines/calculate", stream(300 * MB), headers=bearer(tokens["lan-co"]))
+    exchange = await call(
+        app, "GET", "/deadlines/calculate", stream(300 * MB), headers=bearer(tokens["lan-co"])
+    )
     assert exchange.status == 413
     assert exchange.pulled == 0
