@@ -44,7 +44,7 @@ class Permission:
     # Dotted fields of the request naming the agency that acts; each present must be the user's own agency.
     acts_as: tuple[str, ...] = ()
     # Fields only the co-ordinator may fill: they give an agency a role that opens the minutes to it (the ASP
-    # chair), so no sender may name itself (issue 10 finding 1).
+    # chair), so no sender may name itself (a role that opens minutes is conferred, never self-assumed).
     co_ordinator_names: tuple[str, ...] = ()
 
 
@@ -189,24 +189,35 @@ def authorise_involvement(user: User, involved: frozenset[str]) -> None:
     )
 
 
-def token_fits_directory(agency: Agency | None, agency_id: str, area: str | None) -> None:
-    """A token's agency is one the directory knows and is active, and its area is the agency's own: no area
-    only for an agency the directory marks national."""
+def token_fits_directory(agency: Agency | None, agency_id: str, area: str | None, role: TokenRole) -> None:
+    """A token's agency is one the directory knows and is active, its area is the agency's own, and its role one
+    the directory lets the agency's people hold. A national agency's token has no area and is an agency worker's,
+    always: it acts only on the cases its agency is involved in."""
     if agency is None:
         raise TokenError(
             f"agency {agency_id!r} is not in the MAPPA directory: add it (`mappa directory load FILE`) first"
         )
     if not agency.active:
         raise TokenError(f"agency {agency_id!r} is not active in the MAPPA directory")
+    if agency.national and (area is not None or role is not AGENCY_WORKER):
+        raise TokenError(
+            f"{agency_id} is a national agency: its token is an agency worker's with no area, acting only on the "
+            "cases the agency is involved in (omit --area; --role agency-worker)"
+        )
     if area is None and not agency.national:
         raise TokenError(
             f"{agency_id} works in {_area_name(agency.area or '')}: give its area (only a national agency's "
             "token has none)"
         )
-    if area is not None and not agency.national and area != agency.area:
+    if area is not None and area != agency.area:
         raise TokenError(
             f"{agency_id} works in {_area_name(agency.area or '')}, not {_area_name(area)}: a token's area is "
             "its agency's"
+        )
+    roles = agency.roles or [AGENCY_WORKER.value]
+    if role.value not in roles:
+        raise TokenError(
+            f"the MAPPA directory lets {agency_id}'s people be {', '.join(sorted(roles))}, not {role.value}"
         )
 
 
@@ -238,7 +249,7 @@ def issue_token(
     if not user_name.strip():
         raise TokenError("give the user's name")
     if agency_id is not None:
-        token_fits_directory(session.get(Agency, agency_id), agency_id, area)
+        token_fits_directory(session.get(Agency, agency_id), agency_id, area, token_role)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
@@ -268,12 +279,21 @@ def revoke_tokens(session: Session, *, user_name: str | None = None, token_id: i
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The holder of a live token, or None for an unknown or revoked one."""
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    """The holder of a live token, or None for an unknown or revoked one, or one that no longer fits the
+    directory (an agency deactivated, a role taken away, a national agency's token issued with an area)."""
+    found = session.execute(
+        select(ApiToken, Agency)
+        .outerjoin(Agency, Agency.agency_id == ApiToken.agency_id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     ).one_or_none()
-    if row is None:
+    if found is None:
         return None
+    row, agency = found
+    if row.agency_id is not None:
+        try:
+            token_fits_directory(agency, row.agency_id, row.area, TokenRole(row.role))
+        except TokenError:
+            return None
     return User(
         token_id=row.id,
         user_name=row.user_name,

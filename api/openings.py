@@ -26,6 +26,7 @@ from temporalio.client import Client
 from api import problems
 from api.case_service import new_case_ref, start_case
 from api.idempotency import key_reused, request_hash
+from store.directory import DirectoryRefusal, check_named_agencies
 from store.models import CaseOpening as CaseOpeningRow
 from workflows.messages import CaseStatus, Stage
 from workflows.rules import events as ev
@@ -75,7 +76,12 @@ class NewCase(ev.Event):
     custody_months: int | None = Field(
         default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
     )
-    hospital_order: bool = Field(default=False, description="Category 2: a detention in hospital.")
+    hospital_order: bool = Field(
+        default=False, description="Category 2 (England and Wales): a detention in hospital."
+    )
+    restricted_patient: bool = Field(
+        default=False, description="Category 2 (Scotland): a mentally disordered restricted patient."
+    )
     subject_to_supervision: bool | None = Field(
         default=None, description="Category 2: under supervision or licence in the community."
     )
@@ -142,6 +148,26 @@ def check_dates(request: BaseModel, now: datetime) -> None:
         raise problems.rule_violation(outside[0].message, rule="plausible dates", field=outside[0].field)
 
 
+def check_plaintext_ids(request: BaseModel) -> None:
+    """Refuse an id an agency chose that could carry a name into plaintext (an RMP action's), naming the field."""
+    refused = ev.ids_outside_pattern(request)
+    if refused:
+        raise problems.rule_violation(refused[0].message, rule="ids in plaintext", field=refused[0].field)
+
+
+def directory_problem(refusal: DirectoryRefusal) -> problems.ProblemError:
+    return problems.rule_violation(refusal.message, rule=refusal.rule, field=refusal.field)
+
+
+async def check_agencies(session: Session, area: str, *requests: BaseModel) -> None:
+    """Every agency the requests name is one the directory allows on a case of `area` (store/directory.py: the
+    one check, which the import makes too); refused with the directory's own error as 422."""
+    try:
+        await run_in_threadpool(check_named_agencies, session, area, *requests)
+    except DirectoryRefusal as refusal:
+        raise directory_problem(refusal) from None
+
+
 def _checked(request: NewCase, case_ref: str, now: datetime) -> ev.CaseOpening:
     """The opening, once the core has opened it as the workflow will: a refusal is 422 and starts nothing."""
     opening = request.with_reference(case_ref)
@@ -188,6 +214,7 @@ async def open_case(
     area = AREAS[request.area]
     now = datetime.now(UTC)
     check_dates(request, now)
+    await check_agencies(session, request.area, request)
     digest = request_hash("open a case", request)
     if key is not None:
         reserved = await run_in_threadpool(_reserved, session, sender, key)

@@ -8,7 +8,9 @@
     mappa demo load [--api URL]
     mappa audit export --case REF [--format csv|json] [--output FILE]
     mappa calendar issue --agency ID --area AREA | revoke --id N | --agency ID | list   (cli/calendar_feeds.py)
-    mappa import cases FILE [--commit] [--area AREA]   (cli/import_cases.py; a dry run without --commit)
+    mappa import cases FILE [--commit [--no-wait]] [--area AREA] [--json]   (cli/import_cases.py; a dry run
+                                                                               without --commit)
+    mappa import status IMPORT_ID [--json]
 
 Configuration comes from the same `MAPPA_*` settings as the worker and the API (database, API address).
 """

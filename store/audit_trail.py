@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.csv_export import csv_text
 from store.models import AuditEvent
 
 COLUMNS = ("id", "at", "user_name", "agency_id", "role", "action", "case_ref", "target", "outcome", "reason")
@@ -37,9 +36,4 @@ def to_json(events: list[AuditEvent]) -> str:
 
 
 def to_csv(events: list[AuditEvent]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for event in events:
-        writer.writerow(as_dict(event))
-    return out.getvalue()
+    return csv_text(COLUMNS, ([as_dict(e)[c] for c in COLUMNS] for e in events))

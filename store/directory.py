@@ -8,18 +8,28 @@ co-ordinator, saying so. Only when the area has no co-ordinator at all does the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from core.database import session_factory
-from store.models import Agency, AgencyKind, DirectoryRole, RoleHolder
+from store.models import Agency, AgencyKind, DirectoryRole, RoleHolder, TokenRole
+from workflows.rules.calendar import Jurisdiction
+from workflows.rules.event_fields import agencies_named
+from workflows.rules.policy import AREAS, area_policy
+
+# The example directory (fictional addresses): development, the tests and the benchmarks load it.
+SEED_DIRECTORY = Path(__file__).resolve().parent / "seed" / "directory.json"
+
+TokenRoleName = Literal["co-ordinator", "chair", "agency-worker"]
+AGENCY_WORKER: TokenRoleName = "agency-worker"
 
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$", max_length=254)]
 Slug = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -43,6 +53,11 @@ class AgencyEntry(BaseModel):
     spoc_email: EmailAddress
     active: bool = True
     national: bool = False  # works in every area (SPS, HMPPS prisons, DWP): its tokens carry no area
+    # A national agency: the jurisdictions it works in (an area's agency works in its area's).
+    jurisdictions: list[Jurisdiction] = Field(default_factory=list)
+    # The roles its people may hold in the API (`mappa tokens issue`): a national agency's, agency-worker only.
+    roles: list[TokenRoleName] = Field(default_factory=lambda: [AGENCY_WORKER])
+    asp_chair: bool = False  # its Adult Support and Protection chair may be named a case's ASP chair (000)
 
     @model_validator(mode="after")
     def _national_or_in_one_area(self) -> AgencyEntry:
@@ -50,6 +65,17 @@ class AgencyEntry(BaseModel):
             raise ValueError(f"{self.agency_id} is national: it has no area (remove 'area' or 'national')")
         if not self.national and self.area is None:
             raise ValueError(f"{self.agency_id} names no area: give its area, or mark it national")
+        if self.national and not self.jurisdictions:
+            raise ValueError(f"{self.agency_id} is national: list the jurisdictions it works in")
+        if not self.national and self.jurisdictions:
+            raise ValueError(f"{self.agency_id} works in {self.area}: its jurisdiction is its area's")
+        if self.national and self.roles != [TokenRole.AGENCY_WORKER.value]:
+            raise ValueError(
+                f"{self.agency_id} is national: its people act only as agency workers on the cases it is "
+                'involved in (roles: ["agency-worker"])'
+            )
+        if self.asp_chair and (self.area not in AREAS or not area_policy(self.area).policy.asp_link):
+            raise ValueError(f"{self.agency_id}: only an agency of a Scottish area chairs ASP")
         return self
 
 
@@ -199,3 +225,120 @@ def _resolve_role(
 def recipient_addresses(session: Session, area: str, to: str, today: date) -> list[str]:
     """The e-mail addresses a notice addressed to `to` goes to (see `resolve_recipient` for the fallbacks)."""
     return resolve_recipient(session, area, to, today).addresses
+
+
+# ------------------------------------------------------------------------------------------ named agencies
+
+
+class DirectoryRefusal(ValueError):
+    """An agency named in a request that the directory does not allow there: the directory's own error, which the
+    API answers as 422 and the import reports on the row."""
+
+    def __init__(self, message: str, field: str | None, rule: str = "agency directory") -> None:
+        super().__init__(message)
+        self.message, self.field, self.rule = message, field, rule
+
+
+@dataclass(frozen=True)
+class KnownAgency:
+    agency_id: str
+    kind: str
+    area: str | None
+    national: bool
+    jurisdictions: frozenset[str]
+    roles: frozenset[str]
+    asp_chair: bool
+    active: bool
+
+    @classmethod
+    def of(cls, row: Agency | AgencyEntry) -> KnownAgency:
+        return cls(
+            agency_id=row.agency_id,
+            kind=str(row.kind),
+            area=row.area,
+            national=bool(row.national),
+            jurisdictions=frozenset(str(j) for j in row.jurisdictions or ()),
+            roles=frozenset(row.roles or (TokenRole.AGENCY_WORKER.value,)),
+            asp_chair=bool(row.asp_chair),
+            active=bool(row.active),
+        )
+
+
+def _area_name(area_id: str | None) -> str:
+    area = AREAS.get(area_id or "")
+    return area.name if area else str(area_id)
+
+
+class AgencyDirectory:
+    """The agencies a request names, as the directory holds them: the one check of every named agency (the lead
+    agency, the ASP chair, a referrer, attendees, owners...), against the directory and the case's area, used by
+    the API's openings and events, the minutes and the import alike."""
+
+    def __init__(self, agencies: Mapping[str, KnownAgency]) -> None:
+        self.agencies = dict(agencies)
+
+    @classmethod
+    def read(cls, session: Session, agency_ids: Collection[str] | None = None) -> AgencyDirectory:
+        """The directory's agencies: those named (one query), or all (an import checks many rows)."""
+        query = select(Agency)
+        if agency_ids is not None:
+            query = query.where(Agency.agency_id.in_(sorted(set(agency_ids))))
+        return cls({row.agency_id: KnownAgency.of(row) for row in session.scalars(query)})
+
+    @classmethod
+    def of_file(cls, directory: DirectoryFile) -> AgencyDirectory:
+        return cls({a.agency_id: KnownAgency.of(a) for a in directory.agencies})
+
+    def check_named(self, area_id: str, *models: BaseModel) -> None:
+        """Every agency the models name is in the directory, active, and works in the case's area; the lead agency
+        is a responsible authority and the ASP chair an agency that chairs ASP there. Raises DirectoryRefusal."""
+        for model in models:
+            for field, agency_id in agencies_named(model):
+                self.check_agency(area_id, field, agency_id)
+
+    def check_agency(self, area_id: str, field: str, agency_id: str) -> KnownAgency:
+        policy = area_policy(area_id)
+        area = policy.area
+        agency = self.agencies.get(agency_id)
+        if agency is None:
+            # A typo would otherwise send the agency's notices nowhere: suggest the nearest listed id.
+            near = get_close_matches(agency_id, list(self.agencies), n=1, cutoff=0.8)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise DirectoryRefusal(f"{field}: {agency_id} is not in the MAPPA directory{hint}", field)
+        if not agency.active:
+            raise DirectoryRefusal(f"{field}: {agency_id} is not active in the MAPPA directory", field)
+        if agency.national and area.jurisdiction.value not in agency.jurisdictions:
+            raise DirectoryRefusal(
+                f"{field}: {agency_id} is a national agency of {', '.join(sorted(agency.jurisdictions))}, "
+                f"not of {area.name}'s jurisdiction ({area.jurisdiction.value})",
+                field,
+            )
+        if not agency.national and agency.area != area.area_id:
+            raise DirectoryRefusal(
+                f"{field}: {agency_id} works in {_area_name(agency.area)}, not {area.name}: a case names the "
+                "agencies of its own area (or a national agency)",
+                field,
+            )
+        leaf = field.rsplit(".", 1)[-1]
+        if leaf == "lead_agency" and not policy.may_lead(agency.kind):
+            raise DirectoryRefusal(
+                f"{field}: {agency_id} is a {agency.kind} agency; a case is led by a responsible authority of "
+                f"{policy.policy.name} ({', '.join(sorted(policy.policy.responsible_authorities))}) (004)",
+                field,
+                "lead agency",
+            )
+        if leaf == "asp_chair_agency" and not agency.asp_chair:
+            raise DirectoryRefusal(
+                f"{field}: the MAPPA directory does not list {agency_id} as able to chair Adult Support and "
+                f"Protection in {area.name}; name a council it lists as an ASP chair (000)",
+                field,
+                "ASP chair",
+            )
+        return agency
+
+
+def check_named_agencies(session: Session, area_id: str, *models: BaseModel) -> None:
+    """`AgencyDirectory.check_named` against the agencies the models name, read from the database."""
+    named = {agency_id for model in models for _, agency_id in agencies_named(model)}
+    if named:
+        AgencyDirectory.read(session, named).check_named(area_id, *models)

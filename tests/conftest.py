@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import time_machine
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
@@ -23,6 +24,7 @@ from bench.rig import POSTGRES_URLS
 from core.codec import keys_document
 from core.converter import data_converter_for
 from core.settings import Settings
+from tests.clock import pinned_instant
 from tests.helpers import SmtpSink, unique_task_queue
 from worker.binaries import temporal_cli_path, temporal_test_server_path
 from worker.search_attribute_registry import indexed_value_types, search_attribute_keys
@@ -43,9 +45,25 @@ def pytest_configure(config: pytest.Config) -> None:
     key_file.write_text(keys_document({TEST_KEY_ID: secrets.token_bytes(32)}, TEST_KEY_ID))
     key_file.chmod(0o600)
     os.environ["MAPPA_CODEC_KEY_FILE"] = str(key_file)
+    _pin_the_clock()
+
+
+_travel: time_machine.travel | None = None
+
+
+def _pin_the_clock() -> None:
+    """With MAPPA_TODAY set (tests/clock.py), this process's clocks start at that instant and tick on."""
+    global _travel
+    instant = pinned_instant()
+    if instant is None:
+        return
+    _travel = time_machine.travel(instant, tick=True)
+    _travel.start()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _travel is not None:
+        _travel.stop()
     if _key_dir is not None:
         shutil.rmtree(_key_dir, ignore_errors=True)
 
@@ -70,9 +88,23 @@ async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
                 namespace=env.client.namespace, search_attributes=indexed_value_types()
             )
         )
+        await _skip_to_pinned_instant(env)
         yield env
     finally:
         await env.shutdown()
+
+
+async def _skip_to_pinned_instant(env: WorkflowEnvironment) -> None:
+    """With MAPPA_TODAY set, the test server's clock is moved forward to it (it cannot go back)."""
+    instant = pinned_instant()
+    if instant is None:
+        return
+    server_now = await env.get_current_time()
+    if instant <= server_now:
+        raise RuntimeError(
+            f"MAPPA_TODAY={instant.isoformat()} is not after the test server's clock {server_now}"
+        )
+    await env.sleep(instant - server_now)
 
 
 @pytest.fixture(scope="session")

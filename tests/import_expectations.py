@@ -4,9 +4,16 @@ compare each case's deadlines with (same area, rule and date, nothing else share
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from api.calculator import calculate_deadline
-from api.imports import ImportRow
+from api.imports import ImportRow, directory_from_file
+from store.directory import DirectoryFile
+
+# The example agencies of store/seed/directory.json, as an import is checked against the loaded directory.
+SEED_DIRECTORY = directory_from_file(
+    DirectoryFile.read(Path(__file__).resolve().parents[1] / "store" / "seed" / "directory.json")
+)
 
 # The row's date each rule counts from.
 COUNTED_FROM = {

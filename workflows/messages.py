@@ -170,5 +170,7 @@ ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
     NoticeKind.FURTHER_INFORMATION_REQUEST: "send_notice",
     NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING: "send_notice",
     NoticeKind.PRE_MEETING_INFORMATION: "send_notice",
+    NoticeKind.MEETING_SHORTFALL: "send_notice",
+    NoticeKind.ASP_CHAIR_TO_NAME: "send_notice",
 }
 RECORD_IN_LEDGER = "record_in_ledger"

@@ -21,11 +21,11 @@ from temporalio.client import Client
 from api import problems
 from api.audit import permit, permit_on_case, record_allowed, refuse
 from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
-from api.case_service import case_file, case_status, send_event
+from api.case_service import area_of, case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import check_meeting_minute, redact_for
-from api.openings import CaseOpened, NewCase, check_dates, open_case
+from api.openings import CaseOpened, NewCase, check_agencies, check_dates, check_plaintext_ids, open_case
 from store.models import Agency
 from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, Deadline, Receipt
 from workflows.rules import events as ev
@@ -384,7 +384,7 @@ async def get_case_status(
     case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
 ) -> CaseStatus:
     await permit_on_case(db, client, user, READ_STATUS, case_ref, audit_allowed=False)
-    return await case_status(client, case_ref)
+    return _as_status(await case_status(client, case_ref))
 
 
 @router.get(
@@ -402,8 +402,13 @@ async def get_case_deadlines(
     state: Annotated[DeadlineState | None, Query(description="Only deadlines in this state.")] = None,
 ) -> list[Deadline]:
     await permit_on_case(db, client, user, READ_STATUS, case_ref, audit_allowed=False)
-    status = await case_status(client, case_ref)
+    status = _as_status(await case_status(client, case_ref))
     return [d for d in status.deadlines if state is None or d.state is state]
+
+
+def _as_status(status: CaseStatus) -> CaseStatus:
+    """What the status shows, unaudited and to ops too: no agency's own words (those are the case file's)."""
+    return status.model_copy(update={"deadlines": [d.for_status() for d in status.deadlines]})
 
 
 @router.get(
@@ -438,6 +443,8 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         # An event a closed case still takes (a subject access request) reopens it on our task queue.
         queue = settings.task_queue
         check_dates(event, datetime.now(UTC))
+        check_plaintext_ids(event)
+        await check_agencies(db, area_of(case_ref), event)
         if route.check is not None:
             await route.check(db, client, case_ref, event)
         hashed = request_hash(route.path, event)

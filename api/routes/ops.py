@@ -12,8 +12,6 @@ working day, and is `Secure` whenever the page is served over HTTPS. A bearer he
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +28,7 @@ from api.audit import permit
 from api.auth import CHAIR, CO_ORDINATOR, OPS, Permission, User, user_for_token
 from api.deps import DbSession, bearer
 from store import views
+from store.csv_export import csv_text
 from workflows.rules.calendar import LONDON, local_due
 from workflows.rules.policy import AREAS, DeadlineKind
 
@@ -224,20 +223,11 @@ CSV_COLUMNS = (
 
 
 def compliance_csv(report: views.ComplianceReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(("area", "period_start", "period_end", *CSV_COLUMNS))
-    for row in report.rows:
-        values = row.model_dump()
-        writer.writerow(
-            (
-                report.area,
-                report.period_start,
-                report.period_end,
-                *("" if values[c] is None else values[c] for c in CSV_COLUMNS),
-            )
-        )
-    return out.getvalue()
+    rows = (
+        (report.area, report.period_start, report.period_end, *(values[c] for c in CSV_COLUMNS))
+        for values in (row.model_dump() for row in report.rows)
+    )
+    return csv_text(("area", "period_start", "period_end", *CSV_COLUMNS), rows)
 
 
 @router.get(

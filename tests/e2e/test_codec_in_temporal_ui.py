@@ -13,6 +13,7 @@ from uuid import uuid4
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
@@ -40,7 +41,10 @@ def read_in_ui(driver: WebDriver, api: str, ui: str, token: str, page: str) -> b
     driver.get(f"{api}/codec/login")
     driver.find_element(By.NAME, "token").send_keys(token)
     driver.find_element(By.TAG_NAME, "button").click()
-    assert "Signed in" in driver.find_element(By.TAG_NAME, "body").text
+    # The click submits a form: wait for the answer's page rather than read the form's page still shown.
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: "Signed in" in d.find_element(By.TAG_NAME, "body").text
+    )
     # The UI's codec settings, as a co-ordinator sets them once in the browser: use this endpoint, with
     # credentials (the server-side settings from --ui-codec-endpoint cannot include credentials).
     driver.get(f"{ui}/namespaces/default/workflows")

@@ -112,6 +112,19 @@ def test_a_co_ordinator_token_needs_an_area(cli_database: Engine, capsys: pytest
             "not Lanarkshire",
         ),
         (("--agency", "sps", "--role", "chair"), "works in one area"),
+        # A national agency's token is area-less and an agency worker's, always...
+        (("--agency", "sps", "--role", "agency-worker", "--area", "lanarkshire"), "is a national agency"),
+        (("--agency", "sps", "--role", "co-ordinator", "--area", "glasgow"), "is a national agency"),
+        (("--agency", "sps", "--role", "chair", "--area", "lanarkshire"), "is a national agency"),
+        # ...and the roles an agency's people may hold are the directory's.
+        (
+            ("--agency", "lanarkshire-housing", "--role", "chair", "--area", "lanarkshire"),
+            "not chair",
+        ),
+        (
+            ("--agency", "nhs-lanarkshire", "--role", "co-ordinator", "--area", "lanarkshire"),
+            "not co-ordinator",
+        ),
     ],
 )
 def test_a_token_must_fit_the_directory(
@@ -131,6 +144,42 @@ def test_only_a_national_agency_gets_a_token_without_an_area(
         holder = user_for_token(session, token)
         assert session.get(Agency, "sps").national  # type: ignore[union-attr]
     assert holder is not None and holder.area is None and holder.agency_id == "sps"
+
+
+def test_a_national_agencys_token_issued_with_an_area_no_longer_acts(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token issued before the directory decided (SPS, agency worker, Lanarkshire) identifies nobody now; nor
+    does one whose role the directory has since taken away."""
+    with Session(cli_database) as session:
+        for token, role, area in (
+            ("mappa_old-sps", "agency-worker", "lanarkshire"),
+            ("mappa_old-chair", "chair", None),
+        ):
+            session.add(
+                ApiToken(token_hash=hash_token(token), user_name="old", agency_id="sps", role=role, area=area)
+            )
+        session.commit()
+        assert user_for_token(session, "mappa_old-sps") is None
+        assert user_for_token(session, "mappa_old-chair") is None
+    chair = issue(
+        capsys,
+        "--user",
+        "DI Example",
+        "--agency",
+        "police-scotland-lanarkshire",
+        "--role",
+        "chair",
+        "--area",
+        "lanarkshire",
+    )
+    with Session(cli_database) as session:
+        assert user_for_token(session, chair) is not None
+        police = session.get(Agency, "police-scotland-lanarkshire")
+        assert police is not None
+        police.roles = ["agency-worker"]
+        session.commit()
+        assert user_for_token(session, chair) is None
 
 
 def test_the_directory_loads_from_its_file(cli_database: Engine, capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,11 +40,13 @@ from workflows.rules.records import (
     CLOSED_STAGES,
     CO_ORDINATOR,
     AdultAtRisk,
+    ArchivedMeetings,
     AspShare,
     ChildAtRiskRecord,
     DeadlineChange,
     Disclosure,
     ExitRecord,
+    LevelDecision,
     Meeting,
     Notice,
     NoticeKind,
@@ -78,6 +80,7 @@ __all__ = [
     "DeadlineChange",
     "Disclosure",
     "ExitRecord",
+    "LevelDecision",
     "Meeting",
     "Notice",
     "NoticeKind",
@@ -120,7 +123,7 @@ class CaseFile(BaseModel):
     asp_open: bool = False
     asp_chair_agency: str | None = None
     # Whether the ASP chair was named by the co-ordinator (or the ASP-route opening), the only source that
-    # confers a right to read minutes (issue 10 finding 1); an older case's chair may have named itself.
+    # confers a right to read minutes (000 gives the chairs the minutes); an older case's chair may have named itself.
     asp_chair_named: bool = False
     adults_at_risk: list[AdultAtRisk] = Field(default_factory=list)
     asp_shares: list[AspShare] = Field(default_factory=list)
@@ -128,7 +131,13 @@ class CaseFile(BaseModel):
     subject_informed: bool | None = None
     subject_not_informed_reason: str | None = None
     meetings: list[Meeting] = Field(default_factory=list)
+    # The meetings no longer carried whole, in a few bytes each: their identity outlives the trimming.
+    archived_meetings: ArchivedMeetings = Field(default_factory=ArchivedMeetings)
     risk_changes: list[RiskChange] = Field(default_factory=list)
+    # Every decision that set the level, with its statement, criteria and reason (001, 003, 004).
+    level_decisions: list[LevelDecision] = Field(default_factory=list)
+    # Why the co-ordinator screened the notification as it did (003 stage 1).
+    screening_reason: str | None = None
     disclosures: list[Disclosure] = Field(default_factory=list)
     subject_access_requests: list[SubjectAccessRequest] = Field(default_factory=list)
     deadlines: dict[str, Deadline] = Field(default_factory=dict)
@@ -346,7 +355,10 @@ class CaseFile(BaseModel):
             del self.deadlines[deadline_id]
         # Old meetings, triaged risk changes and decided requests go the same way: a case open for decades
         # would otherwise carry every one it ever had into each new run.
-        self.meetings = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
+        kept = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
+        for meeting in self.meetings[: len(self.meetings) - len(kept)]:
+            self.archived_meetings.add(meeting)
+        self.meetings = kept
         # Of older meetings, keep what later rules read (who attended, the minute, its circulation, the plan's
         # actions, the chair's name); each person's signature, the invitations, the chair's grade and record and the
         # items not to be shared are in the minute and the history, and leave the case file (the case-file view
@@ -402,6 +414,16 @@ class CaseFile(BaseModel):
             if m.meeting_id == meeting_id:
                 return m
         raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
+
+    def attended(self, meeting_id: str) -> list[str]:
+        """The agencies that attended a meeting of this case, carried whole or archived."""
+        for m in self.meetings:
+            if m.meeting_id == meeting_id:
+                return m.attendees
+        archived = self.archived_meetings.attendees(meeting_id)
+        if archived is None:
+            raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
+        return archived
 
 
 def _words(name: str) -> str:

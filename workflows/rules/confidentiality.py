@@ -90,9 +90,17 @@ def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
     return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
 
 
+def _older_than_meetings_kept(case: CaseFile, held_on: date) -> bool:
+    """A long case carries only its latest meetings into a new run: a minute of a meeting held before the oldest
+    one kept (and not the first) is judged by its own attendee list, as once the history has gone."""
+    if not case.meetings or case.meetings[0].meeting_id == "meeting-1":
+        return False
+    return held_on < case.meetings[0].held_on
+
+
 def chairs_asp_side(agency: str, case: CaseFile) -> bool:
     """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes: a chair the
-    co-ordinator named, never one an agency appointed by naming itself (issue 10 finding 1)."""
+    co-ordinator named, never one an agency appointed by naming itself (a role that opens minutes comes from who may confer it)."""
     return asp_chair_may_read(case) == agency
 
 
@@ -104,7 +112,11 @@ def attendance_basis(
     if agency is None:
         return None
     meeting = meeting_of(case, minute_ref)
+    if case is not None and meeting is None and not _older_than_meetings_kept(case, held_on):
+        return None  # no meeting the case file records names this minute: it is the record of no meeting
     at = meeting.meeting_id if meeting else f"the meeting of {held_on.isoformat()}"
+    if meeting is not None:
+        attendees = meeting.attendees  # the case file's record of who was present, not the minute's claim
     if agency in attendees:
         return f"{agency} attended {at}"
     if case is not None and chairs_asp_side(agency, case):
@@ -169,7 +181,7 @@ def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInf
 def share_with_child_protection(
     case: CaseFile, policy: AreaPolicy, e: ev.ConclusionsSharedWithChildProtection, now: datetime
 ) -> None:
-    case.meeting(e.meeting_id)
+    case.attended(e.meeting_id)
     if e.reveals_third_party_source:
         raise RuleViolation(
             "conclusions and actions may go to a child protection conference only when no third-party source "
@@ -190,16 +202,15 @@ def share_with_child_protection(
 def request_subject_access(
     case: CaseFile, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
 ) -> None:
-    meetings = [case.meeting(m) for m in dict.fromkeys(e.meeting_ids)]
+    # Any meeting the case held, an old one archived at continue-as-new included: its identity outlives the run.
+    attended = {m: case.attended(m) for m in dict.fromkeys(e.meeting_ids)}
     if case.stage is Stage.EXITED:
         # The request outlives the case: it re-opens to stage exiting and closes again once decided.
         case.stage = Stage.EXITING
     sar_id = f"sar-{next_number(r.sar_id for r in case.subject_access_requests)}"
-    consulted = sorted({agency for m in meetings for agency in m.attendees})
+    consulted = sorted({agency for agencies in attended.values() for agency in agencies})
     case.subject_access_requests.append(
-        SubjectAccessRequest(
-            sar_id=sar_id, meeting_ids=[m.meeting_id for m in meetings], received_at=now, consulted=consulted
-        )
+        SubjectAccessRequest(sar_id=sar_id, meeting_ids=list(attended), received_at=now, consulted=consulted)
     )
     open_deadline(case, policy, DeadlineKind.SUBJECT_ACCESS_REQUEST, sar_id, CO_ORDINATOR, now, now)
     # 001 "Records of meetings": the co-ordinator and chair consult the other attending agencies.
@@ -234,7 +245,7 @@ def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, 
     for agency in sar.consulted:
         cancel_if_open(case, f"{e.sar_id}:{agency}", "decided before this agency answered", now)
     meet_deadline(case, e.sar_id, now)
-    sar.outcome, sar.exemption = e.outcome, e.exemption
+    sar.outcome, sar.exemption, sar.reason = e.outcome, e.exemption, e.reason
 
 
 def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:

@@ -42,6 +42,11 @@ class DeadlineState(StrEnum):
     CANCELLED = "cancelled"
 
 
+# A late notification's or referral's note (003 stage 2): the extenuating circumstances follow it, in the agency's
+# own words, which belong to the case file (personal data, audited reads) and never to the status.
+EXTENUATING_CIRCUMSTANCES = "late, with extenuating circumstances"
+
+
 class Deadline(BaseModel):
     deadline_id: str
     kind: DeadlineKind
@@ -81,6 +86,13 @@ class Deadline(BaseModel):
     @property
     def met_late(self) -> bool:
         return self.state is DeadlineState.MET and self.breached_at is not None
+
+    def for_status(self) -> Deadline:
+        """The deadline as the status shows it to everyone, ops included: a note that carries an agency's own
+        words says only that they were recorded (they stay in the case file)."""
+        if self.breach_note is None or not self.breach_note.startswith(f"{EXTENUATING_CIRCUMSTANCES}:"):
+            return self
+        return self.model_copy(update={"breach_note": f"{EXTENUATING_CIRCUMSTANCES} recorded"})
 
     def describe(self) -> str:
         """One line for the Temporal UI and the case file."""
@@ -331,6 +343,15 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
         d.due_at,
         passes_over=passes_over,
     )
+
+
+def withdraw_breach(case: CaseFile, deadline_id: str, why: str) -> None:
+    """A deadline marked breached by the clock, found met in time after all (a meeting held by its due day and
+    recorded later): it is open again, to be met now, with the reason the escalation sent is withdrawn."""
+    d = case.deadlines[deadline_id]
+    d.state, d.breached_at, d.breach_note, d.last_escalated_at = DeadlineState.OPEN, None, None, None
+    d.explanation = f"{d.explanation}; the breach escalated while it was unrecorded is withdrawn: {why}"
+    touch(case, deadline_id)
 
 
 def re_escalation_route(case: CaseFile, d: Deadline) -> tuple[str, list[str]]:

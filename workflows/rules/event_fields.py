@@ -17,6 +17,14 @@ from pydantic.json_schema import SkipJsonSchema
 
 from workflows.rules.actors import Actor
 
+
+class NamesAnAgency:
+    """Marks a field that names an agency: the API and the import check each against the directory."""
+
+
+NAMES_AN_AGENCY = NamesAnAgency()
+
+
 AgencyId = Annotated[
     str,
     Field(
@@ -25,7 +33,26 @@ AgencyId = Annotated[
         pattern=r"^[a-z0-9][a-z0-9-]*$",
         description="An agency's id in the co-ordinator's directory, e.g. 'police-scotland-lanarkshire'.",
     ),
+    NAMES_AN_AGENCY,
 ]
+
+
+class PlaintextId:
+    """Marks an id an agency chooses that reaches plaintext (a deadline's id and title, the ledger, e-mail, the
+    calendars): a new one must match `pattern`, which cannot carry a name. The model's own pattern stays as it
+    was, so events recorded before still replay; the API and the import check new ones (`ids_outside_pattern`)."""
+
+    def __init__(self, what: str, pattern: str, example: str) -> None:
+        self.what, self.pattern, self.example = what, re.compile(pattern), example
+
+
+# An RMP action's id: an optional letter, a number, and an optional sub-number ("A12-1", "3"). No name fits.
+RMP_ACTION_ID = PlaintextId(
+    "a risk management plan action's id", r"^[A-Za-z]?[0-9]{1,4}(-[0-9]{1,3})?$", "A12-1"
+)
+
+
+RmpActionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$"), RMP_ACTION_ID]
 
 
 # Characters no one types into a case: C0/C1 controls (tab and line breaks aside) and the Unicode bidi controls,
@@ -181,6 +208,54 @@ def dates_outside_window(model: BaseModel, today: date, prefix: str = "") -> lis
                             f"{window.why} ({earliest.isoformat()} to {latest.isoformat()})",
                         )
                     )
+    return found
+
+
+def _names_an_agency(annotation: Any) -> bool:
+    for part in (*typing.get_args(annotation), *getattr(annotation, "__metadata__", ())):
+        if part is NAMES_AN_AGENCY or (part is not annotation and _names_an_agency(part)):
+            return True
+    return False
+
+
+def agencies_named(model: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted field, agency id) for every agency `model` names, nested models and lists included."""
+    found: list[tuple[str, str]] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        dotted = f"{prefix}{name}"
+        names = NAMES_AN_AGENCY in info.metadata or _names_an_agency(info.annotation)
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            where = dotted if index is None else f"{dotted}.{index}"
+            if isinstance(item, BaseModel):
+                found += agencies_named(item, f"{where}.")
+            elif names and isinstance(item, str):
+                found.append((where, item))
+    return found
+
+
+def ids_outside_pattern(model: BaseModel, prefix: str = "") -> list[DateOutsideWindow]:
+    """Every id an agency chose in `model` (nested models and lists included) that its `PlaintextId` pattern
+    refuses: it would carry what it holds into plaintext."""
+    found: list[DateOutsideWindow] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        dotted = f"{prefix}{name}"
+        marker = next((m for m in info.metadata if isinstance(m, PlaintextId)), None)
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            where = dotted if index is None else f"{dotted}.{index}"
+            if isinstance(item, BaseModel):
+                found += ids_outside_pattern(item, f"{where}.")
+            elif marker is not None and isinstance(item, str) and not marker.pattern.match(item):
+                found.append(
+                    DateOutsideWindow(
+                        where,
+                        f"{where}: {marker.what} appears in plaintext (deadline ids and titles, the ledger, "
+                        f"e-mail), so it is a letter and a number such as {marker.example}, never words",
+                    )
+                )
     return found
 
 

@@ -32,6 +32,7 @@ from workflows.rules.event_fields import (
     date_kind,
     dates_outside_window,
     field_date_kind,
+    ids_outside_pattern,
 )
 from workflows.rules.management_events import (
     ContinueBasis,
@@ -217,7 +218,13 @@ class CaseOpening(Event):
     custody_months: int | None = Field(
         default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
     )
-    hospital_order: bool = Field(default=False, description="Category 2: a detention in hospital.")
+    hospital_order: bool = Field(
+        default=False, description="Category 2 (England and Wales): a detention in hospital."
+    )
+    restricted_patient: bool = Field(
+        default=False,
+        description="Category 2 (Scotland): a mentally disordered restricted patient (000, 001).",
+    )
     subject_to_supervision: bool | None = Field(
         default=None,
         description="Category 2: subject to probation / justice social work supervision or licence in the "
@@ -383,4 +390,5 @@ __all__ = [
     "date_kind",
     "dates_outside_window",
     "field_date_kind",
+    "ids_outside_pattern",
 ]

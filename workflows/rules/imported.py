@@ -25,6 +25,7 @@ from workflows.rules.confidentiality import check_rmp_action_ids
 from workflows.rules.deadlines import DueDate, open_deadline
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import RuleViolation
+from workflows.rules.event_fields import RmpActionId
 from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, _review_date
@@ -55,7 +56,7 @@ class ImportedStage(StrEnum):
 class ImportedRmpAction(ev.Event):
     """An RMP action still open: its id, owner and due date (its words stay in the area's own records)."""
 
-    action_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
+    action_id: RmpActionId
     owner_agency: ev.AgencyId
     due_date: ev.PlannedFor
 

@@ -27,10 +27,11 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation, WrongStage
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
+from workflows.rules.records import CO_ORDINATOR, LevelDecision, RiskChange, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     LEVEL_1_REVIEW,
+    LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
 )
@@ -51,11 +52,38 @@ def refuse_level_1_for_category_3(case: CaseFile, policy: AreaPolicy, field: str
         )
 
 
+def record_level_decision(
+    case: CaseFile,
+    level: int,
+    by: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    statement: str | None = None,
+    criteria: Sequence[str] = (),
+) -> None:
+    """Keep, in the case file, a decision that set the level and what it stated (001, 003, 004)."""
+    case.level_decisions.append(
+        LevelDecision(
+            decided_at=now,
+            level=level,
+            by=by,
+            reason=reason,
+            level_2_cannot_deliver=statement,
+            level_3_criteria=list(dict.fromkeys(criteria)),
+        )
+    )
+
+
 def report_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
     change_id = f"risk-change-{next_number(c.change_id for c in case.risk_changes)}"
     case.risk_changes.append(
         RiskChange(
-            change_id=change_id, reported_by=e.reporting_agency, direction=e.direction, reported_at=now
+            change_id=change_id,
+            reported_by=e.reporting_agency,
+            direction=e.direction,
+            reported_at=now,
+            summary=e.summary,
         )
     )
     open_deadline(
@@ -76,7 +104,7 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
     ):
         _before_initial_meeting(case, policy, change, e, now)
         meet_deadline(case, f"triage:{e.change_id}", now)
-        change.outcome = e.outcome
+        _record_triage(change, e, now)
         return
     if e.outcome in ("extra-review", "level-change") and case.stage is not Stage.ACTIVE_MANAGEMENT:
         raise WrongStage(
@@ -96,12 +124,16 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
             case,
             policy,
             ev.LevelChanged(
-                new_level=e.new_level, reason=e.reason, level_2_cannot_deliver=e.level_2_cannot_deliver
+                new_level=e.new_level,
+                reason=e.reason,
+                level_2_cannot_deliver=e.level_2_cannot_deliver,
+                level_3_criteria=e.level_3_criteria,
             ),
             now,
+            by=e.change_id,
         )
     meet_deadline(case, f"triage:{e.change_id}", now)
-    change.outcome = e.outcome
+    _record_triage(change, e, now)
     if e.outcome == "extra-review":
         open_deadline(
             case, policy, DeadlineKind.EXTRA_REVIEW, f"extra-review:{e.change_id}", CO_ORDINATOR, now, now
@@ -111,7 +143,14 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
         open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
 
 
-def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime) -> None:
+def _record_triage(change: RiskChange, e: ev.RiskChangeTriaged, now: datetime) -> None:
+    change.outcome, change.triage_reason, change.triaged_at = e.outcome, e.reason, now
+    change.new_level = e.new_level if e.outcome == "level-change" else None
+
+
+def change_level(
+    case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime, by: str = "level change"
+) -> None:
     if e.new_level == case.level:
         raise RuleViolation(f"the case is already at level {e.new_level}", "level change", "new_level")
     if e.new_level == 1:
@@ -135,6 +174,15 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
     if current_review is not None:
         cancel_deadline(case, current_review.deadline_id, f"level changed to {e.new_level}", now)
     case.level = e.new_level
+    record_level_decision(
+        case,
+        e.new_level,
+        by,
+        now,
+        reason=e.reason,
+        statement=e.level_2_cannot_deliver,
+        criteria=e.level_3_criteria,
+    )
     if e.new_level == 1:
         case.stage = Stage.LEVEL_1
         enter_level_1(case, policy, now)
@@ -244,7 +292,18 @@ def _before_initial_meeting(
                 "level 3 referral statement",
                 "level_2_cannot_deliver",
             )
+        if case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION):
+            check_level_3_criteria(case, policy, e.level_3_criteria)
         case.level = 3
+        record_level_decision(
+            case,
+            3,
+            change.change_id,
+            now,
+            reason=e.reason,
+            statement=e.level_2_cannot_deliver,
+            criteria=e.level_3_criteria,
+        )
         kind = DeadlineKind.INITIAL_MEETING_LEVEL_3
         if meeting.kind is DeadlineKind.INITIAL_MEETING_LEVEL_2:
             # The meeting is now the level 3 meeting, under its rule.

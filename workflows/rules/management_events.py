@@ -40,6 +40,7 @@ class RiskChangeTriaged(Event):
     outcome: Literal["no-action", "extra-review", "level-change", "referral-requested"]
     new_level: Literal[1, 2, 3] | None = None
     level_2_cannot_deliver: ShortText | None = None
+    level_3_criteria: list[Level3Criterion] = level_3_criteria_field()
     reason: ShortText
 
 

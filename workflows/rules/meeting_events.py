@@ -15,6 +15,7 @@ from workflows.rules.event_fields import (
     HappenedOn,
     PersonName,
     PlannedFor,
+    RmpActionId,
     ShortText,
 )
 
@@ -61,7 +62,7 @@ class NotToBeShared(Event):
 
 
 class RmpActionSet(Event):
-    action_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,32}$")
+    action_id: RmpActionId
     description: ShortText
     owner_agency: AgencyId
     due_date: PlannedFor

@@ -37,7 +37,7 @@ class Ownership:
     acts_as: tuple[str, ...] = ()
     meets: Meets = Meets.AS_CONSEQUENCE
     # Fields only the co-ordinator may fill: they give an agency a role that opens the minutes to it (the ASP
-    # chair), so no sender may name itself (issue 10 finding 1).
+    # chair), so no sender may name itself (a role that opens minutes is conferred, never self-assumed).
     co_ordinator_names: tuple[str, ...] = ()
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
 from workflows.rules.deadlines import (
+    EXTENUATING_CIRCUMSTANCES,
     DueDate,
     compute_due,
     is_open,
@@ -136,7 +137,7 @@ def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstanc
         meet_deadline(case, deadline_id, now)
         d = case.deadlines[deadline_id]
         if d.met_late and extenuating_circumstances:
-            d.breach_note = f"late, with extenuating circumstances: {extenuating_circumstances}"
+            d.breach_note = f"{EXTENUATING_CIRCUMSTANCES}: {extenuating_circumstances}"
 
 
 def submit_notification(

@@ -28,6 +28,7 @@ from workflows.rules.management import (
     check_level_3_criteria,
     enter_level_1,
     leave_level_1,
+    record_level_decision,
     refuse_level_1_for_category_3,
 )
 from workflows.rules.policy import AreaPolicy, DeadlineKind
@@ -43,7 +44,7 @@ from workflows.rules.rule_changes import (
     PRE_MEETING_INFORMATION_EXCHANGE,
     REFERRAL_FROM_NOTIFICATION,
 )
-from workflows.rules.safeguarding import asp_screening_falls_due, receive_asp_route
+from workflows.rules.safeguarding import advise_both_chairs, asp_screening_falls_due, receive_asp_route
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -100,6 +101,7 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
 
 def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecision, now: datetime) -> None:
     meet_deadline(case, "screening", now)
+    case.screening_reason = e.reason
     if e.outcome == "level-1":
         refuse_level_1_for_category_3(case, policy, "outcome")
         case.stage, case.level = Stage.LEVEL_1, 1
@@ -210,6 +212,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             "referral not accepted",
             ["The reasons are recorded in the case file (003)."],
         )
+        advise_both_chairs(case, "referral not accepted")
         if case.category == 3 and not policy.policy.category_3_may_be_level_1:
             exit_mappa(
                 case,
@@ -247,10 +250,14 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
     meet_deadline(case, "referral-decision", now)
     leave_level_1(case, f"referral accepted at level {e.level}", now)
     case.level = e.level
+    record_level_decision(
+        case, e.level, "referral decision", now, statement=statement, criteria=e.level_3_criteria
+    )
     case.stage = Stage.INFORMATION_SHARING
     case.notify(
         NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {e.level}", []
     )
+    advise_both_chairs(case, f"referral accepted at level {e.level}")
     exchange = case.follows(PRE_MEETING_INFORMATION_EXCHANGE)
     if exchange:
         _open_initial_meeting(case, policy, e.level, now)

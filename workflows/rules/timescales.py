@@ -92,6 +92,7 @@ Responsible = Literal[
     "lead professional",
     "owner agency",
     "council officer",
+    "agency that identified the risk",
 ]
 
 

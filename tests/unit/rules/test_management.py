@@ -10,7 +10,7 @@ from tests.case_builders import (
     meeting,
     referral,
 )
-from tests.unit.rules.cases import at, referred_case
+from tests.unit.rules.cases import at, english_referred_case, referred_case
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, RuleViolation, Stage
 from workflows.rules.deadlines import DeadlineState
@@ -144,3 +144,140 @@ def test_a_running_level_1_case_takes_up_the_level_1_review_at_continue_as_new()
     assert "level-1-review" not in case.deadlines  # opened before the rule
     case.take_up([LEVEL_1_REVIEW], at(date(2027, 3, 1)))
     assert case.deadlines["level-1-review"].due_date == date(2027, 3, 1) + timedelta(weeks=12)
+
+
+# ------------------------------------------------------------------ level 3 in England and Wales (004)
+
+ENGLISH_PEOPLE = ["wiltshire-police", "wiltshire-probation"]
+LEVEL_3_CRITERIA = ["active-conferencing", "senior-representation"]
+
+
+def _risk_increase(case: CaseFile, day: date) -> None:
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="wiltshire-police", direction="increased", summary="threats"),
+        at(day),
+    )
+
+
+def _to_level_3(criteria: list[str]) -> ev.RiskChangeTriaged:
+    return ev.RiskChangeTriaged(
+        change_id="risk-change-1",
+        outcome="level-change",
+        new_level=3,
+        reason="imminent risk to a named victim",
+        level_2_cannot_deliver="police resources at short notice",
+        level_3_criteria=criteria,  # type: ignore[arg-type]
+    )
+
+
+def test_a_triage_to_level_3_before_the_initial_meeting_states_the_level_3_criteria_in_england():
+    case = english_referred_case()
+    _risk_increase(case, date(2026, 11, 12))
+    with pytest.raises(RuleViolation, match="active conferencing") as refused:
+        case.check(_to_level_3([]), at(date(2026, 11, 12), 15))
+    assert refused.value.field == "level_3_criteria"
+    case.apply(_to_level_3(LEVEL_3_CRITERIA), at(date(2026, 11, 12), 15))
+    assert case.level == 3
+
+
+def test_a_triage_to_level_3_of_a_managed_case_takes_the_level_3_criteria_in_england():
+    case = english_referred_case()
+    held = date(2026, 11, 20)
+    case.apply(meeting(held, held + timedelta(weeks=16), attendees=ENGLISH_PEOPLE), at(held))
+    _risk_increase(case, date(2026, 11, 23))
+    with pytest.raises(RuleViolation, match="active conferencing"):
+        case.check(_to_level_3(["active-conferencing"]), at(date(2026, 11, 23), 15))
+    case.apply(_to_level_3(["active-conferencing", "media-or-public-interest"]), at(date(2026, 11, 23), 15))
+    assert case.level == 3
+
+
+def test_every_meeting_that_decides_level_3_in_england_determines_the_level_3_criteria_hold():
+    case = english_referred_case()
+    _risk_increase(case, date(2026, 11, 12))
+    case.apply(_to_level_3(LEVEL_3_CRITERIA), at(date(2026, 11, 12), 15))
+    held = date(2026, 11, 18)
+    level_3_meeting = meeting(held, held + timedelta(weeks=8), level=3, attendees=ENGLISH_PEOPLE)
+    with pytest.raises(RuleViolation, match="active conferencing") as refused:
+        case.check(level_3_meeting, at(held, 16))
+    assert refused.value.field == "level_3_criteria"
+    case.apply(level_3_meeting.model_copy(update={"level_3_criteria": LEVEL_3_CRITERIA}), at(held, 16))
+    assert case.meetings[-1].level_decided == 3
+
+
+# ------------------------------------------------------------------ what a level decision stated is kept (001, 003)
+
+STATEMENT = "Level 2 cannot commit police surveillance at short notice."
+
+
+def _words_outside_the_case_file(case: CaseFile) -> str:
+    """Everything the case sends or writes in plaintext: notices (e-mail) and deadlines (ledger, UI titles)."""
+    notices = [f"{n.title} {' '.join(n.lines)}" for n in case.outbox]
+    deadlines = [f"{d.title} {d.explanation} {d.breach_note or ''}" for d in case.deadlines.values()]
+    return " ".join(notices + deadlines)
+
+
+def test_the_level_3_statement_given_at_a_meeting_is_kept_in_the_case_file_and_nowhere_in_plaintext():
+    case = referred_case()
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, held + timedelta(weeks=6), level=3, statement=STATEMENT), at(held, 16))
+    decision = case.level_decisions[-1]
+    assert (decision.level, decision.by, decision.level_2_cannot_deliver) == (3, "meeting-1", STATEMENT)
+    assert STATEMENT not in _words_outside_the_case_file(case)
+
+
+def test_a_change_in_risk_keeps_what_was_reported_and_why_the_co_ordinator_triaged_it_as_they_did():
+    case = referred_case()
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, held + timedelta(weeks=12)), at(held))
+    case.apply(
+        ev.RiskChangeReported(
+            reporting_agency="police-scotland-lanarkshire", direction="increased", summary="breach of licence"
+        ),
+        at(date(2026, 12, 10)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(
+            change_id="risk-change-1",
+            outcome="level-change",
+            new_level=3,
+            reason="risk now very high",
+            level_2_cannot_deliver=STATEMENT,
+        ),
+        at(date(2026, 12, 10), 15),
+    )
+    change = case.risk_changes[0]
+    assert (change.summary, change.triage_reason, change.new_level) == (
+        "breach of licence",
+        "risk now very high",
+        3,
+    )
+    decision = case.level_decisions[-1]
+    assert (decision.by, decision.reason, decision.level_2_cannot_deliver) == (
+        "risk-change-1",
+        "risk now very high",
+        STATEMENT,
+    )
+    text = _words_outside_the_case_file(case)
+    assert "breach of licence" not in text and "very high" not in text and STATEMENT not in text
+    # Carried across continue-as-new whatever else is archived: the reason for a level outlives its run.
+    case.archive_closed(keep=0, meetings_kept=0)
+    assert [d.by for d in case.level_decisions] == ["referral decision", "risk-change-1"]
+
+
+def test_the_screening_reason_and_a_level_change_reason_are_kept_in_the_case_file():
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(
+        ev.ScreeningDecision(outcome="level-1", reason="single agency can manage"), at(date(2026, 11, 5))
+    )
+    assert case.screening_reason == "single agency can manage"
+    managed = referred_case()
+    held = date(2026, 12, 1)
+    managed.apply(meeting(held, held + timedelta(weeks=12)), at(held))
+    managed.apply(
+        ev.LevelChanged(new_level=3, reason="media interest", level_2_cannot_deliver=STATEMENT), at(held, 16)
+    )
+    assert managed.level_decisions[-1].model_dump(include={"by", "reason", "level_2_cannot_deliver"}) == {
+        "by": "level change",
+        "reason": "media interest",
+        "level_2_cannot_deliver": STATEMENT,
+    }

@@ -173,20 +173,38 @@ def test_a_person_who_is_not_an_offender_is_routed_to_an_information_sharing_mee
 # ------------------------------------------------------------------ eligibility and who may refer (001, 003, 004)
 
 
-def _opening(category: int, **changes: object) -> ev.CaseOpening:
-    base = community_notification(disposal_date=date(2026, 11, 2), category=category)
+def _opening(category: int, area: str = "lanarkshire", **changes: object) -> ev.CaseOpening:
+    lead = "police-scotland-lanarkshire" if area == "lanarkshire" else "wiltshire-police"
+    base = community_notification(
+        disposal_date=date(2026, 11, 2), category=category, area=area, lead_agency=lead
+    )
     return base.model_copy(update=changes)
 
 
-def test_category_2_is_a_violent_offender_sentenced_to_twelve_months_or_more_under_supervision():
+def test_category_2_in_england_is_a_violent_offender_sentenced_to_twelve_months_or_more_under_supervision():
+    english = "wiltshire-and-swindon"
     with pytest.raises(RuleViolation, match="12 months or more in custody") as refused:
-        CaseFile.open(_opening(2, custody_months=6), at(date(2026, 11, 4)))
+        CaseFile.open(_opening(2, english, custody_months=6), at(date(2026, 11, 4)))
     assert (refused.value.rule, refused.value.field) == ("category 2 criteria", "custody_months")
     with pytest.raises(RuleViolation, match="supervision or licence") as refused:
-        CaseFile.open(_opening(2, subject_to_supervision=False), at(date(2026, 11, 4)))
+        CaseFile.open(_opening(2, english, subject_to_supervision=False), at(date(2026, 11, 4)))
     assert refused.value.field == "subject_to_supervision"
-    hospital = CaseFile.open(_opening(2, custody_months=None, hospital_order=True), at(date(2026, 11, 4)))
+    hospital = CaseFile.open(
+        _opening(2, english, custody_months=None, hospital_order=True), at(date(2026, 11, 4))
+    )
     assert hospital.category == 2
+
+
+def test_category_2_in_scotland_is_the_mentally_disordered_restricted_patient_not_004_s_violent_offender():
+    # A Lanarkshire restricted patient needs no custody term, supervision or licence (000, 001).
+    patient = CaseFile.open(_opening(2, restricted_patient=True), at(date(2026, 11, 4)))
+    assert patient.category == 2
+    with pytest.raises(RuleViolation, match="restricted patient") as refused:
+        CaseFile.open(
+            _opening(2, restricted_patient=False, custody_months=18, subject_to_supervision=True),
+            at(date(2026, 11, 4)),
+        )
+    assert (refused.value.rule, refused.value.field) == ("category 2 criteria", "restricted_patient")
 
 
 def test_category_3_has_committed_an_offence_and_poses_a_risk_of_serious_harm_to_the_public():

@@ -7,6 +7,10 @@ from datetime import date, timedelta
 import pytest
 
 from tests.case_builders import (
+    SCOTTISH_AGENCIES as SCOTTISH,
+)
+from tests.case_builders import (
+    accept,
     asp_criteria_met,
     community_notification,
     meeting,
@@ -169,6 +173,69 @@ def test_when_the_case_is_open_to_asp_both_chairs_get_the_minutes_until_the_asp_
     case.apply(
         ev.MinutesCirculated(meeting_id="meeting-2", recipients=["police-scotland-lanarkshire"]), at(second)
     )
+
+
+# ------------------------------------------------------------------ both forums at once (000)
+
+
+def _asp_route_case() -> CaseFile:
+    """A case an ASP case conference referred, its ASP chair (the council) named by the co-ordinator."""
+    opening = community_notification(disposal_date=date(2026, 11, 2)).model_copy(
+        update={
+            "route": ev.EntryRoute.ASP_CASE_CONFERENCE,
+            "asp_chair_agency": COUNCIL,
+            "notification": None,
+            "referral": referral(2),
+        }
+    )
+    return CaseFile.open(opening, at(date(2026, 11, 4)))
+
+
+def test_the_co_ordinator_advises_both_chairs_whether_an_asp_referral_meets_the_mappa_threshold():
+    case = _asp_route_case()
+    case.take_outbox()
+    case.apply(accept(2), at(date(2026, 11, 5)))
+    advised = {n.to for n in case.outbox if n.kind is NoticeKind.REFERRAL_DECISION}
+    assert {"chair", COUNCIL} <= advised  # the MAPPA chair and the ASP chair, besides the referrer
+
+
+def test_the_council_officer_attends_the_mappa_meeting_of_a_case_referred_between_the_forums():
+    case = _asp_route_case()
+    case.apply(accept(2), at(date(2026, 11, 5)))
+    held = date(2026, 11, 20)
+    case.take_outbox()
+    case.apply(meeting(held, date(2027, 2, 9)), at(held))  # police, justice social work, health: no council
+    (shortfall,) = case.meetings[-1].shortfalls
+    assert "council officer" in shortfall and COUNCIL in shortfall
+    assert any(n.kind is NoticeKind.MEETING_SHORTFALL for n in case.outbox)
+    with_council = meeting(date(2026, 12, 1), date(2027, 2, 9), attendees=[SCOTTISH[0], SCOTTISH[1], COUNCIL])
+    case.apply(with_council, at(date(2026, 12, 1)))
+    assert not case.meetings[-1].shortfalls
+
+
+def test_copies_of_the_minutes_are_shared_with_both_chairs_when_there_is_an_open_mappa_and_asp_case():
+    case = _asp_route_case()
+    case.apply(accept(2), at(date(2026, 11, 5)))
+    held = date(2026, 11, 20)
+    case.apply(meeting(held, date(2027, 2, 9), attendees=[SCOTTISH[1], SCOTTISH[0], COUNCIL]), at(held))
+    chair = case.meetings[-1].chair_agency
+    with pytest.raises(RuleViolation, match="both chairs") as refused:
+        case.check(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[COUNCIL]), at(held))
+    assert chair in refused.value.message
+    case.apply(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[chair, COUNCIL]), at(held))
+
+
+def test_the_co_ordinator_is_prompted_to_name_the_asp_chair_when_the_asp_side_opens():
+    case = referred_case()
+    case.apply(asp_criteria_met(), at(date(2026, 11, 9), 12))
+    case.take_outbox()
+    case.apply(ev.Ap1ReferralMade(locality="Hamilton"), at(date(2026, 11, 9), 13))
+    (prompt,) = [n for n in case.outbox if n.kind is NoticeKind.ASP_CHAIR_TO_NAME]
+    assert prompt.to == "co-ordinator"
+    name_chair(case, date(2026, 11, 9), 14)
+    case.take_outbox()
+    case.apply(ev.AspInquiryConcern(raised_by="lanarkshire-housing"), at(date(2026, 11, 9), 15))
+    assert not [n for n in case.outbox if n.kind is NoticeKind.ASP_CHAIR_TO_NAME]  # named already
 
 
 def test_only_the_co_ordinator_names_the_asp_chair_never_the_ap1_or_an_inquiry_concern():

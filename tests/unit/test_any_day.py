@@ -1,0 +1,112 @@
+"""The suite passes on any day of the year: the tests whose dates are relative to today are run again with
+"today" pinned to the days on which plain date arithmetic goes wrong (tests/clock.py).
+
+`make test` sweeps the days that broke the suite before (a weekend, the eve of Easter's bank holidays, a summer
+night whose UTC date is the day before); `make test-nightly` (MAPPA_SWEEP=all) sweeps every day `sweep_days`
+names. The tests on the dev server keep the real clock and derive every expected date from the calendar.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.clock import PINNED, pinned_instant, sweep_days
+from workflows.rules.policy import area_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / "tests"
+
+# Modules whose dates are relative to today and whose clocks can be pinned: this process (time-machine) and
+# the time-skipping test server (moved forward to the pinned day).
+SWEPT = (
+    "tests/unit/test_import_file.py",
+    "tests/integration/test_confidential_store.py",
+    "tests/workflow/test_case_journeys.py",
+    "tests/workflow/test_escalation_routing.py",
+    "tests/workflow/test_rule_changes.py",
+    "tests/workflow/test_safeguarding_journeys.py",
+    "tests/workflow/test_timeline_journeys.py",
+)
+# Modules on the real clock: the dev server (a Go binary) cannot be pinned, so their expectations come from
+# the calendar, never from plain arithmetic on today's date. Fixtures and helpers are listed with them.
+ON_THE_REAL_CLOCK = (
+    "tests/conftest.py",
+    "tests/workflow/conftest.py",
+    "tests/workflow/test_continue_as_new.py",
+    "tests/integration/dev_cases.py",
+    "tests/integration/test_encrypted_history.py",
+    "tests/integration/test_search_attributes.py",
+    "tests/drills/",
+    "tests/e2e/",
+)
+READS_THE_CLOCK = re.compile(
+    r"date\.today\(\)|datetime\.now\(|london_today\(\)|rig\.now\(\)|get_current_time\(\)"
+)
+
+# The days `make test` sweeps; the nightly run sweeps them all.
+EVERY_RUN = (
+    "a Saturday",
+    "the day before Good Friday",
+    "half past midnight in summer time (the UTC date is the day before)",
+)
+
+
+def test_every_test_that_reads_the_clock_is_swept_or_runs_on_the_real_clock() -> None:
+    reading = {
+        str(path.relative_to(ROOT))
+        for path in TESTS.rglob("*.py")
+        if READS_THE_CLOCK.search(path.read_text()) and path.name != Path(__file__).name
+    }
+    unplaced = sorted(
+        module for module in reading if module not in SWEPT and not module.startswith(ON_THE_REAL_CLOCK)
+    )
+    assert unplaced == [], (
+        f"dates relative to today in modules neither swept nor on the real clock: {unplaced}"
+    )
+
+
+def test_the_sweep_lands_on_the_days_that_break_date_arithmetic() -> None:
+    scotland = area_policy("lanarkshire").calendar
+    england = area_policy("wiltshire-and-swindon").calendar
+    for after in (date(2026, 12, 4), date(2027, 4, 1), date(2028, 12, 31)):
+        days = {name: instant.date() for name, instant in sweep_days(after).items()}
+        assert all(day > after for day in days.values())
+        eve = days["the day before Good Friday"]
+        assert eve.weekday() == 3 and not scotland.is_working_day(eve + timedelta(days=1))
+        assert not england.is_working_day(days["Easter Monday"])
+        assert not scotland.is_working_day(days["2 January (a Scottish bank holiday)"])
+        assert days["a Saturday"].weekday() == 5
+        forward = sweep_days(after)["the Saturday before the clocks go forward"]
+        assert (forward + timedelta(days=2)).utcoffset() != forward.utcoffset()
+        night = sweep_days(after)["half past midnight in summer time (the UTC date is the day before)"]
+        assert night.astimezone(UTC).date() == night.date() - timedelta(days=1)
+
+
+def _days_to_sweep() -> list[tuple[str, datetime]]:
+    everything = os.environ.get("MAPPA_SWEEP") == "all"
+    days = sweep_days(date.today() + timedelta(days=1))
+    return [(name, instant) for name, instant in days.items() if everything or name in EVERY_RUN]
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(pinned_instant() is not None, reason="already inside a pinned run")
+@pytest.mark.parametrize(("day", "instant"), _days_to_sweep(), ids=[name for name, _ in _days_to_sweep()])
+def test_the_tests_relative_to_today_pass_on(day: str, instant: datetime) -> None:
+    pinned = instant.strftime("%Y-%m-%dT%H:%M")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *SWEPT],
+        cwd=ROOT,
+        env={**os.environ, PINNED: pinned},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    summary = "\n".join(run.stdout.splitlines()[-25:])
+    assert run.returncode == 0, f"on {day} ({pinned} London time) the suite fails:\n{summary}"
