@@ -75,8 +75,8 @@ BODY_LIMITS: tuple[BodyLimit, ...] = (
     _limit("POST /cases/{case_ref}/{event}", 1 * MIB, Credentials.BEARER),
     _limit("POST /minutes/{minute_ref}/disclosures", 1 * MIB, Credentials.BEARER),
     _limit("POST /disclosures/{disclosure_id}/decision", 1 * MIB, Credentials.BEARER),
-    # At most 2,000 rows a request (`mappa import cases` sends more in several).
-    _limit("POST /imports", 16 * MIB, Credentials.BEARER),
+    # A committed import takes up to 50,000 rows (api/import_jobs.py), at about 1.3 KB a row at most.
+    _limit("POST /imports", 64 * MIB, Credentials.BEARER),
     _limit("POST /codec/decode", 4 * MIB, Credentials.BEARER_OR_CODEC_COOKIE),
     _limit("POST /codec/encode", 4 * MIB, Credentials.BEARER_OR_CODEC_COOKIE),
     _limit("POST /codec/login", 4 * KIB, Credentials.IN_THE_FORM),

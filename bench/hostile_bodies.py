@@ -50,7 +50,7 @@ FULL = Sizes(phase_seconds=45, rounds=3)
 
 
 def largest_refused_import() -> bytes:
-    """A CSV just under the import route's body limit: 2,000 fictional rows repeated, some 80,000 in all."""
+    """A CSV just under the import route's body limit: 2,000 fictional rows repeated, some 330,000 in all."""
     limit = body_limit_for("POST", "/imports")
     assert limit is not None
     text = as_csv(fictional_rows(2000, date(2026, 12, 2)))
