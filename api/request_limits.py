@@ -129,9 +129,10 @@ class JsonDepthGauge:
 
 
 def _is_json(headers: Headers) -> bool:
-    """FastAPI parses a body as JSON when it says so or says nothing; JSON Lines are JSON too."""
+    """Whether FastAPI will parse the body as one JSON document: it says so, or says nothing. (JSON Lines are
+    the import's, which reads each line itself and reports a line too deep on its line.)"""
     media = headers.get("content-type", "").split(";")[0].strip().lower()
-    return media in ("", "application/json", "application/x-ndjson") or media.endswith("+json")
+    return media in ("", "application/json") or media.endswith("+json")
 
 
 # ------------------------------------------------------------------------------------------ refusals
