@@ -17,7 +17,7 @@ import contextlib
 import multiprocessing
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -76,18 +76,37 @@ def _answer(connection: socket.socket) -> bytes:
     return answer
 
 
+@dataclass
+class Attempts:
+    """What one attacker sent, summed: one message for the whole phase (a queue holding one item per attempt
+    would fill its pipe and keep the attacker from exiting)."""
+
+    statuses: set[str] = field(default_factory=set)
+    count: int = 0
+    seconds: float = 0.0
+    sent: int = 0
+
+    def add(self, answer: bytes, seconds: float, sent: int) -> None:
+        self.statuses.add(answer[:12].decode(errors="replace") or "no answer")
+        self.count += 1
+        self.seconds += seconds
+        self.sent += sent
+
+
 def send_imports(port: int, token: str, body: bytes, stop: EventType, answers: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     head = (
         f"POST /imports?area=lanarkshire HTTP/1.1\r\nHost: {LOOPBACK}\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: text/csv\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
+    attempts = Attempts()
     while not stop.is_set():
         started = time.perf_counter()
         with socket.create_connection((LOOPBACK, port), timeout=600) as connection:
             with contextlib.suppress(OSError):
                 connection.sendall(head + body)
             answer = _answer(connection)
-        answers.put((answer[:12].decode(errors="replace"), time.perf_counter() - started, len(body)))
+        attempts.add(answer, time.perf_counter() - started, len(body))
+    answers.put(attempts)
 
 
 def send_anonymous(port: int, stop: EventType, answers: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -95,6 +114,7 @@ def send_anonymous(port: int, stop: EventType, answers: multiprocessing.Queue) -
         f"POST /cases HTTP/1.1\r\nHost: {LOOPBACK}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {ANONYMOUS_BYTES}\r\n\r\n"
     ).encode()
+    attempts = Attempts()
     while not stop.is_set():
         started = time.perf_counter()
         sent = 0
@@ -107,7 +127,8 @@ def send_anonymous(port: int, stop: EventType, answers: multiprocessing.Queue) -
             except OSError:
                 pass
             answer = _answer(connection)
-        answers.put((answer[:12].decode(errors="replace"), time.perf_counter() - started, sent))
+        attempts.add(answer, time.perf_counter() - started, sent)
+    answers.put(attempts)
 
 
 def peak_rss_bytes(pid: int) -> int:
@@ -145,7 +166,7 @@ async def run(full: bool = False) -> Result:
         },
     )
     samples: dict[str, list[float]] = {"alone": [], "import": [], "anonymous": []}
-    attempts: dict[str, list[tuple[str, float, int]]] = {"import": [], "anonymous": []}
+    attempts = {"import": Attempts(), "anonymous": Attempts()}
     context = multiprocessing.get_context("fork")
     async with dev_server() as (server, _):
         with ledger_database() as ledger, MailSink() as mail:
@@ -184,9 +205,13 @@ async def run(full: bool = False) -> Result:
                             samples[phase] += await victim(http, sizes.phase_seconds)
                             if attacker is not None:
                                 stop.set()
-                                await asyncio.to_thread(attacker.join, 600)
-                                while not answers.empty():
-                                    attempts[phase].append(answers.get())
+                                summary: Attempts = await asyncio.to_thread(answers.get, True, 600)
+                                await asyncio.to_thread(attacker.join, 60)
+                                total = attempts[phase]
+                                total.statuses |= summary.statuses
+                                total.count += summary.count
+                                total.seconds += summary.seconds
+                                total.sent += summary.sent
                 result.parameters["api_peak_rss_mib"] = round(peak_rss_bytes(api.pid) / 2**20, 1)
             finally:
                 await api.stop()
@@ -200,12 +225,11 @@ async def run(full: bool = False) -> Result:
                 Figure(f"p{p} while {label} is sent", ours, "ms", base, "the client alone", target, met)
             )
         tried = attempts[phase]
-        statuses = sorted({status for status, _, _ in tried})
-        mean_seconds = sum(seconds for _, seconds, _ in tried) / len(tried) if tried else float("nan")
-        mean_mb = sum(sent for _, _, sent in tried) / len(tried) / 1e6 if tried else float("nan")
+        mean_seconds = tried.seconds / tried.count if tried.count else float("nan")
+        mean_mb = tried.sent / tried.count / 1e6 if tried.count else float("nan")
         result.notes.append(
-            f"{label}: {len(tried)} sent ({statuses}), each answered in {mean_seconds:.2f} s on average, "
-            f"{mean_mb:.1f} MB sent per attempt; the other client made {len(samples[phase])} requests "
+            f"{label}: {tried.count} sent ({sorted(tried.statuses)}), each answered in {mean_seconds:.2f} s on "
+            f"average, {mean_mb:.1f} MB sent per attempt; the other client made {len(samples[phase])} requests "
             f"({len(alone)} alone)"
         )
     return result
