@@ -16,6 +16,7 @@ refused. Starts run a bounded number at a time, through the same `start_case` as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.case_service import new_case_ref, start_case
 from api.idempotency import request_hash
@@ -45,12 +47,26 @@ from store.directory import AgencyDirectory, DirectoryFile, DirectoryRefusal
 from store.models import AuditEvent, AuditOutcome
 from store.models import CaseOpening as CaseOpeningRow
 from workflows import search_attributes as sa
+from workflows.import_summary import ImportSummaryWorkflow
+from workflows.import_summary import workflow_id as summary_workflow_id
+from workflows.messages import Notice
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
 from workflows.rules.case import CaseFile
+from workflows.rules.deadlines import re_escalation_route
 from workflows.rules.errors import CaseRuleError
-from workflows.rules.imported import IMPORT_REF_PATTERN, ImportedPosition, ImportedRmpAction, ImportedStage
-from workflows.rules.policy import AREAS
+from workflows.rules.imported import (
+    IMPORT_REF_PATTERN,
+    ExpectedMail,
+    ImportedPosition,
+    ImportedRmpAction,
+    ImportedStage,
+    PastAtImport,
+    expected_mail,
+    import_summary,
+)
+from workflows.rules.policy import AREAS, area_policy
+from workflows.rules.records import CO_ORDINATOR
 
 IMPORT_ACTION = "import a case"
 DEFAULT_CONCURRENCY = 16
@@ -58,7 +74,7 @@ DEFAULT_CONCURRENCY = 16
 LIST_SEPARATOR = ";"
 _NUMBERS = ("category", "level", "level_sought")
 MAX_MESSAGE_CHARS = 300
-_AGENCY_COLUMNS = ("lead_agency", "referring_agency", "chair_agency")
+_AGENCY_COLUMNS = ("lead_agency", "referring_agency", "chair_agency", "asp_chair_agency")
 _NO_LEVEL_YET = ("notification", "referral-due", "referral")
 
 
@@ -85,10 +101,14 @@ class ImportRow(BaseModel):
     referring_agency: ev.AgencyId | None = None
     level_sought: Literal[2, 3] | None = None
     level_2_cannot_deliver: ev.ShortText | None = None
+    level_3_criteria: list[ev.Level3Criterion] = ev.level_3_criteria_field()
     asp_screened_on: ev.HappenedOn | None = None
     accepted_on: ev.HappenedOn | None = None
+    pre_meeting_information_sent_on: ev.HappenedOn | None = None
     last_meeting_on: ev.HappenedOn | None = None
     chair_agency: ev.AgencyId | None = None
+    # An ASP case conference's chair (000): the co-ordinator, who imports, names it as on a live opening.
+    asp_chair_agency: ev.AgencyId | None = None
     next_review_date: ev.PlannedFor | None = None
     release_date: ev.ReleaseDate | None = None
     discharge_date: ev.ReleaseDate | None = None
@@ -97,6 +117,8 @@ class ImportRow(BaseModel):
     licence_end_date: ev.SonrEndDate | None = None
     rmp_actions: list[ImportedRmpAction] = Field(default_factory=list, max_length=60)
     searches_outstanding: list[ev.AgencyId] = Field(default_factory=list, max_length=30)
+    level_1_plan_recorded_on: ev.HappenedOn | None = None
+    level_1_reviewed_on: ev.HappenedOn | None = None
 
     def opening(self) -> NewCase:
         area = AREAS.get(self.area)
@@ -118,6 +140,7 @@ class ImportRow(BaseModel):
             discharge_date=self.discharge_date,
             sonr_end_date=self.sonr_end_date,
             supervision_end_date=self.licence_end_date,
+            asp_chair_agency=self.asp_chair_agency,
         )
 
     def position(self) -> ImportedPosition:
@@ -167,6 +190,8 @@ class OwedDeadline:
     due_at: datetime
     due_date: Any
     breached: bool
+    # A breach already past at the import: who hears of it if it is still not met two working days later.
+    re_escalated_to: str | None = None
 
 
 @dataclass
@@ -188,6 +213,34 @@ class FileCheck:
     rows: list[CheckedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     read: int = 0
+
+    def areas(self) -> list[str]:
+        return sorted({r.row.area for r in self.rows})
+
+    def past_at_import(self, area: str, case_refs: dict[int, str] | None = None) -> list[PastAtImport]:
+        """The area's deadlines already past at the import, by case (`case_refs`: line -> the case each row
+        started; without it, every row, named by its import reference)."""
+        return [
+            PastAtImport(
+                case_refs[r.line] if case_refs is not None else r.row.import_ref,
+                d.kind,
+                d.title,
+                d.due_date,
+                d.re_escalated_to or CO_ORDINATOR,
+            )
+            for r in self.rows
+            if r.row.area == area and (case_refs is None or r.line in case_refs)
+            for d in r.owes
+            if d.breached
+        ]
+
+    def expected_mail(self, now: datetime) -> list[tuple[str, ExpectedMail]]:
+        """Who the import would e-mail in each area, how many times and when (the dry run's answer)."""
+        return [
+            (area, mail)
+            for area in self.areas()
+            for mail in expected_mail(area_policy(area), self.past_at_import(area), now)
+        ]
 
 
 # ------------------------------------------------------------------------------------------ the directory
@@ -311,8 +364,9 @@ def read_row(raw: RawRow, directory: Directory | None = None) -> ImportRow | lis
     except ValueError as error:
         errors.append(RowError(line, "rmp_actions", "column format", str(error)))
         del values["rmp_actions"]
-    if "searches_outstanding" in values:
-        values["searches_outstanding"] = _listed(values["searches_outstanding"])
+    for listed in ("searches_outstanding", "level_3_criteria"):
+        if listed in values:
+            values[listed] = _listed(values[listed])
     if directory is not None:
         errors += _directory_errors(line, values, directory)
     errors += _level_errors(line, values)
@@ -355,6 +409,9 @@ def check_row(
         for r in ev.ids_outside_pattern(position)
     ]
     opening = new_case.with_reference(new_case_ref(AREAS[row.area].code, now))
+    # The import's moment is each case's go-live: what fell due before it is pre-go-live, in the case's record
+    # as in the import's one summary to the co-ordinator.
+    position = position.model_copy(update={"as_of": now})
     try:
         case = CaseFile.open(opening, now, imported=position)
     except CaseRuleError as error:
@@ -376,6 +433,7 @@ def check_row(
             d.due_at,
             d.due_date,
             d.breached_at is not None,
+            re_escalation_route(case, d)[0] if d.breached_at is not None else None,
         )
         for d in case.open_deadlines()
     ]
@@ -615,6 +673,29 @@ async def import_rows(
         return done
 
     return list(await asyncio.gather(*(one(r) for r in rows)))
+
+
+async def send_import_summaries(
+    importer: Importer, check: FileCheck, done: Iterable[ImportedRow], now: datetime
+) -> list[Notice]:
+    """Each area co-ordinator's one summary of what was already past in the cases this run started (none
+    started, or none past: nothing is sent). Its own short workflow sends it; a re-run sends it once."""
+    started = {r.line: r.case_ref for r in done if r.outcome is RowOutcome.STARTED and r.case_ref}
+    sent: list[Notice] = []
+    for area in check.areas():
+        notice = import_summary(area, check.past_at_import(area, started), now)
+        if notice is None:
+            continue
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await importer.client.start_workflow(
+                ImportSummaryWorkflow.run,
+                notice,
+                id=summary_workflow_id(notice),
+                task_queue=importer.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        sent.append(notice)
+    return sent
 
 
 def now_utc() -> datetime:

@@ -125,8 +125,15 @@ def import_cases(args: argparse.Namespace, settings: Settings) -> int:
     refused = len({e.line for e in check.errors})
     console.print(
         f"\n{check.read} row(s) read: {len(check.rows) - before} can be imported ({breached} deadline(s) already "
-        f"past: imported as breached), {before} already imported, {refused} refused."
+        f"past: imported as breached before go-live, listed in one summary to the co-ordinator), {before} "
+        f"already imported, {refused} refused."
     )
+    for area, mail in check.expected_mail(now_utc()):
+        console.print(
+            f"e-mail: {area} {mail.to}, {mail.notices} notice(s) on {mail.on:%a %d %b %Y}: {mail.about}",
+            highlight=False,
+            markup=False,
+        )
     console.print("Dry run: nothing was started. Run again with --commit to import.")
     return 1 if check.errors else 0
 

@@ -110,6 +110,39 @@ class DirectoryFile(BaseModel):
         return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+def _example_address(email: str) -> bool:
+    """An address at a domain reserved for examples (RFC 2606) or the shipped example's `example.gov.uk`."""
+    return "example" in email.rpartition("@")[2].lower().split(".")
+
+
+def directory_problems(entries: DirectoryFile, today: date, *, allow_examples: bool = False) -> list[str]:
+    """What would lose or misdirect notices if this directory were deployed today, in words."""
+    problems: list[str] = []
+    areas = {a.area for a in entries.agencies if a.area} | {h.area for h in entries.role_holders}
+    for area in sorted(areas):
+        holders = {
+            h.role
+            for h in entries.role_holders
+            if h.area == area and h.valid_from <= today and (h.valid_to is None or h.valid_to >= today)
+        }
+        if not holders & {DirectoryRole.CO_ORDINATOR, DirectoryRole.DEPUTY_CO_ORDINATOR}:
+            problems.append(
+                f"area {area}: nobody holds the co-ordinator or deputy co-ordinator role on {today:%d %b %Y}, "
+                "so its escalations cannot be sent"
+            )
+    ids = [a.agency_id for a in entries.agencies]
+    problems += [f"agency {i} is listed more than once" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    if not allow_examples:
+        examples = [a.spoc_email for a in entries.agencies if _example_address(a.spoc_email)] + [
+            h.email for h in entries.role_holders if _example_address(h.email)
+        ]
+        if examples:
+            problems.append(
+                f"{len(examples)} address(es) at example domains, e.g. {examples[0]}: put in the real ones"
+            )
+    return problems
+
+
 class NoRecipient(LookupError):
     """Nobody in the directory can receive a notice. The activity fails and retries until someone can."""
 

@@ -29,6 +29,7 @@ from core.database import session_factory
 from core.settings import Settings
 from workflows.case import MappaCaseWorkflow
 from workflows.digest import WeeklyDigestWorkflow
+from workflows.import_summary import ImportSummaryWorkflow
 from workflows.imports import MappaImportWorkflow
 
 # Activities are synchronous (blocking database and SMTP clients) and run on this many threads; the worker
@@ -94,7 +95,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[MappaCaseWorkflow, WeeklyDigestWorkflow, MappaImportWorkflow],
+        workflows=[MappaCaseWorkflow, WeeklyDigestWorkflow, MappaImportWorkflow, ImportSummaryWorkflow],
         activities=list(activities),
         activity_executor=executor,
         max_concurrent_activities=threads,

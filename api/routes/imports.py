@@ -74,7 +74,13 @@ class OwedOut(BaseModel):
     responsible: str
     due_at: datetime
     due_date: date
-    breached: bool = Field(description="Already past: imported as breached.")
+    breached: bool = Field(
+        description="Already past: imported as breached before go-live, listed in the co-ordinator's one "
+        "summary (not escalated on its own)."
+    )
+    re_escalated_to: str | None = Field(
+        default=None, description="Already past: who hears of it two working days after the import if unmet."
+    )
 
 
 class RowOut(BaseModel):
@@ -99,12 +105,24 @@ class RowErrorOut(BaseModel):
         return cls(line=error.line, field=error.field, rule=error.rule, message=error.message)
 
 
+class MailOut(BaseModel):
+    to: str = Field(description="A role of the area, or an agency id.")
+    notices: int
+    on: date
+    about: str
+
+
 class ImportReport(BaseModel):
     area: str
     committed: bool = False
     read: int
     rows: list[RowOut]
     errors: list[RowErrorOut] = Field(description="Every fault of every refused row, by line.")
+    mail: list[MailOut] = Field(
+        default_factory=list,
+        description="Who the import e-mails, how many times and when: the co-ordinator's one summary of the "
+        "deadlines already past, then re-escalations of those still unmet.",
+    )
 
 
 class ProgressOut(BaseModel):
@@ -221,6 +239,7 @@ def dry_run_report(area: str, check: FileCheck) -> ImportReport:
             for r in check.rows
         ],
         errors=[RowErrorOut.of(e) for e in check.errors],
+        mail=[MailOut(**vars(m)) for _, m in check.expected_mail(now_utc())],
     )
 
 

@@ -34,8 +34,10 @@ def test_a_thousand_row_dry_run_accepts_every_row_and_each_owes_what_the_calcula
     compared = 0
     for row in check.rows:
         for owed in row.owes:
-            assert owed.due_date == expected_due_date(row.row, owed.kind, owed.deadline_id), (row.line, owed)
-            compared += 1
+            expected = expected_due_date(row.row, owed.kind, owed.deadline_id, NOW.date())
+            if expected is not None:
+                assert owed.due_date == expected, (row.line, owed)
+                compared += 1
     assert compared > 1500
 
 
@@ -102,6 +104,9 @@ def test_mappa_import_cases_is_a_dry_run_unless_committed(
     path.write_text(as_csv(rows))
     assert main(["import", "cases", str(path)]) == 1
     out = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "line 2  LAN-2020-00001  referral-due, level -: MAPPA referral due" in out
+    line_2 = next(line for line in out.splitlines() if line.startswith("line 2  LAN-2020-00001"))
+    assert "referral-due, level -:" in line_2 and "MAPPA referral due" in line_2
+    # Who would be e-mailed, and how many times: the co-ordinator once, whatever is already past.
+    assert "e-mail: lanarkshire co-ordinator, 1 notice(s)" in out
     assert "line 3, level_2_cannot_deliver:" in out and "[level 3 referral statement]" in out
     assert "Dry run: nothing was started" in out

@@ -15,11 +15,13 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor
-from workflows.rules.calendar import Jurisdiction, local_date
+from workflows.rules.calendar import Jurisdiction, end_of_local_day, local_date
 from workflows.rules.deadlines import (
     Deadline,
     DeadlineState,
+    DueDate,
     breach_deadline,
+    cancel_if_open,
     next_re_escalation,
     open_deadline,
     re_escalation_route,
@@ -27,8 +29,16 @@ from workflows.rules.deadlines import (
 )
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
-from workflows.rules.exit import close_when_obligations_met
-from workflows.rules.imported import ImportedPosition, check_import, receive_import
+from workflows.rules.exit import close_when_obligations_met, open_supervision_end_deadlines
+from workflows.rules.imported import (
+    ImportedPosition,
+    as_row_error,
+    check_imported_opening,
+    check_position,
+    imported_history,
+    record_imported_meeting,
+)
+from workflows.rules.imported_before_events import check_import, receive_import
 from workflows.rules.management import REVIEW_KINDS, enter_level_1
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
 from workflows.rules.ownership import Meets, check_sender
@@ -59,9 +69,12 @@ from workflows.rules.records import (
 from workflows.rules.referral import receive_opening
 from workflows.rules.rule_changes import (
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
+    IMPORT_AS_DATED_EVENTS,
     LEVEL_1_REVIEW,
+    LICENCE_END_ON_EVERY_OPENING,
     RULE_CHANGES,
     SUBJECT_INFORMED_DEADLINE,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 from workflows.rules.stages import STAGE_TABLE
 from workflows.rules.working_copy import working_copy
@@ -114,8 +127,12 @@ class CaseFile(BaseModel):
     continue_basis: str | None = None  # why the case stays in MAPPA past the end of what brought it in
     level_1_plan_recorded_at: datetime | None = None
     opened_at: datetime
+    # An imported case: the moment of its import (go-live). What fell due before it is pre-go-live.
+    imported_at: datetime | None = None
     # When the notification (or a referral in its place) was submitted: the referral's 5 WD count from it (003).
     notified_at: datetime | None = None
+    # The day a risk triage brought the initial meeting forward to: a new release or discharge date keeps it.
+    initial_meeting_brought_forward_to: date | None = None
     stage: Stage
     level: int | None = None
     referral: Referral | None = None
@@ -155,6 +172,8 @@ class CaseFile(BaseModel):
     _now: datetime | None = PrivateAttr(default=None)
     # The sender of the event being applied, and which deadlines its event may meet (workflows/rules/ownership.py).
     _sender: tuple[Actor | None, Meets | None] = PrivateAttr(default=(None, None))
+    # While an import applies the events its row stands for: their moments are past, nothing is sent.
+    _importing: bool = PrivateAttr(default=False)
 
     # ---------------------------------------------------------------- opening
 
@@ -169,11 +188,23 @@ class CaseFile(BaseModel):
         """A case opened by `opening` at `now`, following `rule_changes` (default: every one in force);
         `imported`: a case already in progress, brought in at its stage (workflows/rules/imported.py)."""
         followed = sorted(RULE_CHANGES if rule_changes is None else rule_changes)
+        if imported is not None and IMPORT_AS_DATED_EVENTS in followed:
+            return cls._import(opening, imported, now, followed)
         policy = (
             check_opening(opening, followed)
             if imported is None
             else check_import(opening, imported, local_date(now))
         )
+        case = cls._opened(opening, now, followed)
+        if imported is None:
+            receive_opening(case, policy, opening, now)
+        else:
+            receive_import(case, policy, opening, imported, now)
+        return case
+
+    @classmethod
+    def _opened(cls, opening: ev.CaseOpening, now: datetime, followed: list[str]) -> CaseFile:
+        """The case file an opening starts: the one place an opening's fields become the case's."""
         case = cls(
             case_ref=opening.case_ref,
             area=opening.area,
@@ -191,10 +222,35 @@ class CaseFile(BaseModel):
             rule_changes=followed,
         )
         case._now = now
-        if imported is None:
-            receive_opening(case, policy, opening, now)
-        else:
-            receive_import(case, policy, opening, imported, now)
+        return case
+
+    @classmethod
+    def _import(
+        cls, opening: ev.CaseOpening, position: ImportedPosition, now: datetime, followed: list[str]
+    ) -> CaseFile:
+        """An imported case: the events its row stands for, applied at their moments through the live
+        handlers, then what fell due before the import (go-live) breached without an e-mail each."""
+        go_live = min(position.as_of or now, now)
+        check_position(position, local_date(go_live))
+        policy = check_imported_opening(opening, followed)
+        history = imported_history(opening, position, go_live)
+        case = cls._opened(history.opening, min(history.opened_at, go_live), followed)
+        case.imported_at = go_live
+        case._importing = True
+        try:
+            receive_opening(case, policy, history.opening, case.opened_at)
+            for at, event in history.events:
+                case.apply(event, min(at, go_live))
+                if isinstance(event, ev.MeetingHeld):
+                    record_imported_meeting(case, min(at, go_live))
+            case.tick(go_live)
+        except CaseRuleError as error:
+            raise as_row_error(error) from None
+        finally:
+            case._importing = False
+        case.outbox = []
+        for d in case.deadlines.values():
+            d.pre_go_live = d.due_at <= go_live
         return case
 
     def follows(self, rule_change: str) -> bool:
@@ -255,6 +311,11 @@ class CaseFile(BaseModel):
         return self._sender
 
     @property
+    def importing(self) -> bool:
+        """Whether the events being applied are an import's (workflows/rules/imported.py)."""
+        return self._importing
+
+    @property
     def policy(self) -> AreaPolicy:
         return area_policy(self.area)
 
@@ -267,7 +328,14 @@ class CaseFile(BaseModel):
         for d in self.deadlines.values():
             if not d.is_open:
                 continue
-            if d.reminder_at and d.reminded_at is None and d.reminder_at <= now < d.due_at:
+            if (
+                d.reminder_at
+                and d.reminded_at is None
+                and d.reminder_at <= now < d.due_at
+                and self._importing
+            ):
+                d.reminder_at = None  # its moment was before the import: not sent after the fact
+            elif d.reminder_at and d.reminded_at is None and d.reminder_at <= now < d.due_at:
                 d.reminded_at = now
                 self.notify(
                     NoticeKind.REMINDER,
@@ -392,6 +460,8 @@ class CaseFile(BaseModel):
         due_at: datetime | None = None,
         passes_over: list[str] | None = None,
     ) -> None:
+        if self._importing:
+            return  # a moment before the import: the area's previous system did what it asked
         self.outbox.append(
             Notice(
                 key=f"{self.case_ref}/notice-{self.next_seq()}",
@@ -439,3 +509,16 @@ def take_up_corrections(case: CaseFile, policy: AreaPolicy, new: set[str], now: 
         open_deadline(
             case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, now, now
         )
+    end = case.supervision_end_date
+    if (
+        LICENCE_END_ON_EVERY_OPENING in new
+        and end is not None
+        and "supervision-end-notice" not in case.deadlines
+    ):
+        # Opened by its disposal, release or discharge before the correction: the licence end was not read.
+        today = local_date(now)
+        floor = DueDate(end_of_local_day(today), today, "today: the licence end is read from today")
+        open_supervision_end_deadlines(case, policy, end, now, floor)
+    if TRIAGE_AT_NOTIFICATION_SCREENS_IT in new and case.stage is not Stage.NOTIFICATION:
+        # A screening left open by a triage that asked for a referral was decided by that triage.
+        cancel_if_open(case, "screening", "decided by the risk triage that asked for a referral", now)

@@ -36,6 +36,7 @@ from workflows.rules.event_fields import (
 )
 from workflows.rules.management_events import (
     ContinueBasis,
+    EndDateRecorded,
     ExitDecision,
     Level1PlanRecorded,
     Level1ReviewRecorded,
@@ -122,6 +123,11 @@ class Notification(Event):
         default=None,
         description="Community sentence disposal: the notification is due 3 working days after it.",
     )
+    disposal_notified_on: HappenedOn | None = Field(
+        default=None,
+        description="The day the lead authority was notified of the disposal, when later than the disposal: the "
+        "3 working days count from it (003: 'within three working days of being notified').",
+    )
     recommended_level: Literal[1, 2, 3] = 1
     summary: ShortText | None = None
     extenuating_circumstances: ShortText | None = Field(
@@ -161,6 +167,11 @@ class CourtDisposal(Event):
 
     recorded_by: AgencyId
     disposal_date: HappenedOn
+    disposal_notified_on: HappenedOn | None = Field(
+        default=None,
+        description="The day the lead authority was notified of the disposal, when later than the disposal: the "
+        "3 working days count from it (003: 'within three working days of being notified').",
+    )
 
 
 class UpcomingRelease(Event):
@@ -364,6 +375,7 @@ __all__ = [
     "DateKind",
     "DateOutsideWindow",
     "DateWindow",
+    "EndDateRecorded",
     "Event",
     "ExitDecision",
     "HappenedOn",

@@ -55,6 +55,17 @@ class SonrEndNoticeGiven(Event):
     given_by: AgencyId
 
 
+class EndDateRecorded(Event):
+    """An agency records when the SONR, or a category 2 or 3 case's supervision or licence, ends: set where it was
+    not known, or changed (a registration period recalculated, a licence extended or recalled). The notice and the
+    review of whether MAPPA must continue are counted back from it (003 stage 5)."""
+
+    recorded_by: AgencyId
+    ends: Literal["sonr", "supervision-or-licence"]
+    end_date: SonrEndDate
+    reason: ShortText
+
+
 class SupervisionEndNoticeGiven(Event):
     """The lead agency tells the co-ordinator that a category 2 or 3 case's supervision or licence is ending."""
 

@@ -99,7 +99,8 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     check_confidentiality_statements_signed(e.attendees)
     absent: list[str] = []
     shortfalls: list[str] | None = [] if case.follows(HELD_MEETING_RECORDED_WITH_SHORTFALLS) else None
-    if case.follows(PER_PERSON_ATTENDANCE):
+    if case.follows(PER_PERSON_ATTENDANCE) and not case.importing:
+        # An imported meeting's attendance is in the area's own records (workflows/rules/imported.py).
         absent = check_attendance(policy, case.level or e.level_decided, e, shortfalls)
     council_absent = cross_forum_attendance(case, [a.agency for a in e.attendees])
     if council_absent and shortfalls is not None:

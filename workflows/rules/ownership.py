@@ -97,6 +97,7 @@ OWNERSHIP: dict[type[ev.Event], Ownership] = {
     ev.Level1ReviewRecorded:        _owns("record a level 1 review",            AGENCIES,   "reviewed_by"),
     ev.SonrEndNoticeGiven:          _owns("give the SONR end notice",           AGENCIES,   "given_by"),
     ev.SupervisionEndNoticeGiven:   _owns("give the supervision end notice",    AGENCIES,   "given_by"),
+    ev.EndDateRecorded:             _decides("record a SONR or licence end date", AGENCIES,  "recorded_by"),
     ev.ExitDecision:                _decides("decide exit from MAPPA",          CO_ONLY),
     ev.SubjectInformed:             _owns("record the subject informed",        AGENCIES,   "informed_by"),
     ev.ConclusionsSharedWithChildProtection:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
-from workflows.rules.calendar import Jurisdiction, WorkingDayCalendar
+from workflows.rules.calendar import Jurisdiction, WorkingDayCalendar, easter_mondays
 from workflows.rules.events import ChairGrade
 from workflows.rules.rule_tables import (
     COMMON_RULES,
@@ -187,8 +187,8 @@ AREAS: dict[str, Area] = {
             "LAN",
             "Lanarkshire",
             Jurisdiction.SCOTLAND,
-            # Easter Monday is not a Scottish bank holiday, but the Lanarkshire councils close for it.
-            local_holidays={date(2026, 4, 6): "Easter Monday", date(2027, 3, 29): "Easter Monday"},
+            # Easter Monday is not a Scottish bank holiday, but the Lanarkshire councils close for it, every year.
+            local_holidays=easter_mondays(),
         ),
         Area("glasgow", "GLA", "Glasgow", Jurisdiction.SCOTLAND),
         Area("lothian-and-borders", "LOB", "Lothian and Borders", Jurisdiction.SCOTLAND),

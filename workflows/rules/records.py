@@ -51,6 +51,8 @@ class NoticeKind(StrEnum):
     PRE_MEETING_INFORMATION = "pre-meeting-information"
     MEETING_SHORTFALL = "meeting-shortfall"
     ASP_CHAIR_TO_NAME = "asp-chair-to-name"
+    IMPORT_SUMMARY = "import-summary"
+    DEADLINE_MOVED = "deadline-moved"
 
 
 class Notice(BaseModel):

@@ -71,6 +71,30 @@ ESCALATION_ROUTING = "escalation-routing"
 SUBJECT_INFORMED_DEADLINE = "subject-informed-deadline"
 # The review maximum is read in the unit an area override gives, not always as weeks.
 REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
+# 000, 002, 004: the AP1, the adult safeguarding referral, the same-day ASP share and the SWIS alert outlive the
+# exit decision, as the child protection referral does (000: the AP1 "within 24 hours so as to minimise risk").
+SAFEGUARDING_OUTLIVES_EXIT = "safeguarding-outlives-exit"
+# 003 stage 2: a risk triage asking for a referral while the notification awaits screening is the screening's
+# decision: it meets the screening, and the referral counts from the notification's submission, not the triage.
+TRIAGE_AT_NOTIFICATION_SCREENS_IT = "triage-at-notification-screens-it"
+# A new release or discharge date never puts the initial meeting later than a risk triage brought it forward to;
+# when it moves the meeting, the co-ordinator is told.
+MEETING_BROUGHT_FORWARD_STAYS = "meeting-brought-forward-stays"
+# 003 stage 5: a category 2 or 3 case opened by its disposal, upcoming release or discharge plans for the end of
+# its supervision or licence as any other opening does.
+LICENCE_END_ON_EVERY_OPENING = "licence-end-on-every-opening"
+# 001: a managed case raised to level 3 has its level 3 meeting (MAPPP) within five working days of the raise, as
+# a referral to level 3 does, not only a review within the level 3 maximum; a custody case's meeting is retitled.
+LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS = "level-3-meeting-within-five-working-days"
+# 000: the AP1's 24 hours run from the screening that found the criteria met, so it can be reminded; a meeting
+# held before that screening is the co-ordinator's lateness (the screening), never the lead agency's AP1.
+AP1_FROM_THE_SCREENING = "ap1-from-the-screening"
+# 001, 003: asking the referrer for more "may delay" what follows: the co-ordinator's decision falls due a decision's
+# time after the information is due, and is counted afresh from the day it arrives.
+REFERRAL_DECISION_WAITS_FOR_INFORMATION = "referral-decision-waits-for-information"
+# 003 stage 2: a custody (or CPA) case notified early owes its referral by twelve weeks before release (or
+# discharge), not five working days after the notification; never sooner than those five working days.
+CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE = "custody-referral-by-twelve-weeks-before-release"
 
 # 003 stage 4: a meeting is on time when it is held by its due day, whenever it is recorded (a breach marked
 # while it was unrecorded is withdrawn); 000: the SWIS alert, "immediately after the meeting", counts from the
@@ -90,6 +114,10 @@ SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS = "scottish-category-2-restricted-patien
 # the minutes go to both chairs, the co-ordinator's decision on an ASP-route referral goes to both chairs, and the
 # co-ordinator is prompted to name the ASP chair when the ASP side opens without one.
 ASP_CROSS_FORUM_RULES = "asp-cross-forum-rules"
+# An imported case is the dated events a live case would have received (notification, screening, referral,
+# decision, meeting), applied through the live handlers; what fell due before the import is recorded as
+# breached without an escalation per deadline (the import's one summary lists it) and re-escalated from then.
+IMPORT_AS_DATED_EVENTS = "import-as-dated-events"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -121,4 +149,13 @@ RULE_CHANGES: tuple[str, ...] = (
     HELD_MEETING_RECORDED_WITH_SHORTFALLS,
     SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
     ASP_CROSS_FORUM_RULES,
+    IMPORT_AS_DATED_EVENTS,
+    SAFEGUARDING_OUTLIVES_EXIT,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
+    MEETING_BROUGHT_FORWARD_STAYS,
+    LICENCE_END_ON_EVERY_OPENING,
+    LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
+    AP1_FROM_THE_SCREENING,
+    REFERRAL_DECISION_WAITS_FOR_INFORMATION,
+    CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
 )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date, local_time_on
-from workflows.rules.deadlines import Deadline, breach_deadline, meet_deadline, open_deadline, open_of
+from workflows.rules.deadlines import Deadline, breach_deadline, meet_deadline, open_deadline, open_of, touch
 from workflows.rules.errors import RuleViolation
 from workflows.rules.ownership import sender_may_meet
 from workflows.rules.policy import AreaPolicy, DeadlineKind
@@ -33,6 +33,7 @@ from workflows.rules.records import (
 from workflows.rules.rule_changes import (
     AP1_BREACHED_BY_EARLIER_MEETING,
     AP1_CLOCK_FROM_RE_SCREENING,
+    AP1_FROM_THE_SCREENING,
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
     ASP_CROSS_FORUM_RULES,
     ASP_SCREENING_OF_EVERY_NOTIFICATION,
@@ -210,6 +211,13 @@ def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening,
         ap1 = case.deadlines[adult.ap1_deadline_id]
         if ap1.is_open or ap1.met_at is not None:
             return  # already running (breached or not), or already made: a re-screening changes neither
+    if case.follows(AP1_FROM_THE_SCREENING):
+        # 000: the lead agency makes the AP1 once the co-ordinator "knows or believes the adult meets the
+        # criteria": its 24 hours start here, reminded before they end.
+        _open_ap1(case, policy, adult, ap1_id, now, now)
+        if not screened_before:
+            _screening_after_a_meeting(case, due, now)
+        return
     # The 24 hours run from the receipt this screening answers (the latest, when a referral followed the
     # notification); a re-screening, or a screening nothing called for, starts them itself, so an AP1 never
     # opens already breached by the time the criteria were not known to be met.
@@ -224,6 +232,34 @@ def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening,
             case, ap1_id, now, f"{first.meeting_id} was held before the AP1 referral was made (000)"
         )
         ap1.breached_at = min(ap1.due_at, local_time_on(first.held_on, time(12)))
+
+
+def _screening_after_a_meeting(case: CaseFile, screenings: list[Deadline], now: datetime) -> None:
+    """000: the referral is considered against the criteria so that the AP1 comes "prior to any MAPPA meeting". A
+    screening that found them met after a meeting was late as of that meeting: the co-ordinator's, escalated to the
+    chair, never the lead agency's. One already late by its own 24 hours keeps that lateness."""
+    for d in screenings:
+        first = next((m for m in case.meetings if m.held_on >= local_date(d.opened_at)), None)
+        if first is None or d.breached_at is not None:
+            continue
+        assert d.met_at is not None
+        d.breached_at = max(d.opened_at, min(local_time_on(first.held_on, time(12)), d.met_at))
+        d.breach_note = f"{first.meeting_id} was held before the screening found the ASP criteria met (000)"
+        case.notify(
+            NoticeKind.BREACH_ESCALATION,
+            CHAIR,
+            f"BREACHED: {d.title}",
+            [
+                d.breach_note,
+                d.explanation,
+                f"Responsible: {d.responsible}",
+                f"Rule ({d.source}): {d.rule_text}",
+            ],
+            d.deadline_id,
+            d.due_at,
+            passes_over=[CO_ORDINATOR],
+        )
+        touch(case, d.deadline_id)
 
 
 def ap1_deadline_id(adult_id: str) -> str:

@@ -12,14 +12,18 @@ from tests.case_builders import (
 )
 from tests.unit.rules.cases import at, english_referred_case, referred_case
 from workflows.rules import events as ev
+from workflows.rules.calendar import local_date
 from workflows.rules.case import CaseFile, RuleViolation, Stage
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
-from workflows.rules.rule_changes import LEVEL_1_REVIEW
+from workflows.rules.rule_changes import LEVEL_1_REVIEW, TRIAGE_AT_NOTIFICATION_SCREENS_IT
 
 
-def test_a_risk_change_escalating_to_level_3_rearms_the_review_at_six_weeks():
+def _managed_case_with_risk_increase(rule_changes_removed: tuple[str, ...] = ()) -> CaseFile:
+    """Level 2 since the initial meeting on Tue 1 Dec 2026 (review set for 23 Feb); a risk increase on Thu 10 Dec."""
     case = referred_case()
+    for name in rule_changes_removed:
+        case.rule_changes.remove(name)
     held = date(2026, 12, 1)
     case.apply(meeting(held, date(2027, 2, 23)), at(held))
     case.apply(
@@ -29,18 +33,40 @@ def test_a_risk_change_escalating_to_level_3_rearms_the_review_at_six_weeks():
         at(date(2026, 12, 10)),
     )
     assert case.deadlines["triage:risk-change-1"].due_date == date(2026, 12, 11)
-    case.apply(
-        ev.RiskChangeTriaged(
-            change_id="risk-change-1",
-            outcome="level-change",
-            new_level=3,
-            reason="risk now very high",
-            level_2_cannot_deliver="police resources at short notice",
-        ),
-        at(date(2026, 12, 10), 15),
-    )
+    return case
+
+
+RAISED_TO_LEVEL_3 = ev.RiskChangeTriaged(
+    change_id="risk-change-1",
+    outcome="level-change",
+    new_level=3,
+    reason="risk now very high",
+    level_2_cannot_deliver="police resources at short notice",
+)
+
+
+def test_a_managed_case_raised_to_level_3_meets_at_level_3_within_five_working_days():
+    """001: "Where sufficient grounds exist for referral to Level 3, the co-ordinator will arrange an initial MAPPP
+    to be held within five working days"; a case escalated to level 3 needs its MAPPP as soon, not a review in six
+    weeks. The co-ordinator is reminded two working days before."""
+    case = _managed_case_with_risk_increase()
+    case.apply(RAISED_TO_LEVEL_3, at(date(2026, 12, 10), 15))
     assert case.level == 3
     assert case.deadlines["review:meeting-1"].state is DeadlineState.CANCELLED
+    [mappp] = [d for d in case.open_deadlines() if d.kind is DeadlineKind.REVIEW_LEVEL_3]
+    assert mappp.due_date == date(2026, 12, 17)  # Thu 10 Dec + 5 working days
+    assert "level 3" in mappp.title and "five working days" in mappp.explanation
+    assert mappp.reminder_at is not None and local_date(mappp.reminder_at) == date(2026, 12, 15)
+    held = date(2026, 12, 16)
+    case.apply(meeting(held, date(2027, 1, 26), level=3, statement="police resources"), at(held, 15))
+    assert mappp.state is DeadlineState.MET
+    review = case.deadlines["review:meeting-2"]
+    assert review.kind is DeadlineKind.REVIEW_LEVEL_3 and review.due_date == date(2027, 1, 26)
+
+
+def test_a_case_from_before_the_correction_raised_to_level_3_rearms_only_its_review_at_six_weeks():
+    case = _managed_case_with_risk_increase(("level-3-meeting-within-five-working-days",))
+    case.apply(RAISED_TO_LEVEL_3, at(date(2026, 12, 10), 15))
     review = next(d for d in case.open_deadlines() if d.kind is DeadlineKind.REVIEW_LEVEL_3)
     assert review.due_date == date(2026, 12, 10) + timedelta(weeks=6)
 
@@ -144,6 +170,51 @@ def test_a_running_level_1_case_takes_up_the_level_1_review_at_continue_as_new()
     assert "level-1-review" not in case.deadlines  # opened before the rule
     case.take_up([LEVEL_1_REVIEW], at(date(2027, 3, 1)))
     assert case.deadlines["level-1-review"].due_date == date(2027, 3, 1) + timedelta(weeks=12)
+
+
+# ------------------------------------------------------------------ a change in risk before the screening
+
+
+def _unscreened_case_with_risk_increase() -> CaseFile:
+    """Notified Wed 4 Nov 2026; a risk increase reported Mon 9 Nov, before the co-ordinator screened it."""
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    case.apply(
+        ev.RiskChangeReported(
+            reporting_agency="police-scotland-lanarkshire", direction="increased", summary="new intelligence"
+        ),
+        at(date(2026, 11, 9)),
+    )
+    return case
+
+
+def test_a_triage_asking_for_a_referral_before_screening_counts_it_from_the_notifications_submission():
+    """003 stage 2: a referral "must be submitted ... within five working days of submission of the notification
+    form"; the triage that asks for it is the screening's decision, so the screening is met, not left to breach."""
+    case = _unscreened_case_with_risk_increase()
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="referral-requested", reason="needs level 2"),
+        at(date(2026, 11, 9), 14),
+    )
+    assert case.stage is Stage.REFERRAL_DUE
+    assert case.deadlines["referral"].due_date == date(2026, 11, 11)  # Wed 4 Nov + 5 working days
+    screening = case.deadlines["screening"]
+    assert screening.state is DeadlineState.MET and screening.met_at == at(date(2026, 11, 9), 14)
+    case.tick(at(date(2026, 11, 20)))
+    assert not [n for n in case.take_outbox() if n.deadline_id == "screening"]  # never re-escalated
+
+
+def test_a_case_that_left_its_screening_open_after_such_a_triage_closes_it_at_continue_as_new():
+    case = _unscreened_case_with_risk_increase()
+    case.rule_changes.remove(TRIAGE_AT_NOTIFICATION_SCREENS_IT)
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="referral-requested", reason="needs level 2"),
+        at(date(2026, 11, 9), 14),
+    )
+    assert case.deadlines["referral"].due_date == date(2026, 11, 16)  # as it was: from the triage
+    case.tick(at(date(2026, 11, 12)))
+    assert case.deadlines["screening"].state is DeadlineState.BREACHED
+    case.take_up([TRIAGE_AT_NOTIFICATION_SCREENS_IT], at(date(2026, 11, 13)))
+    assert case.deadlines["screening"].state is DeadlineState.CANCELLED
 
 
 # ------------------------------------------------------------------ level 3 in England and Wales (004)
