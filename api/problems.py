@@ -183,6 +183,10 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return database_unavailable_response()
+
+
+def database_unavailable_response() -> JSONResponse:
     return problem_response(
         Problem(
             type=TYPE_PREFIX + "database-unavailable",
