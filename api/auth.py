@@ -27,8 +27,8 @@ from api import problems
 from store.models import Agency, ApiToken, TokenRole
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor, Role
-from workflows.rules.ownership import OWNERSHIP
 from workflows.rules.policy import AREAS
+from workflows.rules.registry import EVENTS
 
 CO_ORDINATOR = TokenRole.CO_ORDINATOR
 CHAIR = TokenRole.CHAIR
@@ -66,10 +66,13 @@ EVERYONE = (CO_ORDINATOR, CHAIR, AGENCY_WORKER, OPS)
 # Who may send each event is the core's table (workflows/rules/ownership.py): the API authorises from it before
 # sending, and the case applies it again with the deadlines' owners.
 EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
-    event: Permission(
-        o.action, frozenset(TokenRole(r.value) for r in o.roles), o.acts_as, o.co_ordinator_names
+    row.event: Permission(
+        row.permission.action,
+        frozenset(TokenRole(r.value) for r in row.permission.roles),
+        row.permission.acts_as,
+        row.permission.co_ordinator_names,
     )
-    for event, o in OWNERSHIP.items()
+    for row in EVENTS
 }
 ASP_CHAIR = ("asp_chair_agency",)
 # fmt: off

@@ -50,7 +50,8 @@ from workflows.rules.calendar import LONDON
 from workflows.rules.errors import CaseRuleError
 from workflows.rules.imported import ImportedPosition
 from workflows.rules.policy import UnknownArea, area_by_code
-from workflows.rules.stages import Stage, accepts
+from workflows.rules.registry import accepts
+from workflows.rules.stages import Stage
 
 WORKFLOW_TYPE = "MappaCase"
 # Long enough for a worker to run an update's handler; short enough that a dead worker is a prompt 503.
@@ -97,6 +98,19 @@ async def _latest_run(client: Client, case_ref: str) -> tuple[str, WorkflowExecu
     )
     info = described.workflow_execution_info
     return info.execution.run_id, WorkflowExecutionStatus(info.status)
+
+
+async def case_exists(client: Client, case_ref: str) -> bool:
+    """Whether Temporal knows a workflow with this ID (running or closed): one call to the server, no worker."""
+    try:
+        await _latest_run(client, case_ref)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise _unavailable(error) from None
+    except RPCTimeoutOrCancelledError as error:
+        raise _unavailable(error) from None
+    return True
 
 
 async def _not_found_or_exited(handle: WorkflowHandle[Any, Any], client: Client) -> problems.ProblemError:

@@ -12,8 +12,6 @@ from workflows.rules.actors import Actor, Role
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.errors import NotResponsible
-from workflows.rules.ownership import OWNERSHIP
-from workflows.rules.stages import STAGE_TABLE
 
 HELD = date(2026, 11, 20)
 
@@ -40,10 +38,6 @@ def case_with_plan() -> CaseFile:
     )
     case.apply(meeting(HELD, date(2027, 1, 29), actions=[action]), at(HELD))
     return case
-
-
-def test_every_event_a_case_takes_says_who_may_send_it() -> None:
-    assert set(STAGE_TABLE) <= set(OWNERSHIP)
 
 
 def test_the_core_and_the_tokens_know_the_same_roles() -> None:
