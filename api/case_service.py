@@ -100,19 +100,6 @@ async def _latest_run(client: Client, case_ref: str) -> tuple[str, WorkflowExecu
     return info.execution.run_id, WorkflowExecutionStatus(info.status)
 
 
-async def case_exists(client: Client, case_ref: str) -> bool:
-    """Whether Temporal knows a workflow with this ID (running or closed): one call to the server, no worker."""
-    try:
-        await _latest_run(client, case_ref)
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            return False
-        raise _unavailable(error) from None
-    except RPCTimeoutOrCancelledError as error:
-        raise _unavailable(error) from None
-    return True
-
-
 async def _not_found_or_exited(handle: WorkflowHandle[Any, Any], client: Client) -> problems.ProblemError:
     """NOT_FOUND means either no such workflow or one that has completed: tell the two apart."""
     try:
@@ -149,12 +136,14 @@ def _refusal(error: WorkflowUpdateFailedError) -> problems.ProblemError:
     if not isinstance(cause, ApplicationError):
         return problems.temporal_unavailable(f"the case could not take the event ({cause})")
     details: dict[str, Any] = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-    rule, field = details.get("rule"), details.get("field")
-    if cause.type == "WrongStage":
-        return problems.wrong_stage(cause.message, rule=rule, field=field)
-    if cause.type == "NotResponsible":
-        return problems.forbidden(cause.message, rule=rule or "deadline owner", field=field)
-    return problems.rule_violation(cause.message, rule=rule, field=field)
+    kind = _REFUSAL_KINDS.get(cause.type or "", "rule-violation")
+    return problems.case_rule_refused(
+        kind, cause.message, rule=details.get("rule"), field=details.get("field")
+    )
+
+
+# The workflow's refusal types (workflows/case.py `rule_error`) back to the core's kinds of refusal.
+_REFUSAL_KINDS = {"WrongStage": "wrong-stage", "NotResponsible": "not-responsible"}
 
 
 async def send_event(
@@ -227,7 +216,7 @@ async def _reopen_with(
         # The core's answer before anything starts: a refused event reopens nothing.
         state.case.check(event, datetime.now(UTC))
     except CaseRuleError as error:
-        raise rule_refusal(error) from None
+        raise problems.refused_by_core(error) from None
     reopening: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WORKFLOW_TYPE,
         CaseWorkflowInput(state=state),
@@ -247,12 +236,6 @@ async def _reopen_with(
             rpc_timeout=UPDATE_TIMEOUT,
         )
     return receipt
-
-
-def rule_refusal(error: CaseRuleError) -> problems.ProblemError:
-    if error.kind == "wrong-stage":
-        return problems.wrong_stage(error.message, rule=error.rule, field=error.field)
-    return problems.rule_violation(error.message, rule=error.rule, field=error.field)
 
 
 async def _query(client: Client, case_ref: str, name: str, result_type: type[T]) -> T:

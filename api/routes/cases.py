@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from api import problems
 from api.audit import permit, permit_on_case, record_allowed, refuse
-from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
+from api.auth import CO_ORDINATOR, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
 from api.case_service import area_of, case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
@@ -187,7 +187,7 @@ async def get_case_file(
 
 def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
     event_type = route.event
-    permission = EVENT_PERMISSIONS[route.event]
+    permission = route.row.permission
 
     async def record_event(
         case_ref: CaseRef,
@@ -261,7 +261,7 @@ async def _sent(
 
 
 def _who_may(route: EventRoute) -> str:
-    permission = EVENT_PERMISSIONS[route.event]
+    permission = route.row.permission
     roles = " or ".join(sorted(r.value for r in permission.roles))
     text = f"\n\nWho may send it: the {roles} of the case's area."
     if permission.acts_as:

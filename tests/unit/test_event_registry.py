@@ -70,7 +70,7 @@ def test_the_api_offers_each_event_at_its_rows_path_with_its_rows_permission() -
         assert (route.methods, route.operation_id, route.summary) == ({"POST"}, row.update, row.summary)
         assert route.description.startswith(row.description)
         assert [p.field_info.annotation for p in route.dependant.body_params] == [row.event], row.path
-        assert EVENT_PERMISSIONS[row.event].action == row.permission.action
+        assert EVENT_PERMISSIONS[row.event] is row.permission
 
 
 def _event_tables(path: Path) -> list[int]:
