@@ -27,6 +27,7 @@ PARTS = {
     ev.SubjectDetails,
     ev.Notification,
     ev.CaseOpening,
+    ev.OpeningRequest,
     ev.Attendee,
     ev.NotToBeShared,
     ev.RmpActionSet,
