@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workflows.rules.errors import CaseRuleError
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -95,6 +97,20 @@ def wrong_stage(detail: str, *, rule: str | None, field: str | None) -> ProblemE
 
 def rule_violation(detail: str, *, rule: str | None, field: str | None) -> ProblemError:
     return ProblemError(422, "rule-violation", "A case rule is not met", detail, rule=rule, field=field)
+
+
+def case_rule_refused(kind: str, detail: str, *, rule: str | None, field: str | None) -> ProblemError:
+    """The core's refusal (a `CaseRuleError` of this `kind`, met here or inside the case) as the API answers it:
+    the one place a refusal's kind becomes a status."""
+    if kind == "wrong-stage":
+        return wrong_stage(detail, rule=rule, field=field)
+    if kind == "not-responsible":
+        return forbidden(detail, rule=rule or "deadline owner", field=field)
+    return rule_violation(detail, rule=rule, field=field)
+
+
+def refused_by_core(error: CaseRuleError) -> ProblemError:
+    return case_rule_refused(error.kind, error.message, rule=error.rule, field=error.field)
 
 
 def invalid_parameter(field: str, detail: str) -> ProblemError:

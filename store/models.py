@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
+from workflows.rules.actors import Role
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -95,11 +97,8 @@ class EscalationKind(StrEnum):
     RE_ESCALATION = "re-escalation"
 
 
-class TokenRole(StrEnum):
-    CO_ORDINATOR = "co-ordinator"
-    CHAIR = "chair"
-    AGENCY_WORKER = "agency-worker"
-    OPS = "ops"
+# A token's role is the core's: the column holds its values (`api_tokens.role`, checked by the constraint below).
+TokenRole = Role
 
 
 class AuditOutcome(StrEnum):

@@ -41,7 +41,7 @@ from workflows.rules.imported import (
 from workflows.rules.imported_before_events import check_import, receive_import
 from workflows.rules.management import REVIEW_KINDS, enter_level_1
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
-from workflows.rules.ownership import Meets, check_sender
+from workflows.rules.ownership import Meets, check_permission
 from workflows.rules.policy import AreaPolicy, DeadlineKind, area_policy
 from workflows.rules.pre_notification import discharge_day, release_day
 from workflows.rules.records import (
@@ -67,6 +67,7 @@ from workflows.rules.records import (
     SubjectAccessRequest,
 )
 from workflows.rules.referral import receive_opening
+from workflows.rules.registry import EVENT_TABLE
 from workflows.rules.rule_changes import (
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
     IMPORT_AS_DATED_EVENTS,
@@ -76,7 +77,6 @@ from workflows.rules.rule_changes import (
     SUBJECT_INFORMED_DEADLINE,
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
-from workflows.rules.stages import STAGE_TABLE
 from workflows.rules.working_copy import working_copy
 
 # Names other packages import from here.
@@ -279,10 +279,10 @@ class CaseFile(BaseModel):
     def apply(self, event: ev.Event, now: datetime) -> Receipt:
         self.changes = []
         self._now = now
-        entry = STAGE_TABLE.get(type(event))
-        if entry is None:
+        row = EVENT_TABLE.get(type(event))
+        if row is None:
             raise RuleViolation(f"{type(event).__name__} is not a case event", "unknown event")
-        allowed, handler = entry
+        allowed = row.stages
         if self.stage not in allowed:
             raise WrongStage(
                 f"{_words(type(event).__name__)} cannot be recorded while the case is at stage "
@@ -291,9 +291,11 @@ class CaseFile(BaseModel):
             )
         actor = event.sent_by
         # An event recorded before senders were carried has none: it is applied as it was then.
-        self._sender = (actor, check_sender(event, actor).meets) if actor is not None else (None, None)
+        if actor is not None:
+            check_permission(row.permission, event, actor)
+        self._sender = (actor, row.permission.meets) if actor is not None else (None, None)
         try:
-            handler(self, self.policy, event, now)
+            row.handler(self, self.policy, event, now)
             close_when_obligations_met(self, now)
         finally:
             self._sender = (None, None)
