@@ -1,7 +1,7 @@
 """How the API talks to a case's workflow: open it, send it one event, ask it a question.
 
 Temporal's answers become problem documents here, and nowhere else: a refused transition is 409, a failed
-rule 422, an event its sender may not send (another agency's deadline) 403, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
+rule 422, something recorded once already 409, an event its sender may not send (another agency's deadline) 403, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
 503.
 
 A closed case still takes what the core accepts at stage `exited` (a subject access request, 001): its last run
@@ -140,6 +140,8 @@ def _refusal(error: WorkflowUpdateFailedError) -> problems.ProblemError:
         return problems.wrong_stage(cause.message, rule=rule, field=field)
     if cause.type == "NotResponsible":
         return problems.forbidden(cause.message, rule=rule or "deadline owner", field=field)
+    if cause.type == "AlreadyRecorded":
+        return problems.already_recorded(cause.message, rule=rule, field=field)
     return problems.rule_violation(cause.message, rule=rule, field=field)
 
 
@@ -238,6 +240,10 @@ async def _reopen_with(
 def rule_refusal(error: CaseRuleError) -> problems.ProblemError:
     if error.kind == "wrong-stage":
         return problems.wrong_stage(error.message, rule=error.rule, field=error.field)
+    if error.kind == "not-responsible":
+        return problems.forbidden(error.message, rule=error.rule, field=error.field)
+    if error.kind == "already-recorded":
+        return problems.already_recorded(error.message, rule=error.rule, field=error.field)
     return problems.rule_violation(error.message, rule=error.rule, field=error.field)
 
 

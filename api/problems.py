@@ -93,6 +93,10 @@ def wrong_stage(detail: str, *, rule: str | None, field: str | None) -> ProblemE
     return ProblemError(409, "wrong-stage", "Not at this stage of the case", detail, rule=rule, field=field)
 
 
+def already_recorded(detail: str, *, rule: str | None, field: str | None) -> ProblemError:
+    return ProblemError(409, "already-recorded", "Already recorded", detail, rule=rule, field=field)
+
+
 def rule_violation(detail: str, *, rule: str | None, field: str | None) -> ProblemError:
     return ProblemError(422, "rule-violation", "A case rule is not met", detail, rule=rule, field=field)
 

@@ -70,7 +70,11 @@ def key_digest(update_id: str) -> str:
     return hashlib.blake2b(update_id.encode(), digest_size=6).hexdigest()
 
 
-_REFUSAL_TYPES = {"wrong-stage": "WrongStage", "not-responsible": "NotResponsible"}
+_REFUSAL_TYPES = {
+    "wrong-stage": "WrongStage",
+    "not-responsible": "NotResponsible",
+    "already-recorded": "AlreadyRecorded",
+}
 
 
 def rule_error(error: CaseRuleError) -> ApplicationError:
@@ -432,6 +436,14 @@ class MappaCaseWorkflow:
 
     @record_meeting.validator
     def _v_record_meeting(self, e: ev.MeetingHeld) -> None:
+        self._check(e)
+
+    @workflow.update
+    async def file_minute(self, e: ev.MinuteFiled) -> Receipt:
+        return await self._record(e)
+
+    @file_minute.validator
+    def _v_file_minute(self, e: ev.MinuteFiled) -> None:
         self._check(e)
 
     @workflow.update

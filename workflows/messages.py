@@ -58,6 +58,7 @@ EVENT_UPDATES: dict[type[ev.Event], str] = {
     ev.AdultAtRiskIdentified: "record_adult_at_risk",
     ev.AdultSafeguardingReferralMade: "record_adult_safeguarding_referral",
     ev.MeetingHeld: "record_meeting",
+    ev.MinuteFiled: "file_minute",
     ev.MinutesCirculated: "circulate_minutes",
     ev.SwisAlertUpdated: "record_swis_alert_update",
     ev.RmpActionCompleted: "complete_rmp_action",

@@ -2,7 +2,8 @@
 
 Every agency event has its own route, made from the table below: the request body is the event model itself
 (`workflows/rules/events.py`), sent through the update `EVENT_UPDATES[event type]`, answered with the case's
-`Receipt`. Who may send each event is the table in `api/auth.py`.
+`Receipt`. Who may send each event is the table in `api/auth.py`. One event has a route of its own: a minute is
+filed (`MinuteFiled`) with its text, which the case never holds (api/routes/minutes.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE,
 from api.case_service import area_of, case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
-from api.minutes import check_meeting_minute, redact_for
+from api.minutes import check_meeting_names_no_minute, redact_for
 from api.openings import CaseOpened, NewCase, check_agencies, check_dates, check_plaintext_ids, open_case
 from store.models import Agency
 from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, Deadline, Receipt
@@ -181,9 +182,9 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "The chair records a level 2 or 3 meeting: attendees (each signed the confidentiality statement), "
         "the level decided, the risk management plan and the next review date, at most 12 weeks (level 2) "
         "or 6 weeks (level 3) ahead in Scotland, 16 or 8 in England and Wales. Minutes fall due in 5 "
-        "working days (001, 003). Store the minute first (POST /cases/{case_ref}/minutes) and give the "
-        "`minute_ref` and `minute_digest` it returns: the case history keeps only those, never the minute.",
-        check=check_meeting_minute,
+        "working days (001, 003). Then file the meeting's minute for the `meeting_id` it gets (POST "
+        "/cases/{case_ref}/minutes); a meeting is recorded without one (`minute_ref` is refused here).",
+        check=check_meeting_names_no_minute,
     ),
     EventRoute(
         "minutes-circulations",

@@ -87,6 +87,8 @@ OWNERSHIP: dict[type[ev.Event], Ownership] = {
     ev.ChildrenAtRisk:              _decides("report children at risk",         AGENCIES,   "identified_by"),
     ev.ChildProtectionReferralMade: _owns("refer to child protection",          AGENCIES,   "referred_by"),
     ev.MeetingHeld:                 _decides("record a meeting",                CHAIR_ONLY, "chair_agency"),
+    # The chair of the agency that chaired the meeting, as the case file records it (checked on filing).
+    ev.MinuteFiled:                 _decides("file a meeting's minute",         CHAIR_ONLY),
     ev.MinutesCirculated:           _decides("circulate minutes",               CO_ONLY),
     ev.SwisAlertUpdated:            _owns("record a SWIS alert update",         AGENCIES),
     ev.RmpActionCompleted:          _owns("complete an RMP action",             AGENCIES),

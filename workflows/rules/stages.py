@@ -59,6 +59,7 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.PreMeetingInformationSent:   (_BEFORE_INITIAL_MEETING,
                                                           information_exchange.send_pre_meeting_information),
     ev.MeetingHeld:                 (_MEETING,            meetings.record_meeting),
+    ev.MinuteFiled:                 (_ANY_OR_EXITING,     confidentiality.file_minute),
     ev.MinutesCirculated:           (_ANY_OR_EXITING,     meetings.circulate_minutes),
     ev.SwisAlertUpdated:            (_ANY,                meetings.record_swis_alert_update),
     ev.RmpActionCompleted:          (_ANY,                meetings.complete_rmp_action),
