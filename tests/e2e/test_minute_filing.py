@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,6 +65,13 @@ async def housing_reads_nothing(rig: ApiRig, case_ref: str) -> None:
     assert not [m for m in file["meetings"] if "lanarkshire-housing" in m["attendees"]]
 
 
+async def case_met(rig: ApiRig) -> str:
+    """An accepted case whose initial meeting (meeting-1) is recorded, without its minute."""
+    ref = await accepted_case(rig)
+    await rig.event("lan-chair", ref, "meetings", meeting_body(london_today()))
+    return ref
+
+
 # ------------------------------------------------------------------ the finding, as written
 
 
@@ -113,8 +121,7 @@ async def test_parallel_repeats_of_one_filing_with_one_key_store_and_record_the_
 ) -> None:
     rig = api_rig
     today = london_today()
-    ref = await accepted_case(rig)
-    await rig.event("lan-chair", ref, "meetings", meeting_body(today))
+    ref = await case_met(rig)
     answers = await asyncio.gather(
         *(rig.post("lan-chair", f"/cases/{ref}/minutes", filing(today), key="minute-1") for _ in range(6))
     )
@@ -140,8 +147,7 @@ async def test_of_different_minutes_filed_at_once_for_one_meeting_exactly_one_is
 ) -> None:
     rig = api_rig
     today = london_today()
-    ref = await accepted_case(rig)
-    await rig.event("lan-chair", ref, "meetings", meeting_body(today))
+    ref = await case_met(rig)
     versions = [{**filing(today), "conclusions": f"Version {i} of the conclusions."} for i in range(5)]
     answers = await asyncio.gather(
         *(
@@ -159,20 +165,28 @@ async def test_of_different_minutes_filed_at_once_for_one_meeting_exactly_one_is
         assert lost.json()["rule"] == "one minute, one meeting" and won["minute_digest"] not in lost.text
 
 
+async def filed_while_the_case_does_not_answer(
+    rig: ApiRig, monkeypatch: pytest.MonkeyPatch, key: str | None = None
+) -> tuple[str, httpx.Response]:
+    """A case whose meeting-1's minute was filed while the case did not answer (the minute stored, the event
+    not sent); the case answers again afterwards: (case, the answer to that filing)."""
+    ref = await case_met(rig)
+
+    async def case_not_answering(*args: Any, **kwargs: Any) -> Any:
+        raise problems.temporal_unavailable("the case's worker did not answer in time")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(api.minutes, "send_event", case_not_answering)
+        answer = await rig.post("lan-chair", f"/cases/{ref}/minutes", filing(london_today()), key=key)
+    return ref, answer
+
+
 async def test_a_minute_stored_while_the_case_did_not_answer_is_kept_and_filed_once_by_the_repeat(
     api_rig: ApiRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rig = api_rig
     today = london_today()
-    ref = await accepted_case(rig)
-    await rig.event("lan-chair", ref, "meetings", meeting_body(today))
-    real_send = api.minutes.send_event
-
-    async def case_not_answering(*args: Any, **kwargs: Any) -> Any:
-        raise problems.temporal_unavailable("the case's worker did not answer in time")
-
-    monkeypatch.setattr(api.minutes, "send_event", case_not_answering)
-    first = await rig.post("lan-chair", f"/cases/{ref}/minutes", filing(today), key="after-outage")
+    ref, first = await filed_while_the_case_does_not_answer(rig, monkeypatch, key="after-outage")
     assert_problem(first, 503)
     assert first.json()["type"].endswith("minute-stored-not-filed") and first.headers["Retry-After"]
     # Nothing recorded is lost: the minute is stored, but no meeting names it yet, so nobody reads it as of right.
@@ -181,7 +195,6 @@ async def test_a_minute_stored_while_the_case_did_not_answer_is_kept_and_filed_o
     assert (await rig.get("lan-nhs", f"/minutes/{row.minute_ref}")).status_code == 403
     assert await updates_accepted(rig, ref, "file_minute") == 0
 
-    monkeypatch.setattr(api.minutes, "send_event", real_send)
     again = await asyncio.gather(
         *(rig.post("lan-chair", f"/cases/{ref}/minutes", filing(today), key="after-outage") for _ in range(3))
     )
@@ -199,17 +212,9 @@ async def test_a_minute_stored_but_not_filed_blocks_no_one_a_different_minute_fi
 ) -> None:
     rig = api_rig
     today = london_today()
-    ref = await accepted_case(rig)
-    await rig.event("lan-chair", ref, "meetings", meeting_body(today))
-    real_send = api.minutes.send_event
-
-    async def case_not_answering(*args: Any, **kwargs: Any) -> Any:
-        raise problems.temporal_unavailable("the case's worker did not answer in time")
-
-    monkeypatch.setattr(api.minutes, "send_event", case_not_answering)
-    assert (await rig.post("lan-chair", f"/cases/{ref}/minutes", filing(today))).status_code == 503
+    ref, first = await filed_while_the_case_does_not_answer(rig, monkeypatch)
+    assert first.status_code == 503
     (row,) = stored_minutes(rig, ref)
-    monkeypatch.setattr(api.minutes, "send_event", real_send)
     # A different minute for the meeting: the stored one is filed first (it was recorded), this one refused.
     other = {**filing(today), "conclusions": "A later account of the meeting."}
     refused = await rig.post("lan-chair", f"/cases/{ref}/minutes", other)
@@ -224,8 +229,7 @@ async def test_only_the_chair_of_the_agency_that_chaired_the_meeting_files_its_m
 ) -> None:
     rig = with_extra_users(api_rig)
     today = london_today()
-    ref = await accepted_case(rig)
-    await rig.event("lan-chair", ref, "meetings", meeting_body(today))
+    ref = await case_met(rig)
     minutes = f"/cases/{ref}/minutes"
     # An NHS chair (NHS attended, police chaired) names itself the chair: the meeting says otherwise.
     as_nhs = {**filing(today), "chair_agency": "nhs-lanarkshire"}
@@ -244,8 +248,7 @@ async def test_a_minute_is_filed_after_the_exit_decision_while_the_minutes_are_o
 ) -> None:
     rig = api_rig
     today = london_today()
-    ref = await accepted_case(rig)
-    await rig.event("lan-chair", ref, "meetings", meeting_body(today))
+    ref = await case_met(rig)
     await rig.event("lan-co", ref, "exit-decisions", {"outcome": "exit", "reason": "risk reduced"})
     assert (await rig.get("lan-co", f"/cases/{ref}")).json()["summary"]["stage"] == "exiting"
     filed = await rig.post("lan-chair", f"/cases/{ref}/minutes", filing(today))
