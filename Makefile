@@ -31,10 +31,11 @@ lint: $(STAMP)
 test: lint browser
 	$(VENV)/bin/pytest -q
 
-# Nightly: the property-based tests with many more examples (tests/unit/rules/test_case_properties.py), and the
-# tests relative to today run on every troublesome day of the year (tests/unit/test_any_day.py).
+# Nightly: the property-based tests with many more examples (2,000 each), and the tests relative to today run
+# on every troublesome day of the year (tests/unit/test_any_day.py).
 test-nightly: $(STAMP)
-	HYPOTHESIS_PROFILE=nightly $(VENV)/bin/pytest -q --timeout 3600 tests/unit/rules/test_case_properties.py
+	HYPOTHESIS_PROFILE=nightly $(VENV)/bin/pytest -q --timeout 3600 tests/unit/rules/test_case_properties.py \
+		tests/unit/rules/test_import_as_live.py
 	MAPPA_SWEEP=all $(VENV)/bin/pytest -q --timeout 3600 tests/unit/test_any_day.py
 
 fmt: $(STAMP)

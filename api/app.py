@@ -84,6 +84,8 @@ def create_app(
         try:
             yield
         finally:
+            # Refused calendar fetches counted but not yet written go to the audit trail before we stop.
+            await asyncio.to_thread(calendars.write_counted_refusals, app.state)
             if built_engine is not None:
                 built_engine.dispose()
 

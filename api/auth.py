@@ -44,7 +44,7 @@ class Permission:
     # Dotted fields of the request naming the agency that acts; each present must be the user's own agency.
     acts_as: tuple[str, ...] = ()
     # Fields only the co-ordinator may fill: they give an agency a role that opens the minutes to it (the ASP
-    # chair), so no sender may name itself (issue 10 finding 1).
+    # chair), so no sender may name itself (a role that opens minutes is conferred, never self-assumed).
     co_ordinator_names: tuple[str, ...] = ()
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from workflows.rules.calendar import LONDON, SkippedDay
 from workflows.rules.deadlines import calculate
 from workflows.rules.policy import AREAS, DeadlineKind, area_policy
+from workflows.rules.timescales import source_in_words
 
 NOON = time(12, 0)
 # Bank holiday tables are meaningful for a bounded span of years; outside it a date is surely a typing slip.
@@ -51,7 +52,14 @@ class DeadlineCalculation(BaseModel):
     rule: DeadlineKind
     title: str
     text: str = Field(description="The rule as the guidance states it.")
-    source: str = Field(description="The seed document(s), or 'policy value'.")
+    source: str = Field(
+        description="The guidance document(s) by number (docs/SOURCES.md), or 'policy value' where none sets "
+        "the time."
+    )
+    basis: str = Field(
+        description="Why the deadline falls when it does, in plain words, the guidance's numbers at the end.",
+        examples=["the time the MAPPA guidance sets (guidance 001, 003)"],
+    )
     responsible: str
     timescale: str = Field(examples=["5 working days after"])
     counted_from_event: str = Field(examples=["record search requested"])
@@ -129,6 +137,7 @@ def calculate_deadline(area: str, rule: str, day: date, at: time | None = None) 
         title=statutory.title,
         text=statutory.text,
         source=statutory.source,
+        basis=source_in_words(statutory.source),
         responsible=statutory.responsible,
         timescale=statutory.timescale.describe(),
         counted_from_event=statutory.counted_from,
@@ -161,7 +170,7 @@ def render(calc: DeadlineCalculation) -> str:
     rows = [
         ("Area", f"{calc.area_name} ({calc.jurisdiction})"),
         ("Rule", f"{calc.title} [{calc.rule.value}]"),
-        ("Source", calc.source),
+        ("Why this time", calc.basis),
         ("Timescale", f"{calc.timescale} {calc.counted_from_event}"),
         ("Responsible", calc.responsible),
         ("Counted from", _when(calc.counted_from) + noon),
@@ -176,5 +185,10 @@ def render(calc: DeadlineCalculation) -> str:
     ]
     width = max(len(label) for label, _ in rows)
     lines = [f"{label.ljust(width)}  {value}" for label, value in rows]
-    lines += ["", f"Rule text: {calc.text}", f"Explanation: {calc.explanation}"]
+    lines += [
+        "",
+        f"Rule text: {calc.text}",
+        f"Explanation: {calc.explanation}",
+        f"Source: {calc.source} (the guidance documents are listed in docs/SOURCES.md)",
+    ]
     return "\n".join(lines)

@@ -76,7 +76,12 @@ class NewCase(ev.Event):
     custody_months: int | None = Field(
         default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
     )
-    hospital_order: bool = Field(default=False, description="Category 2: a detention in hospital.")
+    hospital_order: bool = Field(
+        default=False, description="Category 2 (England and Wales): a detention in hospital."
+    )
+    restricted_patient: bool = Field(
+        default=False, description="Category 2 (Scotland): a mentally disordered restricted patient."
+    )
     subject_to_supervision: bool | None = Field(
         default=None, description="Category 2: under supervision or licence in the community."
     )

@@ -2,13 +2,14 @@
 
 mappa calendar issue --agency ID --area AREA [--api URL]   (prints the feed's address once)
 mappa calendar revoke --id N | --agency ID [--area AREA]
-mappa calendar list
+mappa calendar list [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 from typing import Any
 
@@ -38,7 +39,7 @@ def calendar_issue(args: argparse.Namespace, settings: Settings) -> int:
             feed_id = feed.id
     finally:
         engine.dispose()
-    api = (args.api or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
+    api = (args.api or settings.api_base_url).rstrip("/")
     print(f"Calendar feed {feed_id}: the deadlines {args.agency} owes in {AREAS[args.area].name}.")
     print("Its address is shown only now and is the feed's only key: give it to the agency's single point")
     print("of contact, to subscribe to in Outlook (Add calendar > Subscribe from web) or any calendar.")
@@ -71,6 +72,20 @@ def calendar_list(args: argparse.Namespace, settings: Settings) -> int:
             rows = session.scalars(select(CalendarFeed).order_by(CalendarFeed.id)).all()
     finally:
         engine.dispose()
+    if args.json:
+        listing = [
+            {
+                "id": row.id,
+                "agency": row.agency_id,
+                "area": row.area,
+                "issued_by": row.issued_by,
+                "issued_at": row.issued_at.isoformat(),
+                "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+            for row in rows
+        ]
+        print(json.dumps(listing, indent=2))
+        return 0
     print(f"{'id':>4}  {'agency':<34} {'area':<22} {'issued':<17} state")
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
@@ -88,7 +103,9 @@ def add_commands(commands: Any) -> None:
     )
     issue.add_argument("--agency", required=True, help="the agency's id in the directory")
     issue.add_argument("--area", required=True, choices=list(AREAS), help="the MAPPA area")
-    issue.add_argument("--api", help="the API's public base URL for the address (default: from settings)")
+    issue.add_argument(
+        "--api", help="the API's public base URL for the address (default: MAPPA_PUBLIC_API_URL)"
+    )
     issue.set_defaults(run=calendar_issue)
     revoke = calendar.add_parser("revoke", help="revoke a feed by id, or an agency's feeds")
     which = revoke.add_mutually_exclusive_group(required=True)
@@ -96,4 +113,6 @@ def add_commands(commands: Any) -> None:
     which.add_argument("--agency", help="revoke every live feed of this agency")
     revoke.add_argument("--area", choices=list(AREAS), help="with --agency: only its feeds in this area")
     revoke.set_defaults(run=calendar_revoke)
-    calendar.add_parser("list", help="list feeds (never their addresses)").set_defaults(run=calendar_list)
+    listing = calendar.add_parser("list", help="list feeds (never their addresses)")
+    listing.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    listing.set_defaults(run=calendar_list)

@@ -229,14 +229,15 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
         ),
         DemoCase(
             "glasgow-custody-level-3",
-            "Glasgow, category 2 custody case referred for level 3 less than 12 weeks before release (breach).",
+            "Glasgow, category 3 custody case referred for level 3 less than 12 weeks before release (breach).",
             "sps",
             {
                 "area": "glasgow",
                 "jurisdiction": "scotland",
-                "category": 2,
-                "custody_months": 48,
-                "subject_to_supervision": True,
+                # A violent offender on licence is category 3 in Scotland (000); category 2 is the restricted patient.
+                "category": 3,
+                "previous_offence": True,
+                "risk_of_serious_harm": True,
                 "lead_agency": "sps",
                 "route": "custody",
                 "subject": _subject("Sam Demo", date(1979, 11, 2), "HMP Barlinnie"),
@@ -245,6 +246,7 @@ def demo_cases(today: date) -> tuple[DemoCase, ...]:
                     "referring_agency": "sps",
                     "level_sought": 3,
                     "level_2_cannot_deliver": "Approved accommodation at short notice and a police escort plan.",
+                    "police_or_social_work_contacted": True,
                 },
             },
         ),

@@ -1,16 +1,22 @@
 """`mappa`: the command-line tool for co-ordinators' administrators and developers.
 
+    mappa --version
     mappa tokens issue --user NAME --agency ID --role ROLE --area AREA   (prints the token once)
     mappa tokens revoke --user NAME | --id N
-    mappa tokens list
+    mappa tokens list [--json]
     mappa directory load FILE
+    mappa directory check FILE [--allow-examples]   (no database: before a deployment loads it)
     mappa deadline calc --area AREA --rule RULE --date YYYY-MM-DD [--time HH:MM] [--json]
     mappa demo load [--api URL]
     mappa audit export --case REF [--format csv|json] [--output FILE]
-    mappa calendar issue --agency ID --area AREA | revoke --id N | --agency ID | list   (cli/calendar_feeds.py)
-    mappa import cases FILE [--commit] [--area AREA]   (cli/import_cases.py; a dry run without --commit)
+    mappa calendar issue --agency ID --area AREA | revoke --id N | --agency ID | list [--json]
+                                                                           (cli/calendar_feeds.py)
+    mappa import cases FILE [--commit [--no-wait]] [--area AREA] [--json]   (cli/import_cases.py; a dry run
+                                                                               without --commit)
+    mappa import status IMPORT_ID [--json]
 
 Configuration comes from the same `MAPPA_*` settings as the worker and the API (database, API address).
+Failures (a refusal, a database or Temporal that does not answer) are one line on standard error, exit 1.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import TokenError, issue_token, revoke_tokens
 from api.calculator import CalculatorInputError, calculate_deadline, parse_time, render
@@ -84,6 +93,21 @@ def tokens_list(args: argparse.Namespace, settings: Settings) -> int:
             rows = session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
     finally:
         engine.dispose()
+    if args.json:
+        listing = [
+            {
+                "id": row.id,
+                "user": row.user_name,
+                "role": row.role,
+                "agency": row.agency_id,
+                "area": row.area,
+                "issued_at": row.created_at.isoformat(),
+                "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+            for row in rows
+        ]
+        print(json.dumps(listing, indent=2))
+        return 0
     print(f"{'id':>4}  {'user':<32} {'role':<14} {'agency':<34} {'area':<22} state")
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
@@ -104,6 +128,37 @@ def directory_load(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"Loaded {len(entries.agencies)} agencies and {len(entries.role_holders)} role holders from {args.file}."
     )
+    return 0
+
+
+def directory_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Read a directory file as the worker will, and say what would go wrong with it, before it is deployed."""
+    from pydantic import ValidationError
+
+    from store.directory import DirectoryFile, directory_problems
+
+    try:
+        entries = DirectoryFile.read(args.file)
+    except FileNotFoundError:
+        raise CliError(f"{args.file} does not exist") from None
+    except ValueError as error:  # JSON or the directory's own rules (pydantic)
+        detail = (
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:10])
+            if isinstance(error, ValidationError)
+            else str(error)
+        )
+        raise CliError(f"{args.file} is not a valid directory: {detail}") from None
+    problems = directory_problems(entries, date.today(), allow_examples=args.allow_examples)
+    areas = sorted({a.area for a in entries.agencies if a.area} | {h.area for h in entries.role_holders})
+    print(
+        f"{args.file}: {len(entries.agencies)} agencies and {len(entries.role_holders)} role holders, "
+        f"areas: {', '.join(areas) or 'none'}."
+    )
+    for problem in problems:
+        print(f"  problem: {problem}")
+    if problems:
+        raise CliError(f"{len(problems)} problem(s) in {args.file}: correct them before deploying it")
+    print("No problems found: the worker loads it at start (MAPPA_DIRECTORY_FILE).")
     return 0
 
 
@@ -189,8 +244,16 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def package_version() -> str:
+    try:
+        return version("mappa-orchestration")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="mappa", description="MAPPA case orchestration: administration tool.")
+    top.add_argument("--version", action="version", version=f"mappa {package_version()}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     tokens = commands.add_parser("tokens", help="issue, revoke and list API tokens").add_subparsers(
@@ -209,7 +272,9 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--user", help="revoke every live token of this user")
     who.add_argument("--id", type=int, help="revoke this token")
     revoke.set_defaults(run=tokens_revoke)
-    tokens.add_parser("list", help="list tokens (never the tokens themselves)").set_defaults(run=tokens_list)
+    listing = tokens.add_parser("list", help="list tokens (never the tokens themselves)")
+    listing.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    listing.set_defaults(run=tokens_list)
 
     directory = commands.add_parser("directory", help="the agency directory").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -217,6 +282,17 @@ def parser() -> argparse.ArgumentParser:
     load = directory.add_parser("load", help="load agencies and role holders from a JSON file")
     load.add_argument("file", type=Path)
     load.set_defaults(run=directory_load)
+    check = directory.add_parser(
+        "check",
+        help="check a directory file without loading it",
+        description="Reads the file as the worker will and lists what would lose notices: an area with no "
+        "co-ordinator or deputy today, and addresses at example domains (the shipped example's).",
+    )
+    check.add_argument("file", type=Path)
+    check.add_argument(
+        "--allow-examples", action="store_true", help="accept example addresses (a trial, never production)"
+    )
+    check.set_defaults(run=directory_check)
 
     deadline = commands.add_parser("deadline", help="the deadline calculator").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -266,16 +342,38 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# Temporal's client says it could not connect with a RuntimeError of this prefix; a call the server did not
+# answer is an RPCError with one of these statuses.
+CONNECT_FAILED = "Failed client connect"
+UNANSWERED = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+
+
+def temporal_unreachable(error: BaseException) -> bool:
+    if isinstance(error, RPCError):
+        return error.status in UNANSWERED
+    return isinstance(error, RuntimeError) and str(error).startswith(CONNECT_FAILED)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     run: Callable[[argparse.Namespace, Settings], int] = args.run
+    settings = Settings()
     try:
-        return run(args, Settings())
+        return run(args, settings)
     except (CliError, TokenError, CalendarFeedError, import_cases.ImportFailed) as error:
         print(f"mappa: {error}", file=sys.stderr)
         return 1
     except OperationalError as error:
         print(f"mappa: the database is not ready ({error.orig}); run `make dev-prepare`", file=sys.stderr)
+        return 1
+    except (RuntimeError, RPCError) as error:
+        if not temporal_unreachable(error):
+            raise
+        print(
+            f"mappa: Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}) does "
+            "not answer; start it (`make dev`) or set MAPPA_TEMPORAL_ADDRESS, then run this again",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Where browsers and calendar clients reach the API (a feed's event links, the UI's codec endpoint, the
+    # addresses `mappa calendar issue` prints); never taken from a request's Host header. Production names it.
+    public_api_url: str | None = Field(default=None, pattern=r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
     ui_origin: str = "http://localhost:8233"
     ui_port: int = 8233
     # The worker's own metrics (breaches, reminders, escalations: activities/metrics.py) and the Temporal
@@ -62,6 +65,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def api_base_url(self) -> str:
+        """The API's public base URL, without a trailing slash (in development: this machine's API port)."""
+        return (self.public_api_url or f"http://localhost:{self.api_port}").rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:
@@ -89,6 +97,16 @@ class Settings(BaseSettings):
             for name in ("smtp_host", "smtp_port", "smtp_sender")
             if name not in self.model_fields_set
         ]
+        # Links in calendars and the UI's codec endpoint go to agencies' browsers: never a localhost default.
+        unset_urls = [
+            f"MAPPA_{name.upper()}"
+            for name in ("public_api_url", "ui_origin")
+            if name not in self.model_fields_set
+        ]
+        if unset_urls:
+            problems.append(
+                f"{', '.join(unset_urls)} must be set explicitly (the addresses browsers and calendars use)"
+            )
         if unset_smtp:
             problems.append(
                 f"{', '.join(unset_smtp)} must be set explicitly (notifications go to real agencies)"

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Agency, AuditEvent, AuditOutcome, CalendarFeed, LedgerDeadline
@@ -24,6 +24,7 @@ from workflows.rules.policy import AREAS
 SECRET_PREFIX = "mappacal_"
 FEED_ROLE = "calendar-feed"  # the audit trail's `role` for a fetch: no user is behind it
 FETCH = "fetch the agency calendar feed"
+REFUSALS_COUNTED = "refused calendar feed fetches, counted together"
 # A feed is an agency's working list, not an archive: the deadlines it still owes.
 OWED = (DeadlineState.OPEN.value, DeadlineState.BREACHED.value)
 FEED_LIMIT = 2000
@@ -91,6 +92,39 @@ def record_fetch(
             target=f"calendar:{feed.agency_id}:{feed.area}" if feed else None,
             outcome=outcome.value,
             reason=reason,
+        )
+    )
+
+
+def refused_fetches_since(session: Session, since: datetime) -> int:
+    """Refused fetches written to the audit trail since `since` (one by one, or counted together)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.at >= since,
+                AuditEvent.role == FEED_ROLE,
+                AuditEvent.outcome == AuditOutcome.REFUSED.value,
+            )
+        )
+        or 0
+    )
+
+
+def record_refusals_counted(session: Session, count: int, first: datetime, last: datetime) -> None:
+    """One audit row for `count` refused fetches that were not written one by one."""
+    session.add(
+        AuditEvent(
+            user_name="calendar feed fetches",
+            agency_id=None,
+            role=FEED_ROLE,
+            action=REFUSALS_COUNTED,
+            case_ref=None,
+            target=None,
+            outcome=AuditOutcome.REFUSED.value,
+            reason=f"{count} refused fetch(es) between {first:%Y-%m-%d %H:%M:%S} and {last:%Y-%m-%d %H:%M:%S} UTC, "
+            "beyond the number recorded one by one",
         )
     )
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -107,6 +108,39 @@ class DirectoryFile(BaseModel):
     @classmethod
     def read(cls, path: str | Path) -> DirectoryFile:
         return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _example_address(email: str) -> bool:
+    """An address at a domain reserved for examples (RFC 2606) or the shipped example's `example.gov.uk`."""
+    return "example" in email.rpartition("@")[2].lower().split(".")
+
+
+def directory_problems(entries: DirectoryFile, today: date, *, allow_examples: bool = False) -> list[str]:
+    """What would lose or misdirect notices if this directory were deployed today, in words."""
+    problems: list[str] = []
+    areas = {a.area for a in entries.agencies if a.area} | {h.area for h in entries.role_holders}
+    for area in sorted(areas):
+        holders = {
+            h.role
+            for h in entries.role_holders
+            if h.area == area and h.valid_from <= today and (h.valid_to is None or h.valid_to >= today)
+        }
+        if not holders & {DirectoryRole.CO_ORDINATOR, DirectoryRole.DEPUTY_CO_ORDINATOR}:
+            problems.append(
+                f"area {area}: nobody holds the co-ordinator or deputy co-ordinator role on {today:%d %b %Y}, "
+                "so its escalations cannot be sent"
+            )
+    ids = [a.agency_id for a in entries.agencies]
+    problems += [f"agency {i} is listed more than once" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    if not allow_examples:
+        examples = [a.spoc_email for a in entries.agencies if _example_address(a.spoc_email)] + [
+            h.email for h in entries.role_holders if _example_address(h.email)
+        ]
+        if examples:
+            problems.append(
+                f"{len(examples)} address(es) at example domains, e.g. {examples[0]}: put in the real ones"
+            )
+    return problems
 
 
 class NoRecipient(LookupError):
@@ -300,7 +334,10 @@ class AgencyDirectory:
         area = policy.area
         agency = self.agencies.get(agency_id)
         if agency is None:
-            raise DirectoryRefusal(f"{field}: {agency_id} is not in the MAPPA directory", field)
+            # A typo would otherwise send the agency's notices nowhere: suggest the nearest listed id.
+            near = get_close_matches(agency_id, list(self.agencies), n=1, cutoff=0.8)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise DirectoryRefusal(f"{field}: {agency_id} is not in the MAPPA directory{hint}", field)
         if not agency.active:
             raise DirectoryRefusal(f"{field}: {agency_id} is not active in the MAPPA directory", field)
         if agency.national and area.jurisdiction.value not in agency.jurisdictions:

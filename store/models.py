@@ -1,8 +1,8 @@
 """The tables: agency directory, notification outbox, deadline ledger, API tokens, case openings, audit,
-meeting minutes and their disclosures.
+meeting minutes and their disclosures, import files and their rows.
 
 None of them holds the subject's personal data in plaintext: cases are named by their reference only, and a
-minute's content is stored encrypted (`core.codec.KeyRing`). The case itself lives in its workflow; the
+minute's content (and an import row's cells) is stored encrypted (`core.codec.KeyRing`). The case itself lives in its workflow; the
 ledger is the denormalised read side for many-case questions (ops, compliance).
 """
 
@@ -468,3 +468,40 @@ class CalendarFeed(Base):
     issued_by: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class ImportFile(Base):
+    """A file of cases in progress committed for import, walked by its workflow (workflows/imports.py). The
+    same file sent again for the same area is the same import (`file_digest`: sha256 of its bytes)."""
+
+    __tablename__ = "import_files"
+    __table_args__ = (UniqueConstraint("area", "file_digest"),)
+
+    import_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: no personal data
+    area: Mapped[str] = mapped_column(String(64))
+    file_digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(200))  # the file's name, or the route it came by
+    user_name: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    rows: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportFileRow(Base):
+    """One row of an import file. The row's cells (a subject's name, date of birth, address) are sealed under the
+    payload keys, bound to the import and line; a row refused when the file was read keeps only its errors.
+    `outcome` is written once, when the row settles: a row with one is never started again."""
+
+    __tablename__ = "import_file_rows"
+    __table_args__ = (UniqueConstraint("import_id", "line"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[str] = mapped_column(ForeignKey("import_files.import_id"))
+    line: Mapped[int] = mapped_column(Integer)
+    import_ref: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    outcome: Mapped[str | None] = mapped_column(String(32))  # started, already-imported, refused, failed
+    case_ref: Mapped[str | None] = mapped_column(String(64))
+    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # line, field, rule, message each

@@ -285,12 +285,25 @@ class MonthOutcomes(BaseModel):
 
 
 def monthly_outcomes(
-    session: Session, *, area: str, period_start: date, period_end: date, now: datetime
+    session: Session,
+    *,
+    area: str,
+    period_start: date,
+    period_end: date,
+    now: datetime,
+    agency: str | None = None,
+    kind: str | None = None,
 ) -> list[MonthOutcomes]:
     """Per month of due date in the period (every month, empty ones too): met on time, met late, and still
-    breached (past due and not met), counted as `compliance` counts them."""
+    breached (past due and not met), counted as `compliance` counts them; only one responsible agency's or
+    one kind's deadlines when asked, as the ops page's lists are filtered."""
     d = LedgerDeadline
     overdue = and_(d.state == OPEN, d.due_at <= now)
+    filters = [d.area == area, d.due_date >= period_start, d.due_date <= period_end]
+    if agency is not None:
+        filters.append(d.responsible == agency)
+    if kind is not None:
+        filters.append(d.kind == kind)
     query = (
         select(
             d.due_date,
@@ -298,7 +311,7 @@ def monthly_outcomes(
             _count(and_(d.state == MET, d.met_late.is_(True))).label("met_late"),
             _count(or_(d.state == BREACHED, overdue)).label("still_breached"),
         )
-        .where(d.area == area, d.due_date >= period_start, d.due_date <= period_end)
+        .where(*filters)
         .group_by(d.due_date)
     )
     months: dict[date, list[int]] = {}

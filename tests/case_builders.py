@@ -61,13 +61,18 @@ def community_notification(
             recommended_level=recommended_level,  # type: ignore[arg-type]
         ),
         sonr_end_date=sonr_end_date,
-        **category_criteria(category),
+        **category_criteria(category, jurisdiction),
     )
 
 
-def category_criteria(category: int) -> dict[str, Any]:
-    """How a case meets its category (004): category 2, 12 months or more in custody and under supervision;
-    category 3, a past offence and a risk of serious harm to the public."""
+def category_criteria(
+    category: int, jurisdiction: Jurisdiction = Jurisdiction.ENGLAND_AND_WALES
+) -> dict[str, Any]:
+    """How a case meets its category: category 2, in England and Wales 12 months or more in custody and under
+    supervision (004), in Scotland a restricted patient (000, 001); category 3, a past offence and a risk of
+    serious harm to the public."""
+    if category == 2 and jurisdiction is Jurisdiction.SCOTLAND:
+        return {"restricted_patient": True}
     if category == 2:
         return {"custody_months": 18, "subject_to_supervision": True}
     if category == 3:

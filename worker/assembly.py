@@ -1,4 +1,4 @@
-"""The worker's own object graph: the case workflow and the weekly digest, their activities (database and mail
+"""The worker's own object graph: the case workflow, the weekly digest and the import, their activities (database and mail
 relay) and the worker.
 
 The client, converter and engine it runs on come from `core.bootstrap`; the worker (`worker.main`), the
@@ -23,11 +23,14 @@ from activities import metrics
 from activities.case_activities import CaseActivities
 from activities.digest import DigestActivities
 from activities.mailer import SmtpMailer
+from api.import_jobs import ImportActivities
 from core.bootstrap import metrics_host
 from core.database import session_factory
 from core.settings import Settings
 from workflows.case import MappaCaseWorkflow
 from workflows.digest import WeeklyDigestWorkflow
+from workflows.import_summary import ImportSummaryWorkflow
+from workflows.imports import MappaImportWorkflow
 
 # Activities are synchronous (blocking database and SMTP clients) and run on this many threads; the worker
 # takes no more activity tasks than it has threads for.
@@ -65,9 +68,14 @@ def build_mailer(settings: Settings) -> SmtpMailer:
 
 
 def build_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any]]:
-    """Every activity the case and digest workflows call, bound to this engine and the configured mail relay."""
+    """Every activity the case, digest and import workflows call, bound to this engine and the configured mail
+    relay (the import's starts its cases on `settings.task_queue`)."""
     sessions, mailer = session_factory(engine), build_mailer(settings)
-    return CaseActivities(sessions, mailer).all() + DigestActivities(sessions, mailer).all()
+    return (
+        CaseActivities(sessions, mailer).all()
+        + DigestActivities(sessions, mailer).all()
+        + ImportActivities(sessions, settings).all()
+    )
 
 
 def build_worker(
@@ -87,7 +95,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[MappaCaseWorkflow, WeeklyDigestWorkflow],
+        workflows=[MappaCaseWorkflow, WeeklyDigestWorkflow, MappaImportWorkflow, ImportSummaryWorkflow],
         activities=list(activities),
         activity_executor=executor,
         max_concurrent_activities=threads,

@@ -26,6 +26,8 @@ SEARCH_ATTRIBUTES: tuple[tuple[str, SearchAttributeType], ...] = (
     ("OpenBreaches", "Int"),
     # An imported case's own reference in the area's earlier system (set once, at import; never personal data).
     ("ImportRef", "Keyword"),
+    # An import's own workflow: how many of the file's rows have settled (a count, never personal data).
+    ("ImportRowsSettled", "Int"),
 )
 
 

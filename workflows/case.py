@@ -599,6 +599,14 @@ class MappaCaseWorkflow:
         self._check(e)
 
     @workflow.update
+    async def record_end_date(self, e: ev.EndDateRecorded) -> Receipt:
+        return await self._record(e)
+
+    @record_end_date.validator
+    def _v_record_end_date(self, e: ev.EndDateRecorded) -> None:
+        self._check(e)
+
+    @workflow.update
     async def send_pre_meeting_information(self, e: ev.PreMeetingInformationSent) -> Receipt:
         return await self._record(e)
 

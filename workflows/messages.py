@@ -69,6 +69,7 @@ EVENT_UPDATES: dict[type[ev.Event], str] = {
     ev.Level1ReviewRecorded: "record_level_1_review",
     ev.SonrEndNoticeGiven: "give_sonr_end_notice",
     ev.SupervisionEndNoticeGiven: "give_supervision_end_notice",
+    ev.EndDateRecorded: "record_end_date",
     ev.ExitDecision: "decide_exit",
     ev.SubjectInformed: "record_subject_informed",
     ev.ConclusionsSharedWithChildProtection: "share_with_child_protection",
@@ -171,5 +172,9 @@ ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
     NoticeKind.FURTHER_INFORMATION_REQUEST: "send_notice",
     NoticeKind.ROUTED_TO_INFORMATION_SHARING_MEETING: "send_notice",
     NoticeKind.PRE_MEETING_INFORMATION: "send_notice",
+    NoticeKind.MEETING_SHORTFALL: "send_notice",
+    NoticeKind.ASP_CHAIR_TO_NAME: "send_notice",
+    NoticeKind.IMPORT_SUMMARY: "send_notice",
+    NoticeKind.DEADLINE_MOVED: "send_notice",
 }
 RECORD_IN_LEDGER = "record_in_ledger"

@@ -13,6 +13,8 @@ NEXT_DEADLINE_KIND = SearchAttributeKey.for_keyword("NextDeadlineKind")
 OPEN_BREACHES = SearchAttributeKey.for_int("OpenBreaches")
 # Set when an imported case starts (api/imports.py), never upserted by the workflow: the area's own case number.
 IMPORT_REF = SearchAttributeKey.for_keyword("ImportRef")
+# On an import's own workflow (workflows/imports.py), with `Area`: how many of its rows have settled.
+IMPORT_ROWS_SETTLED = SearchAttributeKey.for_int("ImportRowsSettled")
 
 ALL = (
     CASE_STAGE,
@@ -25,4 +27,5 @@ ALL = (
     NEXT_DEADLINE_KIND,
     OPEN_BREACHES,
     IMPORT_REF,
+    IMPORT_ROWS_SETTLED,
 )

@@ -316,6 +316,14 @@ EVENT_ROUTES: tuple[EventRoute, ...] = (
         "it move with it (003).",
     ),
     EventRoute(
+        "end-dates",
+        ev.EndDateRecorded,
+        "Record a SONR or licence end date",
+        "An agency sets or changes when the notification requirements (SONR), or a category 2 or 3 case's "
+        "supervision or licence, end: the lead agency's notice and the review of whether MAPPA must continue "
+        "are counted back from the new date (003 stage 5), never due before the day it is recorded.",
+    ),
+    EventRoute(
         "pre-meeting-information",
         ev.PreMeetingInformationSent,
         "Send the pre-meeting information",

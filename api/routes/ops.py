@@ -30,7 +30,7 @@ from api.deps import DbSession, bearer
 from store import views
 from store.csv_export import csv_text
 from workflows.rules.calendar import LONDON, local_due
-from workflows.rules.policy import AREAS, DeadlineKind
+from workflows.rules.policy import AREAS, DeadlineKind, area_policy
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -139,6 +139,21 @@ def reporting_period(start: date | None, end: date | None, today: date) -> tuple
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def chart_filter(area: str, agency: str | None, kind: DeadlineKind | None) -> str | None:
+    """The page's filters in words, for the chart's caption: "risk management plan action deadlines owed by
+    nhs-lanarkshire"."""
+    if agency is None and kind is None:
+        return None
+    what = f"{views.rule_title(area, kind.value)} deadlines" if kind else "deadlines"
+    return f"{what} owed by {agency}" if agency else what
+
+
+def kind_choices(area: str) -> list[tuple[str, str]]:
+    """The kinds of deadline the area's rules know, each with the rule's own title, for the page's filter."""
+    policy = area_policy(area)
+    return [(k.value, views.rule_title(area, k.value)) for k in DeadlineKind if policy.applies(k)]
 
 
 # ------------------------------------------------------------------------------------------ JSON and CSV
@@ -310,6 +325,8 @@ async def ops_page(
         period_start=report.period_start,
         period_end=report.period_end,
         now=now,
+        agency=agency,
+        kind=kind.value if kind else None,
     )
     context = {
         "outcomes_chart": charts.outcomes_by_month_svg(months),
@@ -318,7 +335,8 @@ async def ops_page(
         "area_name": report.area_name,
         "deadlines": deadlines,
         "report": report,
-        "kinds": [k.value for k in DeadlineKind],
+        "kinds": kind_choices(chosen),
+        "chart_filter": chart_filter(chosen, agency, kind),
         "refresh_seconds": REFRESH_SECONDS,
         "now": now,
     }

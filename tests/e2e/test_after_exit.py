@@ -34,6 +34,8 @@ async def exited_case(rig: ApiRig) -> tuple[str, str]:
     await rig.event(
         "lan-co", ref, "minutes-circulations", {"meeting_id": "meeting-1", "recipients": ATTENDEES}
     )
+    # The SWIS alert after the meeting outlives the exit too (000): updated first, nothing is left outstanding.
+    await rig.event("lan-co", ref, "swis-alert-updates", {"meeting_id": "meeting-1"})
     exited = await rig.event(
         "lan-co", ref, "exit-decisions", {"outcome": "exit", "reason": "moved to another jurisdiction"}
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,3 +190,45 @@ async def test_a_wrong_token_or_a_role_without_ops_access_does_not_sign_in(ops: 
     assert wrong.status_code == 401 and "unknown or has been revoked" in wrong.text
     assert agency_worker.status_code == 403 and "may not read the ops deadlines" in agency_worker.text
     assert "set-cookie" not in wrong.headers and "set-cookie" not in agency_worker.headers
+
+
+def chart_totals(page: str) -> dict[str, int]:
+    """The monthly chart's bars, summed per outcome (its `data-` attributes)."""
+    chart = page[
+        page.index('<svg id="outcomes-chart"') : page.index("</svg>", page.index('id="outcomes-chart"'))
+    ]
+    totals = {"met_on_time": 0, "met_late": 0, "still_breached": 0}
+    for outcome, count in re.findall(r'data-outcome="(\w+)" data-count="(\d+)"', chart):
+        totals[outcome] += int(count)
+    return totals
+
+
+async def test_the_monthly_chart_follows_the_agency_and_kind_filters(ops: Ops) -> None:
+    breached_record_search(ops.engine)
+    breached_record_search(ops.engine)
+    period = {"from": "2026-03-01", "to": "2026-03-31"}
+    rows = {row["kind"]: row for row in (await ops.get("/ops/compliance", **period)).json()["rows"]}
+    outcomes = ("met_on_time", "met_late", "still_breached")
+
+    everything = chart_totals((await ops.get("/ops", **period)).text)
+    by_kind = await ops.get("/ops", kind="record-search", **period)
+    by_agency = await ops.get("/ops", agency="nhs-lanarkshire", **period)
+
+    assert everything == {o: sum(row[o] for row in rows.values()) for o in outcomes}
+    assert chart_totals(by_kind.text) == {o: rows["record-search"][o] for o in outcomes}
+    # NHS Lanarkshire owes only the record searches here: both still breached.
+    assert chart_totals(by_agency.text) == {"met_on_time": 0, "met_late": 0, "still_breached": 2}
+    assert everything != chart_totals(by_agency.text)
+    assert "Only agency record search deadlines, as in the lists" in by_kind.text
+    assert "Only deadlines owed by nhs-lanarkshire, as in the lists" in by_agency.text
+
+
+async def test_the_kind_filter_names_each_kind_by_its_rules_title(ops: Ops) -> None:
+    page = (await ops.get("/ops", kind="rmp-action")).text
+
+    options = dict(re.findall(r'<option value="([a-z0-9-]+)"(?: selected)?>([^<]+)</option>', page))
+    assert options["rmp-action"] == "risk management plan action"
+    assert options["initial-meeting-level-3"] == "initial level 3 meeting (MAPPP)"
+    assert '<option value="rmp-action" selected>' in page
+    assert all(title != kind for kind, title in options.items())
+    assert "adult-safeguarding-referral" not in options  # an England and Wales rule: not in Lanarkshire

@@ -3,6 +3,7 @@ secret's hash is kept, and a revoked feed opens nothing."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,34 @@ def test_a_feed_for_an_agency_outside_the_area_is_refused_in_words(
     assert "nhs-lanarkshire' works in lanarkshire, not glasgow" in capsys.readouterr().err
     assert main(["calendar", "issue", "--agency", "no-such-agency", "--area", "glasgow"]) == 1
     assert "not in the MAPPA directory" in capsys.readouterr().err
+
+
+def test_a_feed_address_uses_the_configured_public_api_url(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAPPA_PUBLIC_API_URL", "https://mappa.example.gov.uk/")
+
+    assert main(["calendar", "issue", "--agency", "nhs-lanarkshire", "--area", "lanarkshire"]) == 0
+
+    address = capsys.readouterr().out.strip().splitlines()[-1]
+    assert address.startswith("https://mappa.example.gov.uk/calendars/mappacal_")
+
+
+def test_calendar_list_as_json_never_shows_an_address(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for agency in ("nhs-lanarkshire", "lanarkshire-housing"):
+        assert main(["calendar", "issue", "--agency", agency, "--area", "lanarkshire"]) == 0
+    secret = capsys.readouterr().out.strip().splitlines()[-1].rpartition("/")[2]
+    assert main(["calendar", "revoke", "--agency", "lanarkshire-housing"]) == 0
+    capsys.readouterr()
+
+    assert main(["calendar", "list", "--json"]) == 0
+
+    out = capsys.readouterr().out
+    listing = json.loads(out)
+    assert [(f["agency"], f["area"], f["revoked_at"] is None) for f in listing] == [
+        ("nhs-lanarkshire", "lanarkshire", True),
+        ("lanarkshire-housing", "lanarkshire", False),
+    ]
+    assert "mappacal_" not in out and secret.removesuffix(".ics") not in out

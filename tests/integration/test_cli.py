@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -223,3 +224,89 @@ def test_the_calculator_prints_what_the_api_answers(capsys: pytest.CaptureFixtur
         == 1
     )
     assert "--rule: the swis-alert rule does not apply in England and Wales" in capsys.readouterr().err
+
+
+def test_the_version_is_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mappa {pyproject['project']['version']}"
+
+
+def test_tokens_list_as_json_names_each_token_never_the_token_itself(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("--agency", "police-scotland-lanarkshire", "--role", "agency-worker", "--area", "lanarkshire")
+    token = issue(capsys, "--user", "PC Example", *args)
+    issue(capsys, "--user", "PC Other", *args)
+    assert main(["tokens", "revoke", "--user", "PC Other"]) == 0
+    capsys.readouterr()
+
+    assert main(["tokens", "list", "--json"]) == 0
+
+    out = capsys.readouterr().out
+    listing = json.loads(out)
+    assert [(t["user"], t["role"], t["agency"], t["area"]) for t in listing] == [
+        ("PC Example", "agency-worker", "police-scotland-lanarkshire", "lanarkshire"),
+        ("PC Other", "agency-worker", "police-scotland-lanarkshire", "lanarkshire"),
+    ]
+    assert listing[0]["revoked_at"] is None and listing[1]["revoked_at"] is not None
+    assert token not in out and hash_token(token) not in out
+
+
+def test_an_import_with_temporal_unreachable_is_one_line_not_a_traceback(
+    cli_database: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAPPA_TEMPORAL_ADDRESS", "127.0.0.1:1")  # nothing listens there
+    example = Path(__file__).resolve().parents[2] / "docs" / "import-example.csv"
+
+    assert main(["import", "cases", str(example), "--area", "lanarkshire", "--commit"]) == 1
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("mappa: Temporal at 127.0.0.1:1 (namespace mappa) does not answer")
+    assert len([line for line in lines if line.startswith("mappa:")]) == 1
+
+
+EXAMPLE_DIRECTORY = (
+    Path(__file__).resolve().parents[2] / "deploy" / "config" / "agency-directory.example.json"
+)
+
+
+def test_the_shipped_example_directory_is_the_seed_and_check_refuses_its_example_addresses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert EXAMPLE_DIRECTORY.read_text() == DIRECTORY.read_text()
+
+    assert main(["directory", "check", str(EXAMPLE_DIRECTORY)]) == 1
+    refused = capsys.readouterr()
+    assert "address(es) at example domains, e.g. mappa.spoc@" in refused.out
+    assert refused.err.startswith("mappa: 1 problem(s) in ")
+
+    assert main(["directory", "check", str(EXAMPLE_DIRECTORY), "--allow-examples"]) == 0
+    assert "No problems found" in capsys.readouterr().out
+
+
+def test_directory_check_names_an_area_nobody_could_be_escalated_to_and_a_malformed_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads(DIRECTORY.read_text())
+    document["role_holders"] = [h for h in document["role_holders"] if h["area"] != "glasgow"]
+    without_glasgow = tmp_path / "directory.json"
+    without_glasgow.write_text(json.dumps(document))
+
+    assert main(["directory", "check", str(without_glasgow), "--allow-examples"]) == 1
+    assert (
+        "area glasgow: nobody holds the co-ordinator or deputy co-ordinator role" in capsys.readouterr().out
+    )
+
+    document["agencies"][0]["spoc_email"] = "not an address"
+    without_glasgow.write_text(json.dumps(document))
+    assert main(["directory", "check", str(without_glasgow)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mappa: ") and "is not a valid directory: agencies.0.spoc_email" in err
+    assert "Traceback" not in err
+    assert main(["directory", "check", str(tmp_path / "absent.json")]) == 1
+    assert "absent.json does not exist" in capsys.readouterr().err

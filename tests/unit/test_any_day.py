@@ -27,9 +27,12 @@ TESTS = ROOT / "tests"
 # the time-skipping test server (moved forward to the pinned day).
 SWEPT = (
     "tests/unit/test_import_file.py",
+    "tests/unit/test_import_reading.py",
+    "tests/unit/test_named_agencies.py",
     "tests/integration/test_confidential_store.py",
     "tests/workflow/test_case_journeys.py",
     "tests/workflow/test_escalation_routing.py",
+    "tests/workflow/test_import_journeys.py",
     "tests/workflow/test_rule_changes.py",
     "tests/workflow/test_safeguarding_journeys.py",
     "tests/workflow/test_timeline_journeys.py",

@@ -167,6 +167,8 @@ def test_production_accepts_keys_given_in_settings(tmp_path: Path, monkeypatch: 
         smtp_host="relay",
         smtp_port=25,
         smtp_sender="mappa@example.gov.uk",
+        public_api_url="https://mappa.example.gov.uk",
+        ui_origin="https://temporal.mappa.example.gov.uk",
     )
     assert settings.codec_keys is not None and "SECRETKEYMATERIAL" not in repr(settings)  # never printed
 

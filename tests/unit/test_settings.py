@@ -27,6 +27,8 @@ def production(tmp_path: Path, **overrides: object) -> Settings:
         "smtp_host": "relay.example.gov.uk",
         "smtp_port": 25,
         "smtp_sender": "mappa@example.gov.uk",
+        "public_api_url": "https://mappa.example.gov.uk",
+        "ui_origin": "https://temporal.mappa.example.gov.uk",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -84,3 +86,19 @@ def test_production_refuses_implicit_smtp(tmp_path: Path) -> None:
             codec_key_file=key_file,
             database_url="postgresql+psycopg://mappa@db/mappa",
         )
+
+
+def test_production_refuses_localhost_addresses_by_default(tmp_path: Path) -> None:
+    values = production(tmp_path).model_dump(exclude={"public_api_url", "ui_origin", "codec_keys"})
+    with pytest.raises(ValidationError, match="MAPPA_PUBLIC_API_URL, MAPPA_UI_ORIGIN must be set explicitly"):
+        Settings(**values)
+
+
+def test_the_public_address_is_configured_not_taken_from_the_machine(tmp_path: Path) -> None:
+    assert production(tmp_path).api_base_url == "https://mappa.example.gov.uk"
+    assert production(tmp_path, public_api_url="https://mappa.example.gov.uk/api/").api_base_url == (
+        "https://mappa.example.gov.uk/api"
+    )
+    assert Settings(api_port=8123).api_base_url == "http://localhost:8123"
+    with pytest.raises(ValidationError, match="public_api_url"):
+        Settings(public_api_url="mappa.example.gov.uk")

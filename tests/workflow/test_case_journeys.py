@@ -263,7 +263,11 @@ async def test_asp_case_needs_an_ap1_within_24_hours_and_minutes_for_both_chairs
     await rig.keep_history(handle, "asp-case")
 
 
-async def test_a_risk_change_that_escalates_to_level_3_rearms_the_review_at_the_level_3_maximum(rig: CaseRig):
+async def test_a_risk_change_that_escalates_to_level_3_brings_a_mappp_within_five_working_days_reminded_then_breached(
+    rig: CaseRig,
+):
+    """001: "an initial MAPPP to be held within five working days"; a managed case raised to level 3 meets as
+    soon, with a reminder and, when it is missed, a breach escalated to the chair (the co-ordinator's own)."""
     ref = "MAPPA-LAN-2026-JRNY07"
     handle = await rig.open_case(community_notification(ref, disposal_date=await today(rig)))
     await rig.send(handle, referral(2))
@@ -290,10 +294,15 @@ async def test_a_risk_change_that_escalates_to_level_3_rearms_the_review_at_the_
     )
     status = await rig.status(handle)
     assert status.summary.level == 3
-    review = next(d for d in status.deadlines if d.kind == "review-level-3" and d.state == "open")
-    assert review.due_date == changed_on + timedelta(weeks=6)
+    mappp = next(d for d in status.deadlines if d.kind == "review-level-3" and d.state == "open")
+    assert mappp.due_date == LANARKSHIRE.add_working_days(changed_on, 5).due_date
     assert next(d for d in status.deadlines if d.deadline_id == "review:meeting-1").state == "cancelled"
-    await rig.keep_history(handle, "risk-change-to-level-3")
+    await rig.pass_time(mappp.due_at - await rig.now() + timedelta(hours=1))
+    missed = await rig.deadline(handle, mappp.deadline_id)
+    assert missed.state == "breached" and missed.reminded_at is not None
+    assert await rig.wait_for_mail(ref, "reminder", "level 3")
+    assert await rig.wait_for_mail(ref, "BREACHED", "level 3")
+    await rig.keep_history(handle, "risk-change-to-level-3-mappp")
 
 
 async def test_a_case_exits_at_the_end_of_its_notification_requirements(rig: CaseRig):
@@ -358,3 +367,31 @@ async def test_a_case_for_someone_who_is_not_an_offender_is_routed_and_closes(ri
         raise AssertionError(failure) from failure
     assert record is None
     assert await rig.wait_for_mail(ref, "information sharing meeting")
+
+
+async def test_a_level_3_meeting_held_on_its_due_day_and_recorded_the_next_morning_was_held_in_time(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-JRNY10"
+    handle = await rig.open_case(
+        community_notification(ref, disposal_date=await today(rig), recommended_level=3)
+    )
+    await rig.send(handle, ev.ScreeningDecision(outcome="referral-needed", reason="very high risk"))
+    await rig.send(handle, referral(3))
+    await rig.send(handle, accept(3))
+    initial = await rig.deadline(handle, "initial-meeting")
+    # Nobody records the meeting on its day: at midnight the clock marks it missed and escalates it.
+    await rig.pass_time(initial.due_at - await rig.now() + timedelta(hours=9))
+    assert (await rig.deadline(handle, "initial-meeting")).state == "breached"
+    await rig.ledger_row(ref, "initial-meeting", "breached")
+    # The next morning the co-ordinator records it: it was held on its due day (003 stage 4).
+    recorded_on = await today(rig)
+    held = initial.due_date
+    await rig.send(handle, meeting(held, held + timedelta(weeks=6), level=3))
+    met = await rig.deadline(handle, "initial-meeting")
+    assert met.state == "met" and met.breached_at is None
+    row = await rig.ledger_row(ref, "initial-meeting", "met")
+    assert not row.met_late
+    # 000: the SWIS alert counts from the recording, so it does not open already missed.
+    swis = await rig.deadline(handle, "swis-alert:meeting-1")
+    assert swis.state == "open" and swis.due_date == recorded_on

@@ -56,9 +56,11 @@ async def test_a_notification_s_asp_screening_is_reminded_then_breached_and_a_re
     await rig.keep_history(handle, "safeguarding/asp-re-screening")
 
 
-async def test_a_meeting_recorded_before_the_screening_leaves_the_ap1_breached_as_of_the_meeting(
+async def test_a_meeting_recorded_before_the_screening_is_the_co_ordinators_lateness_and_the_ap1_still_has_24_hours(
     rig: CaseRig,
 ):
+    """000: the referral is considered "prior to any MAPPA meeting"; the lead agency's AP1 runs from the screening
+    that found the criteria met, reminded and then breached like any other."""
     ref = "MAPPA-LAN-2026-SAFE02"
     handle = await rig.open_case(community_notification(ref, disposal_date=local_date(await rig.now())))
     await rig.send(handle, ev.ScreeningDecision(outcome="referral-needed", reason="high risk"))
@@ -67,11 +69,17 @@ async def test_a_meeting_recorded_before_the_screening_leaves_the_ap1_breached_a
     held = local_date(await rig.now())
     await rig.send(handle, meeting(held, held + timedelta(weeks=8)))
     await rig.send(handle, asp_criteria_met())
+    screening = await rig.deadline(handle, "asp-screening")
+    assert screening.state == "met" and screening.breached_at is not None
+    assert await rig.wait_for_mail(ref, "BREACHED", "ASP")
     ap1 = await rig.deadline(handle, "ap1-referral")
-    assert ap1.state == "breached"
+    assert ap1.state == "open" and ap1.reminder_at is not None
+    await rig.pass_time(ap1.reminder_at - await rig.now() + timedelta(minutes=30))
+    assert await rig.wait_for_mail(ref, "reminder", "AP1")
+    await rig.pass_time(ap1.due_at - await rig.now() + timedelta(minutes=30))
+    assert (await rig.deadline(handle, "ap1-referral")).state == "breached"
     assert await rig.wait_for_mail(ref, "BREACHED", "AP1")
-    assert (await rig.ledger_row(ref, "ap1-referral", "breached")).state == "breached"
-    await rig.keep_history(handle, "safeguarding/ap1-breached-by-earlier-meeting")
+    await rig.keep_history(handle, "safeguarding/ap1-from-the-screening")
 
 
 async def test_the_asp_route_opens_with_the_named_asp_chair_who_gets_the_minutes_until_the_asp_side_closes(

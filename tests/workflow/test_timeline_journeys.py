@@ -75,6 +75,31 @@ async def test_a_notification_not_sent_within_three_working_days_of_disposal_is_
     await rig.keep_history(handle, "timeline/disposal-notification-late")
 
 
+async def test_a_disposal_the_police_heard_of_later_is_counted_from_that_day_reminded_then_breached(
+    rig: CaseRig,
+):
+    """003 stage 2: "within three workings days of being notified of a community sentence disposal"."""
+    ref = "MAPPA-LAN-2026-TIME07"
+    day0 = await today(rig)
+    disposal = ev.CourtDisposal(
+        recorded_by="police-scotland-lanarkshire",
+        disposal_date=day0 - timedelta(days=6),
+        disposal_notified_on=day0,
+    )
+    handle = await rig.open_case(
+        opening(ref, ev.EntryRoute.COMMUNITY, "police-scotland-lanarkshire", disposal=disposal)
+    )
+    due = await rig.deadline(handle, "notification")
+    assert due.state == "open" and due.due_date == LANARKSHIRE.add_working_days(day0, 3).due_date
+    assert due.reminder_at is not None
+    await rig.pass_time(due.reminder_at - await rig.now() + timedelta(hours=1))
+    assert await rig.wait_for_mail(ref, "reminder", "notification")
+    await rig.pass_time(due.due_at - await rig.now() + timedelta(hours=1))
+    assert (await rig.deadline(handle, "notification")).state == "breached"
+    assert await rig.wait_for_mail(ref, "BREACHED", "notification")
+    await rig.keep_history(handle, "timeline/disposal-notified-later")
+
+
 async def test_a_custody_case_meets_before_release_and_its_deadlines_move_with_the_release_date(rig: CaseRig):
     ref = "MAPPA-LAN-2026-TIME02"
     day0 = await today(rig)
@@ -143,6 +168,7 @@ async def test_minutes_still_to_circulate_keep_an_exited_case_open_reminded_and_
     await rig.send(handle, referral(2))
     await rig.send(handle, accept(2))
     await rig.send(handle, meeting(day0, day0 + timedelta(weeks=10)))
+    await rig.send(handle, ev.SwisAlertUpdated(meeting_id="meeting-1"))  # it too outlives exit (000)
     receipt = await rig.send(handle, ev.ExitDecision(outcome="exit", reason="moved to another jurisdiction"))
     assert receipt.stage == "exiting"
     await rig.pass_time(timedelta(days=10))
@@ -218,6 +244,7 @@ async def test_a_subject_access_request_after_the_case_closed_reopens_it_reminde
     await rig.send(handle, accept(2))
     await rig.send(handle, meeting(day0, day0 + timedelta(weeks=10)))
     await rig.send(handle, ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]))
+    await rig.send(handle, ev.SwisAlertUpdated(meeting_id="meeting-1"))
     await rig.send(handle, ev.ExitDecision(outcome="exit", reason="moved to another jurisdiction"))
     assert (await handle.result()).reason == "moved to another jurisdiction"
     # The next day the subject asks for the minutes, through the API's service as the route sends it.

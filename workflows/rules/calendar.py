@@ -37,6 +37,13 @@ _BANK_HOLIDAYS: dict[Jurisdiction, holidays.HolidayBase] = {
 }
 
 
+def easter_mondays() -> dict[date, str]:
+    """Easter Monday of every year the bank holiday tables hold (an English bank holiday, a local one in some
+    Scottish areas), read from the English table."""
+    england = _BANK_HOLIDAYS[Jurisdiction.ENGLAND_AND_WALES]
+    return {day: "Easter Monday" for day, name in england.items() if name == "Easter Monday"}
+
+
 def _bank_holidays(jurisdiction: Jurisdiction) -> holidays.HolidayBase:
     return _BANK_HOLIDAYS[jurisdiction]
 
@@ -133,6 +140,12 @@ def _aware(instant: datetime) -> datetime:
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
+def due_day(due_at: datetime) -> date:
+    """The Europe/London day a deadline is due on: a deadline at local midnight is due on the day that ends."""
+    local = due_at.astimezone(LONDON)
+    return local.date() - timedelta(days=1) if local.time() == time(0) else local.date()
+
+
 def local_due(due_at: datetime) -> str:
     """A due instant as a co-ordinator reads it, in Europe/London time: "by end of Fri 20 Mar 2026".
 
@@ -140,5 +153,5 @@ def local_due(due_at: datetime) -> str:
     """
     local = due_at.astimezone(LONDON)
     if local.time() == time(0):
-        return f"by end of {local.date() - timedelta(days=1):%a %d %b %Y}"
+        return f"by end of {due_day(due_at):%a %d %b %Y}"
     return f"by {local:%H:%M} on {local:%a %d %b %Y}"

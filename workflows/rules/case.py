@@ -15,11 +15,13 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor
-from workflows.rules.calendar import Jurisdiction, local_date
+from workflows.rules.calendar import Jurisdiction, end_of_local_day, local_date
 from workflows.rules.deadlines import (
     Deadline,
     DeadlineState,
+    DueDate,
     breach_deadline,
+    cancel_if_open,
     next_re_escalation,
     open_deadline,
     re_escalation_route,
@@ -27,8 +29,16 @@ from workflows.rules.deadlines import (
 )
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
-from workflows.rules.exit import close_when_obligations_met
-from workflows.rules.imported import ImportedPosition, check_import, receive_import
+from workflows.rules.exit import close_when_obligations_met, open_supervision_end_deadlines
+from workflows.rules.imported import (
+    ImportedPosition,
+    as_row_error,
+    check_imported_opening,
+    check_position,
+    imported_history,
+    record_imported_meeting,
+)
+from workflows.rules.imported_before_events import check_import, receive_import
 from workflows.rules.management import REVIEW_KINDS, enter_level_1
 from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
 from workflows.rules.ownership import Meets, check_sender
@@ -40,11 +50,13 @@ from workflows.rules.records import (
     CLOSED_STAGES,
     CO_ORDINATOR,
     AdultAtRisk,
+    ArchivedMeetings,
     AspShare,
     ChildAtRiskRecord,
     DeadlineChange,
     Disclosure,
     ExitRecord,
+    LevelDecision,
     Meeting,
     Notice,
     NoticeKind,
@@ -57,9 +69,12 @@ from workflows.rules.records import (
 from workflows.rules.referral import receive_opening
 from workflows.rules.rule_changes import (
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
+    IMPORT_AS_DATED_EVENTS,
     LEVEL_1_REVIEW,
+    LICENCE_END_ON_EVERY_OPENING,
     RULE_CHANGES,
     SUBJECT_INFORMED_DEADLINE,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 from workflows.rules.stages import STAGE_TABLE
 from workflows.rules.working_copy import working_copy
@@ -78,6 +93,7 @@ __all__ = [
     "DeadlineChange",
     "Disclosure",
     "ExitRecord",
+    "LevelDecision",
     "Meeting",
     "Notice",
     "NoticeKind",
@@ -111,8 +127,12 @@ class CaseFile(BaseModel):
     continue_basis: str | None = None  # why the case stays in MAPPA past the end of what brought it in
     level_1_plan_recorded_at: datetime | None = None
     opened_at: datetime
+    # An imported case: the moment of its import (go-live). What fell due before it is pre-go-live.
+    imported_at: datetime | None = None
     # When the notification (or a referral in its place) was submitted: the referral's 5 WD count from it (003).
     notified_at: datetime | None = None
+    # The day a risk triage brought the initial meeting forward to: a new release or discharge date keeps it.
+    initial_meeting_brought_forward_to: date | None = None
     stage: Stage
     level: int | None = None
     referral: Referral | None = None
@@ -120,7 +140,7 @@ class CaseFile(BaseModel):
     asp_open: bool = False
     asp_chair_agency: str | None = None
     # Whether the ASP chair was named by the co-ordinator (or the ASP-route opening), the only source that
-    # confers a right to read minutes (issue 10 finding 1); an older case's chair may have named itself.
+    # confers a right to read minutes (000 gives the chairs the minutes); an older case's chair may have named itself.
     asp_chair_named: bool = False
     adults_at_risk: list[AdultAtRisk] = Field(default_factory=list)
     asp_shares: list[AspShare] = Field(default_factory=list)
@@ -128,7 +148,13 @@ class CaseFile(BaseModel):
     subject_informed: bool | None = None
     subject_not_informed_reason: str | None = None
     meetings: list[Meeting] = Field(default_factory=list)
+    # The meetings no longer carried whole, in a few bytes each: their identity outlives the trimming.
+    archived_meetings: ArchivedMeetings = Field(default_factory=ArchivedMeetings)
     risk_changes: list[RiskChange] = Field(default_factory=list)
+    # Every decision that set the level, with its statement, criteria and reason (001, 003, 004).
+    level_decisions: list[LevelDecision] = Field(default_factory=list)
+    # Why the co-ordinator screened the notification as it did (003 stage 1).
+    screening_reason: str | None = None
     disclosures: list[Disclosure] = Field(default_factory=list)
     subject_access_requests: list[SubjectAccessRequest] = Field(default_factory=list)
     deadlines: dict[str, Deadline] = Field(default_factory=dict)
@@ -146,6 +172,8 @@ class CaseFile(BaseModel):
     _now: datetime | None = PrivateAttr(default=None)
     # The sender of the event being applied, and which deadlines its event may meet (workflows/rules/ownership.py).
     _sender: tuple[Actor | None, Meets | None] = PrivateAttr(default=(None, None))
+    # While an import applies the events its row stands for: their moments are past, nothing is sent.
+    _importing: bool = PrivateAttr(default=False)
 
     # ---------------------------------------------------------------- opening
 
@@ -160,11 +188,23 @@ class CaseFile(BaseModel):
         """A case opened by `opening` at `now`, following `rule_changes` (default: every one in force);
         `imported`: a case already in progress, brought in at its stage (workflows/rules/imported.py)."""
         followed = sorted(RULE_CHANGES if rule_changes is None else rule_changes)
+        if imported is not None and IMPORT_AS_DATED_EVENTS in followed:
+            return cls._import(opening, imported, now, followed)
         policy = (
             check_opening(opening, followed)
             if imported is None
             else check_import(opening, imported, local_date(now))
         )
+        case = cls._opened(opening, now, followed)
+        if imported is None:
+            receive_opening(case, policy, opening, now)
+        else:
+            receive_import(case, policy, opening, imported, now)
+        return case
+
+    @classmethod
+    def _opened(cls, opening: ev.CaseOpening, now: datetime, followed: list[str]) -> CaseFile:
+        """The case file an opening starts: the one place an opening's fields become the case's."""
         case = cls(
             case_ref=opening.case_ref,
             area=opening.area,
@@ -182,10 +222,35 @@ class CaseFile(BaseModel):
             rule_changes=followed,
         )
         case._now = now
-        if imported is None:
-            receive_opening(case, policy, opening, now)
-        else:
-            receive_import(case, policy, opening, imported, now)
+        return case
+
+    @classmethod
+    def _import(
+        cls, opening: ev.CaseOpening, position: ImportedPosition, now: datetime, followed: list[str]
+    ) -> CaseFile:
+        """An imported case: the events its row stands for, applied at their moments through the live
+        handlers, then what fell due before the import (go-live) breached without an e-mail each."""
+        go_live = min(position.as_of or now, now)
+        check_position(position, local_date(go_live))
+        policy = check_imported_opening(opening, followed)
+        history = imported_history(opening, position, go_live)
+        case = cls._opened(history.opening, min(history.opened_at, go_live), followed)
+        case.imported_at = go_live
+        case._importing = True
+        try:
+            receive_opening(case, policy, history.opening, case.opened_at)
+            for at, event in history.events:
+                case.apply(event, min(at, go_live))
+                if isinstance(event, ev.MeetingHeld):
+                    record_imported_meeting(case, min(at, go_live))
+            case.tick(go_live)
+        except CaseRuleError as error:
+            raise as_row_error(error) from None
+        finally:
+            case._importing = False
+        case.outbox = []
+        for d in case.deadlines.values():
+            d.pre_go_live = d.due_at <= go_live
         return case
 
     def follows(self, rule_change: str) -> bool:
@@ -246,6 +311,11 @@ class CaseFile(BaseModel):
         return self._sender
 
     @property
+    def importing(self) -> bool:
+        """Whether the events being applied are an import's (workflows/rules/imported.py)."""
+        return self._importing
+
+    @property
     def policy(self) -> AreaPolicy:
         return area_policy(self.area)
 
@@ -258,7 +328,14 @@ class CaseFile(BaseModel):
         for d in self.deadlines.values():
             if not d.is_open:
                 continue
-            if d.reminder_at and d.reminded_at is None and d.reminder_at <= now < d.due_at:
+            if (
+                d.reminder_at
+                and d.reminded_at is None
+                and d.reminder_at <= now < d.due_at
+                and self._importing
+            ):
+                d.reminder_at = None  # its moment was before the import: not sent after the fact
+            elif d.reminder_at and d.reminded_at is None and d.reminder_at <= now < d.due_at:
                 d.reminded_at = now
                 self.notify(
                     NoticeKind.REMINDER,
@@ -346,7 +423,10 @@ class CaseFile(BaseModel):
             del self.deadlines[deadline_id]
         # Old meetings, triaged risk changes and decided requests go the same way: a case open for decades
         # would otherwise carry every one it ever had into each new run.
-        self.meetings = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
+        kept = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
+        for meeting in self.meetings[: len(self.meetings) - len(kept)]:
+            self.archived_meetings.add(meeting)
+        self.meetings = kept
         # Of older meetings, keep what later rules read (who attended, the minute, its circulation, the plan's
         # actions, the chair's name); each person's signature, the invitations, the chair's grade and record and the
         # items not to be shared are in the minute and the history, and leave the case file (the case-file view
@@ -380,6 +460,8 @@ class CaseFile(BaseModel):
         due_at: datetime | None = None,
         passes_over: list[str] | None = None,
     ) -> None:
+        if self._importing:
+            return  # a moment before the import: the area's previous system did what it asked
         self.outbox.append(
             Notice(
                 key=f"{self.case_ref}/notice-{self.next_seq()}",
@@ -403,6 +485,16 @@ class CaseFile(BaseModel):
                 return m
         raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
 
+    def attended(self, meeting_id: str) -> list[str]:
+        """The agencies that attended a meeting of this case, carried whole or archived."""
+        for m in self.meetings:
+            if m.meeting_id == meeting_id:
+                return m.attendees
+        archived = self.archived_meetings.attendees(meeting_id)
+        if archived is None:
+            raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
+        return archived
+
 
 def _words(name: str) -> str:
     out = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
@@ -417,3 +509,16 @@ def take_up_corrections(case: CaseFile, policy: AreaPolicy, new: set[str], now: 
         open_deadline(
             case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, now, now
         )
+    end = case.supervision_end_date
+    if (
+        LICENCE_END_ON_EVERY_OPENING in new
+        and end is not None
+        and "supervision-end-notice" not in case.deadlines
+    ):
+        # Opened by its disposal, release or discharge before the correction: the licence end was not read.
+        today = local_date(now)
+        floor = DueDate(end_of_local_day(today), today, "today: the licence end is read from today")
+        open_supervision_end_deadlines(case, policy, end, now, floor)
+    if TRIAGE_AT_NOTIFICATION_SCREENS_IT in new and case.stage is not Stage.NOTIFICATION:
+        # A screening left open by a triage that asked for a referral was decided by that triage.
+        cancel_if_open(case, "screening", "decided by the risk triage that asked for a referral", now)

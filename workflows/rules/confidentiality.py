@@ -100,7 +100,7 @@ def _older_than_meetings_kept(case: CaseFile, held_on: date) -> bool:
 
 def chairs_asp_side(agency: str, case: CaseFile) -> bool:
     """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes: a chair the
-    co-ordinator named, never one an agency appointed by naming itself (issue 10 finding 1)."""
+    co-ordinator named, never one an agency appointed by naming itself (a role that opens minutes comes from who may confer it)."""
     return asp_chair_may_read(case) == agency
 
 
@@ -181,7 +181,7 @@ def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInf
 def share_with_child_protection(
     case: CaseFile, policy: AreaPolicy, e: ev.ConclusionsSharedWithChildProtection, now: datetime
 ) -> None:
-    case.meeting(e.meeting_id)
+    case.attended(e.meeting_id)
     if e.reveals_third_party_source:
         raise RuleViolation(
             "conclusions and actions may go to a child protection conference only when no third-party source "
@@ -202,16 +202,15 @@ def share_with_child_protection(
 def request_subject_access(
     case: CaseFile, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
 ) -> None:
-    meetings = [case.meeting(m) for m in dict.fromkeys(e.meeting_ids)]
+    # Any meeting the case held, an old one archived at continue-as-new included: its identity outlives the run.
+    attended = {m: case.attended(m) for m in dict.fromkeys(e.meeting_ids)}
     if case.stage is Stage.EXITED:
         # The request outlives the case: it re-opens to stage exiting and closes again once decided.
         case.stage = Stage.EXITING
     sar_id = f"sar-{next_number(r.sar_id for r in case.subject_access_requests)}"
-    consulted = sorted({agency for m in meetings for agency in m.attendees})
+    consulted = sorted({agency for agencies in attended.values() for agency in agencies})
     case.subject_access_requests.append(
-        SubjectAccessRequest(
-            sar_id=sar_id, meeting_ids=[m.meeting_id for m in meetings], received_at=now, consulted=consulted
-        )
+        SubjectAccessRequest(sar_id=sar_id, meeting_ids=list(attended), received_at=now, consulted=consulted)
     )
     open_deadline(case, policy, DeadlineKind.SUBJECT_ACCESS_REQUEST, sar_id, CO_ORDINATOR, now, now)
     # 001 "Records of meetings": the co-ordinator and chair consult the other attending agencies.
@@ -246,7 +245,7 @@ def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, 
     for agency in sar.consulted:
         cancel_if_open(case, f"{e.sar_id}:{agency}", "decided before this agency answered", now)
     meet_deadline(case, e.sar_id, now)
-    sar.outcome, sar.exemption = e.outcome, e.exemption
+    sar.outcome, sar.exemption, sar.reason = e.outcome, e.exemption, e.reason
 
 
 def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:

@@ -27,6 +27,7 @@ from workflows.rules.rule_changes import (
     ESCALATION_ROUTING,
     WEEKS_BACK_TO_WORKING_DAY,
 )
+from workflows.rules.timescales import source_in_words
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -78,6 +79,9 @@ class Deadline(BaseModel):
     # Who met it (agency and role), and for whom when the co-ordinator recorded it on an agency's behalf.
     met_by: str | None = None
     met_for: str | None = None
+    # Fell due before its case was imported (go-live): recorded, but reported apart from what the system could
+    # have reminded; a breach of it was listed in the import's one summary, not escalated on its own.
+    pre_go_live: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -148,6 +152,12 @@ def compute_due(
         due_date = counting.due_date
     elif ts.unit == "working_days":
         due_date = cal.subtract_working_days(start_day, ts.amount)
+        # The holidays passed over counting back, as a count forward names them.
+        between = (due_date + timedelta(days=i) for i in range(1, (start_day - due_date).days))
+        closed = [(day, cal.closure_reason(day) or "") for day in between]
+        passed = [f"{day:%d %b} {why}" for day, why in closed if "bank" in why or "local" in why]
+        if passed:
+            moved = f"; not counted: {', '.join(passed)}"
     elif ts.unit == "weeks":
         due_date = start_day + timedelta(weeks=-ts.amount if ts.before else ts.amount)
         if ts.before and weeks_back_to_working_day and not cal.is_working_day(due_date):
@@ -228,16 +238,23 @@ def new_deadline(
     *,
     set_date: date | None = None,
     due_no_later_than: DueDate | None = None,
+    due_no_earlier_than: DueDate | None = None,
     title_suffix: str = "",
     weeks_back_to_working_day: bool = True,
     set_at_meeting: str | None = None,
 ) -> Deadline:
     rule = policy.rule(kind)
     due = compute_due(
-        policy, rule, counted_from, set_date, weeks_back_to_working_day=weeks_back_to_working_day
+        policy,
+        rule,
+        counted_from,
+        set_date,
+        weeks_back_to_working_day=weeks_back_to_working_day,
     )
     if due_no_later_than is not None and due_no_later_than.due_at < due.due_at:
         due = due_no_later_than
+    if due_no_earlier_than is not None and due_no_earlier_than.due_at > due.due_at:
+        due = due_no_earlier_than
     return Deadline(
         deadline_id=deadline_id,
         kind=kind,
@@ -270,6 +287,7 @@ def open_deadline(
     *,
     set_date: date | None = None,
     due_no_later_than: DueDate | None = None,
+    due_no_earlier_than: DueDate | None = None,
     title_suffix: str = "",
     set_at_meeting: str | None = None,
 ) -> Deadline:
@@ -285,6 +303,7 @@ def open_deadline(
         now,
         set_date=set_date,
         due_no_later_than=due_no_later_than,
+        due_no_earlier_than=due_no_earlier_than,
         title_suffix=title_suffix,
         weeks_back_to_working_day=case.follows(WEEKS_BACK_TO_WORKING_DAY),
         set_at_meeting=set_at_meeting,
@@ -325,7 +344,12 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
     if d.escalated_for is not None and d.escalated_for == d.due_at and case.follows(BREACH_ESCALATED_ONCE):
         return  # missed again at the very due time it was escalated for: the escalation already went out
     d.escalations += 1
-    lines = [d.explanation, f"Responsible: {d.responsible}", f"Rule ({d.source}): {d.rule_text}"]
+    lines = [
+        d.explanation,
+        f"Responsible: {d.responsible}",
+        f"Rule: {d.rule_text}",
+        f"Why this time: {source_in_words(d.source)}.",
+    ]
     if note:
         lines.insert(0, note)
     to, passes_over = CO_ORDINATOR, []
@@ -343,6 +367,15 @@ def breach_deadline(case: CaseFile, deadline_id: str, now: datetime, note: str |
         d.due_at,
         passes_over=passes_over,
     )
+
+
+def withdraw_breach(case: CaseFile, deadline_id: str, why: str) -> None:
+    """A deadline marked breached by the clock, found met in time after all (a meeting held by its due day and
+    recorded later): it is open again, to be met now, with the reason the escalation sent is withdrawn."""
+    d = case.deadlines[deadline_id]
+    d.state, d.breached_at, d.breach_note, d.last_escalated_at = DeadlineState.OPEN, None, None, None
+    d.explanation = f"{d.explanation}; the breach escalated while it was unrecorded is withdrawn: {why}"
+    touch(case, deadline_id)
 
 
 def re_escalation_route(case: CaseFile, d: Deadline) -> tuple[str, list[str]]:

@@ -8,12 +8,14 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
+from workflows.rules.calendar import Jurisdiction
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, UnknownArea, area_policy
 from workflows.rules.pre_notification import check_pre_notification, pre_notification_facts, release_day
 from workflows.rules.rule_changes import (
     ELIGIBILITY,
     RULE_CHANGES,
+    SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
 )
 
 if TYPE_CHECKING:
@@ -34,13 +36,22 @@ def check_opening(opening: ev.CaseOpening, rule_changes: Collection[str] = RULE_
             "jurisdiction",
         )
     if opening.category not in policy.policy.categories:
+        terrorism = (
+            " (terrorist or terrorism-risk offenders are category 3 there, 000)"
+            if opening.category == 4
+            else ""
+        )
         raise RuleViolation(
-            f"category {opening.category} is not a MAPPA category in {policy.policy.name}",
+            f"category {opening.category} is not a MAPPA category in {policy.policy.name}{terrorism}",
             "category",
             "category",
         )
     if ELIGIBILITY in rule_changes and opening.subject_is_offender:
-        check_category_criteria(opening)
+        check_category_criteria(
+            opening,
+            scottish_category_2=SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS in rule_changes
+            and opening.jurisdiction is Jurisdiction.SCOTLAND,
+        )
         if opening.referral is not None:
             check_referrer(policy, opening.category, opening.referral, "referral.")
     check_pre_notification(opening)
@@ -81,11 +92,21 @@ def check_opening(opening: ev.CaseOpening, rule_changes: Collection[str] = RULE_
     return policy
 
 
-def check_category_criteria(opening: ev.CaseOpening) -> None:
-    """004 "MAPPA Categories of offenders": category 2, certain violent offenders sentenced to 12 months or more
-    in custody or to detention in hospital, now in the community under supervision; category 3, other dangerous
-    offenders who have committed an offence and pose a risk of serious harm to the public."""
-    if opening.category == 2:
+def check_category_criteria(opening: ev.CaseOpening, scottish_category_2: bool = False) -> None:
+    """004 "MAPPA Categories of offenders" (England and Wales): category 2, certain violent offenders sentenced
+    to 12 months or more in custody or to detention in hospital, now in the community under supervision;
+    category 3, other dangerous offenders who have committed an offence and pose a risk of serious harm to the
+    public. In Scotland (`scottish_category_2`) category 2 is the mentally disordered restricted patient (000:
+    category 3 is for "those who are not mentally disordered restricted patients"; 001 "Key stages")."""
+    if opening.category == 2 and scottish_category_2:
+        if not (opening.restricted_patient or opening.route is ev.EntryRoute.RESTRICTED_PATIENT):
+            raise RuleViolation(
+                "in Scotland category 2 is the mentally disordered restricted patient (000, 001): confirm "
+                "restricted_patient; a violent offender under supervision is category 3 there",
+                "category 2 criteria",
+                "restricted_patient",
+            )
+    elif opening.category == 2:
         if not (opening.hospital_order or (opening.custody_months or 0) >= 12):
             raise RuleViolation(
                 "category 2 is for violent offenders sentenced to 12 months or more in custody or to detention "

@@ -36,6 +36,7 @@ from workflows.rules.event_fields import (
 )
 from workflows.rules.management_events import (
     ContinueBasis,
+    EndDateRecorded,
     ExitDecision,
     Level1PlanRecorded,
     Level1ReviewRecorded,
@@ -123,6 +124,11 @@ class Notification(Event):
         default=None,
         description="Community sentence disposal: the notification is due 3 working days after it.",
     )
+    disposal_notified_on: HappenedOn | None = Field(
+        default=None,
+        description="The day the lead authority was notified of the disposal, when later than the disposal: the "
+        "3 working days count from it (003: 'within three working days of being notified').",
+    )
     recommended_level: Literal[1, 2, 3] = 1
     summary: ShortText | None = None
     extenuating_circumstances: ShortText | None = Field(
@@ -162,6 +168,11 @@ class CourtDisposal(Event):
 
     recorded_by: AgencyId
     disposal_date: HappenedOn
+    disposal_notified_on: HappenedOn | None = Field(
+        default=None,
+        description="The day the lead authority was notified of the disposal, when later than the disposal: the "
+        "3 working days count from it (003: 'within three working days of being notified').",
+    )
 
 
 class UpcomingRelease(Event):
@@ -219,7 +230,13 @@ class CaseOpening(Event):
     custody_months: int | None = Field(
         default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
     )
-    hospital_order: bool = Field(default=False, description="Category 2: a detention in hospital.")
+    hospital_order: bool = Field(
+        default=False, description="Category 2 (England and Wales): a detention in hospital."
+    )
+    restricted_patient: bool = Field(
+        default=False,
+        description="Category 2 (Scotland): a mentally disordered restricted patient (000, 001).",
+    )
     subject_to_supervision: bool | None = Field(
         default=None,
         description="Category 2: subject to probation / justice social work supervision or licence in the "
@@ -359,6 +376,7 @@ __all__ = [
     "DateKind",
     "DateOutsideWindow",
     "DateWindow",
+    "EndDateRecorded",
     "Event",
     "ExitDecision",
     "HappenedOn",

@@ -11,8 +11,9 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
-from workflows.rules.calendar import local_date, local_time_on
+from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
 from workflows.rules.deadlines import (
+    DueDate,
     cancel_deadline,
     cancel_if_open,
     is_open,
@@ -23,28 +24,73 @@ from workflows.rules.deadlines import (
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
-from workflows.rules.rule_changes import DATES_IN_CASE_ORDER, EXIT_BASIS, OBLIGATIONS_OUTLIVE_EXIT
+from workflows.rules.rule_changes import (
+    DATES_IN_CASE_ORDER,
+    EXIT_BASIS,
+    OBLIGATIONS_OUTLIVE_EXIT,
+    SAFEGUARDING_OUTLIVES_EXIT,
+)
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
 
 
-def open_sonr_deadlines(case: CaseFile, policy: AreaPolicy, sonr_end: date, now: datetime) -> None:
+def open_sonr_deadlines(
+    case: CaseFile, policy: AreaPolicy, sonr_end: date, now: datetime, floor: DueDate | None = None
+) -> None:
     end = local_time_on(sonr_end, time(12))
-    open_deadline(case, policy, DeadlineKind.SONR_EXIT_NOTICE, "sonr-exit-notice", case.lead_agency, end, now)
-    open_deadline(case, policy, DeadlineKind.EXIT_REVIEW, "exit-review", CO_ORDINATOR, end, now)
+    lead = case.lead_agency
+    kinds = (
+        (DeadlineKind.SONR_EXIT_NOTICE, "sonr-exit-notice", lead),
+        (DeadlineKind.EXIT_REVIEW, "exit-review", CO_ORDINATOR),
+    )
+    for kind, deadline_id, responsible in kinds:
+        open_deadline(case, policy, kind, deadline_id, responsible, end, now, due_no_earlier_than=floor)
 
 
-def open_supervision_end_deadlines(case: CaseFile, policy: AreaPolicy, end_day: date, now: datetime) -> None:
+def open_supervision_end_deadlines(
+    case: CaseFile, policy: AreaPolicy, end_day: date, now: datetime, floor: DueDate | None = None
+) -> None:
     """Category 2 and 3: the end of supervision or licence prompts exit planning as the SONR end does (003)."""
     if case.category not in (2, 3) or not case.follows(EXIT_BASIS):
         return
     end = local_time_on(end_day, time(12))
     lead = case.lead_agency
-    open_deadline(case, policy, DeadlineKind.SUPERVISION_END_NOTICE, "supervision-end-notice", lead, end, now)
-    open_deadline(
-        case, policy, DeadlineKind.SUPERVISION_EXIT_REVIEW, "supervision-exit-review", CO_ORDINATOR, end, now
+    kinds = (
+        (DeadlineKind.SUPERVISION_END_NOTICE, "supervision-end-notice", lead),
+        (DeadlineKind.SUPERVISION_EXIT_REVIEW, "supervision-exit-review", CO_ORDINATOR),
     )
+    for kind, deadline_id, responsible in kinds:
+        open_deadline(case, policy, kind, deadline_id, responsible, end, now, due_no_earlier_than=floor)
+
+
+def record_end_date(case: CaseFile, policy: AreaPolicy, e: ev.EndDateRecorded, now: datetime) -> None:
+    """003 stage 5: the lead agency gives notice "with sufficient time to allow for a review" before the SONR (or
+    the supervision or licence) ends. A new end date counts both afresh from it; a notice given for the old date
+    is not notice of the new one. Neither falls due before the day the date is recorded: nobody could act on an
+    end date before it was known."""
+    today = local_date(now)
+    if e.end_date <= today:
+        raise RuleViolation(
+            "an end date already reached is not planned for: decide the exit (003 stage 5)",
+            "end date",
+            "end_date",
+        )
+    floor = DueDate(end_of_local_day(today), today, f"today: the end date was recorded {today:%a %d %b %Y}")
+    if e.ends == "sonr":
+        if e.end_date == case.sonr_end_date:
+            raise RuleViolation("the SONR already ends that day", "end date", "end_date")
+        case.sonr_end_date = e.end_date
+        open_sonr_deadlines(case, policy, e.end_date, now, floor)
+        return
+    if case.category not in (2, 3):
+        raise RuleViolation(
+            "only a category 2 or 3 case is in MAPPA by its supervision or licence (004)", "end date", "ends"
+        )
+    if e.end_date == case.supervision_end_date:
+        raise RuleViolation("the supervision or licence already ends that day", "end date", "end_date")
+    case.supervision_end_date = e.end_date
+    open_supervision_end_deadlines(case, policy, e.end_date, now, floor)
 
 
 def give_supervision_end_notice(
@@ -117,11 +163,29 @@ OUTLIVE_EXIT = frozenset(
         DeadlineKind.CHILD_PROTECTION_REFERRAL,
     }
 )
+# Nor does it end what protects an adult at risk or keeps the alert on the subject current: the AP1 (000: "within
+# 24 hours so as to minimise risk"), the adult safeguarding referral (002, 004), the same-day ASP share (000) and
+# the SWIS alert after a meeting (000).
+SAFEGUARDING_OUTLIVE_EXIT = frozenset(
+    {
+        DeadlineKind.AP1_REFERRAL,
+        DeadlineKind.ADULT_SAFEGUARDING_REFERRAL,
+        DeadlineKind.ASP_INFORMATION_SHARING,
+        DeadlineKind.SWIS_ALERT,
+    }
+)
+
+
+def outlives_exit(case: CaseFile, kind: DeadlineKind) -> bool:
+    if not case.follows(OBLIGATIONS_OUTLIVE_EXIT):
+        return False
+    return kind in OUTLIVE_EXIT or (
+        case.follows(SAFEGUARDING_OUTLIVES_EXIT) and kind in SAFEGUARDING_OUTLIVE_EXIT
+    )
 
 
 def exit_mappa(case: CaseFile, reason: str, now: datetime) -> None:
-    outliving = case.follows(OBLIGATIONS_OUTLIVE_EXIT)
-    kept = [d.deadline_id for d in case.open_deadlines() if outliving and d.kind in OUTLIVE_EXIT]
+    kept = [d.deadline_id for d in case.open_deadlines() if outlives_exit(case, d.kind)]
     cancelled = [d.deadline_id for d in case.open_deadlines() if d.deadline_id not in kept]
     for deadline_id in cancelled:
         cancel_deadline(case, deadline_id, "case exited MAPPA", now)

@@ -1,18 +1,26 @@
 """Cases imported already in progress: an area switching the system on brings its open cases at their stage.
 
-An imported case is a new kind of opening. Its row says where the case stands (the stage, the level and the
-dates that matter); the deadlines it owes from here are opened with the very rules a live case uses, counted
-from those dates (a day known only by its date counts from 12:00 Europe/London, as a live case counts a
-sentence disposal or a meeting, and as the deadline calculator does). A date the row gives (the review set at the
-last meeting, an RMP action's due date) is checked against the same caps. Deadlines already past fall due on the
-case's first tick: marked breached and escalated once, by the one workflow the row starts.
+An import row is turned into the dated events a live case would have received (the notification, its
+screening, the referral, the decision, the pre-meeting information, the last meeting...), each applied at noon
+Europe/London of its day (as a day known only by its date is counted everywhere in the core) through the very
+handlers a live case runs. So an imported case owes exactly what a live case owes: no rule is written here.
 
-What the area's old system did before the import (notices sent, minutes circulated, ASP screening done when
-the row says so) is not redone: the import opens only what is still owed.
+While the events are applied the case is being imported: nothing it raises is sent (those moments are past,
+and the area's old system did what they asked), and what fell due before the import (go-live) is recorded as
+breached without an escalation per deadline: the import sends the co-ordinator one summary listing them
+(`import_summary`), re-escalation counts from go-live, and compliance reports them apart as pre-go-live.
+
+What the row cannot say is taken as done in the area's previous system, never invented as done here: an
+imported meeting names no attendees (its minutes stay in the old system), and its minutes, SWIS alert and the
+telling of the subject are recorded as done there (cancelled with that reason), not as met.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
@@ -20,19 +28,14 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from workflows.rules import events as ev
-from workflows.rules.calendar import end_of_local_day, local_time_on
-from workflows.rules.confidentiality import check_rmp_action_ids
-from workflows.rules.deadlines import DueDate, open_deadline
+from workflows.rules.calendar import local_date, local_time_on
+from workflows.rules.deadlines import cancel_if_open, next_re_escalation
 from workflows.rules.eligibility import check_opening
-from workflows.rules.errors import RuleViolation
+from workflows.rules.errors import CaseRuleError, RuleViolation
 from workflows.rules.event_fields import RmpActionId
-from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
-from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
-from workflows.rules.meetings import INITIAL_MEETING_KINDS, _review_date
-from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.pre_notification import before_release_or_discharge
-from workflows.rules.records import CO_ORDINATOR, Meeting, Referral, Stage
-from workflows.rules.rule_changes import ELIGIBILITY, RULE_CHANGES
+from workflows.rules.policy import AreaPolicy
+from workflows.rules.records import CO_ORDINATOR, Notice, NoticeKind, Stage
+from workflows.rules.rule_changes import ELIGIBILITY
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -40,6 +43,9 @@ if TYPE_CHECKING:
 # A day known only by its date is taken at noon Europe/London, as everywhere in the core.
 NOON = time(12)
 IMPORTED_MEETING_ID = "meeting-1"
+# What an imported meeting's follow-ups are closed with: done in the old system, not met in this one.
+DONE_BEFORE_IMPORT = "done before the import, in the area's previous system"
+IMPORTED_REASON = "imported: decided before the import, in the area's previous system"
 
 
 class ImportedStage(StrEnum):
@@ -75,15 +81,22 @@ class ImportedPosition(ev.Event):
     stage: ImportedStage
     level: Literal[1, 2, 3] | None = None
     notified_on: ev.HappenedOn | None = Field(default=None, description="Notification received.")
-    screened_on: ev.HappenedOn | None = Field(default=None, description="Screened: referral needed.")
+    screened_on: ev.HappenedOn | None = Field(
+        default=None, description="Screened: referral needed, or level 1 (level 1 is counted from it)."
+    )
     referral_received_on: ev.HappenedOn | None = None
     referring_agency: ev.AgencyId | None = None
     level_sought: Literal[2, 3] | None = None
     level_2_cannot_deliver: ev.ShortText | None = None
+    level_3_criteria: list[ev.Level3Criterion] = ev.level_3_criteria_field()
     asp_screened_on: ev.HappenedOn | None = Field(
-        default=None, description="Scotland: the ASP 3-point screening was done (else it is owed)."
+        default=None,
+        description="Scotland: the ASP 3-point screening was done and found no AP1 due (else it is owed).",
     )
     accepted_on: ev.HappenedOn | None = Field(default=None, description="Referral accepted.")
+    pre_meeting_information_sent_on: ev.HappenedOn | None = Field(
+        default=None, description="The record searches' results were sent to the initial meeting's agencies."
+    )
     last_meeting_on: ev.HappenedOn | None = None
     chair_agency: ev.AgencyId | None = None
     next_review_date: ev.PlannedFor | None = Field(default=None, description="Set at the last meeting.")
@@ -91,6 +104,24 @@ class ImportedPosition(ev.Event):
     searches_outstanding: list[ev.AgencyId] = Field(
         default_factory=list, max_length=30, description="Agencies whose record search is not yet returned."
     )
+    level_1_plan_recorded_on: ev.HappenedOn | None = None
+    level_1_reviewed_on: ev.HappenedOn | None = Field(default=None, description="The last level 1 review.")
+    # The moment of the import (go-live for this case): what fell due before it is pre-go-live. Set by the
+    # import, so the case's own record agrees with the import's summary; else the case's opening.
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ImportedHistory:
+    """The live opening and the dated events an import row stands for, oldest first."""
+
+    opening: ev.CaseOpening
+    opened_at: datetime
+    events: list[tuple[datetime, ev.Event]]
+
+
+def _noon(day: date) -> datetime:
+    return local_time_on(day, NOON)
 
 
 def _required(value: object, field: str, stage: ImportedStage, what: str) -> None:
@@ -100,241 +131,332 @@ def _required(value: object, field: str, stage: ImportedStage, what: str) -> Non
         )
 
 
-def _not_before(later: date | None, later_field: str, earlier: date | None, what: str) -> None:
-    if later is not None and earlier is not None and later < earlier:
-        raise RuleViolation(f"{later_field} is before {what}", "imported case dates", later_field)
+# What the row must give at each stage (each date the events are applied at).
+_NEEDS: dict[ImportedStage, tuple[tuple[str, str], ...]] = {
+    ImportedStage.NOTIFICATION: (("notified_on", "the day the notification was received"),),
+    ImportedStage.REFERRAL_DUE: (
+        ("notified_on", "the day the notification was submitted (the referral counts from it, 003)"),
+        ("screened_on", "the day the notification was screened"),
+    ),
+    ImportedStage.REFERRAL: (
+        ("referral_received_on", "the day the referral was received"),
+        ("level_sought", "the level the referral seeks"),
+    ),
+    ImportedStage.INFORMATION_SHARING: (
+        ("referral_received_on", "the day the referral was received"),
+        ("accepted_on", "the day the referral was accepted"),
+        ("level", "the level the referral was accepted at"),
+    ),
+    ImportedStage.ACTIVE_MANAGEMENT: (
+        ("last_meeting_on", "the day of the last meeting"),
+        ("level", "the level decided at the last meeting"),
+        ("next_review_date", "the review date set at the last meeting"),
+    ),
+    ImportedStage.LEVEL_1: (),
+}
+# The days the row gives, each on or after the ones it follows.
+_FOLLOWS = (
+    ("screened_on", "notified_on"),
+    ("referral_received_on", "notified_on"),
+    ("accepted_on", "referral_received_on"),
+    ("pre_meeting_information_sent_on", "accepted_on"),
+    ("last_meeting_on", "referral_received_on"),
+    ("level_1_plan_recorded_on", "screened_on"),
+    ("level_1_reviewed_on", "level_1_plan_recorded_on"),
+)
 
 
-def check_import(opening: ev.CaseOpening, position: ImportedPosition, today: date) -> AreaPolicy:
-    """Every rule an imported case must satisfy before a workflow is started for it; change nothing."""
-    # The area, jurisdiction, category and route rules are those of any opening: checked as though the case
-    # opened by a level 2 referral, whose own rules (level, statement) are checked below against the row. Its
-    # eligibility and referrer were decided when the area took it into MAPPA, before the system: not re-judged.
-    policy = check_opening(
+def check_position(p: ImportedPosition, today: date) -> None:
+    """What the row itself must say: the dates its stage is reached by, none in the future, in case order."""
+    for field, what in _NEEDS[p.stage]:
+        _required(getattr(p, field), field, p.stage, what)
+    if p.stage in (ImportedStage.INFORMATION_SHARING, ImportedStage.ACTIVE_MANAGEMENT) and p.level == 1:
+        raise RuleViolation(
+            f"a case at stage '{p.stage.value}' is managed at level 2 or 3; import a level 1 case at stage "
+            "'level-1'",
+            "imported case level",
+            "level",
+        )
+    if p.stage is ImportedStage.LEVEL_1 and p.level not in (None, 1):
+        raise RuleViolation("a case at stage 'level-1' is at level 1", "imported case level", "level")
+    dated = {field for pair in _FOLLOWS for field in pair} | {"asp_screened_on"}
+    for field in sorted(dated):
+        day = getattr(p, field)
+        if day is not None and day > today:
+            raise RuleViolation(f"{field} {day.isoformat()} is in the future", "imported case dates", field)
+    for later, earlier in _FOLLOWS:
+        if (
+            getattr(p, later) is not None
+            and getattr(p, earlier) is not None
+            and getattr(p, later) < getattr(p, earlier)
+        ):
+            raise RuleViolation(f"{later} is before {earlier}", "imported case dates", later)
+    if p.searches_outstanding and p.stage not in (
+        ImportedStage.INFORMATION_SHARING,
+        ImportedStage.ACTIVE_MANAGEMENT,
+    ):
+        raise RuleViolation(
+            "record searches are requested when a referral is accepted; a case at stage "
+            f"'{p.stage.value}' has none outstanding",
+            "record search request",
+            "searches_outstanding",
+        )
+    if p.searches_outstanding:
+        _required(p.accepted_on, "accepted_on", p.stage, "the day the record searches were requested")
+    if p.rmp_actions and p.stage is not ImportedStage.ACTIVE_MANAGEMENT:
+        raise RuleViolation(
+            "RMP actions are set at a meeting: import them with a case at stage 'active-management'",
+            "RMP action",
+            "rmp_actions",
+        )
+    if p.level_1_reviewed_on is not None and p.level_1_plan_recorded_on is None:
+        _required(None, "level_1_plan_recorded_on", p.stage, "the day the level 1 plan was recorded")
+
+
+def check_imported_opening(opening: ev.CaseOpening, rule_changes: Iterable[str]) -> AreaPolicy:
+    """The area, jurisdiction, category and route rules of any opening. Eligibility and the referrer were
+    decided when the area took the case into MAPPA, before the system: not re-judged."""
+    return check_opening(
         opening.model_copy(
             update={
                 "notification": None,
                 "referral": ev.ReferralSubmitted(referring_agency=opening.lead_agency, level_sought=2),
             }
         ),
-        [change for change in RULE_CHANGES if change != ELIGIBILITY],
+        [change for change in rule_changes if change != ELIGIBILITY],
     )
-    p, stage = position, position.stage
-    if stage is ImportedStage.NOTIFICATION:
-        _required(p.notified_on, "notified_on", stage, "the day the notification was received")
-    elif stage is ImportedStage.REFERRAL_DUE:
-        _required(p.screened_on, "screened_on", stage, "the day the notification was screened")
-    elif stage is ImportedStage.REFERRAL:
-        _required(p.referral_received_on, "referral_received_on", stage, "the day the referral was received")
-        _required(p.level_sought, "level_sought", stage, "the level the referral seeks")
-    elif stage is ImportedStage.INFORMATION_SHARING:
-        _required(p.referral_received_on, "referral_received_on", stage, "the day the referral was received")
-        _required(p.accepted_on, "accepted_on", stage, "the day the referral was accepted")
-        _required(p.level, "level", stage, "the level the referral was accepted at")
-    elif stage is ImportedStage.ACTIVE_MANAGEMENT:
-        _required(p.last_meeting_on, "last_meeting_on", stage, "the day of the last meeting")
-        _required(p.level, "level", stage, "the level decided at the last meeting")
-        _required(p.next_review_date, "next_review_date", stage, "the review date set at the last meeting")
-    if stage in (ImportedStage.INFORMATION_SHARING, ImportedStage.ACTIVE_MANAGEMENT) and p.level == 1:
-        raise RuleViolation(
-            f"a case at stage '{stage.value}' is managed at level 2 or 3; import a level 1 case at stage "
-            "'level-1'",
-            "imported case level",
-            "level",
-        )
-    if stage is ImportedStage.LEVEL_1 and p.level not in (None, 1):
-        raise RuleViolation("a case at stage 'level-1' is at level 1", "imported case level", "level")
-    level_3 = p.level == 3 or (stage is ImportedStage.REFERRAL and p.level_sought == 3)
-    if level_3 and not p.level_2_cannot_deliver:
-        raise RuleViolation(
-            "a level 3 case must say which parts of the risk management plan level 2 cannot deliver (001, 003)",
-            "level 3 referral statement",
-            "level_2_cannot_deliver",
-        )
-    for day, field in (
-        (p.notified_on, "notified_on"),
-        (p.screened_on, "screened_on"),
-        (p.referral_received_on, "referral_received_on"),
-        (p.asp_screened_on, "asp_screened_on"),
-        (p.accepted_on, "accepted_on"),
-        (p.last_meeting_on, "last_meeting_on"),
-    ):
-        if day is not None and day > today:
-            raise RuleViolation(f"{field} {day.isoformat()} is in the future", "imported case dates", field)
-    _not_before(p.screened_on, "screened_on", p.notified_on, "the notification")
-    _not_before(p.referral_received_on, "referral_received_on", p.notified_on, "the notification")
-    _not_before(p.accepted_on, "accepted_on", p.referral_received_on, "the referral was received")
-    _not_before(p.last_meeting_on, "last_meeting_on", p.referral_received_on, "the referral was received")
-    if p.searches_outstanding and stage not in (
+
+
+def imported_history(opening: ev.CaseOpening, p: ImportedPosition, as_of: datetime) -> ImportedHistory:
+    """The events a live case at `p.stage` would have received, each on the row's day for it."""
+    lead = opening.lead_agency
+    base = opening.model_copy(update={"notification": None, "referral": None})
+    stage = p.stage
+    events: list[tuple[datetime, ev.Event]] = []
+    referral_day = p.referral_received_on
+    if stage is ImportedStage.ACTIVE_MANAGEMENT and referral_day is None:
+        # A referral older than what the row says: it came, and was accepted, no later than the last meeting.
+        referral_day = p.accepted_on or p.last_meeting_on
+    referred = stage in (
+        ImportedStage.REFERRAL,
         ImportedStage.INFORMATION_SHARING,
         ImportedStage.ACTIVE_MANAGEMENT,
-    ):
-        raise RuleViolation(
-            "record searches are requested when a referral is accepted; a case at stage "
-            f"'{stage.value}' has none outstanding",
-            "record search request",
-            "searches_outstanding",
-        )
-    if p.searches_outstanding:
-        _required(p.accepted_on, "accepted_on", stage, "the day the record searches were requested")
-    if p.rmp_actions and stage is not ImportedStage.ACTIVE_MANAGEMENT:
-        raise RuleViolation(
-            "RMP actions are set at a meeting: import them with a case at stage 'active-management'",
-            "RMP action",
-            "rmp_actions",
-        )
+    )
+    level_sought = p.level_sought or (p.level if p.level in (2, 3) else 2)
+    referral = ev.ReferralSubmitted(
+        referring_agency=p.referring_agency or lead,
+        level_sought=level_sought,  # type: ignore[arg-type]
+        level_2_cannot_deliver=p.level_2_cannot_deliver,
+    )
+    notified_day = p.notified_on or (p.screened_on if not referred else None)
+    if stage is ImportedStage.LEVEL_1 and notified_day is None:
+        # Level 1 with no date: the system manages it at level 1 from the import (plan and review from then).
+        notified_day = local_date(as_of)
+    if notified_day is not None:
+        live = base.model_copy(update={"notification": ev.Notification(notifying_agency=lead)})
+        opened_at = _noon(notified_day)
+        screened = p.screened_on or (referral_day if referred else None) or notified_day
+        if stage is ImportedStage.LEVEL_1:
+            events.append((_noon(screened), ev.ScreeningDecision(outcome="level-1", reason=IMPORTED_REASON)))
+        elif stage is not ImportedStage.NOTIFICATION:
+            events.append(
+                (_noon(screened), ev.ScreeningDecision(outcome="referral-needed", reason=IMPORTED_REASON))
+            )
+        if referred:
+            assert referral_day is not None
+            events.append((_noon(referral_day), referral))
+    else:
+        assert referral_day is not None
+        live, opened_at = base.model_copy(update={"referral": referral}), _noon(referral_day)
+    if stage in (ImportedStage.INFORMATION_SHARING, ImportedStage.ACTIVE_MANAGEMENT):
+        events += _accepted(p, lead, referral_day)
     if stage is ImportedStage.ACTIVE_MANAGEMENT:
-        assert p.last_meeting_on is not None and p.level is not None
-        # The very check a meeting's review date gets: after the meeting, within the level's maximum.
-        _review_date(policy, _last_meeting(opening, p))
-        for action in p.rmp_actions:
-            if action.due_date < p.last_meeting_on:
-                raise RuleViolation(
-                    f"risk management plan action {action.action_id} is due before the meeting",
-                    "RMP action due date",
-                    "rmp_actions",
-                )
-        check_rmp_action_ids(
-            [
-                ev.RmpActionSet(
-                    action_id=a.action_id, description="-", owner_agency=a.owner_agency, due_date=a.due_date
-                )
-                for a in p.rmp_actions
-            ]
+        events.append((_noon(_day(p.last_meeting_on)), _last_meeting(p, lead)))
+    if p.level_1_plan_recorded_on is not None:
+        events.append((_noon(p.level_1_plan_recorded_on), ev.Level1PlanRecorded(recorded_by=lead)))
+    if p.level_1_reviewed_on is not None:
+        events.append(
+            (
+                _noon(p.level_1_reviewed_on),
+                ev.Level1ReviewRecorded(reviewed_by=lead, level_1_still_defensible=True),
+            )
         )
-    return policy
+    # In the case's own order, each no sooner than the one before (a meeting may be dated before the decision
+    # it follows, as a live case records it: held then, recorded after).
+    chain, latest = [], opened_at
+    for at, event in events:
+        latest = max(latest, at)
+        chain.append((latest, event))
+    if p.asp_screened_on is not None:
+        # Whenever it came; on one day, after the receipt it screens.
+        chain.append((max(_noon(p.asp_screened_on), opened_at), _no_ap1_screening()))
+        chain.sort(key=lambda pair: pair[0])
+    return ImportedHistory(live, opened_at, chain)
 
 
-def _last_meeting(opening: ev.CaseOpening, p: ImportedPosition) -> ev.MeetingHeld:
-    assert p.last_meeting_on is not None and p.level is not None
-    chair = p.chair_agency or opening.lead_agency
+def _day(day: date | None) -> date:
+    assert day is not None
+    return day
+
+
+def _no_ap1_screening() -> ev.AspScreening:
+    # The row says only that the screening was done; an AP1 still owed is not importable (a live event after).
+    return ev.AspScreening(
+        aged_16_or_over=False,
+        unable_to_safeguard_own_interests=False,
+        at_risk_of_harm=False,
+        more_vulnerable_than_others=False,
+    )
+
+
+def _accepted(p: ImportedPosition, lead: str, referral_day: date | None) -> list[tuple[datetime, ev.Event]]:
+    accepted = _noon(_day(p.accepted_on or referral_day))
+    outstanding = list(dict.fromkeys(p.searches_outstanding))
+    events: list[tuple[datetime, ev.Event]] = [
+        (
+            accepted,
+            ev.ReferralDecision(
+                outcome="accepted",
+                level=p.level,  # type: ignore[arg-type]
+                level_2_cannot_deliver=p.level_2_cannot_deliver,
+                level_3_criteria=p.level_3_criteria,
+                # The searches the row lists are outstanding; those it does not were returned (the lead
+                # agency's stands for them when it lists none).
+                record_search_agencies=outstanding or [lead],
+            ),
+        )
+    ]
+    if not outstanding:
+        events.append((accepted, ev.RecordSearchReturned(agency=lead)))
+    if p.pre_meeting_information_sent_on is not None:
+        events.append(
+            (
+                _noon(p.pre_meeting_information_sent_on),
+                ev.PreMeetingInformationSent(attending_agencies=[lead]),
+            )
+        )
+    return events
+
+
+def _last_meeting(p: ImportedPosition, lead: str) -> ev.MeetingHeld:
+    chair = p.chair_agency or lead
     return ev.MeetingHeld(
-        held_on=p.last_meeting_on,
+        held_on=_day(p.last_meeting_on),
         chair_agency=chair,
+        # Who attended stays in the area's own records (and so do the minutes): see `record_imported_meeting`.
         attendees=[ev.Attendee(agency=chair, signed_confidentiality_statement=True)],
-        level_decided=p.level,
+        level_decided=p.level or 2,  # type: ignore[arg-type]
+        level_2_cannot_deliver=p.level_2_cannot_deliver,
+        level_3_criteria=p.level_3_criteria,
+        rmp_actions=[
+            ev.RmpActionSet(
+                action_id=a.action_id,
+                description="imported",
+                owner_agency=a.owner_agency,
+                due_date=a.due_date,
+            )
+            for a in p.rmp_actions
+        ],
         next_review_date=p.next_review_date,
     )
 
 
-def _noon(day: date) -> datetime:
-    return local_time_on(day, NOON)
+def record_imported_meeting(case: CaseFile, at: datetime) -> None:
+    """The imported meeting names nobody (the system grants no reading of minutes it does not hold), and what
+    followed it (minutes, SWIS alert, telling the subject) was done in the previous system."""
+    meeting = case.meetings[-1]
+    meeting.attendees, meeting.people, meeting.invited = [], [], []
+    for deadline_id in (
+        f"minutes:{meeting.meeting_id}",
+        f"swis-alert:{meeting.meeting_id}",
+        "subject-informed",
+    ):
+        cancel_if_open(case, deadline_id, DONE_BEFORE_IMPORT, at)
 
 
-def receive_import(
-    case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
-) -> None:
-    """Put the case at its stage and open what it still owes, each deadline counted from the row's dates."""
-    case.stage = Stage(p.stage.value)
-    case.level = 1 if p.stage is ImportedStage.LEVEL_1 else p.level
-    if p.referral_received_on is not None:
-        received = _noon(p.referral_received_on)
-        case.referral = Referral(
-            referring_agency=p.referring_agency or opening.lead_agency,
-            level_sought=p.level_sought or p.level or 2,
-            level_2_cannot_deliver=p.level_2_cannot_deliver,
-            received_at=received,
-            clock_from=received,
-        )
-    if p.stage is ImportedStage.LEVEL_1:
-        refuse_level_1_for_category_3(case, policy, "level")
-    elif p.stage is ImportedStage.NOTIFICATION:
-        assert p.notified_on is not None
-        open_deadline(
-            case, policy, DeadlineKind.SCREENING, "screening", CO_ORDINATOR, _noon(p.notified_on), now
-        )
-    elif p.stage is ImportedStage.REFERRAL_DUE:
-        assert p.screened_on is not None
-        open_deadline(
-            case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, _noon(p.screened_on), now
-        )
-    elif p.stage is ImportedStage.REFERRAL:
-        assert case.referral is not None
-        received = case.referral.received_at
-        open_deadline(
-            case, policy, DeadlineKind.REFERRAL_DECISION, "referral-decision", CO_ORDINATOR, received, now
-        )
-        if policy.policy.asp_link and p.asp_screened_on is None:
-            open_deadline(
-                case, policy, DeadlineKind.ASP_SCREENING, "asp-screening", CO_ORDINATOR, received, now
-            )
-    elif p.stage is ImportedStage.INFORMATION_SHARING:
-        assert case.referral is not None and p.level is not None
-        open_deadline(
-            case,
-            policy,
-            INITIAL_MEETING_KINDS[p.level],
-            "initial-meeting",
+# Where an event's field names a row's column.
+_COLUMN_OF = {
+    "held_on": "last_meeting_on",
+    "level_decided": "level",
+    "record_search_agencies": "searches_outstanding",
+    "attendees": "chair_agency",
+    "referral.level_2_cannot_deliver": "level_2_cannot_deliver",
+    "outcome": "level",
+}
+
+
+def as_row_error(error: CaseRuleError) -> CaseRuleError:
+    """A refusal of one of the row's events, naming the row's column."""
+    if error.field in _COLUMN_OF:
+        error.field = _COLUMN_OF[error.field]
+    return error
+
+
+# ------------------------------------------------------------------ the one summary of an import (go-live)
+
+
+@dataclass(frozen=True)
+class PastAtImport:
+    """A deadline already past when its case was imported: listed in the summary, never e-mailed alone."""
+
+    case_ref: str
+    kind: str
+    title: str
+    due_date: date
+    re_escalated_to: str  # who hears of it two working days after the import if it is still not met
+
+
+@dataclass(frozen=True)
+class ExpectedMail:
+    """Who an import e-mails, how many times, on which day and why (the dry run says it before anything starts)."""
+
+    to: str
+    notices: int
+    on: date
+    about: str
+
+
+def expected_mail(policy: AreaPolicy, past: list[PastAtImport], as_of: datetime) -> list[ExpectedMail]:
+    """At the import, the co-ordinator's one summary; two working days on, a re-escalation of each past deadline
+    still not met, to whoever hears of a lasting breach (as for any breach). Nothing else is sent for the past."""
+    if not past:
+        return []
+    cases = len({p.case_ref for p in past})
+    mail = [
+        ExpectedMail(
             CO_ORDINATOR,
-            case.referral.clock_from,
-            now,
-            due_no_later_than=before_release_or_discharge(case),
+            1,
+            local_date(as_of),
+            f"one summary listing {len(past)} deadline(s) of {cases} case(s) already past at the import",
         )
-    elif p.stage is ImportedStage.ACTIVE_MANAGEMENT:
-        _receive_last_meeting(case, policy, opening, p, now)
-    if p.searches_outstanding:
-        assert p.accepted_on is not None
-        for agency in dict.fromkeys(p.searches_outstanding):
-            open_deadline(
-                case,
-                policy,
-                DeadlineKind.RECORD_SEARCH,
-                f"record-search:{agency}",
-                agency,
-                _noon(p.accepted_on),
-                now,
+    ]
+    again = local_date(next_re_escalation(policy, as_of))
+    for to, count in sorted(Counter(p.re_escalated_to for p in past).items()):
+        mail.append(
+            ExpectedMail(
+                to, count, again, "re-escalation of a deadline already past at the import, if still not met"
             )
-    if opening.sonr_end_date is not None:
-        open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
-    if opening.supervision_end_date is not None:
-        open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
+        )
+    return mail
 
 
-def _receive_last_meeting(
-    case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
-) -> None:
-    assert p.last_meeting_on is not None and p.level is not None
-    meeting = _last_meeting(opening, p)
-    review_due = _review_date(policy, meeting)
-    assert review_due is not None
-    held_at = min(now, _noon(p.last_meeting_on))
-    # Who attended stays in the area's own records (and so do the minutes): the imported meeting names none,
-    # so the system grants nobody a reading of minutes it does not hold.
-    case.meetings.append(
-        Meeting(
-            meeting_id=IMPORTED_MEETING_ID,
-            held_on=p.last_meeting_on,
-            initial=False,
-            chair_agency=meeting.chair_agency,
-            level_decided=p.level,
-            attendees=[],
-            not_to_be_shared=[],
-            rmp_action_ids=[a.action_id for a in p.rmp_actions],
-        )
-    )
-    for action in p.rmp_actions:
-        open_deadline(
-            case,
-            policy,
-            DeadlineKind.RMP_ACTION,
-            f"rmp:{IMPORTED_MEETING_ID}:{action.action_id}",
-            action.owner_agency,
-            held_at,
-            now,
-            set_date=action.due_date,
-            title_suffix=f" {action.action_id} (owner {action.owner_agency})",
-        )
-    open_deadline(
-        case,
-        policy,
-        REVIEW_KINDS[p.level],
-        f"review:{IMPORTED_MEETING_ID}",
-        CO_ORDINATOR,
-        held_at,
-        now,
-        due_no_later_than=DueDate(
-            end_of_local_day(review_due),
-            review_due,
-            f"review date set at the last meeting ({p.last_meeting_on:%d %b %Y}), imported",
-        ),
+def import_summary(area: str, past: list[PastAtImport], as_of: datetime) -> Notice | None:
+    """The co-ordinator's one notice for an import: each case reference with the deadlines already past when it
+    was imported (the rule's title and due day: no free text, nothing about a person). None when none are."""
+    if not past:
+        return None
+    listed = sorted(past, key=lambda p: (p.case_ref, p.due_date, p.kind))
+    digest = hashlib.blake2b(
+        "\n".join(f"{p.case_ref} {p.kind} {p.due_date}" for p in listed).encode(), digest_size=8
+    ).hexdigest()
+    cases = len({p.case_ref for p in listed})
+    return Notice(
+        key=f"import-summary/{area}/{digest}",
+        kind=NoticeKind.IMPORT_SUMMARY,
+        case_ref=f"import {local_date(as_of):%Y-%m-%d}",
+        area=area,
+        to=CO_ORDINATOR,
+        title=f"{len(listed)} deadline(s) of {cases} imported case(s) were already past at the import",
+        lines=[f"{p.case_ref}: {p.title}, was due {p.due_date:%a %d %b %Y}" for p in listed],
+        raised_at=as_of,
     )

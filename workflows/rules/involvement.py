@@ -4,7 +4,7 @@ An agency is involved in a case when it leads it, referred it, chaired or attend
 sent its minutes, chairs its ASP side, or owes the case something (a record search, a notification, an RMP
 action, a view on a subject access request): every deadline names the agency responsible for it.
 
-Pure: reads a `CaseFile`, changes nothing. (Phase 2 of issue 10 moves this beside the ownership table.)
+Pure: reads a `CaseFile`, changes nothing.
 """
 
 from __future__ import annotations

@@ -8,10 +8,12 @@ never later than the review already set.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
+from workflows.rules.calendar import local_time_on
 from workflows.rules.deadlines import (
     DeadlineState,
     DueDate,
@@ -23,16 +25,24 @@ from workflows.rules.deadlines import (
     open_deadline,
     open_of,
     rearm_deadline,
+    reminder_time,
+    touch,
 )
 from workflows.rules.errors import RuleViolation, WrongStage
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, RiskChange, Stage, next_number
+from workflows.rules.records import CO_ORDINATOR, LevelDecision, RiskChange, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
+    CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
     LEVEL_1_REVIEW,
+    LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
+    LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
+    MEETING_BROUGHT_FORWARD_STAYS,
+    REFERRAL_FROM_NOTIFICATION,
     RISK_INCREASE_BEFORE_INITIAL_MEETING,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 
 if TYPE_CHECKING:
@@ -51,11 +61,38 @@ def refuse_level_1_for_category_3(case: CaseFile, policy: AreaPolicy, field: str
         )
 
 
+def record_level_decision(
+    case: CaseFile,
+    level: int,
+    by: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    statement: str | None = None,
+    criteria: Sequence[str] = (),
+) -> None:
+    """Keep, in the case file, a decision that set the level and what it stated (001, 003, 004)."""
+    case.level_decisions.append(
+        LevelDecision(
+            decided_at=now,
+            level=level,
+            by=by,
+            reason=reason,
+            level_2_cannot_deliver=statement,
+            level_3_criteria=list(dict.fromkeys(criteria)),
+        )
+    )
+
+
 def report_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
     change_id = f"risk-change-{next_number(c.change_id for c in case.risk_changes)}"
     case.risk_changes.append(
         RiskChange(
-            change_id=change_id, reported_by=e.reporting_agency, direction=e.direction, reported_at=now
+            change_id=change_id,
+            reported_by=e.reporting_agency,
+            direction=e.direction,
+            reported_at=now,
+            summary=e.summary,
         )
     )
     open_deadline(
@@ -76,7 +113,7 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
     ):
         _before_initial_meeting(case, policy, change, e, now)
         meet_deadline(case, f"triage:{e.change_id}", now)
-        change.outcome = e.outcome
+        _record_triage(change, e, now)
         return
     if e.outcome in ("extra-review", "level-change") and case.stage is not Stage.ACTIVE_MANAGEMENT:
         raise WrongStage(
@@ -96,22 +133,69 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
             case,
             policy,
             ev.LevelChanged(
-                new_level=e.new_level, reason=e.reason, level_2_cannot_deliver=e.level_2_cannot_deliver
+                new_level=e.new_level,
+                reason=e.reason,
+                level_2_cannot_deliver=e.level_2_cannot_deliver,
+                level_3_criteria=e.level_3_criteria,
             ),
             now,
+            by=e.change_id,
         )
     meet_deadline(case, f"triage:{e.change_id}", now)
-    change.outcome = e.outcome
+    _record_triage(change, e, now)
     if e.outcome == "extra-review":
         open_deadline(
             case, policy, DeadlineKind.EXTRA_REVIEW, f"extra-review:{e.change_id}", CO_ORDINATOR, now, now
         )
     elif e.outcome == "referral-requested":
+        if case.stage is Stage.NOTIFICATION and case.follows(TRIAGE_AT_NOTIFICATION_SCREENS_IT):
+            # The notification is still unscreened: asking for a referral is the screening's decision.
+            meet_deadline(case, "screening", now)
+            refer_after_notification(case, policy, now)
+            return
         case.stage = Stage.REFERRAL_DUE
         open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
 
 
-def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime) -> None:
+def refer_after_notification(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
+    """003 stage 2: "a referral must be submitted ... within five working days of submission of the notification
+    form", however long the screening took (a case from before the correction: from the screening)."""
+    case.stage = Stage.REFERRAL_DUE
+    notified = (case.notified_at or case.opened_at) if case.follows(REFERRAL_FROM_NOTIFICATION) else now
+    open_deadline(
+        case,
+        policy,
+        DeadlineKind.REFERRAL,
+        "referral",
+        case.lead_agency,
+        notified,
+        now,
+        due_no_earlier_than=_twelve_weeks_before_release(case, policy),
+    )
+
+
+def _twelve_weeks_before_release(case: CaseFile, policy: AreaPolicy) -> DueDate | None:
+    """003 stage 2: the prison sends "a notification or referral ... not less than twelve weeks before release"
+    (the hospital likewise before discharge): a custody case notified earlier has until then to refer."""
+    if not case.follows(CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE):
+        return None
+    if case.route is ev.EntryRoute.CUSTODY and case.release_date is not None:
+        kind, day = DeadlineKind.CUSTODY_REFERRAL, case.release_date
+    elif case.route is ev.EntryRoute.RESTRICTED_PATIENT and case.discharge_date is not None:
+        kind, day = DeadlineKind.RESTRICTED_PATIENT_REFERRAL, case.discharge_date
+    else:
+        return None
+    return compute_due(policy, policy.rule(kind), local_time_on(day, time(12)))
+
+
+def _record_triage(change: RiskChange, e: ev.RiskChangeTriaged, now: datetime) -> None:
+    change.outcome, change.triage_reason, change.triaged_at = e.outcome, e.reason, now
+    change.new_level = e.new_level if e.outcome == "level-change" else None
+
+
+def change_level(
+    case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime, by: str = "level change"
+) -> None:
     if e.new_level == case.level:
         raise RuleViolation(f"the case is already at level {e.new_level}", "level change", "new_level")
     if e.new_level == 1:
@@ -135,6 +219,15 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
     if current_review is not None:
         cancel_deadline(case, current_review.deadline_id, f"level changed to {e.new_level}", now)
     case.level = e.new_level
+    record_level_decision(
+        case,
+        e.new_level,
+        by,
+        now,
+        reason=e.reason,
+        statement=e.level_2_cannot_deliver,
+        criteria=e.level_3_criteria,
+    )
     if e.new_level == 1:
         case.stage = Stage.LEVEL_1
         enter_level_1(case, policy, now)
@@ -145,7 +238,16 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
         if current_review
         else None
     )
-    open_deadline(
+    raised = e.new_level == 3 and case.follows(LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS)
+    if raised:
+        # 001: "an initial MAPPP to be held within five working days" of the grounds for level 3.
+        mappp = compute_due(policy, policy.rule(DeadlineKind.INITIAL_MEETING_LEVEL_3), now)
+        if cap is None or mappp.due_at < cap.due_at:
+            cap = replace(
+                mappp,
+                explanation=f"the level 3 meeting within five working days of the raise: {mappp.explanation}",
+            )
+    review = open_deadline(
         case,
         policy,
         REVIEW_KINDS[e.new_level],
@@ -154,7 +256,13 @@ def change_level(case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: da
         now,
         now,
         due_no_later_than=cap,
+        title_suffix=" after the raise to level 3" if raised else "",
     )
+    if raised:
+        # Reminded as the MAPPP is, a few working days ahead: a six-week review's reminder would fall before today.
+        due = DueDate(review.due_at, review.due_date, review.explanation)
+        reminder = policy.rule(DeadlineKind.INITIAL_MEETING_LEVEL_3).reminder
+        review.reminder_at = reminder_time(policy, reminder, due, now)
 
 
 # ------------------------------------------------------------------ level 1: ordinary agency management (004)
@@ -244,7 +352,18 @@ def _before_initial_meeting(
                 "level 3 referral statement",
                 "level_2_cannot_deliver",
             )
+        if case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION):
+            check_level_3_criteria(case, policy, e.level_3_criteria)
         case.level = 3
+        record_level_decision(
+            case,
+            3,
+            change.change_id,
+            now,
+            reason=e.reason,
+            statement=e.level_2_cannot_deliver,
+            criteria=e.level_3_criteria,
+        )
         kind = DeadlineKind.INITIAL_MEETING_LEVEL_3
         if meeting.kind is DeadlineKind.INITIAL_MEETING_LEVEL_2:
             # The meeting is now the level 3 meeting, under its rule.
@@ -261,11 +380,16 @@ def _before_initial_meeting(
         why = f"brought forward after {change.change_id}"
     if meeting.kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE and e.outcome == "level-change":
         # Custody / CPA: the meeting stays before release (003); the co-ordinator may still bring it forward.
+        if case.follows(LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS):
+            meeting.title = meeting.title.replace("(level 2)", "(level 3)")
+            touch(case, meeting.deadline_id)
         return
     sooner = compute_due(policy, policy.rule(kind), now)
     if sooner.due_at < meeting.due_at:
         rearm_deadline(case, policy, "initial-meeting", sooner, now, why)
         arm_pre_meeting_exchange(case, policy, now)
+        if case.follows(MEETING_BROUGHT_FORWARD_STAYS):
+            case.initial_meeting_brought_forward_to = sooner.due_date
 
 
 def check_level_3_criteria(case: CaseFile, policy: AreaPolicy, criteria: Sequence[str]) -> None:

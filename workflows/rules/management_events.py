@@ -40,6 +40,7 @@ class RiskChangeTriaged(Event):
     outcome: Literal["no-action", "extra-review", "level-change", "referral-requested"]
     new_level: Literal[1, 2, 3] | None = None
     level_2_cannot_deliver: ShortText | None = None
+    level_3_criteria: list[Level3Criterion] = level_3_criteria_field()
     reason: ShortText
 
 
@@ -52,6 +53,17 @@ class LevelChanged(Event):
 
 class SonrEndNoticeGiven(Event):
     given_by: AgencyId
+
+
+class EndDateRecorded(Event):
+    """An agency records when the SONR, or a category 2 or 3 case's supervision or licence, ends: set where it was
+    not known, or changed (a registration period recalculated, a licence extended or recalled). The notice and the
+    review of whether MAPPA must continue are counted back from it (003 stage 5)."""
+
+    recorded_by: AgencyId
+    ends: Literal["sonr", "supervision-or-licence"]
+    end_date: SonrEndDate
+    reason: ShortText
 
 
 class SupervisionEndNoticeGiven(Event):

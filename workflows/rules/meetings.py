@@ -23,6 +23,7 @@ from workflows.rules.deadlines import (
     meet_deadline,
     open_deadline,
     open_of,
+    withdraw_breach,
 )
 from workflows.rules.errors import RuleViolation
 from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
@@ -30,19 +31,24 @@ from workflows.rules.management import (
     REVIEW_KINDS,
     check_level_3_criteria,
     enter_level_1,
+    record_level_decision,
     refuse_level_1_for_category_3,
 )
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, Meeting, Stage, next_number
+from workflows.rules.records import CO_ORDINATOR, Meeting, NoticeKind, Stage, next_number
 from workflows.rules.rule_changes import (
+    ASP_CROSS_FORUM_RULES,
     BREACH_ESCALATED_ONCE,
     DATES_IN_CASE_ORDER,
+    HELD_MEETING_RECORDED_WITH_SHORTFALLS,
+    LEVEL_3_CRITERIA_AT_EVERY_DECISION,
+    MEETING_ON_TIME_BY_DAY_HELD,
     ONE_MINUTE_ONE_MEETING,
     PER_PERSON_ATTENDANCE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     SUBJECT_INFORMED_DEADLINE,
 )
-from workflows.rules.safeguarding import asp_chair_copied
+from workflows.rules.safeguarding import asp_chair_copied, cross_forum_attendance
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -92,8 +98,13 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             )
     check_confidentiality_statements_signed(e.attendees)
     absent: list[str] = []
-    if case.follows(PER_PERSON_ATTENDANCE):
-        absent = check_attendance(policy, case.level or e.level_decided, e)
+    shortfalls: list[str] | None = [] if case.follows(HELD_MEETING_RECORDED_WITH_SHORTFALLS) else None
+    if case.follows(PER_PERSON_ATTENDANCE) and not case.importing:
+        # An imported meeting's attendance is in the area's own records (workflows/rules/imported.py).
+        absent = check_attendance(policy, case.level or e.level_decided, e, shortfalls)
+    council_absent = cross_forum_attendance(case, [a.agency for a in e.attendees])
+    if council_absent and shortfalls is not None:
+        shortfalls.append(council_absent)
     if e.level_decided == 1:
         refuse_level_1_for_category_3(case, policy, "level_decided")
     if e.level_decided == 3 and case.level != 3 and not e.level_2_cannot_deliver:
@@ -102,7 +113,8 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             "level 3 referral statement",
             "level_2_cannot_deliver",
         )
-    if e.level_decided == 3 and case.level != 3:
+    if e.level_decided == 3 and (case.level != 3 or case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION)):
+        # 004: level 3 is "used where it is determined that" its criteria hold; each meeting determines it.
         check_level_3_criteria(case, policy, e.level_3_criteria)
     review_due = _review_date(policy, e, in_own_unit=case.follows(REVIEW_OVERRIDE_IN_OWN_UNIT))
     for action in e.rmp_actions:
@@ -115,7 +127,8 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     check_rmp_action_ids(e.rmp_actions)
 
     held_at = min(now, local_time_on(e.held_on, time(12)))
-    meeting_id = f"meeting-{next_number(m.meeting_id for m in case.meetings)}"
+    number = max(next_number(m.meeting_id for m in case.meetings), case.archived_meetings.last_number() + 1)
+    meeting_id = f"meeting-{number}"
     for ap1 in open_of(case, DeadlineKind.AP1_REFERRAL) if case.asp_criteria_met else []:
         # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The
         # meeting happened, so it is recorded and the missing AP1 is breached now, visibly, rather than refused
@@ -141,6 +154,18 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         cancel_deadline(case, PRE_MEETING_INFORMATION, f"{meeting_id} has been held", now)
     for d in list(case.deadlines.values()):
         if d.is_open and d.kind in MEETING_KINDS:
+            if (
+                d.state is DeadlineState.BREACHED
+                and held_at < d.due_at
+                and case.follows(MEETING_ON_TIME_BY_DAY_HELD)
+            ):
+                # 003 stage 4: the meeting is judged by the day it was held, not the day it was recorded.
+                withdraw_breach(
+                    case,
+                    d.deadline_id,
+                    f"{meeting_id} was held on {e.held_on:%a %d %b %Y}, by its due day, and recorded "
+                    f"on {today:%a %d %b %Y}",
+                )
             meet_deadline(case, d.deadline_id, held_at)
     case.meetings.append(
         Meeting(
@@ -161,8 +186,33 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             minute_digest=e.minute_digest,
             rmp_action_ids=[a.action_id for a in e.rmp_actions],
             chair_record=list(e.chair_record),
+            shortfalls=shortfalls or [],
         )
     )
+    if shortfalls:
+        # Recorded as it happened, and flagged: the co-ordinator hears what fell short (our words only).
+        case.notify(
+            NoticeKind.MEETING_SHORTFALL,
+            CO_ORDINATOR,
+            f"{meeting_id} fell short of the guidance",
+            shortfalls,
+        )
+    last = case.level_decisions[-1] if case.level_decisions else None
+    stated = (e.level_2_cannot_deliver, sorted(e.level_3_criteria))
+    if e.level_decided != case.level or (
+        any(stated)
+        and (last is None or (last.level_2_cannot_deliver, sorted(last.level_3_criteria)) != stated)
+    ):
+        # Kept when the level changes or the meeting states something new; a review restating the last
+        # decision's words adds nothing (a life-long level 3 case restates them at every review).
+        record_level_decision(
+            case,
+            e.level_decided,
+            meeting_id,
+            now,
+            statement=e.level_2_cannot_deliver,
+            criteria=e.level_3_criteria,
+        )
     case.level = e.level_decided
     open_deadline(
         case,
@@ -175,13 +225,15 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         set_at_meeting=meeting_id,
     )
     if policy.policy.swis_alerts:
+        # 000: "immediately after the meeting"; counted from its recording, when the lead professional can be
+        # directed to it (a meeting recorded a day late does not open its alert already missed).
         open_deadline(
             case,
             policy,
             DeadlineKind.SWIS_ALERT,
             f"swis-alert:{meeting_id}",
             case.lead_agency,
-            held_at,
+            now if case.follows(MEETING_ON_TIME_BY_DAY_HELD) else held_at,
             now,
             set_at_meeting=meeting_id,
         )
@@ -251,13 +303,16 @@ def _check_meeting_in_case_order(case: CaseFile, e: ev.MeetingHeld, today: date)
             )
 
 
-def check_attendance(policy: AreaPolicy, level: int, e: ev.MeetingHeld) -> list[str]:
+def check_attendance(
+    policy: AreaPolicy, level: int, e: ev.MeetingHeld, shortfalls: list[str] | None = None
+) -> list[str]:
     """Who was invited and who came (001, 003, 004); returns the invited agencies nobody came from.
 
     Each person present is named once (each signs the statement, checked before this); everyone present comes
     from an invited agency, a substitute in place of its invitee (001: "a suitable replacement should be sent");
     the chair is present and senior enough for the level; at level 3 each agency present sends someone with the
-    authority to commit its resources."""
+    authority to commit its resources. Given `shortfalls`, what the meeting did that falls short of the last two
+    is added to it instead of refused: the meeting happened, and its record must not be lost."""
     unnamed = [a.agency for a in e.attendees if not a.name]
     if unnamed:
         raise RuleViolation(
@@ -294,20 +349,31 @@ def check_attendance(policy: AreaPolicy, level: int, e: ev.MeetingHeld) -> list[
     if needed is not None:
         grade, words = needed
         order = list(ev.ChairGrade)
-        if e.chair_grade is None or order.index(e.chair_grade) < order.index(grade):
+        if e.chair_grade is None and shortfalls is not None:
             raise RuleViolation(
-                f"a level {level} meeting is chaired by {words}",
+                f"say how senior the chair was (chair_grade): a level {level} meeting is chaired by {words}",
                 "chair appropriate to the level",
                 "chair_grade",
             )
+        if e.chair_grade is None or order.index(e.chair_grade) < order.index(grade):
+            if shortfalls is None:
+                raise RuleViolation(
+                    f"a level {level} meeting is chaired by {words}",
+                    "chair appropriate to the level",
+                    "chair_grade",
+                )
+            shortfalls.append(f"chaired by a {e.chair_grade}: a level {level} meeting is chaired by {words}")
     if level == 3:
         without = sorted(
             {a.agency for a in e.attendees} - {a.agency for a in e.attendees if a.can_commit_resources}
         )
-        if without:
+        senior = "at level 3 each agency is represented by someone senior enough to commit its resources (001"
+        senior += ", 004)" if policy.policy.level_3_criteria else ")"
+        if without and shortfalls is not None:
+            shortfalls.append(f"{senior}; nobody present could for: {', '.join(without)}")
+        elif without:
             raise RuleViolation(
-                "at level 3 each agency is represented by someone senior enough to commit its resources "
-                "(001, 004); nobody present could for: " + ", ".join(without),
+                f"{senior}; nobody present could for: " + ", ".join(without),
                 "level 3 senior representation",
                 "attendees",
             )
@@ -366,6 +432,13 @@ def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculate
     if asp_chair and asp_chair not in e.recipients:
         raise RuleViolation(
             f"the case is open to both MAPPA and ASP: the ASP chair ({asp_chair}) gets the minutes too (000)",
+            "minutes to both chairs",
+            "recipients",
+        )
+    if asp_chair and case.follows(ASP_CROSS_FORUM_RULES) and meeting.chair_agency not in e.recipients:
+        raise RuleViolation(
+            f"the case is open to both MAPPA and ASP: copies of the minutes go to both chairs (000), the MAPPA "
+            f"chair's agency ({meeting.chair_agency}) too",
             "minutes to both chairs",
             "recipients",
         )

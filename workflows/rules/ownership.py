@@ -37,7 +37,7 @@ class Ownership:
     acts_as: tuple[str, ...] = ()
     meets: Meets = Meets.AS_CONSEQUENCE
     # Fields only the co-ordinator may fill: they give an agency a role that opens the minutes to it (the ASP
-    # chair), so no sender may name itself (issue 10 finding 1).
+    # chair), so no sender may name itself (a role that opens minutes is conferred, never self-assumed).
     co_ordinator_names: tuple[str, ...] = ()
 
 
@@ -99,6 +99,7 @@ OWNERSHIP: dict[type[ev.Event], Ownership] = {
     ev.Level1ReviewRecorded:        _owns("record a level 1 review",            AGENCIES,   "reviewed_by"),
     ev.SonrEndNoticeGiven:          _owns("give the SONR end notice",           AGENCIES,   "given_by"),
     ev.SupervisionEndNoticeGiven:   _owns("give the supervision end notice",    AGENCIES,   "given_by"),
+    ev.EndDateRecorded:             _decides("record a SONR or licence end date", AGENCIES,  "recorded_by"),
     ev.ExitDecision:                _decides("decide exit from MAPPA",          CO_ONLY),
     ev.SubjectInformed:             _owns("record the subject informed",        AGENCIES,   "informed_by"),
     ev.ConclusionsSharedWithChildProtection:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
-from workflows.rules.calendar import Jurisdiction, WorkingDayCalendar
+from workflows.rules.calendar import Jurisdiction, WorkingDayCalendar, easter_mondays
 from workflows.rules.events import ChairGrade
 from workflows.rules.rule_tables import (
     COMMON_RULES,
@@ -62,21 +62,27 @@ class JurisdictionPolicy:
 
 
 # 004 "MAPPA Levels of Management": level 2 chaired / co-chaired by a Police Detective Inspector and Senior
-# Probation Officer, level 3 by a Police Detective Chief Inspector / Probation Head of Cluster. The Scottish seeds
-# name no grade: the same grades apply (a policy value).
-CHAIR_GRADES = {
-    2: (
-        ChairGrade.MANAGER,
-        "a manager (e.g. Police Detective Inspector, Senior Probation Officer) or above (004)",
-    ),
-    3: (
-        ChairGrade.SENIOR_MANAGER,
-        "a senior manager (e.g. Police Detective Chief Inspector, Probation Head of Cluster) (004)",
-    ),
-}
-# 001 "Key stages": for RSOs, restricted patients and category 3, referrals come from SPS, CJSW, police and
-# health; 003 stage 1: for category 3 any agency may refer (after contacting the police / social work).
-# Category 2 is not named in the Scottish seeds: the responsible authorities refer it (a policy value).
+# Probation Officer, level 3 by a Police Detective Chief Inspector / Probation Head of Cluster (England and Wales).
+# The Scottish seeds name no grade: the same grades apply there as a policy value, not as 004's rule.
+def chair_grades(source: str) -> dict[int, tuple[ChairGrade, str]]:
+    return {
+        2: (
+            ChairGrade.MANAGER,
+            f"a manager (e.g. Police Detective Inspector, Senior Probation Officer) or above ({source})",
+        ),
+        3: (
+            ChairGrade.SENIOR_MANAGER,
+            f"a senior manager (e.g. Police Detective Chief Inspector, Probation Head of Cluster) ({source})",
+        ),
+    }
+
+
+CHAIR_GRADES = chair_grades("004")
+SCOTTISH_CHAIR_GRADES = chair_grades("a policy value in Scotland, whose guidance names no grade")
+
+# 001 "Key stages": for RSOs, restricted patients (category 2 in Scotland) and category 3, referrals come from
+# SPS, CJSW, police and health; 003 stage 1: for category 3 any agency may refer (after contacting the police /
+# social work).
 _SCOTTISH_RESPONSIBLE_AUTHORITIES = frozenset({"police", "justice-social-work", "prison", "health"})
 
 SCOTLAND = JurisdictionPolicy(
@@ -101,7 +107,7 @@ SCOTLAND = JurisdictionPolicy(
     categories=(1, 2, 3),
     referrers={1: _SCOTTISH_RESPONSIBLE_AUTHORITIES, 2: _SCOTTISH_RESPONSIBLE_AUTHORITIES},
     referrers_source="001 'Key stages', 003 stage 1",
-    chair_grades=CHAIR_GRADES,
+    chair_grades=SCOTTISH_CHAIR_GRADES,
     responsible_authorities=_SCOTTISH_RESPONSIBLE_AUTHORITIES,
 )
 
@@ -129,8 +135,14 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
         for r in (
             *map(for_england_and_wales, (*COMMON_RULES, *SUBJECT_ACCESS_RULES, *TIMELINE_RULES)),
             *ENGLAND_AND_WALES_ONLY_RULES,
-            # 004 repeats "16 weeks" for level 3, a known slip of that page; national guidance says 8.
-            *review_rules(16, 8, "004; national MAPPA guidance for the level 3 figure"),
+            # 004 repeats "16 weeks" for level 3, a known slip of that page: no seed sets the level 3 figure.
+            *review_rules(
+                16,
+                8,
+                "004",
+                "policy value in England and Wales (8 weeks, the national MAPPA guidance's figure; 004's page "
+                "repeats the level 2 figure of 16 weeks for level 3, a slip)",
+            ),
             *LEVEL_1_AND_SUBJECT_RULES,
             level_1_review_rule(16, "004; 16 weeks a policy value (the level 2 maximum)"),
         )
@@ -138,6 +150,8 @@ ENGLAND_AND_WALES = JurisdictionPolicy(
     asp_link=False,
     swis_alerts=False,
     category_3_may_be_level_1=True,
+    # Category 4 (terrorist or terrorism-risk offenders) is a policy value: 004 lists three categories; the
+    # national MAPPA guidance added the fourth in 2024. In Scotland they fall in category 3 (000).
     categories=(1, 2, 3, 4),
     # 002 section 4: any agency can refer an offender into the MAPPA system.
     referrers=None,
@@ -173,8 +187,8 @@ AREAS: dict[str, Area] = {
             "LAN",
             "Lanarkshire",
             Jurisdiction.SCOTLAND,
-            # Easter Monday is not a Scottish bank holiday, but the Lanarkshire councils close for it.
-            local_holidays={date(2026, 4, 6): "Easter Monday", date(2027, 3, 29): "Easter Monday"},
+            # Easter Monday is not a Scottish bank holiday, but the Lanarkshire councils close for it, every year.
+            local_holidays=easter_mondays(),
         ),
         Area("glasgow", "GLA", "Glasgow", Jurisdiction.SCOTLAND),
         Area("lothian-and-borders", "LOB", "Lothian and Borders", Jurisdiction.SCOTLAND),

@@ -21,13 +21,15 @@ from workflows.rules.deadlines import (
     rearm_deadline,
 )
 from workflows.rules.errors import RuleViolation
-from workflows.rules.exit import open_sonr_deadlines
+from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.meetings import INITIAL_MEETING_KINDS
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, Stage
+from workflows.rules.records import CO_ORDINATOR, NoticeKind, Stage
 from workflows.rules.rule_changes import (
     INITIAL_MEETING_BEFORE_RELEASE,
+    LICENCE_END_ON_EVERY_OPENING,
+    MEETING_BROUGHT_FORWARD_STAYS,
 )
 from workflows.rules.safeguarding import asp_screening_falls_due
 
@@ -99,12 +101,25 @@ def check_pre_notification(opening: ev.CaseOpening) -> None:
         )
 
 
+def disposal_notified(disposal_date: date, notified_on: date | None, field: str) -> datetime:
+    """003 stage 2: the notification is due "within three workings days of being notified of a community sentence
+    disposal": counted from the day the lead authority was notified, the disposal's own day when not given."""
+    if notified_on is not None and notified_on < disposal_date:
+        raise RuleViolation(
+            "the lead authority cannot be notified of a disposal before the disposal (003)",
+            "disposal notified",
+            field,
+        )
+    return local_time_on(notified_on or disposal_date, time(12))
+
+
 def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
     """003 stages 1-2: the deadline for the notification (or the prison's / hospital's notification or referral)
     runs from the disposal, or back from the release or discharge, before the case reaches the co-ordinator."""
     case.stage = Stage.AWAITING_NOTIFICATION
     if opening.disposal is not None:
-        disposal = local_time_on(opening.disposal.disposal_date, time(12))
+        d = opening.disposal
+        disposal = disposal_notified(d.disposal_date, d.disposal_notified_on, "disposal.disposal_notified_on")
         open_deadline(
             case, policy, DeadlineKind.NOTIFICATION, "notification", case.lead_agency, disposal, now
         )
@@ -126,6 +141,9 @@ def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOp
         )
     if opening.sonr_end_date is not None:
         open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
+    if opening.supervision_end_date is not None and case.follows(LICENCE_END_ON_EVERY_OPENING):
+        # Category 2 and 3: the licence end on release prompts exit planning, as on any other opening (003).
+        open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
 
 
 def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstances: str | None) -> None:
@@ -143,6 +161,12 @@ def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstanc
 def submit_notification(
     case: CaseFile, policy: AreaPolicy, e: ev.NotificationSubmitted, now: datetime
 ) -> None:
+    if e.disposal_notified_on is not None:
+        raise RuleViolation(
+            "the day the disposal was notified is given with the court disposal that opened the case",
+            "disposal notified",
+            "disposal_notified_on",
+        )
     meet_pre_notification(case, now, e.extenuating_circumstances)
     case.notified_at = now
     case.stage = Stage.NOTIFICATION
@@ -188,11 +212,28 @@ def rearm_initial_meeting(case: CaseFile, policy: AreaPolicy, now: datetime, why
     if meeting is None or not meeting.is_open or case.referral is None or case.level not in (2, 3):
         return
     kind, start, cap = initial_meeting_rule(case, policy, case.level, now)
+    stays = case.follows(MEETING_BROUGHT_FORWARD_STAYS)
+    forward = case.initial_meeting_brought_forward_to
+    if stays and forward is not None and (cap is None or end_of_local_day(forward) < cap.due_at):
+        cap = DueDate(
+            end_of_local_day(forward), forward, f"brought forward by a risk triage to {forward:%a %d %b %Y}"
+        )
     due = new_deadline(policy, kind, "initial-meeting", CO_ORDINATOR, start, now, due_no_later_than=cap)
+    was_due = meeting.due_at
     rearm_deadline(
         case, policy, "initial-meeting", DueDate(due.due_at, due.due_date, due.explanation), now, why
     )
     arm_pre_meeting_exchange(case, policy, now)
+    if stays and meeting.due_at != was_due:
+        # The co-ordinator arranges the meeting: a date moved by another agency's event reaches them.
+        case.notify(
+            NoticeKind.DEADLINE_MOVED,
+            CO_ORDINATOR,
+            f"moved: {meeting.title}",
+            [why, meeting.explanation],
+            "initial-meeting",
+            meeting.due_at,
+        )
 
 
 def initial_meeting_rule(

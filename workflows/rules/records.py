@@ -49,6 +49,10 @@ class NoticeKind(StrEnum):
     RE_ESCALATION = "re-escalation"
     ROUTED_TO_INFORMATION_SHARING_MEETING = "routed-to-information-sharing-meeting"
     PRE_MEETING_INFORMATION = "pre-meeting-information"
+    MEETING_SHORTFALL = "meeting-shortfall"
+    ASP_CHAIR_TO_NAME = "asp-chair-to-name"
+    IMPORT_SUMMARY = "import-summary"
+    DEADLINE_MOVED = "deadline-moved"
 
 
 class Notice(BaseModel):
@@ -103,6 +107,44 @@ class Meeting(BaseModel):
     absent: list[str] = Field(
         default_factory=list
     )  # invited agencies nobody came from (001: send a replacement)
+    # What the meeting did that falls short of the guidance (a chair below the level's grade, level 3 without
+    # senior representation): recorded as it happened, and flagged to the co-ordinator.
+    shortfalls: list[str] = Field(default_factory=list)
+
+
+class ArchivedMeetings(BaseModel):
+    """The meetings a case no longer carries whole (continue-as-new keeps the newest): their numbers and the
+    agencies that attended each, so a request naming an old one (a subject access request, 001) still finds it
+    and whom to consult. Consecutive meetings attended by the same agencies share one entry (first, last,
+    attendees as a bit mask over `agencies`): a case carries every meeting it ever held in a few bytes."""
+
+    agencies: list[str] = Field(default_factory=list)
+    runs: list[tuple[int, int, int]] = Field(default_factory=list)
+
+    def add(self, meeting: Meeting) -> None:
+        mask = 0
+        for agency in meeting.attendees:
+            if agency not in self.agencies:
+                self.agencies.append(agency)
+            mask |= 1 << self.agencies.index(agency)
+        number = int(meeting.meeting_id.rsplit("-", 1)[1])
+        if self.runs and self.runs[-1][1] == number - 1 and self.runs[-1][2] == mask:
+            self.runs[-1] = (self.runs[-1][0], number, mask)
+        else:
+            self.runs.append((number, number, mask))
+
+    def attendees(self, meeting_id: str) -> list[str] | None:
+        """The agencies that attended the archived meeting, or None if it is not one."""
+        number = meeting_id.rsplit("-", 1)[-1]
+        if not number.isdigit():
+            return None
+        for first, last, mask in self.runs:
+            if first <= int(number) <= last:
+                return [a for i, a in enumerate(self.agencies) if mask >> i & 1]
+        return None
+
+    def last_number(self) -> int:
+        return self.runs[-1][1] if self.runs else 0
 
 
 class RiskChange(BaseModel):
@@ -111,6 +153,25 @@ class RiskChange(BaseModel):
     direction: str
     reported_at: datetime
     outcome: str | None = None
+    # What the reporting agency said and how the co-ordinator triaged it, and why (001, 003). Agencies' own
+    # words: the encrypted case file only, never a notice, the ledger or an attribute.
+    summary: str | None = None
+    triage_reason: str | None = None
+    new_level: int | None = None
+    triaged_at: datetime | None = None
+
+
+class LevelDecision(BaseModel):
+    """A decision that set the case's level, with what it stated: what level 2 cannot deliver (001, 003), which
+    of 004's level 3 criteria hold (England and Wales) and why. Carried whole: levels change rarely, and the
+    reason for a level outlives the run that took it. Agencies' own words: the encrypted case file only."""
+
+    decided_at: datetime
+    level: int
+    by: str  # "referral decision", a meeting id, "level change", or the change in risk triaged
+    reason: str | None = None
+    level_2_cannot_deliver: str | None = None
+    level_3_criteria: list[str] = Field(default_factory=list)
 
 
 class ExitRecord(BaseModel):
@@ -153,6 +214,7 @@ class SubjectAccessRequest(BaseModel):
     views: dict[str, str] = Field(default_factory=dict)  # agency -> "disclose" / "withhold: exemption"
     outcome: str | None = None
     exemption: str | None = None
+    reason: str | None = None  # the co-ordinator's reason for the decision (001)
 
 
 class Disclosure(BaseModel):

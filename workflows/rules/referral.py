@@ -7,18 +7,21 @@ with reasons. Acceptance asks each named agency to search its records and sets t
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
-from workflows.rules.calendar import local_date, local_time_on
+from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
 from workflows.rules.deadlines import (
+    DeadlineState,
+    DueDate,
     cancel_if_open,
     cancel_open_of,
     is_open,
     meet_deadline,
     open_deadline,
     open_of,
+    rearm_deadline,
 )
 from workflows.rules.eligibility import check_referrer
 from workflows.rules.errors import RuleViolation
@@ -28,10 +31,13 @@ from workflows.rules.management import (
     check_level_3_criteria,
     enter_level_1,
     leave_level_1,
+    record_level_decision,
+    refer_after_notification,
     refuse_level_1_for_category_3,
 )
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import (
+    disposal_notified,
     initial_meeting_rule,
     meet_pre_notification,
     open_pre_notification,
@@ -41,9 +47,9 @@ from workflows.rules.records import CO_ORDINATOR, NoticeKind, Referral, Stage
 from workflows.rules.rule_changes import (
     ELIGIBILITY,
     PRE_MEETING_INFORMATION_EXCHANGE,
-    REFERRAL_FROM_NOTIFICATION,
+    REFERRAL_DECISION_WAITS_FOR_INFORMATION,
 )
-from workflows.rules.safeguarding import asp_screening_falls_due, receive_asp_route
+from workflows.rules.safeguarding import advise_both_chairs, asp_screening_falls_due, receive_asp_route
 
 if TYPE_CHECKING:
     from workflows.rules.case import CaseFile
@@ -80,11 +86,19 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
     if opening.notification is not None:
         n = opening.notification
         if n.disposal_date is not None:
-            disposal = local_time_on(n.disposal_date, time(12))
+            disposal = disposal_notified(
+                n.disposal_date, n.disposal_notified_on, "notification.disposal_notified_on"
+            )
             open_deadline(
                 case, policy, DeadlineKind.NOTIFICATION, "notification", n.notifying_agency, disposal, now
             )
             meet_deadline(case, "notification", now)
+        elif n.disposal_notified_on is not None:
+            raise RuleViolation(
+                "give the disposal's date with the day it was notified",
+                "disposal notified",
+                "notification.disposal_date",
+            )
         open_deadline(case, policy, DeadlineKind.SCREENING, "screening", CO_ORDINATOR, now, now)
         asp_screening_falls_due(case, policy, "asp-screening:notification", now)
     if opening.sonr_end_date is not None:
@@ -100,15 +114,13 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
 
 def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecision, now: datetime) -> None:
     meet_deadline(case, "screening", now)
+    case.screening_reason = e.reason
     if e.outcome == "level-1":
         refuse_level_1_for_category_3(case, policy, "outcome")
         case.stage, case.level = Stage.LEVEL_1, 1
         enter_level_1(case, policy, now)
     else:
-        case.stage = Stage.REFERRAL_DUE
-        # 003 stage 2: "within five working days of submission of the notification form", not of its screening.
-        notified = (case.notified_at or case.opened_at) if case.follows(REFERRAL_FROM_NOTIFICATION) else now
-        open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, notified, now)
+        refer_after_notification(case, policy, now)
 
 
 def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted, now: datetime) -> None:
@@ -164,6 +176,9 @@ def request_further_information(
         now,
     )
     case.referral.awaiting_information = True
+    if case.follows(REFERRAL_DECISION_WAITS_FOR_INFORMATION):
+        asked = case.deadlines[deadline_id].due_date
+        _decision_waits(case, policy, asked, f"the further information is due {asked:%a %d %b %Y}", now)
     # What is missing is the co-ordinator's own words (they may name the subject): kept in the case file, which
     # is read through the audited API, never put in a notice.
     case.referral.information_requested.append(e.missing)
@@ -186,8 +201,36 @@ def supply_further_information(
     for d in open_requests:
         meet_deadline(case, d.deadline_id, now)
     case.referral.awaiting_information = False
+    if case.follows(REFERRAL_DECISION_WAITS_FOR_INFORMATION):
+        today = local_date(now)
+        _decision_waits(
+            case, policy, today, f"the further information arrived {today:%a %d %b %Y}", now, sooner=True
+        )
     if policy.policy.meeting_clock_after_further_information == "restart":
         case.referral.clock_from = now
+
+
+def _decision_waits(
+    case: CaseFile, policy: AreaPolicy, day: date, why: str, now: datetime, *, sooner: bool = False
+) -> None:
+    """001, 003: contact with the referring agency "may delay" the co-ordination that follows. The decision falls
+    due the co-ordinator's working days for it after `day` (the information due, or arrived); asked again it never
+    comes sooner, arrived it is counted afresh. A decision already missed stays missed."""
+    decision = case.deadlines.get("referral-decision")
+    if decision is None or decision.state is not DeadlineState.OPEN:
+        return
+    rule = policy.rule(DeadlineKind.REFERRAL_DECISION)
+    counting = policy.calendar.add_working_days(day, rule.timescale.amount)
+    due = DueDate(
+        end_of_local_day(counting.due_date),
+        counting.due_date,
+        f"{rule.timescale.amount_in_words()} after {why}",
+        counting,
+    )
+    if sooner or due.due_at > decision.due_at:
+        rearm_deadline(
+            case, policy, "referral-decision", due, now, "waits for the referrer's further information"
+        )
 
 
 def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
@@ -210,6 +253,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             "referral not accepted",
             ["The reasons are recorded in the case file (003)."],
         )
+        advise_both_chairs(case, "referral not accepted")
         if case.category == 3 and not policy.policy.category_3_may_be_level_1:
             exit_mappa(
                 case,
@@ -247,10 +291,14 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
     meet_deadline(case, "referral-decision", now)
     leave_level_1(case, f"referral accepted at level {e.level}", now)
     case.level = e.level
+    record_level_decision(
+        case, e.level, "referral decision", now, statement=statement, criteria=e.level_3_criteria
+    )
     case.stage = Stage.INFORMATION_SHARING
     case.notify(
         NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {e.level}", []
     )
+    advise_both_chairs(case, f"referral accepted at level {e.level}")
     exchange = case.follows(PRE_MEETING_INFORMATION_EXCHANGE)
     if exchange:
         _open_initial_meeting(case, policy, e.level, now)

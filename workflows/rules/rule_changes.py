@@ -27,7 +27,7 @@ ASP_SCREENING_OF_EVERY_NOTIFICATION = "asp-screening-of-every-notification"
 AP1_CLOCK_FROM_RE_SCREENING = "ap1-clock-from-re-screening"
 # 000: criteria found met after a meeting was recorded leave the AP1 breached as of that meeting, at once.
 AP1_BREACHED_BY_EARLIER_MEETING = "ap1-breached-by-earlier-meeting"
-# Issue 10 finding 1: only the co-ordinator names the ASP chair; an AP1 or an ASP inquiry concern does not.
+# 000: only the co-ordinator names the ASP chair (the role opens minutes); an AP1 or an ASP inquiry concern does not.
 ASP_CHAIR_NAMED_BY_CO_ORDINATOR = "asp-chair-named-by-co-ordinator"
 # 000: the same-day ASP share records what was shared, about whom, and with which recipient.
 ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM = "asp-share-records-what-and-with-whom"
@@ -36,11 +36,11 @@ CHILDREN_AT_RISK_NAMED = "children-at-risk-named"
 # 004: moving to level 3 in England and Wales states which of the level 3 criteria hold.
 LEVEL_3_CRITERIA_ENGLAND_AND_WALES = "level-3-criteria-england-and-wales"
 
-# Issue 10, finding 7: every date an event gives lies in the case's own order. A meeting is not dated before the
+# Dates in the case's order: every date an event gives lies in the case's own order. A meeting is not dated before the
 # referral it follows, nor a date planned at it (review, plan actions) before the day it is recorded, and a
 # deadline is never met before it was opened.
 DATES_IN_CASE_ORDER = "dates-in-case-order"
-# Issue 10, finding 10: a stored minute is the record of one meeting; a second meeting naming it is refused.
+# 001, 003 (a full minute of each meeting): a stored minute is the record of one meeting; a second meeting naming it is refused.
 ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 
 # Found by the property-based tests: a meeting held before the AP1 referral, or a second ASP screening, breached
@@ -52,7 +52,7 @@ ONE_MINUTE_ONE_MEETING = "one-minute-one-meeting"
 # pre-meeting information was missed, or a meeting date moved after it was sent, escalated it again: neither does.
 BREACH_ESCALATED_ONCE = "breach-escalated-once"
 
-# Issue 9 points 9-14, 16 (attendance, level 1, eligibility, exit basis, escalation routing, subject informed).
+# Attendance, level 1, eligibility, exit basis, escalation routing and the subject told (001, 002, 003, 004).
 # A meeting lists each person present (substitutes marked), each signs; invitations recorded; level 3 needs
 # someone able to commit resources from each agency present; the chair's grade fits the level (001, 003, 004).
 PER_PERSON_ATTENDANCE = "per-person-attendance"
@@ -71,6 +71,53 @@ ESCALATION_ROUTING = "escalation-routing"
 SUBJECT_INFORMED_DEADLINE = "subject-informed-deadline"
 # The review maximum is read in the unit an area override gives, not always as weeks.
 REVIEW_OVERRIDE_IN_OWN_UNIT = "review-override-in-own-unit"
+# 000, 002, 004: the AP1, the adult safeguarding referral, the same-day ASP share and the SWIS alert outlive the
+# exit decision, as the child protection referral does (000: the AP1 "within 24 hours so as to minimise risk").
+SAFEGUARDING_OUTLIVES_EXIT = "safeguarding-outlives-exit"
+# 003 stage 2: a risk triage asking for a referral while the notification awaits screening is the screening's
+# decision: it meets the screening, and the referral counts from the notification's submission, not the triage.
+TRIAGE_AT_NOTIFICATION_SCREENS_IT = "triage-at-notification-screens-it"
+# A new release or discharge date never puts the initial meeting later than a risk triage brought it forward to;
+# when it moves the meeting, the co-ordinator is told.
+MEETING_BROUGHT_FORWARD_STAYS = "meeting-brought-forward-stays"
+# 003 stage 5: a category 2 or 3 case opened by its disposal, upcoming release or discharge plans for the end of
+# its supervision or licence as any other opening does.
+LICENCE_END_ON_EVERY_OPENING = "licence-end-on-every-opening"
+# 001: a managed case raised to level 3 has its level 3 meeting (MAPPP) within five working days of the raise, as
+# a referral to level 3 does, not only a review within the level 3 maximum; a custody case's meeting is retitled.
+LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS = "level-3-meeting-within-five-working-days"
+# 000: the AP1's 24 hours run from the screening that found the criteria met, so it can be reminded; a meeting
+# held before that screening is the co-ordinator's lateness (the screening), never the lead agency's AP1.
+AP1_FROM_THE_SCREENING = "ap1-from-the-screening"
+# 001, 003: asking the referrer for more "may delay" what follows: the co-ordinator's decision falls due a decision's
+# time after the information is due, and is counted afresh from the day it arrives.
+REFERRAL_DECISION_WAITS_FOR_INFORMATION = "referral-decision-waits-for-information"
+# 003 stage 2: a custody (or CPA) case notified early owes its referral by twelve weeks before release (or
+# discharge), not five working days after the notification; never sooner than those five working days.
+CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE = "custody-referral-by-twelve-weeks-before-release"
+
+# 003 stage 4: a meeting is on time when it is held by its due day, whenever it is recorded (a breach marked
+# while it was unrecorded is withdrawn); 000: the SWIS alert, "immediately after the meeting", counts from the
+# meeting's recording, the first moment the lead professional can be directed to it.
+MEETING_ON_TIME_BY_DAY_HELD = "meeting-on-time-by-day-held"
+# 004 "Level 3" (England and Wales): its criteria are stated wherever level 3 is decided: a triage to level 3
+# (before the initial meeting too) and every meeting that decides level 3, not only a move to it.
+LEVEL_3_CRITERIA_AT_EVERY_DECISION = "level-3-criteria-at-every-decision"
+# 001, 003, 004: a meeting that was held is recorded whatever fell short: a chair below the level's grade, or
+# an agency at a level 3 meeting with nobody able to commit its resources, is recorded on the meeting and the
+# co-ordinator told, not refused (a refusal lost the record of a meeting that happened).
+HELD_MEETING_RECORDED_WITH_SHORTFALLS = "held-meeting-recorded-with-shortfalls"
+# 000, 001: in Scotland category 2 is the mentally disordered restricted patient; 004's category 2 (12 months
+# or more in custody or hospital, then supervision or licence) is England and Wales only.
+SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS = "scottish-category-2-restricted-patients"
+# 000 for a case open to MAPPA and ASP: the council officer (of the ASP chair's council) attends the MAPPA meeting,
+# the minutes go to both chairs, the co-ordinator's decision on an ASP-route referral goes to both chairs, and the
+# co-ordinator is prompted to name the ASP chair when the ASP side opens without one.
+ASP_CROSS_FORUM_RULES = "asp-cross-forum-rules"
+# An imported case is the dated events a live case would have received (notification, screening, referral,
+# decision, meeting), applied through the live handlers; what fell due before the import is recorded as
+# breached without an escalation per deadline (the import's one summary lists it) and re-escalated from then.
+IMPORT_AS_DATED_EVENTS = "import-as-dated-events"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -97,4 +144,18 @@ RULE_CHANGES: tuple[str, ...] = (
     ESCALATION_ROUTING,
     SUBJECT_INFORMED_DEADLINE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
+    MEETING_ON_TIME_BY_DAY_HELD,
+    LEVEL_3_CRITERIA_AT_EVERY_DECISION,
+    HELD_MEETING_RECORDED_WITH_SHORTFALLS,
+    SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
+    ASP_CROSS_FORUM_RULES,
+    IMPORT_AS_DATED_EVENTS,
+    SAFEGUARDING_OUTLIVES_EXIT,
+    TRIAGE_AT_NOTIFICATION_SCREENS_IT,
+    MEETING_BROUGHT_FORWARD_STAYS,
+    LICENCE_END_ON_EVERY_OPENING,
+    LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
+    AP1_FROM_THE_SCREENING,
+    REFERRAL_DECISION_WAITS_FOR_INFORMATION,
+    CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
 )

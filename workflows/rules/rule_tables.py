@@ -16,7 +16,7 @@ COMMON_RULES: tuple[StatutoryRule, ...] = (
         "three working days of being notified of a community sentence disposal.",
         "003",
         in_working_days(3),
-        "community sentence disposal",
+        "being notified of the community sentence disposal",
         "lead agency",
         reminder=in_working_days(1),
     ),
@@ -81,7 +81,8 @@ COMMON_RULES: tuple[StatutoryRule, ...] = (
         "002; timescale a policy value",
         in_working_days(1),
         "children at risk identified",
-        "lead agency",
+        # 002: the agency worker who identifies specific children at risk refers them; the case charges it.
+        "agency that identified the risk",
     ),
     StatutoryRule(
         DeadlineKind.RECORD_SEARCH,
@@ -183,7 +184,7 @@ COMMON_RULES: tuple[StatutoryRule, ...] = (
 
 
 # Deadlines that run before the case exists (disposal, release, discharge) and the timing of the information
-# exchange before the initial meeting (issue 9, part 2).
+# exchange before the initial meeting (003 stages 1-4).
 TIMELINE_RULES: tuple[StatutoryRule, ...] = (
     StatutoryRule(
         DeadlineKind.RESTRICTED_PATIENT_REFERRAL,
@@ -232,7 +233,7 @@ TIMELINE_RULES: tuple[StatutoryRule, ...] = (
 )
 
 
-# Level 1, the subject told, and exit planning for category 2 and 3 (issue 9 part 2).
+# Level 1 (004), the subject told (002), and exit planning for category 2 and 3 (003 stage 5).
 LEVEL_1_AND_SUBJECT_RULES: tuple[StatutoryRule, ...] = (
     StatutoryRule(
         DeadlineKind.LEVEL_1_RMP,
@@ -337,7 +338,7 @@ SCOTLAND_ONLY_RULES: tuple[StatutoryRule, ...] = (
         "Where the 3-point criteria are met an AP1 referral is made within 24 hours, and before any MAPPA meeting.",
         "000",
         Timescale("hours", 24),
-        "receipt of referral",
+        "the screening that found the criteria met",
         "lead agency",
         reminder=Timescale("hours", 4),
     ),
@@ -355,7 +356,7 @@ SCOTLAND_ONLY_RULES: tuple[StatutoryRule, ...] = (
         DeadlineKind.SWIS_ALERT,
         "SWIS alert updated by the lead professional",
         "After a MAPPA meeting the lead professional updates the SWIS alert immediately.",
-        "000",
+        "000 (given there for meetings of cases open to MAPPA and ASP; after every Scottish meeting a policy value)",
         Timescale("same_day"),
         "meeting held",
         "lead professional",
@@ -372,12 +373,14 @@ ENGLAND_AND_WALES_ONLY_RULES: tuple[StatutoryRule, ...] = (
         "002, 004; timescale a policy value",
         in_working_days(1),
         "adult at risk identified",
-        "lead agency",
+        "agency that identified the risk",
     ),
 )
 
 
-def review_rules(level_2_weeks: int, level_3_weeks: int, source: str) -> tuple[StatutoryRule, ...]:
+def review_rules(
+    level_2_weeks: int, level_3_weeks: int, source: str, level_3_source: str | None = None
+) -> tuple[StatutoryRule, ...]:
     return (
         StatutoryRule(
             DeadlineKind.REVIEW_LEVEL_2,
@@ -395,7 +398,7 @@ def review_rules(level_2_weeks: int, level_3_weeks: int, source: str) -> tuple[S
             "level 3 review meeting (MAPPP)",
             f"Level 3 cases will be reviewed no less than once every {level_3_weeks} weeks; the review date is "
             "set at each meeting and may be sooner.",
-            source,
+            level_3_source or source,
             in_weeks(level_3_weeks),
             "last meeting",
             "co-ordinator",

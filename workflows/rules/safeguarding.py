@@ -17,15 +17,25 @@ from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date, local_time_on
-from workflows.rules.deadlines import Deadline, breach_deadline, meet_deadline, open_deadline, open_of
+from workflows.rules.deadlines import Deadline, breach_deadline, meet_deadline, open_deadline, open_of, touch
 from workflows.rules.errors import RuleViolation
 from workflows.rules.ownership import sender_may_meet
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, AdultAtRisk, AspShare, ChildAtRiskRecord, next_number
+from workflows.rules.records import (
+    CHAIR,
+    CO_ORDINATOR,
+    AdultAtRisk,
+    AspShare,
+    ChildAtRiskRecord,
+    NoticeKind,
+    next_number,
+)
 from workflows.rules.rule_changes import (
     AP1_BREACHED_BY_EARLIER_MEETING,
     AP1_CLOCK_FROM_RE_SCREENING,
+    AP1_FROM_THE_SCREENING,
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
+    ASP_CROSS_FORUM_RULES,
     ASP_SCREENING_OF_EVERY_NOTIFICATION,
     ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM,
     CHILDREN_AT_RISK_NAMED,
@@ -60,7 +70,7 @@ def asp_chair_copied(case: CaseFile) -> str | None:
 
 def asp_chair_may_read(case: CaseFile) -> str | None:
     """The ASP chair's agency that may read minutes as of right: one the co-ordinator named, never one that
-    named itself (issue 10 finding 1), and only while the ASP side is open."""
+    named itself, and only while the ASP side is open (000)."""
     return asp_chair_copied(case) if case.asp_chair_named else None
 
 
@@ -91,6 +101,38 @@ def receive_asp_route(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpenin
 def name_asp_chair(case: CaseFile, policy: AreaPolicy, e: ev.AspChairNamed, now: datetime) -> None:
     _require_asp(policy)
     case.asp_open, case.asp_chair_agency, case.asp_chair_named = True, e.asp_chair_agency, True
+
+
+def prompt_to_name_asp_chair(case: CaseFile) -> None:
+    """000: once the case is open to both forums, both chairs share the minutes and the council officer attends
+    MAPPA meetings; the co-ordinator is prompted to name the ASP chair that makes this work."""
+    if case.follows(ASP_CROSS_FORUM_RULES) and case.asp_open and not case.asp_chair_named:
+        case.notify(
+            NoticeKind.ASP_CHAIR_TO_NAME, CO_ORDINATOR, "the case is open to ASP: name its ASP chair", []
+        )
+
+
+def advise_both_chairs(case: CaseFile, decision: str) -> None:
+    """000 "Referral of Cases from ASP to MAPPA": the co-ordinator advises the MAPPA and ASP chairs whether a
+    referral from an ASP case conference meets the threshold to be managed within MAPPA."""
+    if not case.follows(ASP_CROSS_FORUM_RULES) or case.route is not ev.EntryRoute.ASP_CASE_CONFERENCE:
+        return
+    for chair in dict.fromkeys(c for c in (CHAIR, asp_chair_copied(case)) if c):
+        case.notify(
+            NoticeKind.REFERRAL_DECISION, chair, f"{decision}: the co-ordinator's advice to both chairs", []
+        )
+
+
+def cross_forum_attendance(case: CaseFile, attendees: list[str]) -> str | None:
+    """000 "Attendance at MAPPA / ASP Meetings": where a case is referred between the forums, the council officer
+    or delegate attends the MAPPA meeting. What falls short, or None."""
+    council = asp_chair_copied(case)
+    if not case.follows(ASP_CROSS_FORUM_RULES) or council is None or council in attendees:
+        return None
+    return (
+        "the case is open to MAPPA and ASP: the council officer or a delegate attends the MAPPA meeting (000); "
+        f"nobody from {council} was present"
+    )
 
 
 def close_asp_side(case: CaseFile, policy: AreaPolicy, e: ev.AspSideClosed, now: datetime) -> None:
@@ -169,6 +211,13 @@ def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening,
         ap1 = case.deadlines[adult.ap1_deadline_id]
         if ap1.is_open or ap1.met_at is not None:
             return  # already running (breached or not), or already made: a re-screening changes neither
+    if case.follows(AP1_FROM_THE_SCREENING):
+        # 000: the lead agency makes the AP1 once the co-ordinator "knows or believes the adult meets the
+        # criteria": its 24 hours start here, reminded before they end.
+        _open_ap1(case, policy, adult, ap1_id, now, now)
+        if not screened_before:
+            _screening_after_a_meeting(case, due, now)
+        return
     # The 24 hours run from the receipt this screening answers (the latest, when a referral followed the
     # notification); a re-screening, or a screening nothing called for, starts them itself, so an AP1 never
     # opens already breached by the time the criteria were not known to be met.
@@ -183,6 +232,34 @@ def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening,
             case, ap1_id, now, f"{first.meeting_id} was held before the AP1 referral was made (000)"
         )
         ap1.breached_at = min(ap1.due_at, local_time_on(first.held_on, time(12)))
+
+
+def _screening_after_a_meeting(case: CaseFile, screenings: list[Deadline], now: datetime) -> None:
+    """000: the referral is considered against the criteria so that the AP1 comes "prior to any MAPPA meeting". A
+    screening that found them met after a meeting was late as of that meeting: the co-ordinator's, escalated to the
+    chair, never the lead agency's. One already late by its own 24 hours keeps that lateness."""
+    for d in screenings:
+        first = next((m for m in case.meetings if m.held_on >= local_date(d.opened_at)), None)
+        if first is None or d.breached_at is not None:
+            continue
+        assert d.met_at is not None
+        d.breached_at = max(d.opened_at, min(local_time_on(first.held_on, time(12)), d.met_at))
+        d.breach_note = f"{first.meeting_id} was held before the screening found the ASP criteria met (000)"
+        case.notify(
+            NoticeKind.BREACH_ESCALATION,
+            CHAIR,
+            f"BREACHED: {d.title}",
+            [
+                d.breach_note,
+                d.explanation,
+                f"Responsible: {d.responsible}",
+                f"Rule ({d.source}): {d.rule_text}",
+            ],
+            d.deadline_id,
+            d.due_at,
+            passes_over=[CO_ORDINATOR],
+        )
+        touch(case, d.deadline_id)
 
 
 def ap1_deadline_id(adult_id: str) -> str:
@@ -218,6 +295,7 @@ def record_ap1_referral(case: CaseFile, policy: AreaPolicy, e: ev.Ap1ReferralMad
         )
     meet_deadline(case, due[0].deadline_id, now)
     case.asp_open = True
+    prompt_to_name_asp_chair(case)
     if not case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
         # As it was: the AP1 named the chair (the API now lets only the co-ordinator fill the field).
         case.asp_chair_agency = e.asp_chair_agency
@@ -234,8 +312,9 @@ def record_asp_inquiry_concern(
     deadline_id = f"asp-information-sharing-{case.next_seq()}"
     open_deadline(case, policy, DeadlineKind.ASP_INFORMATION_SHARING, deadline_id, e.raised_by, now, now)
     case.asp_open = True
+    prompt_to_name_asp_chair(case)
     if not case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
-        # As it was: the raising agency became the ASP chair (issue 10 finding 1: it could name itself).
+        # As it was: the raising agency became the ASP chair (it could name itself).
         case.asp_chair_agency = case.asp_chair_agency or e.raised_by
 
 

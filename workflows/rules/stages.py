@@ -61,7 +61,7 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.MeetingHeld:                 (_MEETING,            meetings.record_meeting),
     ev.MinuteFiled:                 (_ANY_OR_EXITING,     confidentiality.file_minute),
     ev.MinutesCirculated:           (_ANY_OR_EXITING,     meetings.circulate_minutes),
-    ev.SwisAlertUpdated:            (_ANY,                meetings.record_swis_alert_update),
+    ev.SwisAlertUpdated:            (_ANY_OR_EXITING,     meetings.record_swis_alert_update),
     ev.RmpActionCompleted:          (_ANY,                meetings.complete_rmp_action),
     # active management, risk and level changes
     ev.RiskChangeReported:          (_ANY,                management.report_risk_change),
@@ -71,19 +71,20 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.Level1ReviewRecorded:        (_LEVEL_1,            management.record_level_1_review),
     # safeguarding: ASP (Scotland), adults at risk, child protection
     ev.AspScreening:                (_SCREENABLE_FOR_ASP, safeguarding.record_asp_screening),
-    ev.Ap1ReferralMade:             (_ANY,                safeguarding.record_ap1_referral),
+    ev.Ap1ReferralMade:             (_ANY_OR_EXITING,     safeguarding.record_ap1_referral),
     ev.AspInquiryConcern:           (_ANY,                safeguarding.record_asp_inquiry_concern),
-    ev.AspInformationShared:        (_ANY,                safeguarding.record_asp_information_shared),
+    ev.AspInformationShared:        (_ANY_OR_EXITING,     safeguarding.record_asp_information_shared),
     ev.AspChairNamed:               (_ANY,                safeguarding.name_asp_chair),
     ev.AspSideClosed:               (_ANY,                safeguarding.close_asp_side),
     ev.AdultAtRiskIdentified:       (_ANY,                safeguarding.record_adult_at_risk),
     ev.AdultSafeguardingReferralMade:
-                                    (_ANY,                safeguarding.record_adult_safeguarding_referral),
+                                    (_ANY_OR_EXITING,     safeguarding.record_adult_safeguarding_referral),
     ev.ChildrenAtRisk:              (_ANY,                safeguarding.record_children_at_risk),
     ev.ChildProtectionReferralMade: (_ANY_OR_EXITING,     safeguarding.record_child_protection_referral),
     # exit
     ev.SonrEndNoticeGiven:          (_ANY,                exit.give_sonr_end_notice),
     ev.SupervisionEndNoticeGiven:   (_ANY,                exit.give_supervision_end_notice),
+    ev.EndDateRecorded:             (_ANY,                exit.record_end_date),
     ev.ExitDecision:                (_ANY,                exit.decide_exit),
     # confidentiality and subject access
     ev.SubjectInformed:             (_ANY,                confidentiality.record_subject_informed),

@@ -8,6 +8,7 @@ jurisdiction and area (policy.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -92,6 +93,7 @@ Responsible = Literal[
     "lead professional",
     "owner agency",
     "council officer",
+    "agency that identified the risk",
 ]
 
 
@@ -106,6 +108,27 @@ class StatutoryRule:
     responsible: Responsible
     # A reminder goes to the responsible agency this long before the deadline (None: no reminder).
     reminder: Timescale | None = None
+
+
+_SEED = re.compile(r"\b00[0-4]\b")
+
+
+def source_in_words(source: str) -> str:
+    """Why a deadline falls when it does, for a reader who does not know the guidance by number: a rule's
+    `source` in plain words, the guidance numbers kept at the end as the reference (docs/SOURCES.md)."""
+    cited = ", ".join(dict.fromkeys(_SEED.findall(source)))
+    reference = f" (guidance {cited})" if cited else ""
+    if source.endswith(" area policy"):
+        area = source.rpartition("; ")[2].removesuffix(" area policy")
+        return f"{area} sets its own time for this, in place of the usual one{reference}"
+    if source.startswith("policy value in England and Wales"):
+        return (
+            "the England and Wales guidance sets no time for this, so the time the Scottish guidance sets is "
+            f"used{reference}"
+        )
+    if "policy value" in source:
+        return f"the guidance asks for this without setting a time, so a time was chosen locally{reference}"
+    return f"the time the MAPPA guidance sets{reference}"
 
 
 def in_working_days(n: int) -> Timescale:

@@ -168,6 +168,13 @@ EVENTS = st.one_of(
     st.builds(
         ev.LevelChanged, new_level=level, reason=text, level_2_cannot_deliver=st.one_of(st.none(), text)
     ),
+    st.builds(
+        ev.EndDateRecorded,
+        recorded_by=agency,
+        ends=st.sampled_from(["sonr", "supervision-or-licence"]),
+        end_date=day,
+        reason=text,
+    ),
     st.builds(ev.SonrEndNoticeGiven, given_by=agency),
     st.builds(ev.SupervisionEndNoticeGiven, given_by=agency),
     st.builds(ev.Level1PlanRecorded, recorded_by=agency, summary=st.one_of(st.none(), text)),

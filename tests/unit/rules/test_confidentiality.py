@@ -1,6 +1,6 @@
 """Confidentiality and subject access (001, 002, 003): the core's rules. In the guidance's words; pure: a clock is passed in."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -24,6 +24,7 @@ from api.minutes import (
 from store.models import Minute, TokenRole
 from tests.case_builders import accept, community_notification, meeting, referral
 from tests.unit.rules.cases import at, referred_case
+from workflows.case import CLOSED_DEADLINES_KEPT, MEETINGS_KEPT
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, Meeting, RuleViolation
 from workflows.rules.deadlines import DeadlineState
@@ -91,6 +92,29 @@ def test_a_subject_access_request_consults_each_attending_agency_and_is_decided_
     assert case.deadlines["sar-1"].state is DeadlineState.MET
     assert case.deadlines["sar-1:police-scotland-lanarkshire"].state is DeadlineState.CANCELLED
     assert case.subject_access_requests[0].views["nhs-lanarkshire"] == "withhold: serious harm"
+    assert case.subject_access_requests[0].reason == "risk to victim"  # the decision's reason is kept (001)
+
+
+def test_a_subject_access_request_may_name_a_meeting_older_than_those_a_new_run_carries_whole():
+    case = referred_case()
+    first_attended = ["police-scotland-lanarkshire", "lanarkshire-justice-social-work", "lanarkshire-housing"]
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, held + timedelta(weeks=2), attendees=first_attended), at(held))
+    for _ in range(MEETINGS_KEPT + 1):
+        held += timedelta(weeks=2)
+        case.apply(meeting(held, held + timedelta(weeks=2)), at(held))
+    # Continue-as-new: the case is trimmed as the workflow trims it, then carried as its payload is.
+    case.archive_closed(CLOSED_DEADLINES_KEPT, MEETINGS_KEPT)
+    case = CaseFile.model_validate_json(case.model_dump_json())
+    assert "meeting-1" not in {m.meeting_id for m in case.meetings}
+    case.apply(ev.SubjectAccessRequested(meeting_ids=["meeting-1"]), at(held, 16))
+    assert case.subject_access_requests[-1].consulted == sorted(first_attended)
+    with pytest.raises(RuleViolation, match="no meeting meeting-99"):
+        case.check(ev.SubjectAccessRequested(meeting_ids=["meeting-99"]), at(held, 16))
+    # The next meeting's number follows the last one held, archived or not.
+    held += timedelta(weeks=2)
+    case.apply(meeting(held, held + timedelta(weeks=2)), at(held))
+    assert case.meetings[-1].meeting_id == f"meeting-{MEETINGS_KEPT + 3}"
 
 
 # ------------------------------------------------------------------ minutes on a need-to-know basis

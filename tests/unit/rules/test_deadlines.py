@@ -9,7 +9,10 @@ from tests.case_builders import (
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile, NoticeKind
-from workflows.rules.deadlines import DeadlineState, DueDate, rearm_deadline
+from workflows.rules.deadlines import DeadlineState, DueDate, compute_due, rearm_deadline
+from workflows.rules.policy import DeadlineKind, area_policy
+
+LANARKSHIRE = area_policy("lanarkshire")
 
 
 def test_a_deadline_is_reminded_then_breached_then_re_escalated_to_the_chair():
@@ -174,3 +177,21 @@ def test_older_meetings_carried_into_a_new_run_keep_who_attended_but_not_each_si
     oldest, *_, newest = case.meetings
     assert oldest.attendees and not oldest.people and not oldest.not_to_be_shared
     assert newest.people and newest.not_to_be_shared
+
+
+# ------------------------------------------------------------------ closed days named, counted back or ahead
+
+
+def test_a_date_counted_back_in_working_days_names_the_holidays_it_passed_over():
+    """The exit review falls "before the SONR end date": a SONR ending Tue 29 Dec 2026 in Scotland is reviewed by
+    Thu 24 Dec, and the explanation says why not Mon 28 Dec."""
+    rule = LANARKSHIRE.rule(DeadlineKind.EXIT_REVIEW)
+    due = compute_due(LANARKSHIRE, rule, at(date(2026, 12, 29), 12))
+    assert due.due_date == date(2026, 12, 24)
+    assert "25 Dec Christmas Day (bank holiday)" in due.explanation and "28 Dec" in due.explanation
+
+
+def test_lanarkshire_closes_for_easter_monday_every_year_not_only_2026_and_2027():
+    assert not LANARKSHIRE.calendar.is_working_day(date(2028, 4, 17))
+    assert not LANARKSHIRE.calendar.is_working_day(date(2035, 3, 26))
+    assert area_policy("glasgow").calendar.is_working_day(date(2028, 4, 17))

@@ -16,6 +16,7 @@ from workflows.rules.case import RuleViolation, Stage
 from workflows.rules.confidentiality import attendance_basis
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import AREAS, Area, DeadlineKind, Timescale, area_policy
+from workflows.rules.records import NoticeKind
 
 
 def test_a_record_search_returned_by_an_agency_not_asked_is_refused():
@@ -148,7 +149,7 @@ def test_a_meeting_with_no_invitations_recorded_is_refused():
         case.check(_attended([_person(POLICE, "DI Morag Reid")], []), at(date(2026, 12, 1)))
 
 
-def test_level_3_representatives_must_have_authority_to_commit_resources():
+def test_a_level_3_meeting_where_nobody_could_commit_an_agency_s_resources_is_recorded_and_flagged():
     case = referred_case(level=3)
     people = [
         _person(POLICE, "DCI Morag Reid", can_commit_resources=True),
@@ -158,14 +159,17 @@ def test_level_3_representatives_must_have_authority_to_commit_resources():
     event = _attended(
         people, [POLICE, JSW], held_on=held, next_review_date=date(2026, 12, 18), level_decided=3
     )
-    with pytest.raises(RuleViolation, match="senior enough to commit its resources") as refused:
-        case.check(event, at(held))
-    assert "lanarkshire-justice-social-work" in refused.value.message
-    people[1] = _person(JSW, "Ann Fraser", can_commit_resources=True)
-    case.apply(event.model_copy(update={"attendees": people}), at(held, 16))
+    case.apply(event, at(held, 16))
+    held_meeting = case.meetings[-1]
+    assert case.deadlines["initial-meeting"].state is DeadlineState.MET  # it happened, in time
+    assert any("senior enough to commit its resources" in s and JSW in s for s in held_meeting.shortfalls)
+    flag = next(n for n in case.outbox if n.kind is NoticeKind.MEETING_SHORTFALL)
+    assert flag.to == "co-ordinator" and flag.lines == held_meeting.shortfalls
+    # The people present are staff named by agencies: never in the flag, which is e-mailed.
+    assert "Ann Fraser" not in " ".join([flag.title, *flag.lines])
 
 
-def test_a_level_3_meeting_is_chaired_by_a_senior_manager_and_a_level_2_by_a_manager_or_above():
+def test_a_lanarkshire_level_3_meeting_chaired_by_a_manager_is_recorded_and_flagged_without_citing_004():
     level_3 = referred_case(level=3)
     people = [_person(POLICE, "DI Morag Reid", can_commit_resources=True)]
     held = date(2026, 11, 13)
@@ -177,12 +181,42 @@ def test_a_level_3_meeting_is_chaired_by_a_senior_manager_and_a_level_2_by_a_man
         level_decided=3,
         chair_grade=ev.ChairGrade.MANAGER,
     )
-    with pytest.raises(RuleViolation, match="level 3 meeting is chaired by a senior manager") as refused:
-        level_3.check(event, at(held))
+    level_3.apply(event, at(held, 16))
+    (shortfall,) = level_3.meetings[-1].shortfalls
+    assert "a level 3 meeting is chaired by a senior manager" in shortfall
+    assert "004" not in shortfall and "policy value in Scotland" in shortfall
+    # The grade is still asked for: a meeting that does not say how senior its chair was is not recorded.
+    with pytest.raises(RuleViolation, match="say how senior the chair was") as refused:
+        referred_case(level=3).check(event.model_copy(update={"chair_grade": None}), at(held, 16))
     assert refused.value.field == "chair_grade"
     level_2 = referred_case()
     level_2.apply(_attended(people, [POLICE], chair_grade=ev.ChairGrade.MANAGER), at(date(2026, 12, 1), 16))
-    assert level_2.meetings[-1].chair_grade == "manager"
+    assert level_2.meetings[-1].chair_grade == "manager" and not level_2.meetings[-1].shortfalls
+
+
+def test_the_chair_grades_are_004_s_in_england_and_wales_and_a_policy_value_in_scotland():
+    england, scotland = area_policy("wiltshire-and-swindon"), area_policy("lanarkshire")
+    for level in (2, 3):
+        assert england.policy.chair_grades[level][1].endswith("(004)")
+        assert "004" not in scotland.policy.chair_grades[level][1]
+        assert england.policy.chair_grades[level][0] is scotland.policy.chair_grades[level][0]
+
+
+def test_a_case_opened_before_the_correction_still_refuses_a_meeting_that_falls_short():
+    case = referred_case(level=3)
+    case.rule_changes.remove("held-meeting-recorded-with-shortfalls")
+    people = [_person(POLICE, "DI Morag Reid", can_commit_resources=True)]
+    held = date(2026, 11, 13)
+    event = _attended(
+        people,
+        [POLICE],
+        held_on=held,
+        next_review_date=date(2026, 12, 18),
+        level_decided=3,
+        chair_grade=ev.ChairGrade.MANAGER,
+    )
+    with pytest.raises(RuleViolation, match="level 3 meeting is chaired by a senior manager"):
+        case.check(event, at(held))
 
 
 def test_the_chair_is_one_of_the_people_present():
@@ -212,3 +246,43 @@ def test_an_area_override_of_a_review_timescale_is_read_in_its_own_unit_not_as_w
         case.check(meeting(held, latest + timedelta(days=1)), at(held))  # read as 30 weeks, it was allowed
     case.apply(meeting(held, latest), at(held, 16))
     assert case.deadlines["review:meeting-1"].due_date == latest
+
+
+# ------------------------------------------------------------------ judged by the day held (003 stage 4; 000)
+
+
+def test_a_level_3_meeting_held_on_its_due_day_and_recorded_the_next_day_was_held_in_time():
+    case = referred_case(level=3)
+    due = case.deadlines["initial-meeting"]
+    case.tick(due.due_at + timedelta(minutes=1))  # nobody has recorded it yet: the clock marks it missed
+    assert due.state is DeadlineState.BREACHED
+    recorded = at(due.due_date + timedelta(days=1))
+    case.apply(meeting(due.due_date, due.due_date + timedelta(weeks=6), level=3), recorded)
+    assert due.state is DeadlineState.MET and not due.met_late
+    assert due.breached_at is None and "held on" in due.explanation
+    # 000: the SWIS alert "immediately after the meeting" counts from the meeting's recording.
+    swis = case.deadlines["swis-alert:meeting-1"]
+    assert swis.due_date == recorded.date() and swis.state is DeadlineState.OPEN
+    case.tick(recorded)
+    assert swis.state is DeadlineState.OPEN
+
+
+def test_a_meeting_held_after_its_due_day_stays_late_however_it_is_recorded():
+    case = referred_case(level=3)
+    due = case.deadlines["initial-meeting"]
+    late = due.due_date + timedelta(days=1)
+    case.tick(due.due_at + timedelta(minutes=1))
+    case.apply(meeting(late, late + timedelta(weeks=6), level=3), at(late, 16))
+    assert due.state is DeadlineState.MET and due.met_late
+
+
+def test_a_case_opened_before_the_correction_counts_a_meeting_by_its_recording():
+    case = referred_case(level=3)
+    case.rule_changes.remove("meeting-on-time-by-day-held")
+    due = case.deadlines["initial-meeting"]
+    case.tick(due.due_at + timedelta(minutes=1))
+    case.apply(
+        meeting(due.due_date, due.due_date + timedelta(weeks=6), level=3),
+        at(due.due_date + timedelta(days=1)),
+    )
+    assert due.met_late

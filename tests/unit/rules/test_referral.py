@@ -24,6 +24,28 @@ def test_a_notification_within_three_working_days_of_disposal_is_met_on_time():
     assert d.due_date == date(2026, 11, 5)
 
 
+def test_the_three_working_days_count_from_when_the_authority_was_notified_of_the_disposal():
+    """003 stage 2: "within three workings days of being notified of a community sentence disposal": a disposal
+    the police heard of two days after the court made it is counted from that day, not the court's."""
+    opening = community_notification(disposal_date=date(2026, 11, 2))
+    assert opening.notification is not None
+    told = opening.notification.model_copy(update={"disposal_notified_on": date(2026, 11, 4)})
+    case = CaseFile.open(opening.model_copy(update={"notification": told}), at(date(2026, 11, 9)))
+    d = case.deadlines["notification"]
+    assert d.counted_from == date(2026, 11, 4) and d.due_date == date(2026, 11, 9)
+    assert d.state is DeadlineState.MET and not d.met_late
+    assert "Wed 04 Nov 2026" in d.explanation
+
+
+def test_a_disposal_cannot_be_notified_before_the_court_made_it():
+    opening = community_notification(disposal_date=date(2026, 11, 2))
+    assert opening.notification is not None
+    told = opening.notification.model_copy(update={"disposal_notified_on": date(2026, 10, 30)})
+    with pytest.raises(RuleViolation, match="before the disposal") as refused:
+        CaseFile.open(opening.model_copy(update={"notification": told}), at(date(2026, 11, 4)))
+    assert refused.value.field == "notification.disposal_notified_on"
+
+
 def test_a_late_notification_is_recorded_as_met_late_and_breached():
     case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 9)))
     d = case.deadlines["notification"]
@@ -150,6 +172,75 @@ def test_further_information_restarts_the_meeting_clock():
     assert case.deadlines["initial-meeting"].due_date == date(2026, 11, 19)
 
 
+def _referral_waiting_for_information(rule_changes_removed: tuple[str, ...] = ()) -> CaseFile:
+    """Referred Mon 9 Nov 2026 at 10:00 (decision due Thu 12 Nov); the co-ordinator asks for more at 11:00 (due
+    from the referrer Thu 12 Nov)."""
+    case = CaseFile.open(community_notification(disposal_date=date(2026, 11, 2)), at(date(2026, 11, 4)))
+    for name in rule_changes_removed:
+        case.rule_changes.remove(name)
+    case.apply(referral(2), at(date(2026, 11, 9)))
+    assert case.deadlines["referral-decision"].due_date == date(2026, 11, 12)
+    case.apply(ev.FurtherInformationRequested(missing="current risk assessment"), at(date(2026, 11, 9), 11))
+    return case
+
+
+def test_the_referral_decision_waits_while_the_referrer_is_still_within_time_to_give_more_information():
+    """001, 003: "the co-ordinator will make contact with the referring agency, which may delay" what follows; the
+    co-ordinator cannot be in breach of a decision waiting on information the referrer may still give."""
+    case = _referral_waiting_for_information()
+    decision = case.deadlines["referral-decision"]
+    assert decision.due_date == date(2026, 11, 17)  # 3 working days after the information falls due (Thu 12)
+    case.tick(at(date(2026, 11, 13)))  # the decision's first due day has passed; the referrer's has too
+    assert decision.state is DeadlineState.OPEN
+    [asked] = [d for d in case.deadlines.values() if d.kind is DeadlineKind.FURTHER_INFORMATION]
+    assert asked.state is DeadlineState.BREACHED  # the referrer's lateness, not the co-ordinator's
+    case.apply(
+        ev.FurtherInformationSupplied(supplied_by="police-scotland-lanarkshire"), at(date(2026, 11, 16))
+    )
+    assert decision.due_date == date(2026, 11, 19)  # 3 working days from the day it arrived
+    case.tick(at(date(2026, 11, 19), 10))
+    assert decision.state is DeadlineState.OPEN
+    case.apply(accept(2), at(date(2026, 11, 19), 15))
+    assert decision.state is DeadlineState.MET and not decision.met_late
+
+
+def test_a_case_from_before_the_correction_breaches_the_decision_while_waiting():
+    case = _referral_waiting_for_information(("referral-decision-waits-for-information",))
+    case.tick(at(date(2026, 11, 13)))
+    assert case.deadlines["referral-decision"].state is DeadlineState.BREACHED
+
+
+def test_a_custody_case_notified_early_owes_its_referral_by_twelve_weeks_before_release():
+    """003 stage 2: the SPS sends "a notification or referral ... not less than twelve weeks before release": a
+    notification months ahead does not cut the prison's time to refer to five working days."""
+    fact = ev.UpcomingRelease(recorded_by="sps", release_date=date(2027, 6, 4), icm_held_on=date(2027, 1, 29))
+    opening = ev.CaseOpening.model_validate(
+        {
+            **custody_referral(release_date=date(2027, 6, 4)).model_dump(
+                exclude={"referral", "release_date"}
+            ),
+            "upcoming_release": fact,
+        }
+    )
+    case = CaseFile.open(opening, at(date(2027, 2, 1)))
+    case.apply(ev.NotificationSubmitted(notifying_agency="sps"), at(date(2027, 2, 2)))
+    case.apply(
+        ev.ScreeningDecision(outcome="referral-needed", reason="level 2 on release"), at(date(2027, 2, 3))
+    )
+    due = case.deadlines["referral"]
+    assert due.due_date == date(2027, 3, 12) and "12 weeks before" in due.explanation  # not Tue 9 Feb
+    late = CaseFile.open(opening, at(date(2027, 2, 1)))
+    late.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 4, 30), reason="parole"),
+        at(date(2027, 2, 2)),
+    )
+    late.apply(ev.NotificationSubmitted(notifying_agency="sps"), at(date(2027, 2, 8)))
+    late.apply(ev.ScreeningDecision(outcome="referral-needed", reason="level 2"), at(date(2027, 2, 9)))
+    assert late.deadlines["referral"].due_date == date(
+        2027, 2, 15
+    )  # never sooner than 5 WD from the notification
+
+
 def test_custody_referral_is_due_twelve_weeks_before_release_and_the_meeting_before_release():
     release = date(2027, 1, 8)
     case = CaseFile.open(custody_referral(release_date=release), at(date(2026, 12, 21)))
@@ -173,20 +264,38 @@ def test_a_person_who_is_not_an_offender_is_routed_to_an_information_sharing_mee
 # ------------------------------------------------------------------ eligibility and who may refer (001, 003, 004)
 
 
-def _opening(category: int, **changes: object) -> ev.CaseOpening:
-    base = community_notification(disposal_date=date(2026, 11, 2), category=category)
+def _opening(category: int, area: str = "lanarkshire", **changes: object) -> ev.CaseOpening:
+    lead = "police-scotland-lanarkshire" if area == "lanarkshire" else "wiltshire-police"
+    base = community_notification(
+        disposal_date=date(2026, 11, 2), category=category, area=area, lead_agency=lead
+    )
     return base.model_copy(update=changes)
 
 
-def test_category_2_is_a_violent_offender_sentenced_to_twelve_months_or_more_under_supervision():
+def test_category_2_in_england_is_a_violent_offender_sentenced_to_twelve_months_or_more_under_supervision():
+    english = "wiltshire-and-swindon"
     with pytest.raises(RuleViolation, match="12 months or more in custody") as refused:
-        CaseFile.open(_opening(2, custody_months=6), at(date(2026, 11, 4)))
+        CaseFile.open(_opening(2, english, custody_months=6), at(date(2026, 11, 4)))
     assert (refused.value.rule, refused.value.field) == ("category 2 criteria", "custody_months")
     with pytest.raises(RuleViolation, match="supervision or licence") as refused:
-        CaseFile.open(_opening(2, subject_to_supervision=False), at(date(2026, 11, 4)))
+        CaseFile.open(_opening(2, english, subject_to_supervision=False), at(date(2026, 11, 4)))
     assert refused.value.field == "subject_to_supervision"
-    hospital = CaseFile.open(_opening(2, custody_months=None, hospital_order=True), at(date(2026, 11, 4)))
+    hospital = CaseFile.open(
+        _opening(2, english, custody_months=None, hospital_order=True), at(date(2026, 11, 4))
+    )
     assert hospital.category == 2
+
+
+def test_category_2_in_scotland_is_the_mentally_disordered_restricted_patient_not_004_s_violent_offender():
+    # A Lanarkshire restricted patient needs no custody term, supervision or licence (000, 001).
+    patient = CaseFile.open(_opening(2, restricted_patient=True), at(date(2026, 11, 4)))
+    assert patient.category == 2
+    with pytest.raises(RuleViolation, match="restricted patient") as refused:
+        CaseFile.open(
+            _opening(2, restricted_patient=False, custody_months=18, subject_to_supervision=True),
+            at(date(2026, 11, 4)),
+        )
+    assert (refused.value.rule, refused.value.field) == ("category 2 criteria", "restricted_patient")
 
 
 def test_category_3_has_committed_an_offence_and_poses_a_risk_of_serious_harm_to_the_public():

@@ -7,6 +7,10 @@ from datetime import date, timedelta
 import pytest
 
 from tests.case_builders import (
+    SCOTTISH_AGENCIES as SCOTTISH,
+)
+from tests.case_builders import (
+    accept,
     asp_criteria_met,
     community_notification,
     meeting,
@@ -37,7 +41,7 @@ def test_asp_criteria_met_need_an_ap1_referral_within_24_hours_and_before_any_me
     case = referred_case()
     case.apply(asp_criteria_met(), at(date(2026, 11, 9), 16))
     ap1 = case.deadlines["ap1-referral"]
-    assert ap1.due_at == at(date(2026, 11, 10))  # 24 hours from receipt at 10:00 on the 9th
+    assert ap1.due_at == at(date(2026, 11, 10), 16)  # 24 hours from the screening that found the criteria met
     held = date(2026, 11, 20)
     case.take_outbox()
     case.apply(meeting(held, date(2027, 2, 9)), at(held))
@@ -62,8 +66,8 @@ def test_every_notification_is_screened_against_the_three_point_criteria_whateve
     )
     level_1.apply(asp_criteria_met(), at(date(2026, 11, 4), 15))
     assert level_1.deadlines["asp-screening:notification"].state is DeadlineState.MET
-    # The 24 hours for the AP1 run from the notification this screening answers.
-    assert level_1.deadlines["ap1-referral"].due_at == at(date(2026, 11, 5))
+    # The 24 hours for the AP1 run from the screening that found the criteria met.
+    assert level_1.deadlines["ap1-referral"].due_at == at(date(2026, 11, 5), 15)
 
 
 def test_every_referral_is_screened_too_and_one_screening_answers_both():
@@ -74,7 +78,7 @@ def test_every_referral_is_screened_too_and_one_screening_answers_both():
     }
     case.apply(asp_criteria_met(), at(date(2026, 11, 9), 16))
     assert not [d for d in case.open_deadlines() if d.kind is DeadlineKind.ASP_SCREENING]
-    assert case.deadlines["ap1-referral"].due_at == at(date(2026, 11, 10))  # from the referral, the latest
+    assert case.deadlines["ap1-referral"].due_at == at(date(2026, 11, 10), 16)  # from the screening
 
 
 def test_a_case_can_involve_more_than_one_adult_at_risk_each_with_their_own_ap1():
@@ -107,8 +111,46 @@ def test_a_re_screening_counts_the_ap1_s_24_hours_from_the_screening_never_openi
     assert ap1.state is DeadlineState.OPEN
 
 
-def test_a_meeting_recorded_before_a_screening_that_finds_the_criteria_met_leaves_the_ap1_breached_as_of_it():
+def test_the_ap1_s_24_hours_run_from_the_screening_that_found_the_criteria_so_the_lead_agency_is_reminded():
+    """000: "if the MAPPA Coordinator knows or believes the adult meets the criteria" the AP1 follows "within 24
+    hours": the lead agency cannot act before the criteria are known, so its 24 hours start there, and it is
+    reminded before they end (the screening itself is due 24 hours from receipt)."""
+    case = referred_case()  # referral received Mon 9 Nov at 10:00
+    screened = at(date(2026, 11, 10), 9)  # screened just inside its own 24 hours
+    case.apply(asp_criteria_met(), screened)
+    ap1 = case.deadlines["ap1-referral"]
+    assert ap1.due_at == screened + timedelta(hours=24) and ap1.state is DeadlineState.OPEN
+    assert ap1.reminder_at == ap1.due_at - timedelta(hours=4)
+    case.take_outbox()
+    case.tick(ap1.reminder_at)
+    assert [n.to for n in case.take_outbox() if n.kind is NoticeKind.REMINDER] == [
+        "police-scotland-lanarkshire"
+    ]
+    case.tick(ap1.due_at)
+    assert ap1.state is DeadlineState.BREACHED
+
+
+def test_a_meeting_held_before_the_screening_found_the_criteria_met_is_the_co_ordinators_lateness_not_the_lead_agencys():
+    """000: the co-ordinator considers every referral "prior to any MAPPA meeting"; a screening that comes after a
+    meeting is late as of that meeting. The lead agency's AP1 still has its 24 hours from the screening."""
     case = referred_case()
+    held = date(2026, 11, 9)
+    case.apply(meeting(held, date(2027, 2, 1)), at(held, 15))
+    case.take_outbox()
+    screened = at(date(2026, 11, 9), 17)  # within the screening's 24 hours, but after the meeting
+    case.apply(asp_criteria_met(), screened)
+    ap1 = case.deadlines["ap1-referral"]
+    assert ap1.state is DeadlineState.OPEN and ap1.due_at == screened + timedelta(hours=24)
+    screening = case.deadlines["asp-screening"]
+    assert screening.met_late and screening.breached_at == at(held, 12)
+    assert "meeting-1 was held before the screening" in (screening.breach_note or "")
+    [escalation] = [n for n in case.take_outbox() if n.kind is NoticeKind.BREACH_ESCALATION]
+    assert escalation.deadline_id == "asp-screening" and escalation.to == "chair"
+
+
+def test_a_case_from_before_the_correction_leaves_the_ap1_breached_as_of_a_meeting_recorded_before_the_screening():
+    case = referred_case()
+    case.rule_changes.remove("ap1-from-the-screening")
     held = date(2026, 11, 20)
     case.apply(meeting(held, date(2027, 2, 9)), at(held, 15))
     case.take_outbox()
@@ -169,6 +211,69 @@ def test_when_the_case_is_open_to_asp_both_chairs_get_the_minutes_until_the_asp_
     case.apply(
         ev.MinutesCirculated(meeting_id="meeting-2", recipients=["police-scotland-lanarkshire"]), at(second)
     )
+
+
+# ------------------------------------------------------------------ both forums at once (000)
+
+
+def _asp_route_case() -> CaseFile:
+    """A case an ASP case conference referred, its ASP chair (the council) named by the co-ordinator."""
+    opening = community_notification(disposal_date=date(2026, 11, 2)).model_copy(
+        update={
+            "route": ev.EntryRoute.ASP_CASE_CONFERENCE,
+            "asp_chair_agency": COUNCIL,
+            "notification": None,
+            "referral": referral(2),
+        }
+    )
+    return CaseFile.open(opening, at(date(2026, 11, 4)))
+
+
+def test_the_co_ordinator_advises_both_chairs_whether_an_asp_referral_meets_the_mappa_threshold():
+    case = _asp_route_case()
+    case.take_outbox()
+    case.apply(accept(2), at(date(2026, 11, 5)))
+    advised = {n.to for n in case.outbox if n.kind is NoticeKind.REFERRAL_DECISION}
+    assert {"chair", COUNCIL} <= advised  # the MAPPA chair and the ASP chair, besides the referrer
+
+
+def test_the_council_officer_attends_the_mappa_meeting_of_a_case_referred_between_the_forums():
+    case = _asp_route_case()
+    case.apply(accept(2), at(date(2026, 11, 5)))
+    held = date(2026, 11, 20)
+    case.take_outbox()
+    case.apply(meeting(held, date(2027, 2, 9)), at(held))  # police, justice social work, health: no council
+    (shortfall,) = case.meetings[-1].shortfalls
+    assert "council officer" in shortfall and COUNCIL in shortfall
+    assert any(n.kind is NoticeKind.MEETING_SHORTFALL for n in case.outbox)
+    with_council = meeting(date(2026, 12, 1), date(2027, 2, 9), attendees=[SCOTTISH[0], SCOTTISH[1], COUNCIL])
+    case.apply(with_council, at(date(2026, 12, 1)))
+    assert not case.meetings[-1].shortfalls
+
+
+def test_copies_of_the_minutes_are_shared_with_both_chairs_when_there_is_an_open_mappa_and_asp_case():
+    case = _asp_route_case()
+    case.apply(accept(2), at(date(2026, 11, 5)))
+    held = date(2026, 11, 20)
+    case.apply(meeting(held, date(2027, 2, 9), attendees=[SCOTTISH[1], SCOTTISH[0], COUNCIL]), at(held))
+    chair = case.meetings[-1].chair_agency
+    with pytest.raises(RuleViolation, match="both chairs") as refused:
+        case.check(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[COUNCIL]), at(held))
+    assert chair in refused.value.message
+    case.apply(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[chair, COUNCIL]), at(held))
+
+
+def test_the_co_ordinator_is_prompted_to_name_the_asp_chair_when_the_asp_side_opens():
+    case = referred_case()
+    case.apply(asp_criteria_met(), at(date(2026, 11, 9), 12))
+    case.take_outbox()
+    case.apply(ev.Ap1ReferralMade(locality="Hamilton"), at(date(2026, 11, 9), 13))
+    (prompt,) = [n for n in case.outbox if n.kind is NoticeKind.ASP_CHAIR_TO_NAME]
+    assert prompt.to == "co-ordinator"
+    name_chair(case, date(2026, 11, 9), 14)
+    case.take_outbox()
+    case.apply(ev.AspInquiryConcern(raised_by="lanarkshire-housing"), at(date(2026, 11, 9), 15))
+    assert not [n for n in case.outbox if n.kind is NoticeKind.ASP_CHAIR_TO_NAME]  # named already
 
 
 def test_only_the_co_ordinator_names_the_asp_chair_never_the_ap1_or_an_inquiry_concern():

@@ -17,7 +17,7 @@ from tests.case_builders import (
 )
 from tests.unit.rules.cases import at, referred_case
 from workflows.rules import events as ev
-from workflows.rules.calendar import Jurisdiction
+from workflows.rules.calendar import Jurisdiction, local_date
 from workflows.rules.case import CaseFile, NoticeKind, RuleViolation, Stage, WrongStage
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
@@ -83,6 +83,27 @@ def test_a_court_disposal_opens_the_case_awaiting_a_notification_due_three_worki
     assert case.stage is Stage.AWAITING_NOTIFICATION
     assert d.state is DeadlineState.OPEN and d.due_date == date(2026, 11, 5)
     assert d.reminder_at is not None
+
+
+def test_a_court_disposal_notified_later_counts_from_that_day_and_reminds_the_lead_authority_the_day_before():
+    """003 stage 2: "within three workings days of being notified of a community sentence disposal"."""
+    fact = ev.CourtDisposal(
+        recorded_by="police-scotland-lanarkshire",
+        disposal_date=date(2026, 10, 30),  # a Friday; the police heard of it on Wed 4 Nov
+        disposal_notified_on=date(2026, 11, 4),
+    )
+    case = CaseFile.open(
+        opened_by(fact, ev.EntryRoute.COMMUNITY, "police-scotland-lanarkshire"), at(date(2026, 11, 4))
+    )
+    d = case.deadlines["notification"]
+    assert d.due_date == date(2026, 11, 9) and "being notified" in d.explanation
+    assert d.reminder_at is not None and local_date(d.reminder_at) == date(2026, 11, 6)
+    case.tick(d.reminder_at)
+    assert [n.deadline_id for n in case.take_outbox() if n.kind is NoticeKind.REMINDER] == ["notification"]
+    case.apply(
+        ev.NotificationSubmitted(notifying_agency="police-scotland-lanarkshire"), at(date(2026, 11, 9))
+    )
+    assert d.state is DeadlineState.MET and not d.met_late
 
 
 def test_a_notification_not_submitted_within_three_working_days_of_disposal_is_breached_and_escalated():
@@ -160,6 +181,66 @@ def test_the_initial_meeting_moves_with_a_later_release_date():
     case.apply(
         ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 9, 3), reason="appeal"),
         at(date(2027, 2, 17)),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 9, 2)
+
+
+def _custody_meeting_brought_forward() -> CaseFile:
+    """Release Fri 4 Jun 2027; accepted Tue 16 Feb; a risk increase triaged Wed 17 Feb brings the meeting forward
+    to the extra review's 10 working days: Wed 3 Mar."""
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="threats"),
+        at(date(2027, 2, 17)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="extra-review", reason="meet sooner"),
+        at(date(2027, 2, 17), 14),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 3, 3)
+    case.take_outbox()
+    return case
+
+
+def test_a_new_release_date_keeps_the_meeting_a_risk_triage_brought_forward_and_tells_the_co_ordinator():
+    """001, 003: after a change in risk "it may be necessary for a review to take place sooner than expected"; a
+    later release does not undo that. An earlier release still brings the meeting before it (003)."""
+    case = _custody_meeting_brought_forward()
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 9, 3), reason="appeal"),
+        at(date(2027, 2, 18)),
+    )
+    assert case.deadlines["initial-meeting"].due_date == date(2027, 3, 3)
+    assert not [n for n in case.take_outbox() if n.kind is NoticeKind.DEADLINE_MOVED]  # nothing moved
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 3, 2), reason="parole"),
+        at(date(2027, 2, 19)),
+    )
+    meeting_due = case.deadlines["initial-meeting"]
+    assert meeting_due.due_date == date(2027, 3, 1)  # the working day before the new release
+    [moved] = [n for n in case.take_outbox() if n.kind is NoticeKind.DEADLINE_MOVED]
+    assert moved.to == "co-ordinator" and moved.due_at == meeting_due.due_at
+    assert "release date moved to Tue 02 Mar 2027 (parole)" in moved.lines
+
+
+def test_a_case_from_before_the_correction_lets_a_new_release_date_undo_the_triages_date_silently():
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.rule_changes.remove("meeting-brought-forward-stays")
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="threats"),
+        at(date(2027, 2, 17)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(change_id="risk-change-1", outcome="extra-review", reason="meet sooner"),
+        at(date(2027, 2, 17), 14),
+    )
+    case.apply(
+        ev.ReleaseDateChanged(recorded_by="sps", release_date=date(2027, 9, 3), reason="appeal"),
+        at(date(2027, 2, 18)),
     )
     assert case.deadlines["initial-meeting"].due_date == date(2027, 9, 2)
 
@@ -367,6 +448,8 @@ def test_minutes_still_to_circulate_stay_open_after_exit_and_the_case_closes_whe
     case.apply(
         ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 24))
     )
+    assert case.stage is Stage.EXITING  # the SWIS alert after the meeting outlives the exit too (000)
+    case.apply(ev.SwisAlertUpdated(meeting_id="meeting-1"), at(date(2026, 11, 24)))
     assert case.stage is Stage.EXITED
 
 
@@ -376,6 +459,7 @@ def test_a_subject_access_request_about_an_exited_case_is_still_possible():
     case.apply(
         ev.MinutesCirculated(meeting_id="meeting-1", recipients=SCOTTISH_AGENCIES[:3]), at(date(2026, 11, 23))
     )
+    case.apply(ev.SwisAlertUpdated(meeting_id="meeting-1"), at(date(2026, 11, 23)))
     case.apply(ev.ExitDecision(outcome="exit", reason="moved abroad"), at(date(2026, 11, 24)))
     assert case.stage is Stage.EXITED
     case.apply(ev.SubjectAccessRequested(meeting_ids=["meeting-1"]), at(date(2026, 12, 1)))
@@ -435,6 +519,32 @@ def test_a_risk_increase_before_the_initial_meeting_can_bring_the_meeting_forwar
     )
     assert case.deadlines["initial-meeting"].due_date == date(2026, 12, 1)  # 30 Nov: St Andrew's Day
     assert case.level == 2
+
+
+def test_a_custody_case_raised_to_level_3_before_its_meeting_is_titled_as_the_level_3_meeting_before_release():
+    """003: "the initial Level 2 or Level 3 meeting must take place prior to their release": still before release,
+    now as the level 3 meeting."""
+    case = release_case(date(2027, 6, 4), date(2027, 2, 1))
+    case.apply(referral(2, agency="sps"), at(date(2027, 2, 15)))
+    case.apply(accept(2), at(date(2027, 2, 16)))
+    assert case.deadlines["initial-meeting"].title.endswith("(level 2)")
+    case.apply(
+        ev.RiskChangeReported(reporting_agency="sps", direction="increased", summary="threats"),
+        at(date(2027, 2, 17)),
+    )
+    case.apply(
+        ev.RiskChangeTriaged(
+            change_id="risk-change-1",
+            outcome="level-change",
+            new_level=3,
+            level_2_cannot_deliver="police surveillance at short notice",
+            reason="threats to a named victim",
+        ),
+        at(date(2027, 2, 17), 14),
+    )
+    meeting_due = case.deadlines["initial-meeting"]
+    assert case.level == 3 and meeting_due.title.endswith("(level 3)")
+    assert meeting_due.due_date == date(2027, 6, 3)
 
 
 def test_every_correction_here_is_in_force_for_new_cases():
