@@ -401,7 +401,7 @@ class Minute(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     minute_ref: Mapped[str] = mapped_column(String(32), unique=True)  # random: no personal data
     case_ref: Mapped[str] = mapped_column(String(64))
-    # The meeting the minute was filed for (None: stored before minutes were filed by meeting, 0008).
+    # The meeting the minute was filed for (None: stored before minutes were filed by meeting, 0009).
     meeting_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     area: Mapped[str] = mapped_column(String(64))
     held_on: Mapped[date] = mapped_column(Date)

@@ -96,10 +96,11 @@ def test_a_minute_may_be_filed_after_the_exit_decision_while_the_minutes_are_out
     case = met_case()
     case.apply(ev.ExitDecision(outcome="exit", reason="risk reduced"), at(HELD, 15))
     assert case.stage is Stage.EXITING  # the minutes of meeting-1 outlive the exit decision
+    assert case.exit_record is not None and "minutes:meeting-1" in case.exit_record.obligations_outstanding
     case.apply(filed(), at(HELD, 16))
-    case.apply(
-        ev.MinutesCirculated(meeting_id="meeting-1", recipients=ATTENDED), at(HELD + timedelta(days=1))
-    )
+    next_day = at(HELD + timedelta(days=1))
+    case.apply(ev.MinutesCirculated(meeting_id="meeting-1", recipients=ATTENDED), next_day)
+    case.apply(ev.SwisAlertUpdated(meeting_id="meeting-1"), next_day)  # it too outlives the exit decision
     assert case.stage is Stage.EXITED
     with pytest.raises(WrongStage):
         case.check(filed(minute_ref="MIN-BBBBBBBBBBBB"), at(HELD + timedelta(days=2)))
