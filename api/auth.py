@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -74,7 +74,8 @@ READ_CASE_FILE = allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER
 # Confidentiality. A role is necessary, not sufficient: reading a minute also needs the reader's agency to have
 # attended, to chair the ASP side, or to hold a granted disclosure; a disclosure is decided by the chair of the
 # meeting's chair agency (api/minutes.py). All audited.
-RECORD_MINUTE = allow("record a meeting's minute", CHAIR_ONLY, "chair_agency")
+# Filing a minute sends `MinuteFiled`: who may is the core's; the minute's `chair_agency` names the sender's agency.
+RECORD_MINUTE = replace(EVENT_PERMISSIONS[ev.MinuteFiled], acts_as=("chair_agency",))
 READ_MINUTE = allow("read a minute", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
 READ_EXECUTIVE_SUMMARY = allow("read a minute's executive summary", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
 REQUEST_DISCLOSURE = allow("ask to share a minute beyond its attendees", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))

@@ -1,7 +1,7 @@
 """How the API talks to a case's workflow: open it, send it one event, ask it a question.
 
 Temporal's answers become problem documents here, and nowhere else: a refused transition is 409, a failed
-rule 422, an event its sender may not send (another agency's deadline) 403, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
+rule 422, something recorded once already 409, an event its sender may not send (another agency's deadline) 403, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
 503.
 
 A closed case still takes what the core accepts at stage `exited` (a subject access request, 001): its last run
@@ -156,7 +156,11 @@ def _refusal(error: WorkflowUpdateFailedError) -> problems.ProblemError:
 
 
 # The workflow's refusal types (workflows/case.py `rule_error`) back to the core's kinds of refusal.
-_REFUSAL_KINDS = {"WrongStage": "wrong-stage", "NotResponsible": "not-responsible"}
+_REFUSAL_KINDS = {
+    "WrongStage": "wrong-stage",
+    "NotResponsible": "not-responsible",
+    "AlreadyRecorded": "already-recorded",
+}
 
 
 async def send_event(

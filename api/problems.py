@@ -95,6 +95,10 @@ def wrong_stage(detail: str, *, rule: str | None, field: str | None) -> ProblemE
     return ProblemError(409, "wrong-stage", "Not at this stage of the case", detail, rule=rule, field=field)
 
 
+def already_recorded(detail: str, *, rule: str | None, field: str | None) -> ProblemError:
+    return ProblemError(409, "already-recorded", "Already recorded", detail, rule=rule, field=field)
+
+
 def rule_violation(detail: str, *, rule: str | None, field: str | None) -> ProblemError:
     return ProblemError(422, "rule-violation", "A case rule is not met", detail, rule=rule, field=field)
 
@@ -106,6 +110,8 @@ def case_rule_refused(kind: str, detail: str, *, rule: str | None, field: str | 
         return wrong_stage(detail, rule=rule, field=field)
     if kind == "not-responsible":
         return forbidden(detail, rule=rule or "deadline owner", field=field)
+    if kind == "already-recorded":
+        return already_recorded(detail, rule=rule, field=field)
     return rule_violation(detail, rule=rule, field=field)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from api import auth
+from workflows.rules import events as ev
 from workflows.rules.actors import Role
 from workflows.rules.ownership import Meets, Permission
 from workflows.rules.registry import EVENTS
@@ -16,7 +17,6 @@ OTHER_PERMISSIONS: tuple[tuple[Permission, str], ...] = (
     (auth.OPEN_CASE, "`notification.notifying_agency` / `referral.referring_agency` is the sender's agency"),
     (auth.READ_STATUS, "no personal data; not audited"),
     (auth.READ_CASE_FILE, "audited; items not to be shared only for the meeting's attendees"),
-    (auth.RECORD_MINUTE, "`chair_agency` is the sender's agency"),
     (
         auth.READ_MINUTE,
         "and the agency attended, chairs the ASP side, or holds a granted disclosure; audited",
@@ -37,8 +37,16 @@ def _row(action: str, roles: frozenset[Role], condition: str) -> str:
     return f"| {action} | {' | '.join(cells)} | {condition} |"
 
 
-def _event_condition(entry: Permission) -> str:
+# What an event's route checks beyond the core's permission (the minute's route: api/routes/minutes.py).
+ROUTE_CONDITIONS: dict[type, str] = {
+    ev.MinuteFiled: "`chair_agency` is the sender's agency, and chaired the meeting as the case file records it",
+}
+
+
+def _event_condition(event: type, entry: Permission) -> str:
     parts = [f"`{field}` is the sender's agency" for field in entry.acts_as]
+    if event in ROUTE_CONDITIONS:
+        parts.append(ROUTE_CONDITIONS[event])
     if entry.meets is Meets.OWN:
         parts.append(
             "meets only the sender's own deadlines (the co-ordinator on the agency's behalf, recorded)"
@@ -53,7 +61,9 @@ def role_table() -> str:
         "| --- | " + " | ".join("---" for _ in ROLES) + " | --- |",
     ]
     for row in EVENTS:
-        lines.append(_row(row.permission.action, row.permission.roles, _event_condition(row.permission)))
+        lines.append(
+            _row(row.permission.action, row.permission.roles, _event_condition(row.event, row.permission))
+        )
     for permission, condition in OTHER_PERMISSIONS:
         lines.append(_row(permission.action, permission.roles, condition))
     lines.append(END)

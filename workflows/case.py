@@ -71,7 +71,11 @@ def key_digest(update_id: str) -> str:
     return hashlib.blake2b(update_id.encode(), digest_size=6).hexdigest()
 
 
-_REFUSAL_TYPES = {"wrong-stage": "WrongStage", "not-responsible": "NotResponsible"}
+_REFUSAL_TYPES = {
+    "wrong-stage": "WrongStage",
+    "not-responsible": "NotResponsible",
+    "already-recorded": "AlreadyRecorded",
+}
 
 
 def rule_error(error: CaseRuleError) -> ApplicationError:

@@ -24,7 +24,7 @@ from api.auth import CO_ORDINATOR, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
 from api.case_service import area_of, case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
-from api.minutes import check_meeting_minute, redact_for
+from api.minutes import check_meeting_names_no_minute, redact_for
 from api.openings import CaseOpened, NewCase, check_agencies, check_dates, check_plaintext_ids, open_case
 from store.models import Agency
 from workflows.messages import CaseFile, CaseStatus, Deadline, Receipt
@@ -61,7 +61,7 @@ async def check_referring_agency(db: Session, client: Client, case_ref: str, eve
 # Checks beyond the core's, for the events that need one.
 EVENT_CHECKS: dict[type[ev.Event], EventCheck] = {
     ev.ReferralSubmitted: check_referring_agency,
-    ev.MeetingHeld: check_meeting_minute,
+    ev.MeetingHeld: check_meeting_names_no_minute,
 }
 
 
@@ -72,6 +72,7 @@ class EventRoute:
 
     @property
     def path(self) -> str:
+        assert self.row.path is not None  # only rows with a path get a route here
         return self.row.path
 
     @property
@@ -80,7 +81,9 @@ class EventRoute:
 
 
 # One route per row of the core's event registry.
-EVENT_ROUTES: tuple[EventRoute, ...] = tuple(EventRoute(row, EVENT_CHECKS.get(row.event)) for row in EVENTS)
+EVENT_ROUTES: tuple[EventRoute, ...] = tuple(
+    EventRoute(row, EVENT_CHECKS.get(row.event)) for row in EVENTS if row.path is not None
+)
 
 EVENT_RESPONSES = problems.responses(400, 401, 403, 404, 409, 422, 503)
 

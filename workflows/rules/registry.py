@@ -56,7 +56,9 @@ class EventRow:
     stages: frozenset[Stage]  # the stages of a case that take it
     handler: Handler  # the rule that applies it
     permission: Permission  # who may send it, and whose deadlines it meets
-    path: str  # the API's route: POST /cases/{case_ref}/<path>
+    # The API's route, POST /cases/{case_ref}/<path>; None: the event has a route of its own that does more than
+    # send it (a minute is filed with its text, which the case never holds: api/routes/minutes.py).
+    path: str | None
     summary: str
     description: str
 
@@ -190,6 +192,13 @@ EVENTS: tuple[EventRow, ...] = (
         "working days (001, 003). Store the minute first (POST /cases/{case_ref}/minutes) and give the "
         "`minute_ref` and `minute_digest` it returns: the case history keeps only those, never the "
         "minute."
+    ),
+    EventRow(
+        ev.MinuteFiled, ANY_OR_EXITING, confidentiality.file_minute,
+        decides("file a meeting's minute", CHAIR_ONLY),
+        None, "File a meeting's minute",
+        "The chair of the meeting's chair agency files its minute, by the meeting's id, once: the case keeps "
+        "the minute's reference and digest, never its text (001, 003)."
     ),
     EventRow(
         ev.MinutesCirculated, ANY_OR_EXITING, meetings.circulate_minutes,
