@@ -6,18 +6,14 @@ agencies present), is stored encrypted at rest (store/minutes.py, the payload ke
 reference and digest (the event `MinuteFiled`), never its text. A minute of a meeting the case file does not
 record is refused and stores nothing.
 
-Who may read a minute (the rules are the core's, workflows/rules/confidentiality.py; here they meet the user,
-the stored row and the problems):
-- an agency that attended the meeting;
-- the ASP chair's agency, while the case is open to both MAPPA and ASP (000);
-- a recipient agency holding a granted, unexpired disclosure of the whole minute.
-Its executive summary (conclusions and actions only, never the not-to-be-shared items) may in addition go to a
-recipient holding a granted, unexpired disclosure of the summary: that is what child protection or another
-third party receives (002). Every read, refusal and disclosure decision is audited (api/audit.py).
+Who may read a minute or its executive summary, and on what basis (attended, chairs the ASP side, holds a granted
+disclosure not expired), is one decision of the core (`decide_minute_read`, workflows/rules/minute_reads.py);
+here it meets the user and the stored rows. Every read, refusal and disclosure decision is audited (api/audit.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -37,6 +33,8 @@ from store.minutes import (
     MinuteAttendee,
     MinuteContent,
     MinuteIntegrityError,
+    as_decided,
+    as_stored,
     minute_digest,
     minute_of_meeting,
     new_minute_ref,
@@ -45,8 +43,10 @@ from store.minutes import (
 from store.models import DisclosedPart, DisclosureStatus, Minute, MinuteDisclosure
 from workflows.rules import confidentiality as rules
 from workflows.rules import events as ev
+from workflows.rules import minute_reads as reads
 from workflows.rules.case import CaseFile
 from workflows.rules.errors import CaseRuleError, RuleViolation
+from workflows.rules.minute_reads import MinuteRead
 
 __all__ = [
     "DISCLOSURE_REF_PATTERN",
@@ -201,22 +201,31 @@ def check_minute_rules(content: MinuteContent) -> None:
         raise rule_problem(error) from None
 
 
-def attendance_basis(user: User, row: Minute, case: CaseFile | None) -> str | None:
-    """Why the user's agency may read the minute as of right, or None (the rule is the core's)."""
-    return rules.attendance_basis(user.agency_id, row.minute_ref, row.held_on, row.attendees, case)
+def minute_read(
+    user: User,
+    row: Minute,
+    case: CaseFile | None,
+    disclosures: Sequence[MinuteDisclosure],
+    part: DisclosedPart,
+    now: datetime,
+) -> MinuteRead | None:
+    """The core's decision on the user's read of `part` of the minute, and its basis; None refuses it."""
+    return reads.decide_minute_read(
+        user.agency_id,
+        part,
+        as_stored(row),
+        rules.meetings_on_file(case),
+        [as_decided(d) for d in disclosures],
+        now,
+    )
 
 
 def redact_for(user: User, case: CaseFile) -> CaseFile:
     return rules.redact_for(user.agency_id, case)
 
 
-def disclosure_basis(disclosure: MinuteDisclosure | None) -> str | None:
-    if disclosure is None or disclosure.expires_at is None:
-        return None
-    return rules.disclosure_basis(disclosure.disclosure_ref, disclosure.decided_by, disclosure.expires_at)
-
-
 def not_an_attendee(user: User, row: Minute, what: str) -> problems.ProblemError:
+    """The refusal of a read (or a request to share) the core did not allow, naming how to ask for one."""
     return problems.forbidden(
         f"only the agencies that attended may read {what} of minute {row.minute_ref} (001, 003); "
         f"{user.agency_id or 'a user with no agency'} did not attend and holds no granted disclosure: "
@@ -226,8 +235,8 @@ def not_an_attendee(user: User, row: Minute, what: str) -> problems.ProblemError
 
 
 def may_request_disclosure(user: User, row: Minute, case: CaseFile | None) -> bool:
-    return rules.may_request_disclosure(
-        user.agency_id, user.role is CO_ORDINATOR, row.minute_ref, row.held_on, row.attendees, case
+    return reads.may_ask_to_share(
+        user.agency_id, user.role is CO_ORDINATOR, as_stored(row), rules.meetings_on_file(case)
     )
 
 

@@ -3,7 +3,7 @@
 A minute's content and executive summary are sealed under the payload keys, each bound to its row and part;
 the case's workflow history holds only the minute's reference and digest. A disclosure is decided once: the
 decision is a conditional update, so of two chairs deciding at the same moment exactly one wins.
-Who may read or share what is the core's (workflows/rules/confidentiality.py); the API applies it.
+Who may read or share what is the core's (workflows/rules/minute_reads.py); the API applies it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from store.models import DisclosedPart, DisclosureStatus, Minute, MinuteDisclosu
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
 from workflows.rules.confidentiality import meeting_of
+from workflows.rules.minute_reads import DisclosureOfMinute, StoredMinute
 
 MINUTE_REF_PATTERN = r"^MIN-[A-Z0-9]{12}$"
 DISCLOSURE_REF_PATTERN = r"^DIS-[A-Z0-9]{16}$"
@@ -219,22 +220,33 @@ def open_summary(keys: KeyRing, row: Minute) -> ExecutiveSummary:
 # ------------------------------------------------------------------------------------------ disclosures
 
 
-def granted_disclosure(
-    session: Session, minute_ref: str, agency_id: str | None, parts: tuple[DisclosedPart, ...], now: datetime
-) -> MinuteDisclosure | None:
-    """The recipient's granted, unexpired disclosure of one of `parts` that lasts longest, if any."""
-    if agency_id is None:
-        return None
-    rows = session.scalars(
-        select(MinuteDisclosure).where(
-            MinuteDisclosure.minute_ref == minute_ref,
-            MinuteDisclosure.recipient_agency == agency_id,
-            MinuteDisclosure.status == DisclosureStatus.GRANTED.value,
-            MinuteDisclosure.what.in_([p.value for p in parts]),
-        )
-    ).all()
-    live = [r for r in rows if r.expires_at is not None and r.expires_at > now]
-    return max(live, key=lambda r: r.expires_at or now, default=None)
+def disclosures_of(session: Session, minute_ref: str) -> list[MinuteDisclosure]:
+    """Every request to share the minute, and its decision, in the order they were asked."""
+    return list(
+        session.scalars(
+            select(MinuteDisclosure)
+            .where(MinuteDisclosure.minute_ref == minute_ref)
+            .order_by(MinuteDisclosure.id)
+        ).all()
+    )
+
+
+def as_decided(row: MinuteDisclosure) -> DisclosureOfMinute:
+    """The disclosure as the core's read decision takes it."""
+    return DisclosureOfMinute(
+        disclosure_id=row.disclosure_ref,
+        recipient=row.recipient_agency,
+        what=DisclosedPart(row.what),
+        status=DisclosureStatus(row.status),
+        decided_by=row.decided_by,
+        expires_at=row.expires_at,
+        items_shared=tuple(row.items_shared or ()),
+    )
+
+
+def as_stored(row: Minute) -> StoredMinute:
+    """The minute as the core's read decision takes it."""
+    return StoredMinute(minute_ref=row.minute_ref, held_on=row.held_on, attendees=tuple(row.attendees))
 
 
 def load_disclosure(session: Session, disclosure_ref: str) -> MinuteDisclosure | None:

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
 from workflows.rules.actors import Role
+from workflows.rules.minute_reads import DisclosedPart, DisclosureStatus
 
 
 def utcnow() -> datetime:
@@ -104,19 +105,6 @@ TokenRole = Role
 class AuditOutcome(StrEnum):
     ALLOWED = "allowed"
     REFUSED = "refused"
-
-
-class DisclosureStatus(StrEnum):
-    REQUESTED = "requested"
-    GRANTED = "granted"
-    REFUSED = "refused"
-
-
-class DisclosedPart(StrEnum):
-    """What a disclosure shares: the executive summary (conclusions and actions) or the whole minute."""
-
-    EXECUTIVE_SUMMARY = "executive-summary"
-    MINUTE = "minute"
 
 
 def one_of(column: str, values: type[StrEnum]) -> str:

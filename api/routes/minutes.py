@@ -1,19 +1,17 @@
 """Minutes: file one for a recorded meeting, read it or its executive summary, ask to share it, decide on sharing.
 
-Every read, every refusal and every disclosure decision goes to the audit trail before the answer does. The
-rules of who may read what are the core's (workflows/rules/confidentiality.py), met with the user and the
-stored rows in `api/minutes.py`; storage is store/minutes.py. A minute or disclosure of another area answers
-exactly as one that does not exist.
+Every read, every refusal and every disclosure decision goes to the audit trail before the answer does. Who
+may read what, and on what basis, is the core's one decision (workflows/rules/minute_reads.py): a route loads
+the minute, the case file and the disclosures, asks it, audits and answers; storage is store/minutes.py. A
+minute or disclosure of another area answers exactly as one that does not exist.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Path
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
@@ -51,6 +49,7 @@ from workflows.rules import confidentiality as core
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
 from workflows.rules.errors import CaseRuleError
+from workflows.rules.minute_reads import MinuteRead
 
 router = APIRouter(tags=["minutes"])
 
@@ -123,39 +122,24 @@ async def _case_or_none(client: Client, case_ref: str) -> CaseFile | None:
         raise
 
 
+_WHAT_IS_READ = {DisclosedPart.MINUTE: "the minute", DisclosedPart.EXECUTIVE_SUMMARY: "the executive summary"}
+
+
 async def _reader(
-    db: DbSession,
-    client: Client,
-    user: User,
-    row: Minute,
-    permission: Permission,
-    parts: tuple[DisclosedPart, ...],
-    what: str,
-) -> Reader:
-    """On what basis the user may read `what` of the minute (attendance, the ASP chair, or a granted disclosure
-    of one of `parts`), and the case file; a refusal is audited and raised."""
+    db: DbSession, client: Client, user: User, row: Minute, permission: Permission, part: DisclosedPart
+) -> tuple[MinuteRead, CaseFile | None]:
+    """The core's decision on the user's read of `part` of the minute (and on what basis), with the case file;
+    a refusal is audited and raised."""
     await permit(
         db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=row.minute_ref
     )
     case = await _case_or_none(client, row.case_ref)
-    basis = rules.attendance_basis(user, row, case)
-    disclosure = None
-    if basis is None:
-        disclosure = await run_in_threadpool(
-            stored.granted_disclosure, db, row.minute_ref, user.agency_id, parts, _now()
-        )
-        basis = rules.disclosure_basis(disclosure)
-    if basis is None:
-        refusal = rules.not_an_attendee(user, row, what)
+    disclosures = await run_in_threadpool(stored.disclosures_of, db, row.minute_ref)
+    read = rules.minute_read(user, row, case, disclosures, part, _now())
+    if read is None:
+        refusal = rules.not_an_attendee(user, row, _WHAT_IS_READ[part])
         await refuse(db, user, permission.action, row.case_ref, refusal, row.minute_ref)
-    return Reader(basis, case, disclosure)
-
-
-@dataclass(frozen=True)
-class Reader:
-    basis: str  # why the user may read it, for the audit trail
-    case: CaseFile | None
-    disclosure: MinuteDisclosure | None  # set when the basis is a granted disclosure, not attendance
+    return read, case
 
 
 def _now() -> datetime:
@@ -227,15 +211,11 @@ async def read_minute(
     minute_ref: MinuteRef, user: CurrentUser, client: TemporalClient, db: DbSession, keys: Keys
 ) -> MinuteRecord:
     row = await _minute_or_404(db, user, minute_ref, READ_MINUTE.action)
-    reader = await _reader(db, client, user, row, READ_MINUTE, (DisclosedPart.MINUTE,), "the minute")
-    content = _opened(keys, row, reader.case)
-    if reader.disclosure is not None:
-        # A disclosure of the whole minute still withholds the items marked not to be shared, except those
-        # the chair named when granting it.
-        shown = core.shared_by_disclosure(content.not_to_be_shared, reader.disclosure.items_shared)
-        content = content.model_copy(update={"not_to_be_shared": shown})
-    meeting = core.meeting_of(reader.case, minute_ref)
-    await record_allowed(db, user, READ_MINUTE, row.case_ref, target=minute_ref, reason=reader.basis)
+    read, case = await _reader(db, client, user, row, READ_MINUTE, DisclosedPart.MINUTE)
+    content = _opened(keys, row, case)
+    content = content.model_copy(update={"not_to_be_shared": read.shows(content.not_to_be_shared)})
+    meeting = core.meeting_of(case, minute_ref)
+    await record_allowed(db, user, READ_MINUTE, row.case_ref, target=minute_ref, reason=read.basis)
     return MinuteRecord(
         minute_ref=row.minute_ref,
         case_ref=row.case_ref,
@@ -261,13 +241,12 @@ async def read_executive_summary(
 ) -> ExecutiveSummary:
     permission = READ_EXECUTIVE_SUMMARY
     row = await _minute_or_404(db, user, minute_ref, permission.action)
-    parts = (DisclosedPart.EXECUTIVE_SUMMARY, DisclosedPart.MINUTE)
-    reader = await _reader(db, client, user, row, permission, parts, "the executive summary")
+    read, _ = await _reader(db, client, user, row, permission, DisclosedPart.EXECUTIVE_SUMMARY)
     try:
         summary = stored.open_summary(keys, row)
     except MinuteIntegrityError as error:
         raise rules.integrity_problem(error) from None
-    await record_allowed(db, user, permission, row.case_ref, target=minute_ref, reason=reader.basis)
+    await record_allowed(db, user, permission, row.case_ref, target=minute_ref, reason=read.basis)
     return summary
 
 
@@ -354,13 +333,7 @@ async def list_disclosures(
     if not rules.may_request_disclosure(user, row, case):
         refusal = rules.not_an_attendee(user, row, "the disclosures")
         await refuse(db, user, permission.action, row.case_ref, refusal, minute_ref)
-    found = await run_in_threadpool(
-        lambda: db.scalars(
-            select(MinuteDisclosure)
-            .where(MinuteDisclosure.minute_ref == minute_ref)
-            .order_by(MinuteDisclosure.id)
-        ).all()
-    )
+    found = await run_in_threadpool(stored.disclosures_of, db, minute_ref)
     await record_allowed(db, user, permission, row.case_ref, target=minute_ref)
     return [Disclosure.of(d) for d in found]
 
@@ -386,34 +359,14 @@ async def decide_disclosure(
     keys: Keys,
 ) -> Disclosure:
     permission = DECIDE_DISCLOSURE
-    disclosure = await run_in_threadpool(stored.load_disclosure, db, disclosure_id)
     target = f"disclosure {disclosure_id}"
-    row = await run_in_threadpool(stored.load_minute, db, disclosure.minute_ref) if disclosure else None
-    if disclosure is None or row is None or _elsewhere(user, row.area):
-        missing = problems.not_found(
-            "disclosure-not-found", "No such disclosure", f"there is no disclosure {disclosure_id}"
-        )
-        reason = None if row is None else f"disclosure of another area ({row.area})"
-        await _refuse_as_missing(
-            db, user, permission.action, row.case_ref if row else None, missing, target, reason
-        )
-    assert disclosure is not None and row is not None
+    disclosure, row = await _disclosure_or_404(db, user, disclosure_id, permission.action, target)
     await permit(
         db, user, permission, area=row.area, case_ref=row.case_ref, audit_allowed=False, target=target
     )
     granting = decision.decision == "grant"
     try:
-        core.check_decider(user.agency_id, row.chair_agency)
-        core.check_undecided(disclosure_id, disclosure.status, disclosure.decided_by, disclosure.decided_at)
-        items: list[str] = []
-        if decision.share_items:
-            content = _opened(keys, row, await _case_or_none(client, row.case_ref))
-            items = core.check_items_shared(
-                granting,
-                disclosure.what == DisclosedPart.MINUTE.value,
-                decision.share_items,
-                content.not_to_be_shared,
-            )
+        items = await _checked_decision(client, keys, user, row, disclosure, decision)
     except CaseRuleError as error:
         await refuse(db, user, permission.action, row.case_ref, rules.rule_problem(error), target)
     now = _now()
@@ -436,13 +389,6 @@ async def decide_disclosure(
             disclosure_id, disclosure.status, disclosure.decided_by, disclosure.decided_at
         )
         await refuse(db, user, permission.action, row.case_ref, rules.rule_problem(lost), target)
-    outcome = (
-        f"granted {disclosure.what} to {disclosure.recipient_agency} until {disclosure.expires_at:%Y-%m-%d %H:%M} UTC"
-        if granting
-        else f"refused {disclosure.what} to {disclosure.recipient_agency}"
-    )
-    if items:
-        outcome += f", sharing {len(items)} item(s) marked not to be shared"
     # The decision and its audit row are committed together: neither exists without the other.
     await record_allowed(
         db,
@@ -450,7 +396,59 @@ async def decide_disclosure(
         permission,
         row.case_ref,
         target=f"{target} of {row.minute_ref}",
-        reason=f"{outcome}: {decision.reason}",
+        reason=f"{_outcome(disclosure, granting, items)}: {decision.reason}",
         action=f"{decision.decision} a disclosure of a minute",
     )
     return Disclosure.of(disclosure)
+
+
+async def _disclosure_or_404(
+    db: DbSession, user: User, disclosure_id: str, action: str, target: str
+) -> tuple[MinuteDisclosure, Minute]:
+    """The disclosure and its minute; another area's answers as one that does not exist (audited either way)."""
+    disclosure = await run_in_threadpool(stored.load_disclosure, db, disclosure_id)
+    row = await run_in_threadpool(stored.load_minute, db, disclosure.minute_ref) if disclosure else None
+    if disclosure is None or row is None or _elsewhere(user, row.area):
+        missing = problems.not_found(
+            "disclosure-not-found", "No such disclosure", f"there is no disclosure {disclosure_id}"
+        )
+        reason = None if row is None else f"disclosure of another area ({row.area})"
+        await _refuse_as_missing(db, user, action, row.case_ref if row else None, missing, target, reason)
+    return disclosure, row
+
+
+async def _checked_decision(
+    client: Client,
+    keys: Keys,
+    user: User,
+    row: Minute,
+    disclosure: MinuteDisclosure,
+    decision: DisclosureDecision,
+) -> list[str]:
+    """The core's rules on the decision (the meeting's chair decides, once; only items the minute marks may be
+    shared): the items marked not to be shared that a grant shares, or the core's refusal raised."""
+    core.check_decider(user.agency_id, row.chair_agency)
+    core.check_undecided(
+        disclosure.disclosure_ref, disclosure.status, disclosure.decided_by, disclosure.decided_at
+    )
+    if not decision.share_items:
+        return []
+    content = _opened(keys, row, await _case_or_none(client, row.case_ref))
+    return core.check_items_shared(
+        decision.decision == "grant",
+        disclosure.what == DisclosedPart.MINUTE.value,
+        decision.share_items,
+        content.not_to_be_shared,
+    )
+
+
+def _outcome(disclosure: MinuteDisclosure, granting: bool, items: list[str]) -> str:
+    """The decision in the audit trail's words."""
+    outcome = (
+        f"granted {disclosure.what} to {disclosure.recipient_agency} until {disclosure.expires_at:%Y-%m-%d %H:%M} UTC"
+        if granting
+        else f"refused {disclosure.what} to {disclosure.recipient_agency}"
+    )
+    if items:
+        outcome += f", sharing {len(items)} item(s) marked not to be shared"
+    return outcome

@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING, Protocol
 from workflows.rules import events as ev
 from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, meet_if_open, open_deadline
 from workflows.rules.errors import AlreadyRecorded, NotResponsible, RuleViolation
+from workflows.rules.minute_reads import (
+    DisclosureStatus,
+    MeetingsOnFile,
+    minute_meeting,
+    present_or_asp_chair,
+)
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import (
     CO_ORDINATOR,
@@ -82,81 +88,31 @@ def check_minute(
 
 
 # ------------------------------------------------------------------ who may read a minute (001, 003; 000)
+# The decision is workflows/rules/minute_reads.py; here the case file is put to it as plain data.
 
 
 def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
+    return None if case is None else minute_meeting(case.meetings, minute_ref)
+
+
+def meetings_on_file(case: CaseFile | None) -> MeetingsOnFile | None:
+    """What the case file records that decides who reads its minutes; None once its history has gone."""
     if case is None:
         return None
-    return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
-
-
-def _older_than_meetings_kept(case: CaseFile, held_on: date) -> bool:
-    """A long case carries only its latest meetings into a new run: a minute of a meeting held before the oldest
-    one kept (and not the first) is judged by its own attendee list, as once the history has gone."""
-    if not case.meetings or case.meetings[0].meeting_id == "meeting-1":
-        return False
-    return held_on < case.meetings[0].held_on
-
-
-def chairs_asp_side(agency: str, case: CaseFile) -> bool:
-    """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes: a chair the
-    co-ordinator named, never one an agency appointed by naming itself (a role that opens minutes comes from who may confer it)."""
-    return asp_chair_may_read(case) == agency
-
-
-def attendance_basis(
-    agency: str | None, minute_ref: str, held_on: date, attendees: Sequence[str], case: CaseFile | None
-) -> str | None:
-    """Why the agency may read the minute as of right, or None. `case` is None once the case's history has gone
-    (the namespace's retention after exit): then the minute's own attendee list decides."""
-    if agency is None:
-        return None
-    meeting = meeting_of(case, minute_ref)
-    if case is not None and meeting is None and not _older_than_meetings_kept(case, held_on):
-        return None  # no meeting the case file records names this minute: it is the record of no meeting
-    at = meeting.meeting_id if meeting else f"the meeting of {held_on.isoformat()}"
-    if meeting is not None:
-        attendees = meeting.attendees  # the case file's record of who was present, not the minute's claim
-    if agency in attendees:
-        return f"{agency} attended {at}"
-    if case is not None and chairs_asp_side(agency, case):
-        return f"{agency} chairs the ASP side of a case open to MAPPA and ASP (000)"
-    return None
-
-
-def disclosure_basis(disclosure_id: str, decided_by: str | None, expires_at: datetime) -> str:
-    """The basis of a read allowed by a granted disclosure (the chair's permission, 003 stage 4)."""
-    return f"disclosure {disclosure_id} granted by {decided_by} until {expires_at:%Y-%m-%d %H:%M} UTC"
-
-
-def sees_meeting(agency: str | None, case: CaseFile, meeting: Meeting) -> bool:
-    """Whether the agency attended the meeting (or chairs the ASP side of a case open to both)."""
-    if agency is None:
-        return False
-    return agency in meeting.attendees or chairs_asp_side(agency, case)
+    return MeetingsOnFile(meetings=case.meetings, asp_chair=asp_chair_may_read(case))
 
 
 def redact_for(agency: str | None, case: CaseFile) -> CaseFile:
     """The case file as the agency may see it: what a meeting decided not to share stays with the agencies that
     attended it (the list is emptied for everyone else)."""
+    asp_chair = asp_chair_may_read(case)
     meetings = [
-        m if sees_meeting(agency, case, m) else m.model_copy(update={"not_to_be_shared": []})
+        m
+        if present_or_asp_chair(agency, m.meeting_id, m.attendees, asp_chair) is not None
+        else m.model_copy(update={"not_to_be_shared": []})
         for m in case.meetings
     ]
     return case.model_copy(update={"meetings": meetings})
-
-
-def may_request_disclosure(
-    agency: str | None,
-    is_co_ordinator: bool,
-    minute_ref: str,
-    held_on: date,
-    attendees: Sequence[str],
-    case: CaseFile | None,
-) -> bool:
-    """Who may ask to share a minute beyond its attendees: the co-ordinator, or an agency that may read it as of
-    right. The chair decides (003 stage 4: nothing goes beyond those present without the chair's permission)."""
-    return is_co_ordinator or attendance_basis(agency, minute_ref, held_on, attendees, case) is not None
 
 
 # ------------------------------------------------------------------ the subject and third parties
@@ -268,7 +224,7 @@ class AlreadyDecided(RuleViolation):
     """A disclosure is decided once; asking again makes a new request."""
 
 
-UNDECIDED = "requested"
+UNDECIDED = DisclosureStatus.REQUESTED.value
 
 
 def check_decider(decider_agency: str | None, chair_agency: str) -> None:
@@ -322,14 +278,6 @@ def check_items_shared(
             "share_items",
         )
     return sorted(set(named))
-
-
-def shared_by_disclosure(
-    not_to_be_shared: Sequence[ev.NotToBeShared], items_shared: Sequence[str] | None
-) -> list[ev.NotToBeShared]:
-    """What a recipient of a whole-minute disclosure sees of the items marked not to be shared."""
-    granted = set(items_shared or ())
-    return [i for i in not_to_be_shared if i.item in granted]
 
 
 # ------------------------------------------------------------------ filing a meeting's minute (001, 003)

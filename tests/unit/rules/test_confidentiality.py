@@ -1,6 +1,6 @@
 """Confidentiality and subject access (001, 002, 003): the core's rules. In the guidance's words; pure: a clock is passed in."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -12,21 +12,14 @@ from api.auth import (
     READ_EXECUTIVE_SUMMARY,
     READ_MINUTE,
     RECORD_MINUTE,
-    User,
 )
-from api.minutes import (
-    MinuteContent,
-    attendance_basis,
-    check_meeting_names_no_minute,
-    check_minute_rules,
-    redact_for,
-)
-from store.models import Minute, TokenRole
+from api.minutes import MinuteContent, check_meeting_names_no_minute, check_minute_rules
+from store.models import TokenRole
 from tests.case_builders import accept, community_notification, meeting, referral
 from tests.unit.rules.cases import at, referred_case
 from workflows.case import CLOSED_DEADLINES_KEPT, MEETINGS_KEPT
 from workflows.rules import events as ev
-from workflows.rules.case import CaseFile, Meeting, RuleViolation
+from workflows.rules.case import CaseFile, RuleViolation
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
 from workflows.rules.rule_changes import SUBJECT_INFORMED_DEADLINE
@@ -123,46 +116,6 @@ HELD = date(2026, 3, 2)
 ATTENDED = ["police-scotland-lanarkshire", "lanarkshire-justice-social-work", "nhs-lanarkshire"]
 
 
-def user(agency: str, role: str = "agency-worker") -> User:
-    return User(token_id=1, user_name="test", agency_id=agency, role=TokenRole(role), area="lanarkshire")
-
-
-def minute_row(**changes: object) -> Minute:
-    values: dict[str, object] = {
-        "minute_ref": "MIN-AAAAAAAAAAAA",
-        "case_ref": "MAPPA-LAN-2026-TEST01",
-        "held_on": HELD,
-        "chair_agency": ATTENDED[0],
-        "attendees": sorted(ATTENDED),
-        "digest": "d" * 64,
-    }
-    values.update(changes)
-    return Minute(**values)
-
-
-def case_with_meeting(*, asp_chair: str | None = None) -> CaseFile:
-    case = CaseFile.open(community_notification(disposal_date=HELD), datetime(2026, 3, 2, 9, tzinfo=UTC))
-    held = Meeting(
-        meeting_id="meeting-1",
-        held_on=HELD,
-        initial=True,
-        chair_agency=ATTENDED[0],
-        level_decided=2,
-        attendees=ATTENDED,
-        not_to_be_shared=[ev.NotToBeShared(item="victim's new address", reason="risk to the victim")],
-        minute_ref="MIN-AAAAAAAAAAAA",
-        minute_digest="d" * 64,
-    )
-    return case.model_copy(
-        update={
-            "meetings": [held],
-            "asp_open": asp_chair is not None,
-            "asp_chair_agency": asp_chair,
-            "asp_chair_named": asp_chair is not None,  # the co-ordinator named it
-        }
-    )
-
-
 def test_ops_never_reads_minutes_only_co_ordinators_decode_and_only_chairs_record_or_decide() -> None:
     assert TokenRole.OPS not in READ_MINUTE.roles | READ_EXECUTIVE_SUMMARY.roles | READ_AUDIT_TRAIL.roles
     assert DECODE_HISTORY.roles == {TokenRole.CO_ORDINATOR}
@@ -170,54 +123,7 @@ def test_ops_never_reads_minutes_only_co_ordinators_decode_and_only_chairs_recor
     assert RECORD_MINUTE.acts_as == ("chair_agency",)
 
 
-def test_an_attending_agency_reads_as_of_right_and_others_do_not() -> None:
-    case = case_with_meeting()
-    assert (
-        attendance_basis(user("nhs-lanarkshire"), minute_row(), case) == "nhs-lanarkshire attended meeting-1"
-    )
-    assert attendance_basis(user("lanarkshire-housing"), minute_row(), case) is None
-    assert attendance_basis(user("south-lanarkshire-council"), minute_row(), case) is None
-
-
-def test_a_minute_no_recorded_meeting_names_gives_nobody_a_read_whoever_it_lists() -> None:
-    """A chair stores a minute dated 2099-01-01 (or today, with no meeting recorded) listing housing as present:
-    the case file records no meeting it is the minute of, so housing (or anyone it lists) reads nothing."""
-    case = case_with_meeting()
-    for held_on in (date(2099, 1, 1), HELD):
-        orphan = minute_row(
-            minute_ref="MIN-BBBBBBBBBBBB",
-            held_on=held_on,
-            attendees=["lanarkshire-housing", "nhs-lanarkshire"],
-        )
-        assert attendance_basis(user("lanarkshire-housing"), orphan, case) is None
-        assert attendance_basis(user("nhs-lanarkshire"), orphan, case) is None
-    # A minute a meeting names is read by those the case file records as present, not those the minute lists.
-    claims = minute_row(attendees=["lanarkshire-housing", *ATTENDED])
-    assert attendance_basis(user("lanarkshire-housing"), claims, case) is None
-
-
-def test_once_the_case_history_is_gone_the_minute_s_own_attendees_decide() -> None:
-    assert attendance_basis(user("nhs-lanarkshire"), minute_row(), None) is not None
-    assert attendance_basis(user("south-lanarkshire-council"), minute_row(), None) is None
-
-
-def test_the_asp_chair_reads_only_while_the_case_is_open_to_both() -> None:
-    basis = attendance_basis(
-        user("south-lanarkshire-council"),
-        minute_row(),
-        case_with_meeting(asp_chair="south-lanarkshire-council"),
-    )
-    assert basis is not None and "ASP" in basis
-
-
-def test_the_case_file_keeps_back_what_a_meeting_did_not_share_from_those_who_were_not_there() -> None:
-    case = case_with_meeting()
-    assert redact_for(user("lanarkshire-housing"), case).meetings[0].not_to_be_shared == []
-    assert (
-        redact_for(user("nhs-lanarkshire"), case).meetings[0].not_to_be_shared
-        == case.meetings[0].not_to_be_shared
-    )
-    assert case.meetings[0].not_to_be_shared  # the workflow's own file is untouched
+# Who may read a minute, and on what basis: the core's one decision, tests/unit/rules/test_minute_reads.py.
 
 
 def content(**changes: object) -> MinuteContent:

@@ -13,8 +13,9 @@ from tests.unit.rules.cases import at, english_referred_case, referred_case
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import RuleViolation, Stage
-from workflows.rules.confidentiality import attendance_basis
+from workflows.rules.confidentiality import meetings_on_file
 from workflows.rules.deadlines import DeadlineState
+from workflows.rules.minute_reads import StoredMinute, read_as_of_right
 from workflows.rules.policy import AREAS, Area, DeadlineKind, Timescale, area_policy
 from workflows.rules.records import NoticeKind
 
@@ -114,7 +115,7 @@ def test_a_substitute_sent_in_place_of_the_invitee_attends_for_the_agency_and_ma
     assert held.attendees == [POLICE, JSW, NHS]
     assert held.people[2].substitute_for == "Dr Jo Bell"
     held.minute_ref = "m"  # the minute the meeting names
-    assert attendance_basis(NHS, "m", held.held_on, held.attendees, case) is not None
+    assert read_as_of_right(NHS, StoredMinute("m", held.held_on, held.attendees), meetings_on_file(case))
     case.apply(ev.MinutesCirculated(meeting_id="meeting-1", recipients=[NHS]), at(date(2026, 12, 2)))
 
 

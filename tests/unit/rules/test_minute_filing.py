@@ -16,11 +16,12 @@ from workflows.rules.actors import Actor, Role
 from workflows.rules.case import CaseFile
 from workflows.rules.confidentiality import (
     MinuteAlreadyFiled,
-    attendance_basis,
     check_meeting_names_no_minute,
     check_minute_of_meeting,
+    meetings_on_file,
 )
 from workflows.rules.errors import NotResponsible, RuleViolation, WrongStage
+from workflows.rules.minute_reads import StoredMinute, read_as_of_right
 from workflows.rules.records import Stage
 
 HELD = date(2026, 12, 1)
@@ -49,7 +50,7 @@ def test_the_chair_files_the_minute_of_a_recorded_meeting_and_the_meeting_then_n
     assert (held.minute_ref, held.minute_digest) == ("MIN-AAAAAAAAAAAA", DIGEST)
     # Read by the agencies the meeting records as present.
     assert (
-        attendance_basis(ATTENDED[2], "MIN-AAAAAAAAAAAA", HELD, [], case)
+        read_as_of_right(ATTENDED[2], StoredMinute("MIN-AAAAAAAAAAAA", HELD, []), meetings_on_file(case))
         == f"{ATTENDED[2]} attended meeting-1"
     )
 
