@@ -167,21 +167,6 @@ class Disclosure(BaseModel):
 # ------------------------------------------------------------------------------------------ rules
 
 
-def rule_problem(error: CaseRuleError) -> problems.ProblemError:
-    """The core's refusal about a minute or a disclosure, as the problem the client gets."""
-    if isinstance(error, rules.NotTheChair):
-        return problems.forbidden(error.message, rule=error.rule, field=error.field)
-    if isinstance(error, rules.AlreadyDecided):
-        return problems.ProblemError(
-            409,
-            "disclosure-decided",
-            "The disclosure has already been decided",
-            error.message,
-            rule=error.rule,
-        )
-    return problems.rule_violation(error.message, rule=error.rule, field=error.field)
-
-
 def integrity_problem(error: MinuteIntegrityError) -> problems.ProblemError:
     """A stored minute that does not match its record: 409, and its content is not returned."""
     return problems.ProblemError(
@@ -198,7 +183,7 @@ def check_minute_rules(content: MinuteContent) -> None:
     try:
         rules.check_minute(content.attendees, content.chair_agency, content.rmp_actions)
     except RuleViolation as error:
-        raise rule_problem(error) from None
+        raise problems.refused_by_core(error) from None
 
 
 def minute_read(
@@ -247,8 +232,11 @@ async def check_meeting_names_no_minute(db: Session, client: Client, case_ref: s
     try:
         rules.check_meeting_names_no_minute(event)
     except RuleViolation as error:
-        raise problems.rule_violation(
-            f"{error.message} (POST /cases/{case_ref}/minutes)", rule=error.rule, field=error.field
+        raise problems.case_rule_refused(
+            error.kind,
+            f"{error.message} (POST /cases/{case_ref}/minutes)",
+            rule=error.rule,
+            field=error.field,
         ) from None
 
 

@@ -126,7 +126,7 @@ def _checked(request: NewCase, case_ref: str, now: datetime) -> ev.CaseOpening:
     try:
         CaseFile.open(opening, now)
     except CaseRuleError as error:
-        raise problems.rule_violation(error.message, rule=error.rule, field=error.field) from None
+        raise problems.refused_by_core(error) from None
     except (ValueError, OverflowError) as error:  # arithmetic the dates cannot bear: never start such a case
         raise problems.rule_violation(
             f"the case's deadlines cannot be computed from these dates ({error})",

@@ -368,7 +368,7 @@ async def decide_disclosure(
     try:
         items = await _checked_decision(client, keys, user, row, disclosure, decision)
     except CaseRuleError as error:
-        await refuse(db, user, permission.action, row.case_ref, rules.rule_problem(error), target)
+        await refuse(db, user, permission.action, row.case_ref, problems.refused_by_core(error), target)
     now = _now()
     won = await run_in_threadpool(
         lambda: stored.decide_once(
@@ -388,7 +388,7 @@ async def decide_disclosure(
         lost = core.already_decided(
             disclosure_id, disclosure.status, disclosure.decided_by, disclosure.decided_at
         )
-        await refuse(db, user, permission.action, row.case_ref, rules.rule_problem(lost), target)
+        await refuse(db, user, permission.action, row.case_ref, problems.refused_by_core(lost), target)
     # The decision and its audit row are committed together: neither exists without the other.
     await record_allowed(
         db,

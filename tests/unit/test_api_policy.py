@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import typing
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +18,8 @@ from store.models import AgencyKind, TokenRole
 from workflows.messages import EVENT_UPDATES
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor, Role
-from workflows.rules.errors import CaseRuleError, NotResponsible, RuleViolation, WrongStage
+from workflows.rules.confidentiality import AlreadyDecided, NotTheChair
+from workflows.rules.errors import AlreadyRecorded, CaseRuleError, NotResponsible, RuleViolation, WrongStage
 from workflows.rules.ownership import Permission, check_permission
 from workflows.rules.registry import EVENTS, EventRow
 
@@ -188,7 +191,16 @@ def test_the_core_knows_the_same_kinds_of_agency_as_the_directory() -> None:
 
 
 @pytest.mark.parametrize(
-    ("refusal", "status"), [(WrongStage, 409), (NotResponsible, 403), (RuleViolation, 422)]
+    ("refusal", "status"),
+    [
+        (WrongStage, 409),
+        (NotResponsible, 403),
+        (RuleViolation, 422),
+        (AlreadyRecorded, 409),
+        # A minute's disclosure: only the meeting's chair decides (403), and decides once (409).
+        (NotTheChair, 403),
+        (AlreadyDecided, 409),
+    ],
 )
 def test_the_cores_refusal_becomes_the_same_problem_wherever_it_is_met(
     refusal: type[CaseRuleError], status: int
@@ -201,3 +213,31 @@ def test_the_cores_refusal_becomes_the_same_problem_wherever_it_is_met(
         "role",
         "agency",
     )
+
+
+# Where the core's refusals are met outside `api/problems.py` and become something other than a problem: the
+# import's refusals are row errors of its report (no status), their rule and message the core's.
+ROW_ERRORS = {"api/imports.py"}
+
+
+def test_a_refusal_of_the_core_becomes_a_problem_in_one_place() -> None:
+    """Every API handler of a `CaseRuleError` (or a kind of it) answers through `problems.refused_by_core` or
+    `problems.case_rule_refused`: no route maps a refusal's kind to a status of its own."""
+    root = Path(__file__).resolve().parents[2]
+    core_refusals = {"CaseRuleError", "RuleViolation", "WrongStage", "NotResponsible", "AlreadyRecorded"}
+    mapped_elsewhere: list[str] = []
+    for path in sorted((root / "api").rglob("*.py")):
+        name = str(path.relative_to(root))
+        if name == "api/problems.py" or name in ROW_ERRORS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), name)):
+            if not isinstance(node, ast.ExceptHandler) or node.type is None:
+                continue
+            caught = {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)}
+            caught |= {n.attr for n in ast.walk(node.type) if isinstance(n, ast.Attribute)}
+            if not caught & core_refusals:
+                continue
+            called = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+            if not called & {"refused_by_core", "case_rule_refused"}:
+                mapped_elsewhere.append(f"{name}:{node.lineno}")
+    assert mapped_elsewhere == []

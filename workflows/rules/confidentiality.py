@@ -216,11 +216,11 @@ def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:
 # ------------------------------------------------------------------ deciding a disclosure (003 stage 4)
 
 
-class NotTheChair(RuleViolation):
+class NotTheChair(NotResponsible):
     """Only the chair of the meeting decides on sharing its minute."""
 
 
-class AlreadyDecided(RuleViolation):
+class AlreadyDecided(AlreadyRecorded):
     """A disclosure is decided once; asking again makes a new request."""
 
 
