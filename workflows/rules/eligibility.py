@@ -5,7 +5,6 @@ workflow is started for it (also used by the API and the import), the category c
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
@@ -17,9 +16,6 @@ from workflows.rules.rule_changes import (
     RULE_CHANGES,
     SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 def check_opening(opening: ev.CaseOpening, rule_changes: Collection[str] = RULE_CHANGES) -> AreaPolicy:

@@ -23,22 +23,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date, local_time_on
-from workflows.rules.deadlines import cancel_if_open, next_re_escalation
+from workflows.rules.case_state import CaseState
+from workflows.rules.deadlines import cancel_if_open
+from workflows.rules.due_dates import next_re_escalation
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation
 from workflows.rules.event_fields import RmpActionId
 from workflows.rules.policy import AreaPolicy
 from workflows.rules.records import CO_ORDINATOR, Notice, NoticeKind, Stage
 from workflows.rules.rule_changes import ELIGIBILITY
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
 
 # A day known only by its date is taken at noon Europe/London, as everywhere in the core.
 NOON = time(12)
@@ -361,7 +360,7 @@ def _last_meeting(p: ImportedPosition, lead: str) -> ev.MeetingHeld:
     )
 
 
-def record_imported_meeting(case: CaseFile, at: datetime) -> None:
+def record_imported_meeting(case: CaseState, at: datetime) -> None:
     """The imported meeting names nobody (the system grants no reading of minutes it does not hold), and what
     followed it (minutes, SWIS alert, telling the subject) was done in the previous system."""
     meeting = case.meetings[-1]

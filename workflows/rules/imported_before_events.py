@@ -6,12 +6,13 @@ events of workflows/rules/imported.py, applied through the live handlers.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_time_on
+from workflows.rules.case_state import CaseState
 from workflows.rules.confidentiality import check_rmp_action_ids
-from workflows.rules.deadlines import DueDate, open_deadline
+from workflows.rules.deadlines import open_deadline
+from workflows.rules.due_dates import DueDate
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
@@ -22,9 +23,6 @@ from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import before_release_or_discharge
 from workflows.rules.records import CO_ORDINATOR, Meeting, Referral, Stage
 from workflows.rules.rule_changes import ELIGIBILITY, RULE_CHANGES
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
 
 NOON = time(12)
 
@@ -158,7 +156,7 @@ def _noon(day: date) -> datetime:
 
 
 def receive_import(
-    case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
+    case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
 ) -> None:
     """Put the case at its stage and open what it still owes, each deadline counted from the row's dates."""
     case.stage = Stage(p.stage.value)
@@ -227,7 +225,7 @@ def receive_import(
 
 
 def _receive_last_meeting(
-    case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
+    case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
 ) -> None:
     assert p.last_meeting_on is not None and p.level is not None
     meeting = _last_meeting(opening, p)

@@ -10,24 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_time_on
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import (
-    DeadlineState,
-    DueDate,
     cancel_deadline,
     cancel_if_open,
-    compute_due,
     is_open,
     meet_deadline,
     open_deadline,
     open_of,
     rearm_deadline,
-    reminder_time,
     touch,
 )
+from workflows.rules.due_dates import DeadlineState, DueDate, compute_due, reminder_time
 from workflows.rules.errors import RuleViolation, WrongStage
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
 from workflows.rules.policy import AreaPolicy, DeadlineKind
@@ -45,14 +42,11 @@ from workflows.rules.rule_changes import (
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 # The review each managed level falls due under; its maximum per jurisdiction is in the policy tables.
 REVIEW_KINDS = {2: DeadlineKind.REVIEW_LEVEL_2, 3: DeadlineKind.REVIEW_LEVEL_3}
 
 
-def refuse_level_1_for_category_3(case: CaseFile, policy: AreaPolicy, field: str) -> None:
+def refuse_level_1_for_category_3(case: CaseState, policy: AreaPolicy, field: str) -> None:
     if case.category == 3 and not policy.policy.category_3_may_be_level_1:
         raise RuleViolation(
             f"in {policy.policy.name} a category 3 case cannot be managed at level 1",
@@ -62,7 +56,7 @@ def refuse_level_1_for_category_3(case: CaseFile, policy: AreaPolicy, field: str
 
 
 def record_level_decision(
-    case: CaseFile,
+    case: CaseState,
     level: int,
     by: str,
     now: datetime,
@@ -84,7 +78,7 @@ def record_level_decision(
     )
 
 
-def report_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
+def report_risk_change(case: CaseState, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
     change_id = f"risk-change-{next_number(c.change_id for c in case.risk_changes)}"
     case.risk_changes.append(
         RiskChange(
@@ -100,7 +94,7 @@ def report_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeRepor
     )
 
 
-def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriaged, now: datetime) -> None:
+def triage_risk_change(case: CaseState, policy: AreaPolicy, e: ev.RiskChangeTriaged, now: datetime) -> None:
     change = next((c for c in case.risk_changes if c.change_id == e.change_id), None)
     if change is None:
         raise RuleViolation(f"no change in risk {e.change_id} was reported", "risk change", "change_id")
@@ -157,7 +151,7 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
         open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
 
 
-def refer_after_notification(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
+def refer_after_notification(case: CaseState, policy: AreaPolicy, now: datetime) -> None:
     """003 stage 2: "a referral must be submitted ... within five working days of submission of the notification
     form", however long the screening took (a case from before the correction: from the screening)."""
     case.stage = Stage.REFERRAL_DUE
@@ -174,7 +168,7 @@ def refer_after_notification(case: CaseFile, policy: AreaPolicy, now: datetime) 
     )
 
 
-def _twelve_weeks_before_release(case: CaseFile, policy: AreaPolicy) -> DueDate | None:
+def _twelve_weeks_before_release(case: CaseState, policy: AreaPolicy) -> DueDate | None:
     """003 stage 2: the prison sends "a notification or referral ... not less than twelve weeks before release"
     (the hospital likewise before discharge): a custody case notified earlier has until then to refer."""
     if not case.follows(CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE):
@@ -194,7 +188,7 @@ def _record_triage(change: RiskChange, e: ev.RiskChangeTriaged, now: datetime) -
 
 
 def change_level(
-    case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime, by: str = "level change"
+    case: CaseState, policy: AreaPolicy, e: ev.LevelChanged, now: datetime, by: str = "level change"
 ) -> None:
     if e.new_level == case.level:
         raise RuleViolation(f"the case is already at level {e.new_level}", "level change", "new_level")
@@ -270,7 +264,7 @@ def change_level(
 LEVEL_1_DEADLINES = ("level-1-rmp", "level-1-review")
 
 
-def enter_level_1(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
+def enter_level_1(case: CaseState, policy: AreaPolicy, now: datetime) -> None:
     """004: at level 1 the lead agency has a robust risk management plan and reviews and records the case
     regularly. Both fall due from the day the case is managed at level 1."""
     if not case.follows(LEVEL_1_REVIEW) or is_open(case, "level-1-review"):
@@ -280,18 +274,18 @@ def enter_level_1(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
     open_deadline(case, policy, DeadlineKind.LEVEL_1_REVIEW, "level-1-review", case.lead_agency, now, now)
 
 
-def leave_level_1(case: CaseFile, reason: str, now: datetime) -> None:
+def leave_level_1(case: CaseState, reason: str, now: datetime) -> None:
     """Level 1's own deadlines end when the case is managed at another level."""
     for deadline_id in LEVEL_1_DEADLINES:
         cancel_if_open(case, deadline_id, reason, now)
 
 
-def _refuse_unless_level_1(case: CaseFile) -> None:
+def _refuse_unless_level_1(case: CaseState) -> None:
     if case.level != 1 or not is_open(case, "level-1-review"):
         raise WrongStage("the case is not under level 1 management by its lead agency", "level 1")
 
 
-def record_level_1_plan(case: CaseFile, policy: AreaPolicy, e: ev.Level1PlanRecorded, now: datetime) -> None:
+def record_level_1_plan(case: CaseState, policy: AreaPolicy, e: ev.Level1PlanRecorded, now: datetime) -> None:
     _refuse_unless_level_1(case)
     if e.recorded_by != case.lead_agency:
         raise RuleViolation(
@@ -305,7 +299,7 @@ def record_level_1_plan(case: CaseFile, policy: AreaPolicy, e: ev.Level1PlanReco
 
 
 def record_level_1_review(
-    case: CaseFile, policy: AreaPolicy, e: ev.Level1ReviewRecorded, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.Level1ReviewRecorded, now: datetime
 ) -> None:
     _refuse_unless_level_1(case)
     if e.reviewed_by != case.lead_agency:
@@ -327,7 +321,7 @@ def record_level_1_review(
 
 
 def _before_initial_meeting(
-    case: CaseFile, policy: AreaPolicy, change: RiskChange, e: ev.RiskChangeTriaged, now: datetime
+    case: CaseState, policy: AreaPolicy, change: RiskChange, e: ev.RiskChangeTriaged, now: datetime
 ) -> None:
     """A risk increase reported before the initial meeting (001, 003: "escalated to a higher level"): the level
     rises to 3, the meeting coming forward to the level 3 timescale counted from the triage; or the meeting
@@ -392,7 +386,7 @@ def _before_initial_meeting(
             case.initial_meeting_brought_forward_to = sooner.due_date
 
 
-def check_level_3_criteria(case: CaseFile, policy: AreaPolicy, criteria: Sequence[str]) -> None:
+def check_level_3_criteria(case: CaseState, policy: AreaPolicy, criteria: Sequence[str]) -> None:
     """004 "Level 3" (England and Wales): active conferencing AND senior representation to commit significant
     resources at short notice AND/OR significant media issues or public interest."""
     if not policy.policy.level_3_criteria or not case.follows(LEVEL_3_CRITERIA_ENGLAND_AND_WALES):

@@ -8,23 +8,21 @@ the minutes' circulation and, where the policy has them, the SWIS alert. Minutes
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
+from workflows.rules.case_state import CaseState
 from workflows.rules.confidentiality import check_confidentiality_statements_signed, check_rmp_action_ids
 from workflows.rules.deadlines import (
-    DeadlineState,
-    DueDate,
     breach_deadline,
     cancel_deadline,
-    compute_due,
     is_open,
     meet_deadline,
     open_deadline,
     open_of,
     withdraw_breach,
 )
+from workflows.rules.due_dates import DeadlineState, DueDate, compute_due
 from workflows.rules.errors import RuleViolation
 from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
 from workflows.rules.management import (
@@ -50,9 +48,6 @@ from workflows.rules.rule_changes import (
 )
 from workflows.rules.safeguarding import asp_chair_copied, cross_forum_attendance
 
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 INITIAL_MEETING_KINDS = {2: DeadlineKind.INITIAL_MEETING_LEVEL_2, 3: DeadlineKind.INITIAL_MEETING_LEVEL_3}
 MEETING_KINDS = frozenset(
     {
@@ -65,7 +60,7 @@ MEETING_KINDS = frozenset(
 
 
 def return_record_search(
-    case: CaseFile, policy: AreaPolicy, e: ev.RecordSearchReturned, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.RecordSearchReturned, now: datetime
 ) -> None:
     deadline_id = f"record-search:{e.agency}"
     d = case.deadlines.get(deadline_id)
@@ -76,7 +71,7 @@ def return_record_search(
     meet_deadline(case, deadline_id, now)
 
 
-def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: datetime) -> None:
+def record_meeting(case: CaseState, policy: AreaPolicy, e: ev.MeetingHeld, now: datetime) -> None:
     today = local_date(now)
     if e.held_on > today:
         raise RuleViolation(
@@ -278,7 +273,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     )
 
 
-def _check_meeting_in_case_order(case: CaseFile, e: ev.MeetingHeld, today: date) -> None:
+def _check_meeting_in_case_order(case: CaseState, e: ev.MeetingHeld, today: date) -> None:
     """A meeting follows its referral, and what it plans is not already past on the day it is recorded."""
     if case.referral is not None and e.held_on < local_date(case.referral.received_at):
         raise RuleViolation(
@@ -414,7 +409,7 @@ def _review_date(policy: AreaPolicy, e: ev.MeetingHeld, in_own_unit: bool = True
     return e.next_review_date
 
 
-def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculated, now: datetime) -> None:
+def circulate_minutes(case: CaseState, policy: AreaPolicy, e: ev.MinutesCirculated, now: datetime) -> None:
     meeting = case.meeting(e.meeting_id)
     allowed = set(meeting.attendees)
     asp_chair = asp_chair_copied(case)
@@ -450,7 +445,7 @@ def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculate
 
 
 def record_swis_alert_update(
-    case: CaseFile, policy: AreaPolicy, e: ev.SwisAlertUpdated, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.SwisAlertUpdated, now: datetime
 ) -> None:
     case.meeting(e.meeting_id)
     deadline_id = f"swis-alert:{e.meeting_id}"
@@ -459,7 +454,7 @@ def record_swis_alert_update(
     meet_deadline(case, deadline_id, now)
 
 
-def complete_rmp_action(case: CaseFile, policy: AreaPolicy, e: ev.RmpActionCompleted, now: datetime) -> None:
+def complete_rmp_action(case: CaseState, policy: AreaPolicy, e: ev.RmpActionCompleted, now: datetime) -> None:
     deadline_id = f"rmp:{e.meeting_id}:{e.action_id}"
     if deadline_id not in case.deadlines:
         raise RuleViolation(f"{e.meeting_id} set no action {e.action_id}", "RMP action", "action_id")

@@ -6,20 +6,12 @@ the deadlines counted from them; custody and CPA meetings fall due before releas
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
-from workflows.rules.deadlines import (
-    EXTENUATING_CIRCUMSTANCES,
-    DueDate,
-    compute_due,
-    is_open,
-    meet_deadline,
-    new_deadline,
-    open_deadline,
-    rearm_deadline,
-)
+from workflows.rules.case_state import CaseState
+from workflows.rules.deadlines import is_open, meet_deadline, open_deadline, rearm_deadline
+from workflows.rules.due_dates import EXTENUATING_CIRCUMSTANCES, DueDate, compute_due, new_deadline
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
@@ -32,10 +24,6 @@ from workflows.rules.rule_changes import (
     MEETING_BROUGHT_FORWARD_STAYS,
 )
 from workflows.rules.safeguarding import asp_screening_falls_due
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 
 # The deadline each event that precedes a case starts, met by the notification or referral (003 stages 1-2).
 PRE_NOTIFICATION_DEADLINES = ("notification", "custody-referral", "restricted-patient-referral")
@@ -113,7 +101,9 @@ def disposal_notified(disposal_date: date, notified_on: date | None, field: str)
     return local_time_on(notified_on or disposal_date, time(12))
 
 
-def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
+def open_pre_notification(
+    case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime
+) -> None:
     """003 stages 1-2: the deadline for the notification (or the prison's / hospital's notification or referral)
     runs from the disposal, or back from the release or discharge, before the case reaches the co-ordinator."""
     case.stage = Stage.AWAITING_NOTIFICATION
@@ -146,7 +136,7 @@ def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOp
         open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
 
 
-def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstances: str | None) -> None:
+def meet_pre_notification(case: CaseState, now: datetime, extenuating_circumstances: str | None) -> None:
     """The notification or referral meets the deadline its preceding event started; a late one keeps its
     extenuating circumstances (003 stage 2) on the deadline, for the record and the ledger."""
     for deadline_id in PRE_NOTIFICATION_DEADLINES:
@@ -159,7 +149,7 @@ def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstanc
 
 
 def submit_notification(
-    case: CaseFile, policy: AreaPolicy, e: ev.NotificationSubmitted, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.NotificationSubmitted, now: datetime
 ) -> None:
     if e.disposal_notified_on is not None:
         raise RuleViolation(
@@ -175,7 +165,7 @@ def submit_notification(
     asp_screening_falls_due(case, policy, "asp-screening:notification", now)
 
 
-def change_release_date(case: CaseFile, policy: AreaPolicy, e: ev.ReleaseDateChanged, now: datetime) -> None:
+def change_release_date(case: CaseState, policy: AreaPolicy, e: ev.ReleaseDateChanged, now: datetime) -> None:
     if case.route is not ev.EntryRoute.CUSTODY:
         raise RuleViolation("only a custody case has a release date", "custody release date", "release_date")
     if e.release_date == case.release_date:
@@ -190,7 +180,7 @@ def change_release_date(case: CaseFile, policy: AreaPolicy, e: ev.ReleaseDateCha
 
 
 def change_discharge_date(
-    case: CaseFile, policy: AreaPolicy, e: ev.DischargeDateChanged, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.DischargeDateChanged, now: datetime
 ) -> None:
     if case.route is not ev.EntryRoute.RESTRICTED_PATIENT:
         raise RuleViolation(
@@ -207,7 +197,7 @@ def change_discharge_date(
     rearm_initial_meeting(case, policy, now, why)
 
 
-def rearm_initial_meeting(case: CaseFile, policy: AreaPolicy, now: datetime, why: str) -> None:
+def rearm_initial_meeting(case: CaseState, policy: AreaPolicy, now: datetime, why: str) -> None:
     meeting = case.deadlines.get("initial-meeting")
     if meeting is None or not meeting.is_open or case.referral is None or case.level not in (2, 3):
         return
@@ -237,7 +227,7 @@ def rearm_initial_meeting(case: CaseFile, policy: AreaPolicy, now: datetime, why
 
 
 def initial_meeting_rule(
-    case: CaseFile, policy: AreaPolicy, level: int, now: datetime
+    case: CaseState, policy: AreaPolicy, level: int, now: datetime
 ) -> tuple[DeadlineKind, datetime, DueDate | None]:
     """The rule the initial meeting falls due under, the instant it counts from and any cap.
 
@@ -252,7 +242,7 @@ def initial_meeting_rule(
     return INITIAL_MEETING_KINDS[level], case.referral.clock_from, before_release_or_discharge(case)
 
 
-def release_or_discharge(case: CaseFile) -> date | None:
+def release_or_discharge(case: CaseState) -> date | None:
     if case.route is ev.EntryRoute.CUSTODY:
         return case.release_date
     if case.route is ev.EntryRoute.RESTRICTED_PATIENT:
@@ -260,7 +250,7 @@ def release_or_discharge(case: CaseFile) -> date | None:
     return None
 
 
-def before_release_or_discharge(case: CaseFile) -> DueDate | None:
+def before_release_or_discharge(case: CaseState) -> DueDate | None:
     # 003 stage 4: for custody and CPA cases the initial meeting takes place before release / discharge.
     day = case.release_date if case.route is ev.EntryRoute.CUSTODY else case.discharge_date
     if day is None:

@@ -8,13 +8,11 @@ with reasons. Acceptance asks each named agency to search its records and sets t
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import (
-    DeadlineState,
-    DueDate,
     cancel_if_open,
     cancel_open_of,
     is_open,
@@ -23,6 +21,7 @@ from workflows.rules.deadlines import (
     open_of,
     rearm_deadline,
 )
+from workflows.rules.due_dates import DeadlineState, DueDate
 from workflows.rules.eligibility import check_referrer
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import exit_mappa, open_sonr_deadlines, open_supervision_end_deadlines
@@ -51,11 +50,8 @@ from workflows.rules.rule_changes import (
 )
 from workflows.rules.safeguarding import advise_both_chairs, asp_screening_falls_due, receive_asp_route
 
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
 
-
-def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
+def receive_opening(case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
     """The deadlines a new case starts with: custody referral, notification, screening, SONR end, referral."""
     if not opening.subject_is_offender:
         # 002, its referral form: a person who is not an offender cannot be in MAPPA; route to an information sharing meeting.
@@ -112,7 +108,7 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
         meet_deadline(case, "custody-referral", now)
 
 
-def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecision, now: datetime) -> None:
+def screen_notification(case: CaseState, policy: AreaPolicy, e: ev.ScreeningDecision, now: datetime) -> None:
     meet_deadline(case, "screening", now)
     case.screening_reason = e.reason
     if e.outcome == "level-1":
@@ -123,7 +119,7 @@ def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecis
         refer_after_notification(case, policy, now)
 
 
-def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted, now: datetime) -> None:
+def submit_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralSubmitted, now: datetime) -> None:
     if e.level_sought == 3 and not e.level_2_cannot_deliver:
         raise RuleViolation(
             "a level 3 referral must say which parts of the risk management plan level 2 cannot deliver "
@@ -162,7 +158,7 @@ def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted,
 
 
 def request_further_information(
-    case: CaseFile, policy: AreaPolicy, e: ev.FurtherInformationRequested, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.FurtherInformationRequested, now: datetime
 ) -> None:
     assert case.referral is not None
     deadline_id = f"further-information-{case.next_seq()}"
@@ -192,7 +188,7 @@ def request_further_information(
 
 
 def supply_further_information(
-    case: CaseFile, policy: AreaPolicy, e: ev.FurtherInformationSupplied, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.FurtherInformationSupplied, now: datetime
 ) -> None:
     assert case.referral is not None
     open_requests = open_of(case, DeadlineKind.FURTHER_INFORMATION)
@@ -211,7 +207,7 @@ def supply_further_information(
 
 
 def _decision_waits(
-    case: CaseFile, policy: AreaPolicy, day: date, why: str, now: datetime, *, sooner: bool = False
+    case: CaseState, policy: AreaPolicy, day: date, why: str, now: datetime, *, sooner: bool = False
 ) -> None:
     """001, 003: contact with the referring agency "may delay" the co-ordination that follows. The decision falls
     due the co-ordinator's working days for it after `day` (the information due, or arrived); asked again it never
@@ -233,7 +229,7 @@ def _decision_waits(
         )
 
 
-def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
+def decide_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
     assert case.referral is not None
     referral = case.referral
     if e.outcome == "rejected":
@@ -321,7 +317,7 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
         _open_initial_meeting(case, policy, e.level, now)
 
 
-def _open_initial_meeting(case: CaseFile, policy: AreaPolicy, level: int, now: datetime) -> None:
+def _open_initial_meeting(case: CaseState, policy: AreaPolicy, level: int, now: datetime) -> None:
     kind, start, cap = initial_meeting_rule(case, policy, level, now)
     suffix = f" (level {level})" if kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE else ""
     open_deadline(
