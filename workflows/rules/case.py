@@ -28,16 +28,17 @@ from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
 from workflows.rules.exit import close_when_obligations_met, open_supervision_end_deadlines
 from workflows.rules.imported import (
-    ImportedPosition,
     as_row_error,
     check_imported_opening,
-    check_position,
     imported_history,
     record_imported_meeting,
 )
 from workflows.rules.imported_before_events import check_import, receive_import
-from workflows.rules.management import REVIEW_KINDS, enter_level_1
-from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
+from workflows.rules.imported_row import ImportedPosition, check_position
+from workflows.rules.initial_meeting import INITIAL_MEETING_KINDS
+from workflows.rules.level_1 import enter_level_1
+from workflows.rules.management import REVIEW_KINDS
+from workflows.rules.meetings import MEETING_KINDS
 from workflows.rules.ownership import check_sender
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import discharge_day, release_day

@@ -13,9 +13,11 @@ from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import asp_chair_may_read
 from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, meet_if_open, open_deadline
 from workflows.rules.errors import RuleViolation
+from workflows.rules.meeting_checks import check_rmp_action_ids
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import (
     CO_ORDINATOR,
@@ -25,7 +27,6 @@ from workflows.rules.records import (
     SubjectAccessRequest,
     next_number,
 )
-from workflows.rules.safeguarding import asp_chair_may_read
 
 # ------------------------------------------------------------------ a meeting's own rules
 
@@ -55,12 +56,6 @@ def check_confidentiality_statements_signed(attendees: Sequence[Signatory]) -> N
             "confidentiality statement",
             "attendees",
         )
-
-
-def check_rmp_action_ids(actions: Sequence[ev.RmpActionSet]) -> None:
-    """Each action of the risk management plan has its own id: it is met, and chased, on its own."""
-    if len({a.action_id for a in actions}) != len(actions):
-        raise RuleViolation("each RMP action needs its own id", "RMP action id", "rmp_actions")
 
 
 def check_minute(

@@ -63,25 +63,7 @@ def arm_pre_meeting_exchange(case: CaseState, policy: AreaPolicy, now: datetime)
         meeting,
         now,
     )
-    for d in open_of(case, DeadlineKind.RECORD_SEARCH):
-        # Counted from the request (its deadline's opening), capped by the meeting's due date.
-        due = new_deadline(
-            policy,
-            DeadlineKind.RECORD_SEARCH,
-            d.deadline_id,
-            d.responsible,
-            d.opened_at,
-            now,
-            due_no_later_than=searches_cap,
-        )
-        rearm_deadline(
-            case,
-            policy,
-            d.deadline_id,
-            DueDate(due.due_at, due.due_date, due.explanation),
-            now,
-            "in time for the pre-meeting information exchange",
-        )
+    _rearm_record_searches(case, policy, searches_cap, now)
     pack = _no_later_than_meeting(
         case,
         compute_due(policy, policy.rule(DeadlineKind.PRE_MEETING_INFORMATION), meeting_day),
@@ -108,6 +90,29 @@ def arm_pre_meeting_exchange(case: CaseState, policy: AreaPolicy, now: datetime)
         if once and opened.due_at < pack.due_at:
             # Counted back from a meeting falling due very soon (or already overdue): not before today.
             rearm_deadline(case, policy, PRE_MEETING_INFORMATION, pack, now, "not before it was asked for")
+
+
+def _rearm_record_searches(case: CaseState, policy: AreaPolicy, cap: DueDate, now: datetime) -> None:
+    """Each open record search, counted from its request, falls due no later than `cap`."""
+    for d in open_of(case, DeadlineKind.RECORD_SEARCH):
+        # Counted from the request (its deadline's opening), capped by the meeting's due date.
+        due = new_deadline(
+            policy,
+            DeadlineKind.RECORD_SEARCH,
+            d.deadline_id,
+            d.responsible,
+            d.opened_at,
+            now,
+            due_no_later_than=cap,
+        )
+        rearm_deadline(
+            case,
+            policy,
+            d.deadline_id,
+            DueDate(due.due_at, due.due_date, due.explanation),
+            now,
+            "in time for the pre-meeting information exchange",
+        )
 
 
 def send_pre_meeting_information(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import advise_both_chairs, receive_asp_route
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
 from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import (
@@ -26,18 +27,12 @@ from workflows.rules.eligibility import check_referrer
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import exit_mappa, open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
-from workflows.rules.management import (
-    check_level_3_criteria,
-    enter_level_1,
-    leave_level_1,
-    record_level_decision,
-    refer_after_notification,
-    refuse_level_1_for_category_3,
-)
+from workflows.rules.initial_meeting import open_initial_meeting
+from workflows.rules.level_1 import enter_level_1, leave_level_1, refuse_level_1_for_category_3
+from workflows.rules.management import check_level_3_criteria, record_level_decision, refer_after_notification
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import (
     disposal_notified,
-    initial_meeting_rule,
     meet_pre_notification,
     open_pre_notification,
     pre_notification_facts,
@@ -48,7 +43,7 @@ from workflows.rules.rule_changes import (
     PRE_MEETING_INFORMATION_EXCHANGE,
     REFERRAL_DECISION_WAITS_FOR_INFORMATION,
 )
-from workflows.rules.safeguarding import advise_both_chairs, asp_screening_falls_due, receive_asp_route
+from workflows.rules.safeguarding import asp_screening_falls_due
 
 
 def receive_opening(case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
@@ -231,35 +226,81 @@ def _decision_waits(
 
 def decide_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
     assert case.referral is not None
-    referral = case.referral
     if e.outcome == "rejected":
-        if not (e.reasons and e.reasons.strip()):
-            raise RuleViolation(
-                "a referral that is not accepted must be answered with the reasons (003)",
-                "rejection reasons",
-                "reasons",
-            )
-        meet_deadline(case, "referral-decision", now)
-        cancel_open_of(case, DeadlineKind.FURTHER_INFORMATION, "referral not accepted", now)
-        # The reasons stay in the case file (the audited read); the notice says where to find them.
-        referral.rejection_reasons = e.reasons
-        case.notify(
-            NoticeKind.REFERRAL_DECISION,
-            referral.referring_agency,
-            "referral not accepted",
-            ["The reasons are recorded in the case file (003)."],
-        )
-        advise_both_chairs(case, "referral not accepted")
-        if case.category == 3 and not policy.policy.category_3_may_be_level_1:
-            exit_mappa(
-                case,
-                f"referral not accepted; a category 3 case cannot be managed at level 1: {e.reasons}",
-                now,
-            )
-        else:
-            case.stage, case.level = Stage.LEVEL_1, 1
-            enter_level_1(case, policy, now)
+        _reject_referral(case, policy, e, now)
         return
+    level, statement = _check_acceptance(case, policy, e)
+    referral = case.referral
+    meet_deadline(case, "referral-decision", now)
+    leave_level_1(case, f"referral accepted at level {level}", now)
+    case.level = level
+    record_level_decision(
+        case, level, "referral decision", now, statement=statement, criteria=e.level_3_criteria
+    )
+    case.stage = Stage.INFORMATION_SHARING
+    case.notify(
+        NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {level}", []
+    )
+    advise_both_chairs(case, f"referral accepted at level {level}")
+    exchange = case.follows(PRE_MEETING_INFORMATION_EXCHANGE)
+    if exchange:
+        open_initial_meeting(case, policy, level, now)
+    for agency in dict.fromkeys(e.record_search_agencies):
+        deadline_id = f"record-search:{agency}"
+        open_deadline(case, policy, DeadlineKind.RECORD_SEARCH, deadline_id, agency, now, now)
+        case.notify(
+            NoticeKind.RECORD_SEARCH_REQUEST,
+            agency,
+            "record search requested",
+            [
+                "Search your agency's records for all relevant information about the offender, victims "
+                "and potential victims, and return the results to the co-ordinator (003)."
+            ],
+            deadline_id=deadline_id,
+        )
+    if exchange:
+        arm_pre_meeting_exchange(case, policy, now)
+    else:
+        open_initial_meeting(case, policy, level, now)
+
+
+def _reject_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
+    """003: a referral not accepted is answered with the reasons; the case stays with the agencies at level 1,
+    or leaves MAPPA where a category 3 case cannot be managed at level 1."""
+    assert case.referral is not None
+    referral = case.referral
+    if not (e.reasons and e.reasons.strip()):
+        raise RuleViolation(
+            "a referral that is not accepted must be answered with the reasons (003)",
+            "rejection reasons",
+            "reasons",
+        )
+    meet_deadline(case, "referral-decision", now)
+    cancel_open_of(case, DeadlineKind.FURTHER_INFORMATION, "referral not accepted", now)
+    # The reasons stay in the case file (the audited read); the notice says where to find them.
+    referral.rejection_reasons = e.reasons
+    case.notify(
+        NoticeKind.REFERRAL_DECISION,
+        referral.referring_agency,
+        "referral not accepted",
+        ["The reasons are recorded in the case file (003)."],
+    )
+    advise_both_chairs(case, "referral not accepted")
+    if case.category == 3 and not policy.policy.category_3_may_be_level_1:
+        exit_mappa(
+            case,
+            f"referral not accepted; a category 3 case cannot be managed at level 1: {e.reasons}",
+            now,
+        )
+    else:
+        case.stage, case.level = Stage.LEVEL_1, 1
+        enter_level_1(case, policy, now)
+
+
+def _check_acceptance(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision) -> tuple[int, str | None]:
+    """What an acceptance must say (003; 001 and 004 at level 3): the level, and the level 3 statement it rests on."""
+    assert case.referral is not None
+    referral = case.referral
     if e.level is None:
         raise RuleViolation(
             "an accepted referral needs the level it is accepted at", "acceptance level", "level"
@@ -284,50 +325,4 @@ def decide_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision,
             "the referral is waiting for further information; record it before accepting",
             "further information",
         )
-    meet_deadline(case, "referral-decision", now)
-    leave_level_1(case, f"referral accepted at level {e.level}", now)
-    case.level = e.level
-    record_level_decision(
-        case, e.level, "referral decision", now, statement=statement, criteria=e.level_3_criteria
-    )
-    case.stage = Stage.INFORMATION_SHARING
-    case.notify(
-        NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {e.level}", []
-    )
-    advise_both_chairs(case, f"referral accepted at level {e.level}")
-    exchange = case.follows(PRE_MEETING_INFORMATION_EXCHANGE)
-    if exchange:
-        _open_initial_meeting(case, policy, e.level, now)
-    for agency in dict.fromkeys(e.record_search_agencies):
-        deadline_id = f"record-search:{agency}"
-        open_deadline(case, policy, DeadlineKind.RECORD_SEARCH, deadline_id, agency, now, now)
-        case.notify(
-            NoticeKind.RECORD_SEARCH_REQUEST,
-            agency,
-            "record search requested",
-            [
-                "Search your agency's records for all relevant information about the offender, victims "
-                "and potential victims, and return the results to the co-ordinator (003)."
-            ],
-            deadline_id=deadline_id,
-        )
-    if exchange:
-        arm_pre_meeting_exchange(case, policy, now)
-    else:
-        _open_initial_meeting(case, policy, e.level, now)
-
-
-def _open_initial_meeting(case: CaseState, policy: AreaPolicy, level: int, now: datetime) -> None:
-    kind, start, cap = initial_meeting_rule(case, policy, level, now)
-    suffix = f" (level {level})" if kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE else ""
-    open_deadline(
-        case,
-        policy,
-        kind,
-        "initial-meeting",
-        CO_ORDINATOR,
-        start,
-        now,
-        due_no_later_than=cap,
-        title_suffix=suffix,
-    )
+    return e.level, statement

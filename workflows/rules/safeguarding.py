@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import prompt_to_name_asp_chair, require_asp
 from workflows.rules.calendar import local_date, local_time_on
 from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import breach_deadline, meet_deadline, open_deadline, open_of, touch
@@ -36,7 +37,6 @@ from workflows.rules.rule_changes import (
     AP1_CLOCK_FROM_RE_SCREENING,
     AP1_FROM_THE_SCREENING,
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
-    ASP_CROSS_FORUM_RULES,
     ASP_SCREENING_OF_EVERY_NOTIFICATION,
     ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM,
     CHILDREN_AT_RISK_NAMED,
@@ -46,99 +46,7 @@ from workflows.rules.rule_changes import (
 FIRST_AP1 = "ap1-referral"
 
 
-def _require_asp(policy: AreaPolicy) -> None:
-    if not policy.policy.asp_link:
-        raise RuleViolation(
-            f"Adult Support and Protection (Scotland) does not apply in {policy.policy.name}", "ASP link"
-        )
-
-
 # ------------------------------------------------------------------ the ASP side and its chair
-
-
-def asp_chair_copied(case: CaseState) -> str | None:
-    """The ASP chair's agency that gets the minutes: while the case is open to both MAPPA and ASP (000), and,
-    for a case following the correction, only a chair the co-ordinator named."""
-    if not case.asp_open or case.asp_chair_agency is None:
-        return None
-    if case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR) and not case.asp_chair_named:
-        return None
-    return case.asp_chair_agency
-
-
-def asp_chair_may_read(case: CaseState) -> str | None:
-    """The ASP chair's agency that may read minutes as of right: one the co-ordinator named, never one that
-    named itself, and only while the ASP side is open (000)."""
-    return asp_chair_copied(case) if case.asp_chair_named else None
-
-
-def receive_asp_route(case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening) -> None:
-    """000 "Referral of Cases from ASP to MAPPA": a case an ASP case conference refers opens with its ASP side
-    open and the ASP chair named (by the co-ordinator: api/auth.py lets no one else fill the field)."""
-    from_asp = opening.route is ev.EntryRoute.ASP_CASE_CONFERENCE and policy.policy.asp_link
-    if opening.asp_chair_agency is None:
-        if from_asp and case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
-            raise RuleViolation(
-                "a case referred by an ASP case conference opens with its ASP chair, named by the co-ordinator "
-                "(000)",
-                "ASP chair",
-                "asp_chair_agency",
-            )
-        return
-    _require_asp(policy)
-    if not from_asp:
-        raise RuleViolation(
-            "only a case referred by an ASP case conference opens with an ASP chair; name one later "
-            "(asp-chair)",
-            "ASP chair",
-            "asp_chair_agency",
-        )
-    case.asp_open, case.asp_chair_agency, case.asp_chair_named = True, opening.asp_chair_agency, True
-
-
-def name_asp_chair(case: CaseState, policy: AreaPolicy, e: ev.AspChairNamed, now: datetime) -> None:
-    _require_asp(policy)
-    case.asp_open, case.asp_chair_agency, case.asp_chair_named = True, e.asp_chair_agency, True
-
-
-def prompt_to_name_asp_chair(case: CaseState) -> None:
-    """000: once the case is open to both forums, both chairs share the minutes and the council officer attends
-    MAPPA meetings; the co-ordinator is prompted to name the ASP chair that makes this work."""
-    if case.follows(ASP_CROSS_FORUM_RULES) and case.asp_open and not case.asp_chair_named:
-        case.notify(
-            NoticeKind.ASP_CHAIR_TO_NAME, CO_ORDINATOR, "the case is open to ASP: name its ASP chair", []
-        )
-
-
-def advise_both_chairs(case: CaseState, decision: str) -> None:
-    """000 "Referral of Cases from ASP to MAPPA": the co-ordinator advises the MAPPA and ASP chairs whether a
-    referral from an ASP case conference meets the threshold to be managed within MAPPA."""
-    if not case.follows(ASP_CROSS_FORUM_RULES) or case.route is not ev.EntryRoute.ASP_CASE_CONFERENCE:
-        return
-    for chair in dict.fromkeys(c for c in (CHAIR, asp_chair_copied(case)) if c):
-        case.notify(
-            NoticeKind.REFERRAL_DECISION, chair, f"{decision}: the co-ordinator's advice to both chairs", []
-        )
-
-
-def cross_forum_attendance(case: CaseState, attendees: list[str]) -> str | None:
-    """000 "Attendance at MAPPA / ASP Meetings": where a case is referred between the forums, the council officer
-    or delegate attends the MAPPA meeting. What falls short, or None."""
-    council = asp_chair_copied(case)
-    if not case.follows(ASP_CROSS_FORUM_RULES) or council is None or council in attendees:
-        return None
-    return (
-        "the case is open to MAPPA and ASP: the council officer or a delegate attends the MAPPA meeting (000); "
-        f"nobody from {council} was present"
-    )
-
-
-def close_asp_side(case: CaseState, policy: AreaPolicy, e: ev.AspSideClosed, now: datetime) -> None:
-    _require_asp(policy)
-    if not case.asp_open:
-        raise RuleViolation("the case is not open to ASP", "ASP side")
-    # Its chair stops getting the minutes, and loses the read of them the role gave.
-    case.asp_open, case.asp_chair_agency, case.asp_chair_named = False, None, False
 
 
 # ------------------------------------------------------------------ screening and the AP1 (000)
@@ -189,7 +97,7 @@ def _adult_screened(case: CaseState, e: ev.AspScreening) -> AdultAtRisk:
 
 
 def record_asp_screening(case: CaseState, policy: AreaPolicy, e: ev.AspScreening, now: datetime) -> None:
-    _require_asp(policy)
+    require_asp(policy)
     adult = _adult_screened(case, e)
     screened_before = adult.criteria_met is not None
     due = open_of(case, DeadlineKind.ASP_SCREENING)
@@ -273,7 +181,7 @@ def _open_ap1(
 
 
 def record_ap1_referral(case: CaseState, policy: AreaPolicy, e: ev.Ap1ReferralMade, now: datetime) -> None:
-    _require_asp(policy)
+    require_asp(policy)
     if e.asp_chair_agency is not None and case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
         raise RuleViolation(
             "the co-ordinator names the ASP chair (asp-chair), not the agency making the AP1 referral",
@@ -306,7 +214,7 @@ def record_ap1_referral(case: CaseState, policy: AreaPolicy, e: ev.Ap1ReferralMa
 def record_asp_inquiry_concern(
     case: CaseState, policy: AreaPolicy, e: ev.AspInquiryConcern, now: datetime
 ) -> None:
-    _require_asp(policy)
+    require_asp(policy)
     deadline_id = f"asp-information-sharing-{case.next_seq()}"
     open_deadline(case, policy, DeadlineKind.ASP_INFORMATION_SHARING, deadline_id, e.raised_by, now, now)
     case.asp_open = True
@@ -319,7 +227,7 @@ def record_asp_inquiry_concern(
 def record_asp_information_shared(
     case: CaseState, policy: AreaPolicy, e: ev.AspInformationShared, now: datetime
 ) -> None:
-    _require_asp(policy)
+    require_asp(policy)
     pending = sender_may_meet(case.sender[0], open_of(case, DeadlineKind.ASP_INFORMATION_SHARING))
     if not pending:
         raise RuleViolation("no ASP information sharing is due", "ASP information sharing")

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workflows.rules import (
+    asp_side,
     confidentiality,
     exit,
     information_exchange,
+    level_1,
     management,
     meetings,
     pre_notification,
@@ -66,15 +68,15 @@ STAGE_TABLE: dict[type[ev.Event], tuple[frozenset[Stage], Handler]] = {
     ev.RiskChangeReported:          (_ANY,                management.report_risk_change),
     ev.RiskChangeTriaged:           (_ANY,                management.triage_risk_change),
     ev.LevelChanged:                (_MANAGED,            management.change_level),
-    ev.Level1PlanRecorded:          (_LEVEL_1,            management.record_level_1_plan),
-    ev.Level1ReviewRecorded:        (_LEVEL_1,            management.record_level_1_review),
+    ev.Level1PlanRecorded:          (_LEVEL_1,            level_1.record_level_1_plan),
+    ev.Level1ReviewRecorded:        (_LEVEL_1,            level_1.record_level_1_review),
     # safeguarding: ASP (Scotland), adults at risk, child protection
     ev.AspScreening:                (_SCREENABLE_FOR_ASP, safeguarding.record_asp_screening),
     ev.Ap1ReferralMade:             (_ANY_OR_EXITING,     safeguarding.record_ap1_referral),
     ev.AspInquiryConcern:           (_ANY,                safeguarding.record_asp_inquiry_concern),
     ev.AspInformationShared:        (_ANY_OR_EXITING,     safeguarding.record_asp_information_shared),
-    ev.AspChairNamed:               (_ANY,                safeguarding.name_asp_chair),
-    ev.AspSideClosed:               (_ANY,                safeguarding.close_asp_side),
+    ev.AspChairNamed:               (_ANY,                asp_side.name_asp_chair),
+    ev.AspSideClosed:               (_ANY,                asp_side.close_asp_side),
     ev.AdultAtRiskIdentified:       (_ANY,                safeguarding.record_adult_at_risk),
     ev.AdultSafeguardingReferralMade:
                                     (_ANY_OR_EXITING,     safeguarding.record_adult_safeguarding_referral),
