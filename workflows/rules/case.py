@@ -1,9 +1,10 @@
-"""The MAPPA case file: the whole state of one case, and how it takes an event and the passage of time.
+"""The MAPPA case file: how one case opens, and takes an event and the passage of time.
 
-`CaseFile` holds stage, level, meetings, risk changes and every deadline. An agency event is checked against the
-stage table (workflows/rules/stages.py) and handed to its stage's handler, which applies the statutory rules:
-it opens, meets or cancels deadlines and queues the notices the workflow must send. `tick` sends reminders,
-marks breaches and escalates them. Pure: the workflow calls it with `workflow.now()`; tests with any clock.
+`CaseFile` is the case's state (workflows/rules/case_state.py: stage, level, meetings, risk changes, every
+deadline) with what sits on top of the stages: opening, applying an event, the clock. An agency event is
+checked against the stage table (workflows/rules/stages.py) and handed to its stage's handler, which applies
+the statutory rules: it opens, meets or cancels deadlines and queues the notices the workflow must send.
+`tick` sends reminders, marks breaches and escalates them. Pure: the workflow calls it with `workflow.now()`; tests with any clock.
 """
 
 from __future__ import annotations

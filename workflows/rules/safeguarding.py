@@ -3,9 +3,9 @@ England and Wales (002, 004), and child protection (002).
 
 Scotland (000): every notification and referral, whatever its category or level, is screened against the ASP
 3-point criteria, for each adult at risk the case involves. Where they are met an AP1 referral is due within 24
-hours and before any MAPPA meeting. The co-ordinator names the ASP chair, who gets the minutes while the case is
-open to both MAPPA and ASP; the ASP side can close. An ASP inquiry that finds a MAPPA concern shares it with
-justice social work or the police unit (SOPU) the same day, and the case records what went to whom.
+hours and before any MAPPA meeting (the ASP side and its chair: workflows/rules/asp_side.py). An ASP inquiry
+that finds a MAPPA concern shares it with justice social work or the police unit (SOPU) the same day, and the
+case records what went to whom.
 England and Wales: a specific adult at risk is referred into the council's adult safeguarding (Care Act).
 Children at risk are named and referred to child protection.
 """
