@@ -1,7 +1,7 @@
 """The weekly digest: what an area's co-ordinator should know on a Monday morning, from the deadline ledger.
 
 Breaches still open, what falls due this week (by responsible agency), and this reporting year's compliance so
-far. It goes to whoever holds the co-ordinator role that day (an acting co-ordinator first; the deputy when
+far; imported cases' deadlines already past at go-live are listed and counted apart, never mixed in. It goes to whoever holds the co-ordinator role that day (an acting co-ordinator first; the deputy when
 nobody does), through the same outbox as every notice: written once under `weekly-digest/<area>/<ISO week>`,
 then sent, then marked. A retry, a restarted worker or a Schedule catching up after an outage finds the row
 and sends nothing twice. Like every notice, it names cases by reference only.
@@ -92,6 +92,7 @@ def compose(session: Session, area: str, as_of: datetime, key: str, note: str | 
             "as_at": f"{as_of.astimezone(LONDON):%a %d %b %Y %H:%M}",
             "note": note,
             "breaches": lists.breached,
+            "breaches_before_go_live": lists.breached_before_go_live,
             "due_by_agency": [
                 (agency, list(rows)) for agency, rows in groupby(due, key=lambda d: d.responsible)
             ],

@@ -56,6 +56,7 @@ def write_deadlines(session: Session, case: CaseSummary, deadlines: list[Deadlin
             "cancelled_at": d.cancelled_at,
             "cancel_reason": d.cancel_reason,
             "escalations": d.escalations,
+            "pre_go_live": d.pre_go_live,
         }
         for d in deadlines
     ]

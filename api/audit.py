@@ -8,9 +8,11 @@ Status and deadline reads carry no personal data and are not audited when allowe
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +20,7 @@ from temporalio.client import Client
 
 from api import problems
 from api.auth import Permission, User, authorise, authorise_involvement
-from api.case_service import area_of, case_file
+from api.case_service import area_of, case_exists, case_file
 from store.models import AuditEvent, AuditOutcome
 from workflows.messages import CaseFile
 from workflows.rules.involvement import involved_agencies
@@ -56,6 +58,68 @@ def record(
         raise problems.audit_unavailable() from None
 
 
+def recorded_since(
+    session: Session,
+    user: User,
+    action: str,
+    case_ref: str | None,
+    outcome: AuditOutcome,
+    target: str | None,
+    since: datetime,
+) -> bool:
+    """Whether the same user's same access (action, case, target, outcome) is in the trail since `since`."""
+    query = (
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.at >= since,
+            AuditEvent.case_ref.is_not_distinct_from(case_ref),
+            AuditEvent.user_name == user.user_name,
+            AuditEvent.agency_id.is_not_distinct_from(user.agency_id),
+            AuditEvent.role == user.role.value,
+            AuditEvent.action == action,
+            AuditEvent.target.is_not_distinct_from(target),
+            AuditEvent.outcome == outcome.value,
+        )
+        .limit(1)
+    )
+    try:
+        return session.scalars(query).first() is not None
+    except SQLAlchemyError as error:
+        session.rollback()
+        log.error("audit trail not read (%s by %s on %s): %s", action, user.user_name, case_ref, error)
+        raise problems.audit_unavailable() from None
+
+
+def record_once_within(
+    session: Session,
+    user: User,
+    action: str,
+    case_ref: str | None,
+    outcome: AuditOutcome,
+    reason: str,
+    target: str | None,
+    window: timedelta,
+) -> bool:
+    """`record`, unless the same access is already in the trail within `window`: one screen that reads a case
+    in many requests (the Temporal UI decodes each event apart) is one access, not one row per request. The
+    earlier row stands for the later requests, and says so. True when a row was written. Either way the
+    session's transaction ends here (committed, as `record` does), so it holds no connection afterwards."""
+    if recorded_since(session, user, action, case_ref, outcome, target, datetime.now(UTC) - window):
+        session.commit()
+        return False
+    minutes = int(window.total_seconds() // 60)
+    record(
+        session,
+        user,
+        action,
+        case_ref,
+        outcome,
+        f"{reason}; the same user's further requests within {minutes} minutes are covered by this record",
+        target,
+    )
+    return True
+
+
 async def permit(
     session: Session,
     user: User,
@@ -85,9 +149,15 @@ async def permit_on_case(
     *,
     request: BaseModel | None = None,
     audit_allowed: bool = True,
+    read_file: bool = False,
 ) -> CaseFile | None:
     """`permit` on one case; a token without an area is also refused unless its agency is involved in the case,
-    which only the case itself knows (its file is returned, so the route need not ask again)."""
+    which only the case itself knows (its file is returned, so the route need not ask again; with `read_file`
+    it is read for any user).
+
+    A case that does not exist is answered as the national agency's refusal (403, audited) for a token without
+    an area, so such a token cannot tell an existing case it has no part in from no case at all; for others it
+    is 404, and an audited access to it is recorded as refused, never allowed."""
     await permit(
         session,
         user,
@@ -99,11 +169,27 @@ async def permit_on_case(
     )
     case = None
     if user.area is None:
-        case = await case_file(client, case_ref)
         try:
-            authorise_involvement(user, involved_agencies(case))
+            case = await case_file(client, case_ref)
+            involved = involved_agencies(case)
+        except problems.ProblemError as error:
+            if error.problem.status != 404:
+                raise
+            involved = frozenset()
+        try:
+            authorise_involvement(user, involved)
         except problems.ProblemError as refusal:
             await refuse(session, user, permission.action, case_ref, refusal)
+    elif audit_allowed or read_file:
+        try:
+            if read_file:
+                case = await case_file(client, case_ref)
+            elif not await case_exists(client, case_ref):
+                raise problems.case_not_found(case_ref)
+        except problems.ProblemError as missing:
+            if missing.problem.status == 404 and audit_allowed:
+                await refuse(session, user, permission.action, case_ref, missing)
+            raise
     if audit_allowed:
         await record_allowed(session, user, permission, case_ref)
     return case

@@ -99,6 +99,19 @@ async def _latest_run(client: Client, case_ref: str) -> tuple[str, WorkflowExecu
     return info.execution.run_id, WorkflowExecutionStatus(info.status)
 
 
+async def case_exists(client: Client, case_ref: str) -> bool:
+    """Whether Temporal knows a workflow with this ID (running or closed): one call to the server, no worker."""
+    try:
+        await _latest_run(client, case_ref)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise _unavailable(error) from None
+    except RPCTimeoutOrCancelledError as error:
+        raise _unavailable(error) from None
+    return True
+
+
 async def _not_found_or_exited(handle: WorkflowHandle[Any, Any], client: Client) -> problems.ProblemError:
     """NOT_FOUND means either no such workflow or one that has completed: tell the two apart."""
     try:

@@ -5,18 +5,21 @@ activity that starts each batch of its rows (workflows/imports.py).
 bound to the import and line) and those it refused (their errors only), then starts the import's workflow under
 the import's random reference. The same file sent again for the same area finds its import and starts nothing
 new. `ImportActivities.import_batch` checks each stored row in the core as its case would open now, starts it as
-`api/imports.py` does (a reservation per `import_ref`, then the case's workflow) and writes its outcome.
+`api/imports.py` does (a reservation per `import_ref`, then the case's workflow) and writes its outcome, with the
+deadlines already past in the case it started. `ImportActivities.send_import_summary`, once every row has
+settled, sends the co-ordinator one summary of those.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import string
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -44,16 +47,23 @@ from core.codec import KeyRing
 from core.settings import Settings
 from store.models import ImportFile, ImportFileRow
 from workflows import search_attributes as sa
+from workflows.import_summary import ImportSummaryWorkflow
+from workflows.import_summary import workflow_id as summary_workflow_id
 from workflows.imports import (
     BATCH_ROWS,
     BATCHES_PER_RUN,
     IMPORT_BATCH,
     IMPORT_WORKFLOW,
+    SEND_IMPORT_SUMMARY,
     ImportBatch,
     ImportJob,
     ImportProgress,
+    ImportSummaryOrder,
+    ImportSummarySent,
 )
+from workflows.messages import Notice
 from workflows.rules.calendar import LONDON
+from workflows.rules.imported import PastAtImport, import_summary
 from workflows.rules.policy import AREAS, UnknownArea, area_by_code
 
 IMPORT_ID_PATTERN = r"^IMP-[A-Z]{3}-[0-9]{4}-[A-Z0-9]{6}$"
@@ -92,6 +102,26 @@ def _sealed_for(import_id: str, line: int) -> bytes:
 
 def _error_cells(errors: list[RowError]) -> list[dict[str, Any]]:
     return [{"line": e.line, "field": e.field, "rule": e.rule, "message": e.message} for e in errors]
+
+
+def _past_cells(past: list[PastAtImport]) -> list[dict[str, Any]]:
+    """A case's deadlines already past at the import, as stored with its row (the case is the row's)."""
+    return [
+        {
+            "kind": p.kind,
+            "title": p.title,
+            "due_date": p.due_date.isoformat(),
+            "re_escalated_to": p.re_escalated_to,
+        }
+        for p in past
+    ]
+
+
+def _past_of(case_ref: str, cells: list[dict[str, Any]]) -> list[PastAtImport]:
+    return [
+        PastAtImport(case_ref, c["kind"], c["title"], date.fromisoformat(c["due_date"]), c["re_escalated_to"])
+        for c in cells
+    ]
 
 
 def store_import(
@@ -271,7 +301,7 @@ async def import_status(
 
 
 class ImportActivities:
-    """The import workflow's one activity, bound to the database and the case workflows' task queue."""
+    """The import workflow's activities, bound to the database and the case workflows' task queue."""
 
     def __init__(self, sessions: Callable[[], Session], settings: Settings) -> None:
         self.sessions = sessions
@@ -279,7 +309,7 @@ class ImportActivities:
         self._keys: KeyRing | None = None
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.import_batch]
+        return [self.import_batch, self.send_import_summary]
 
     def _key_ring(self) -> KeyRing:
         if self._keys is None:
@@ -331,11 +361,13 @@ class ImportActivities:
     def _settle(
         self,
         import_id: str,
+        checked: list[CheckedRow],
         done: list[ImportedRow],
         refused: list[list[RowError]],
         last_line: int,
         rows: int,
     ) -> ImportProgress:
+        checked_on = {c.line: c for c in checked}
         with self.sessions() as session:
             by_line = {
                 r.line: r
@@ -353,6 +385,11 @@ class ImportActivities:
                 by_line[d.line].outcome = REFUSED if changed else d.outcome.value
                 by_line[d.line].case_ref = d.case_ref
                 by_line[d.line].errors = _error_cells([d.error]) if d.error else None
+                if d.outcome is RowOutcome.STARTED and d.case_ref is not None:
+                    # As the case was started: what was past at the check this run made.
+                    by_line[d.line].past_at_import = _past_cells(
+                        checked_on[d.line].past_at_import(d.case_ref)
+                    )
             for errors in refused:
                 by_line[errors[0].line].outcome = REFUSED
                 by_line[errors[0].line].errors = _error_cells(errors)
@@ -378,8 +415,69 @@ class ImportActivities:
             agency_id=found.agency_id,
             role=found.role,
             source=f"import {found.import_id} ({found.source})",
+            on_reserved=_reserved_for(batch.import_id),
         )
         done = await import_rows(
             importer, checked, DEFAULT_CONCURRENCY, on_done=lambda _: activity.heartbeat()
         )
-        return await asyncio.to_thread(self._settle, batch.import_id, done, refused, last_line, found.rows)
+        return await asyncio.to_thread(
+            self._settle, batch.import_id, checked, done, refused, last_line, found.rows
+        )
+
+    def _summary(self, import_id: str) -> tuple[Notice | None, list[PastAtImport]]:
+        """The co-ordinator's one notice for the import, from its stored rows: every deadline already past in
+        the cases it started (None when none was). A case an earlier import started is that import's."""
+        with self.sessions() as session:
+            found = session.get(ImportFile, import_id)
+            if found is None:
+                raise ValueError(f"no import {import_id}")
+            stored = session.execute(
+                select(ImportFileRow.case_ref, ImportFileRow.past_at_import).where(
+                    ImportFileRow.import_id == import_id,
+                    ImportFileRow.outcome.in_((RowOutcome.STARTED.value, RowOutcome.ALREADY_IMPORTED.value)),
+                    ImportFileRow.past_at_import.is_not(None),
+                )
+            ).all()
+            committed_at = found.created_at
+        past = [p for case_ref, cells in stored if case_ref for p in _past_of(case_ref, cells or [])]
+        # The import's moment: the same for every retry, so the same summary under the same key.
+        return import_summary(found.area, past, _aware(committed_at)), past
+
+    @activity.defn(name=SEND_IMPORT_SUMMARY)
+    async def send_import_summary(self, order: ImportSummaryOrder) -> ImportSummarySent:
+        """Start the summary's workflow, once: its id is made from what it lists, so a retry, a resumed import
+        or the same file sent again finds it started and sends nothing twice."""
+        notice, past = await asyncio.to_thread(self._summary, order.import_id)
+        if notice is None:
+            return ImportSummarySent(deadlines=0, cases=0)
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await activity.client().start_workflow(
+                ImportSummaryWorkflow.run,
+                notice,
+                id=summary_workflow_id(notice),
+                task_queue=self.settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        return ImportSummarySent(deadlines=len(past), cases=len({p.case_ref for p in past}))
+
+
+def _reserved_for(import_id: str) -> Callable[[Session, CheckedRow, str], None]:
+    """Record, with the reservation itself, that this import reserved the row's case and what was past in it:
+    if the case starts and the worker stops before the row settles, the row settles on the retry as already
+    imported, and is still this import's to summarise."""
+
+    def reserved(session: Session, checked: CheckedRow, case_ref: str) -> None:
+        stored = session.scalars(
+            select(ImportFileRow).where(
+                ImportFileRow.import_id == import_id, ImportFileRow.line == checked.line
+            )
+        ).one()
+        stored.case_ref = case_ref
+        stored.past_at_import = _past_cells(checked.past_at_import(case_ref))
+
+    return reserved
+
+
+def _aware(instant: datetime) -> datetime:
+    """A stored instant (SQLite gives it back without its zone: it was written in UTC)."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)

@@ -16,7 +16,6 @@ refused. Starts run a bounded number at a time, through the same `start_case` as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,8 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.case_service import new_case_ref, start_case
 from api.idempotency import request_hash
@@ -47,15 +45,12 @@ from store.directory import AgencyDirectory, DirectoryFile, DirectoryRefusal
 from store.models import AuditEvent, AuditOutcome
 from store.models import CaseOpening as CaseOpeningRow
 from workflows import search_attributes as sa
-from workflows.import_summary import ImportSummaryWorkflow
-from workflows.import_summary import workflow_id as summary_workflow_id
-from workflows.messages import Notice
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import re_escalation_route
 from workflows.rules.errors import CaseRuleError
-from workflows.rules.imported import ExpectedMail, PastAtImport, expected_mail, import_summary
+from workflows.rules.imported import ExpectedMail, PastAtImport, expected_mail
 from workflows.rules.imported_row import (
     IMPORT_REF_PATTERN,
     ImportedPosition,
@@ -118,38 +113,32 @@ class ImportRow(BaseModel):
     level_1_reviewed_on: ev.HappenedOn | None = None
 
     def opening(self) -> NewCase:
+        """The row's opening: each field of the opening that the file has a column for (`_COLUMN_OF`)."""
+        cells = self.model_dump()
+
+        def given(names: Iterable[str], prefix: str = "") -> dict[str, Any]:
+            columns = {name: _COLUMN_OF.get(prefix + name, name) for name in names}
+            return {name: cells[column] for name, column in columns.items() if column in cells}
+
+        values = given(NewCase.model_fields) | {"subject": given(ev.SubjectDetails.model_fields, "subject.")}
         area = AREAS.get(self.area)
-        return NewCase(
-            area=self.area,
-            # The area fixes the jurisdiction; an unknown area is refused by NewCase itself.
-            jurisdiction=area.jurisdiction if area else ev.Jurisdiction.SCOTLAND,
-            category=self.category,
-            lead_agency=self.lead_agency,
-            route=self.route,
-            subject=ev.SubjectDetails(
-                name=self.subject_name,
-                date_of_birth=self.subject_date_of_birth,
-                address=self.subject_address,
-                visor_ref=self.visor_ref,
-                swis_ref=self.swis_ref,
-            ),
-            release_date=self.release_date,
-            discharge_date=self.discharge_date,
-            sonr_end_date=self.sonr_end_date,
-            supervision_end_date=self.licence_end_date,
-            asp_chair_agency=self.asp_chair_agency,
-        )
+        # The area fixes the jurisdiction; an unknown area is refused by NewCase itself.
+        values["jurisdiction"] = area.jurisdiction if area else ev.Jurisdiction.SCOTLAND
+        return NewCase.model_validate(values)
 
     def position(self) -> ImportedPosition:
         names = ImportedPosition.model_fields.keys()
         return ImportedPosition.model_validate({k: v for k, v in self.model_dump().items() if k in names})
 
 
-# Where the core names a field of the opening, the file names a column.
+# Where the core names a field of the opening, the file names a column (else the column has the field's name).
 _COLUMN_OF = {
     "subject.name": "subject_name",
     "subject.date_of_birth": "subject_date_of_birth",
     "subject.address": "subject_address",
+    "subject.visor_ref": "visor_ref",
+    "subject.swis_ref": "swis_ref",
+    "supervision_end_date": "licence_end_date",
 }
 
 
@@ -204,6 +193,14 @@ class CheckedRow:
     owes: list[OwedDeadline]
     imported_as: str | None = None  # the case an earlier import of the same row started (dry run)
 
+    def past_at_import(self, case_ref: str) -> list[PastAtImport]:
+        """The deadlines already past when this row's case (`case_ref`) was imported."""
+        return [
+            PastAtImport(case_ref, d.kind, d.title, d.due_date, d.re_escalated_to or CO_ORDINATOR)
+            for d in self.owes
+            if d.breached
+        ]
+
 
 @dataclass
 class FileCheck:
@@ -218,17 +215,10 @@ class FileCheck:
         """The area's deadlines already past at the import, by case (`case_refs`: line -> the case each row
         started; without it, every row, named by its import reference)."""
         return [
-            PastAtImport(
-                case_refs[r.line] if case_refs is not None else r.row.import_ref,
-                d.kind,
-                d.title,
-                d.due_date,
-                d.re_escalated_to or CO_ORDINATOR,
-            )
+            past
             for r in self.rows
             if r.row.area == area and (case_refs is None or r.line in case_refs)
-            for d in r.owes
-            if d.breached
+            for past in r.past_at_import(case_refs[r.line] if case_refs is not None else r.row.import_ref)
         ]
 
     def expected_mail(self, now: datetime) -> list[tuple[str, ExpectedMail]]:
@@ -579,6 +569,9 @@ class Importer:
     agency_id: str | None
     role: str
     source: str  # the file's name, for the audit trail
+    # Called in the transaction that reserves a row's case reference (never for one reserved before), so
+    # what the caller records with it is there exactly when the reservation is.
+    on_reserved: Callable[[Session, CheckedRow, str], None] | None = None
 
 
 def sender_for(area: str) -> str:
@@ -619,6 +612,8 @@ def _reserve(importer: Importer, checked: CheckedRow) -> tuple[str, str | None]:
                     reason=f"line {checked.line} of {importer.source}, imported at stage {checked.stage}",
                 )
             )
+            if importer.on_reserved is not None:
+                importer.on_reserved(session, checked, case_ref)
             try:
                 session.commit()
             except IntegrityError:  # another run took the key, or the reference is taken: look again
@@ -670,29 +665,6 @@ async def import_rows(
         return done
 
     return list(await asyncio.gather(*(one(r) for r in rows)))
-
-
-async def send_import_summaries(
-    importer: Importer, check: FileCheck, done: Iterable[ImportedRow], now: datetime
-) -> list[Notice]:
-    """Each area co-ordinator's one summary of what was already past in the cases this run started (none
-    started, or none past: nothing is sent). Its own short workflow sends it; a re-run sends it once."""
-    started = {r.line: r.case_ref for r in done if r.outcome is RowOutcome.STARTED and r.case_ref}
-    sent: list[Notice] = []
-    for area in check.areas():
-        notice = import_summary(area, check.past_at_import(area, started), now)
-        if notice is None:
-            continue
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await importer.client.start_workflow(
-                ImportSummaryWorkflow.run,
-                notice,
-                id=summary_workflow_id(notice),
-                task_queue=importer.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        sent.append(notice)
-    return sent
 
 
 def now_utc() -> datetime:

@@ -14,7 +14,6 @@ reference is reserved, a workflow that already exists under a reserved reference
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
@@ -30,7 +29,7 @@ from store.directory import DirectoryRefusal, check_named_agencies
 from store.models import CaseOpening as CaseOpeningRow
 from workflows.messages import CaseStatus, Stage
 from workflows.rules import events as ev
-from workflows.rules.calendar import Jurisdiction, local_date
+from workflows.rules.calendar import local_date
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.errors import CaseRuleError
@@ -40,55 +39,11 @@ from workflows.rules.policy import AREAS
 REFERENCE_ATTEMPTS = 5
 
 
-class NewCase(ev.Event):
-    """A notification or referral that opens a case: `CaseOpening` without `case_ref`, which the API makes."""
+class NewCase(ev.OpeningRequest):
+    """A notification or referral that opens a case: the core's opening without `case_ref`, which the API
+    makes; its area must be one the policy knows."""
 
     area: str = Field(description="The MAPPA area's id.", json_schema_extra={"enum": list(AREAS)})
-    jurisdiction: Jurisdiction
-    category: Literal[1, 2, 3, 4] = Field(
-        description="MAPPA category (4, terrorism: England and Wales only)."
-    )
-    lead_agency: ev.AgencyId
-    route: ev.EntryRoute = ev.EntryRoute.COMMUNITY
-    subject: ev.SubjectDetails
-    subject_is_offender: bool = True
-    notification: ev.Notification | None = None
-    referral: ev.ReferralSubmitted | None = None
-    disposal: ev.CourtDisposal | None = None
-    upcoming_release: ev.UpcomingRelease | None = None
-    discharge: ev.HospitalDischarge | None = None
-    release_date: ev.ReleaseDate | None = Field(default=None, description="Custody: the date of release.")
-    discharge_date: ev.ReleaseDate | None = Field(
-        default=None, description="Restricted patient: the date of discharge."
-    )
-    sonr_end_date: ev.SonrEndDate | None = Field(
-        default=None, description="When the notification requirements end."
-    )
-    asp_chair_agency: ev.AgencyId | None = Field(
-        default=None,
-        description="ASP case-conference route (Scotland): the council whose ASP chair shares in the minutes; "
-        "named by the co-ordinator only (000).",
-    )
-    # Eligibility and exit planning for category 2 and 3: the same fields as the case opening's.
-    supervision_end_date: ev.SonrEndDate | None = Field(
-        default=None, description="Category 2 or 3: when the supervision or licence ends."
-    )
-    custody_months: int | None = Field(
-        default=None, ge=0, le=1200, description="Category 2: the custodial sentence, in months."
-    )
-    hospital_order: bool = Field(
-        default=False, description="Category 2 (England and Wales): a detention in hospital."
-    )
-    restricted_patient: bool = Field(
-        default=False, description="Category 2 (Scotland): a mentally disordered restricted patient."
-    )
-    subject_to_supervision: bool | None = Field(
-        default=None, description="Category 2: under supervision or licence in the community."
-    )
-    previous_offence: bool | None = Field(default=None, description="Category 3: a past offence.")
-    risk_of_serious_harm: bool | None = Field(
-        default=None, description="Category 3: a risk of serious harm to the public."
-    )
 
     @field_validator("area")
     @classmethod
@@ -96,9 +51,6 @@ class NewCase(ev.Event):
         if area not in AREAS:
             raise ValueError(f"unknown MAPPA area {area!r}; areas: {', '.join(AREAS)}")
         return area
-
-    def with_reference(self, case_ref: str) -> ev.CaseOpening:
-        return ev.CaseOpening.model_validate({**self.model_dump(), "case_ref": case_ref})
 
 
 class DeadlineSummary(BaseModel):

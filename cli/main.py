@@ -43,7 +43,7 @@ from cli import calendar_feeds, import_cases
 from core import bootstrap
 from core.database import session_factory
 from core.settings import Settings
-from store.audit_trail import audit_trail, to_csv, to_json
+from store.audit_trail import audit_trail, case_is_known, to_csv, to_json
 from store.calendars import CalendarFeedError
 from store.models import ApiToken, AuditEvent, AuditOutcome, TokenRole
 from workflows.rules.policy import AREAS, DeadlineKind
@@ -213,6 +213,10 @@ def audit_export(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     try:
         with session_factory(engine).begin() as session:
+            if not case_is_known(session, args.case):
+                raise CliError(
+                    f"no case {args.case} is known here (no opening, ledger entry or allowed access)"
+                )
             session.add(
                 AuditEvent(
                     user_name=f"{_operator()} (mappa CLI)",

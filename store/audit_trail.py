@@ -11,9 +11,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.csv_export import csv_text
-from store.models import AuditEvent
+from store.models import AuditEvent, AuditOutcome, CaseOpening, LedgerCase
 
 COLUMNS = ("id", "at", "user_name", "agency_id", "role", "action", "case_ref", "target", "outcome", "reason")
+
+
+def case_is_known(session: Session, case_ref: str) -> bool:
+    """Whether the reference names a case this system has held: reserved by an opening (the API's or an
+    import's), in the ledger, or with an allowed access in the trail. Refused attempts on a reference that
+    names no case do not make it one."""
+    for query in (
+        select(CaseOpening.id).where(CaseOpening.case_ref == case_ref),
+        select(LedgerCase.case_ref).where(LedgerCase.case_ref == case_ref),
+        select(AuditEvent.id).where(
+            AuditEvent.case_ref == case_ref, AuditEvent.outcome == AuditOutcome.ALLOWED.value
+        ),
+    ):
+        if session.scalars(query.limit(1)).first() is not None:
+            return True
+    return False
 
 
 def audit_trail(session: Session, case_ref: str) -> list[AuditEvent]:

@@ -280,6 +280,8 @@ class LedgerDeadline(Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     escalations: Mapped[int] = mapped_column(Integer, default=0)
+    # Fell due before its case was imported (go-live): reported apart from what the system could have reminded.
+    pre_go_live: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LedgerEscalation(Base):
@@ -499,3 +501,6 @@ class ImportFileRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))  # started, already-imported, refused, failed
     case_ref: Mapped[str | None] = mapped_column(String(64))
     errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # line, field, rule, message each
+    # The case this import reserved or started: its deadlines already past at the import (kind, title, due
+    # date, who hears of it again), for the import's one summary. None: a case an earlier import started.
+    past_at_import: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

@@ -1,7 +1,9 @@
 """The read side for ops: plain SQL over the denormalised deadline ledger, for questions across many cases.
 
 What is breached and what falls due soon, compliance per area for the Strategic Management Board's annual
-report, and the figures the Prometheus endpoint gauges. No workflow is asked and nothing here is written:
+report, and the figures the Prometheus endpoint gauges. Deadlines that fell due before their case was imported
+(`pre_go_live`: go-live is the import) are always reported apart, never mixed with what the system itself could
+have reminded. No workflow is asked and nothing here is written:
 the ledger is kept by the case workflows' activities (`activities/ledger.py`).
 
 Nothing returned carries personal data or case content: a deadline is shown by its case reference, area,
@@ -85,6 +87,9 @@ class OpsDeadline(BaseModel):
     )
     breached_at: datetime | None
     escalations: int
+    pre_go_live: bool = Field(
+        default=False, description="Fell due before its case was imported (go-live): reported apart."
+    )
 
 
 class OpsDeadlines(BaseModel):
@@ -93,7 +98,14 @@ class OpsDeadlines(BaseModel):
     area: str | None
     agency: str | None
     kind: str | None
-    breached: list[OpsDeadline] = Field(description="Past due (or breached) and not met, oldest first.")
+    breached: list[OpsDeadline] = Field(
+        description="Past due (or breached) and not met, oldest first: those that fell due after go-live."
+    )
+    breached_before_go_live: list[OpsDeadline] = Field(
+        default_factory=list,
+        description="Imported cases' deadlines already past at their import (go-live) and still not met, "
+        "oldest first: listed in the import's summary, never counted with `breached`.",
+    )
     due_soon: list[OpsDeadline] = Field(
         description="Open and falling due within `within_days`, soonest first."
     )
@@ -110,6 +122,7 @@ _OPS_COLUMNS = (
     LedgerDeadline.state,
     LedgerDeadline.breached_at,
     LedgerDeadline.escalations,
+    LedgerDeadline.pre_go_live,
 )
 
 
@@ -148,7 +161,7 @@ def breached_and_due_soon(
         filters.append(LedgerDeadline.responsible == agency)
     if kind is not None:
         filters.append(LedgerDeadline.kind == kind)
-    state, due_at = LedgerDeadline.state, LedgerDeadline.due_at
+    state, due_at, pre_go_live = LedgerDeadline.state, LedgerDeadline.due_at, LedgerDeadline.pre_go_live
     breached = or_(state == BREACHED, and_(state == OPEN, due_at <= now))
     due_soon = and_(state == OPEN, due_at > now, due_at <= now + timedelta(days=within_days))
     return OpsDeadlines(
@@ -157,7 +170,8 @@ def breached_and_due_soon(
         area=area,
         agency=agency,
         kind=kind,
-        breached=_ops_rows(session, breached, filters),
+        breached=_ops_rows(session, and_(breached, pre_go_live.is_(False)), filters),
+        breached_before_go_live=_ops_rows(session, and_(breached, pre_go_live.is_(True)), filters),
         due_soon=_ops_rows(session, due_soon, filters),
     )
 
@@ -200,7 +214,14 @@ class ComplianceReport(BaseModel):
     period_start: date = Field(description="First due date counted (Europe/London), inclusive.")
     period_end: date = Field(description="Last due date counted (Europe/London), inclusive.")
     as_at: datetime = Field(description="When the figures were taken: what was due by then.")
-    rows: list[ComplianceRow]
+    rows: list[ComplianceRow] = Field(
+        description="What the system could have reminded: deadlines that fell due after their case's go-live."
+    )
+    before_go_live: list[ComplianceRow] = Field(
+        default_factory=list,
+        description="Imported cases' deadlines that fell due before their import (go-live), counted apart: "
+        "never in `rows`.",
+    )
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
@@ -212,12 +233,14 @@ def compliance(
 ) -> ComplianceReport:
     """Per kind of deadline, of those due in `area` between `period_start` and `period_end` (inclusive, by due
     date): how many fell due by `now`, were met on time, met late, are still breached or were closed unmet.
-    Deadlines cancelled before they fell due are not counted."""
+    Deadlines cancelled before they fell due are not counted. Those that fell due before their case was
+    imported are counted apart (`before_go_live`)."""
     d = LedgerDeadline
     overdue = and_(d.state == OPEN, d.due_at <= now)
     query = (
         select(
             d.kind,
+            d.pre_go_live,
             _count(and_(d.state == MET, d.met_late.is_(False))).label("met_on_time"),
             _count(and_(d.state == MET, d.met_late.is_(True))).label("met_late"),
             _count(or_(d.state == BREACHED, overdue)).label("still_breached"),
@@ -226,18 +249,22 @@ def compliance(
             _count(and_(d.state == CANCELLED, d.breached_at.is_(None))).label("cancelled"),
         )
         .where(d.area == area, d.due_date >= period_start, d.due_date <= period_end)
-        .group_by(d.kind)
+        .group_by(d.kind, d.pre_go_live)
     )
-    rows = []
+    rows: list[ComplianceRow] = []
+    before_go_live: list[ComplianceRow] = []
     for row in session.execute(query):
-        counts = {name: int(value) for name, value in row._asdict().items() if name != "kind"}
+        counts = {
+            name: int(value) for name, value in row._asdict().items() if name not in ("kind", "pre_go_live")
+        }
         fell_due = (
             counts["met_on_time"] + counts["met_late"] + counts["still_breached"] + counts["closed_unmet"]
         )
-        rows.append(
+        (before_go_live if row.pre_go_live else rows).append(
             ComplianceRow(kind=row.kind, title=rule_in_words(area, row.kind), fell_due=fell_due, **counts)
         )
-    rows.sort(key=lambda r: (KIND_ORDER.get(r.kind, len(KIND_ORDER)), r.kind))
+    for listed in (rows, before_go_live):
+        listed.sort(key=lambda r: (KIND_ORDER.get(r.kind, len(KIND_ORDER)), r.kind))
     known = AREAS.get(area)
     return ComplianceReport(
         area=area,
@@ -246,6 +273,7 @@ def compliance(
         period_end=period_end,
         as_at=now,
         rows=rows,
+        before_go_live=before_go_live,
     )
 
 
@@ -295,11 +323,12 @@ def monthly_outcomes(
     kind: str | None = None,
 ) -> list[MonthOutcomes]:
     """Per month of due date in the period (every month, empty ones too): met on time, met late, and still
-    breached (past due and not met), counted as `compliance` counts them; only one responsible agency's or
-    one kind's deadlines when asked, as the ops page's lists are filtered."""
+    breached (past due and not met), counted as `compliance` counts its `rows` (what fell due before go-live
+    is not charted); only one responsible agency's or one kind's deadlines when asked, as the ops page's lists
+    are filtered."""
     d = LedgerDeadline
     overdue = and_(d.state == OPEN, d.due_at <= now)
-    filters = [d.area == area, d.due_date >= period_start, d.due_date <= period_end]
+    filters = [d.area == area, d.due_date >= period_start, d.due_date <= period_end, d.pre_go_live.is_(False)]
     if agency is not None:
         filters.append(d.responsible == agency)
     if kind is not None:

@@ -8,6 +8,11 @@ workflow), and writes each row's outcome; a row with an outcome is never started
 restarted worker or a re-sent file starts nothing twice. The history holds no row: only line numbers and counts
 (the workflow id is the import's random reference; the search attributes are the area and a count).
 
+When every row has settled, a last activity sends the co-ordinator the import's one summary of the deadlines
+already past in the cases it started (each row's past deadlines are stored with its outcome, so the summary is
+built from the database whatever worker, run or retry started the row); the summary's own workflow is keyed by
+what it lists, so a retried activity or a resumed import sends it once.
+
 A big file continues as new every `batches_per_run` batches (or when Temporal suggests it), carrying the
 counts and the last line settled. Import-light: the sandbox re-imports this module per run.
 """
@@ -23,6 +28,7 @@ from temporalio.common import RetryPolicy
 from workflows.search_attributes import IMPORT_ROWS_SETTLED
 
 IMPORT_BATCH = "import_batch"
+SEND_IMPORT_SUMMARY = "send_import_summary"
 IMPORT_WORKFLOW = "MappaImport"
 BATCH_ROWS = 100
 BATCHES_PER_RUN = 100
@@ -61,6 +67,19 @@ class ImportBatch:
     rows: int
 
 
+@dataclass(frozen=True)
+class ImportSummaryOrder:
+    import_id: str
+
+
+@dataclass(frozen=True)
+class ImportSummarySent:
+    """What the import's summary listed (0, 0: nothing was already past, and nothing is sent)."""
+
+    deadlines: int
+    cases: int
+
+
 @workflow.defn(name=IMPORT_WORKFLOW)
 class MappaImportWorkflow:
     def __init__(self) -> None:
@@ -88,6 +107,14 @@ class MappaImportWorkflow:
                 batches >= job.batches_per_run or workflow.info().is_continue_as_new_suggested()
             ):
                 workflow.continue_as_new(replace(job, progress=self._progress))
+        await workflow.execute_activity(
+            SEND_IMPORT_SUMMARY,
+            ImportSummaryOrder(job.import_id),
+            result_type=ImportSummarySent,
+            summary="the co-ordinator's summary of deadlines already past at the import",
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
         return self._progress
 
     @workflow.query(name="progress")

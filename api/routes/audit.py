@@ -10,11 +10,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import problems
-from api.audit import permit
+from api.audit import permit, record_allowed, refuse
 from api.auth import READ_AUDIT_TRAIL
 from api.case_service import area_of
 from api.deps import CaseRef, CurrentUser, DbSession
-from store.audit_trail import audit_trail, to_csv
+from store.audit_trail import audit_trail, case_is_known, to_csv
 
 router = APIRouter(tags=["audit"])
 
@@ -52,10 +52,20 @@ async def get_audit_trail(
     db: DbSession,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> list[AuditRecord] | Response:
-    # Recorded first, so the export shows who exported it.
+    target = f"format={format}"
     await permit(
-        db, user, READ_AUDIT_TRAIL, area=area_of(case_ref), case_ref=case_ref, target=f"format={format}"
+        db,
+        user,
+        READ_AUDIT_TRAIL,
+        area=area_of(case_ref),
+        case_ref=case_ref,
+        audit_allowed=False,
+        target=target,
     )
+    if not await run_in_threadpool(case_is_known, db, case_ref):
+        await refuse(db, user, READ_AUDIT_TRAIL.action, case_ref, problems.case_not_found(case_ref), target)
+    # Recorded first, so the export shows who exported it.
+    await record_allowed(db, user, READ_AUDIT_TRAIL, case_ref, target=target)
     events = await run_in_threadpool(audit_trail, db, case_ref)
     if format == "csv":
         return Response(

@@ -430,7 +430,7 @@ def _as_status(status: CaseStatus) -> CaseStatus:
 async def get_case_file(
     case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
 ) -> CaseFile:
-    case = await permit_on_case(db, client, user, READ_CASE_FILE, case_ref)
+    case = await permit_on_case(db, client, user, READ_CASE_FILE, case_ref, read_file=True)
     return redact_for(user, case or await case_file(client, case_ref))
 
 

@@ -17,9 +17,12 @@ from workflows.messages import CaseSummary, LedgerUpdate
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import CaseFile
+from workflows.rules.imported_row import ImportedPosition
 
 # Monday 2 March 2026, 10:00: long enough ago that everything the case owed is overdue now.
 LONG_AGO = datetime(2026, 3, 2, 10, tzinfo=UTC)
+# Friday 13 March 2026, 09:00: Lanarkshire goes live, importing its cases in progress.
+GO_LIVE = datetime(2026, 3, 13, 9, tzinfo=UTC)
 
 
 def case_ref(area_code: str = "LAN") -> str:
@@ -66,4 +69,28 @@ def referral_just_received(engine: Engine) -> str:
     ref = case_ref()
     case = _referral(ref, "lanarkshire", datetime.now(UTC) - timedelta(hours=1))
     _record(engine, case)
+    return ref
+
+
+def imported_unscreened_referral(engine: Engine) -> str:
+    """A Lanarkshire case imported at go-live (Fri 13 March) with its referral received Mon 9 March and neither
+    screened (due Tue 10, 12:00) nor decided (due Thu 12): both already past at go-live, still breached."""
+    ref = case_ref()
+    opening = ev.CaseOpening(
+        case_ref=ref,
+        area="lanarkshire",
+        jurisdiction=Jurisdiction.SCOTLAND,
+        category=1,
+        lead_agency="police-scotland-lanarkshire",
+        subject=SUBJECT,
+    )
+    position = ImportedPosition(
+        import_ref=f"LAN-2026-{ref[-5:]}",
+        stage="referral",
+        referral_received_on=datetime(2026, 3, 9).date(),
+        referring_agency="police-scotland-lanarkshire",
+        level_sought=2,
+        as_of=GO_LIVE,
+    )
+    _record(engine, CaseFile.open(opening, GO_LIVE, imported=position))
     return ref

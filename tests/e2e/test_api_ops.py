@@ -18,7 +18,7 @@ from api.app import create_app
 from api.routes.ops import SESSION_COOKIE
 from core.settings import Settings
 from tests.e2e.api_rig import database, issue_tokens
-from tests.e2e.ops_ledger import breached_record_search, referral_just_received
+from tests.e2e.ops_ledger import breached_record_search, imported_unscreened_referral, referral_just_received
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -112,6 +112,46 @@ async def test_compliance_for_a_period_as_json_and_as_csv_for_the_annual_report(
         "1",
         "0.0",
     )
+
+
+async def test_what_fell_due_before_go_live_is_reported_apart_in_json_csv_and_on_the_page(ops: Ops) -> None:
+    live = breached_record_search(ops.engine)  # referral 2 March: decided on time, never screened
+    imported = imported_unscreened_referral(ops.engine)  # referral 9 March: neither screened nor decided
+    period = {"from": "2026-03-01", "to": "2026-03-31"}
+
+    report = (await ops.get("/ops/compliance", **period)).json()
+    table = list(csv.DictReader(io.StringIO((await ops.get("/ops/compliance.csv", **period)).text)))
+    lists = (await ops.get("/ops/deadlines")).json()
+    page = await ops.get("/ops", **period)
+
+    def counts(rows: list[dict[str, str]], kind: str) -> tuple[int, int, int]:
+        row = next(r for r in rows if r["kind"] == kind)
+        return int(row["fell_due"]), int(row["met_on_time"]), int(row["still_breached"])
+
+    # The system's own: the live case alone (1 of 1 decisions on time, 0 of 1 screenings).
+    assert counts(report["rows"], "referral-decision") == (1, 1, 0)
+    assert counts(report["rows"], "asp-screening") == (1, 0, 1)
+    # The imported case's, apart: neither met.
+    assert [(r["kind"], r["fell_due"], r["still_breached"]) for r in report["before_go_live"]] == [
+        ("referral-decision", 1, 1),
+        ("asp-screening", 1, 1),
+    ]
+    assert [(r["kind"], r["before_go_live"]) for r in table] == [
+        *((r["kind"], "no") for r in report["rows"]),
+        ("referral-decision", "yes"),
+        ("asp-screening", "yes"),
+    ]
+    assert counts([r for r in table if r["before_go_live"] == "no"], "referral-decision") == (1, 1, 0)
+    assert counts([r for r in table if r["before_go_live"] == "yes"], "referral-decision") == (1, 0, 1)
+    assert {d["case_ref"] for d in lists["breached"]} == {live}
+    assert [(d["case_ref"], d["kind"]) for d in lists["breached_before_go_live"]] == [
+        (imported, "asp-screening"),
+        (imported, "referral-decision"),
+    ]
+    breaches, before_go_live = page.text.split('id="breaches-before-go-live"')
+    assert imported not in breaches.split('id="breaches"')[1]
+    assert imported in before_go_live.split('id="due-soon"')[0]
+    assert 'id="compliance-before-go-live"' in page.text
 
 
 async def test_without_a_period_compliance_covers_the_reporting_year_from_1_april(ops: Ops) -> None:

@@ -173,7 +173,7 @@ async def test_imported_cases_answer_queries_owe_what_the_calculator_gives_and_s
     assert await _commit(api_rig, text) == import_id
     assert {r["import_ref"]: r["case_ref"] for r in (await _finished(api_rig, import_id))["rows"]} == case_of
     # A dry run now shows each row's case; one row changed under its old reference is refused in the dry run.
-    rows[3]["accepted_on"] = (london_today() - timedelta(days=1)).isoformat()
+    rows[3]["subject_address"] = "9 Changed Street, Hamilton"
     again = await _dry_run(api_rig, as_csv(rows))
     assert {r["import_ref"]: r["already_imported_as"] for r in again["rows"]} == {
         ref: case for ref, case in case_of.items() if ref != rows[3]["import_ref"]
@@ -186,6 +186,11 @@ async def test_imported_cases_answer_queries_owe_what_the_calculator_gives_and_s
     second = await _finished(api_rig, await _commit(api_rig, as_csv(rows)))
     assert (second["progress"]["already_imported"], second["progress"]["refused"]) == (ROWS - 1, 1)
     assert len(await _listed(api_rig, in_this_test, ROWS)) == ROWS
+    # Nor does the co-ordinator hear again of what the first import's summary listed.
+    await asyncio.sleep(2)
+    assert [
+        m for m in api_rig.smtp.messages if "already past at the import" in str(m["Subject"])
+    ] == summaries
     with session_factory(api_rig.engine)() as session:
         audited = session.execute(
             select(AuditEvent.case_ref, func.count())

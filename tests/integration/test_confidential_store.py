@@ -106,6 +106,24 @@ def test_mappa_audit_export_writes_one_case_trail_and_records_the_export(
     assert rows[-1]["user_name"].endswith("(mappa CLI)")
 
 
+def test_mappa_audit_export_of_no_case_fails_in_one_line_and_records_nothing(
+    engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MAPPA_DATABASE_URL", database_url)
+    with session_factory(engine).begin() as session:  # a refused attempt on a reference makes it no case
+        session.add(audit_event("read the case file", "refused", case_ref="MAPPA-LAN-2026-NOCASE"))
+
+    for unknown in ("MAPPA-LAN-2026-NOCASE", "MAPPA-LAN-2026-NEVER1"):
+        assert main(["audit", "export", "--case", unknown]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and f"no case {unknown} is known" in err
+    with Session(engine) as session:
+        assert session.scalars(select(AuditEvent.action)).all() == ["read the case file"]
+
+
 def minute(today: date) -> MinuteContent:
     return MinuteContent.model_validate(
         {

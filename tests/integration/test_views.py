@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from store.models import LedgerCase, LedgerDeadline
-from store.views import ComplianceReport, breached_and_due_soon, compliance
+from store.views import ComplianceReport, breached_and_due_soon, compliance, monthly_outcomes
 from tests.case_builders import SCOTTISH_AGENCIES, meeting
 from tests.integration.case_files import ledger_update
 from tests.integration.test_ledger import activities_on
@@ -23,6 +23,7 @@ from workflows.messages import LedgerUpdate
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import CaseFile
+from workflows.rules.imported_row import ImportedPosition
 
 
 def at(month: int, day: int, hour: int = 10) -> datetime:
@@ -76,6 +77,23 @@ class LedgerDriver:
         # Under the rules the figures were worked out by hand for (before issue 9 part 2 added, among others,
         # the deadline to tell the subject after the first meeting): the views are under test, not the rules.
         self.cases[case_ref] = CaseFile.open(opening, received, rule_changes=[])
+        self._write(case_ref)
+
+    def import_case(self, case_ref: str, position: ImportedPosition, go_live: datetime) -> None:
+        """A case already in progress, imported at `go-live` under the rules in force (as an import is)."""
+        opening = ev.CaseOpening(
+            case_ref=case_ref,
+            area="lanarkshire",
+            jurisdiction=Jurisdiction.SCOTLAND,
+            category=1,
+            lead_agency="police-scotland-lanarkshire",
+            subject=ev.SubjectDetails(
+                name="A Testperson", date_of_birth=date(1980, 1, 1), address="1 Test Row"
+            ),
+        )
+        self.cases[case_ref] = CaseFile.open(
+            opening, go_live, imported=position.model_copy(update={"as_of": go_live})
+        )
         self._write(case_ref)
 
     def event(self, case_ref: str, event: ev.Event, now: datetime) -> None:
@@ -333,3 +351,110 @@ def test_a_deadline_past_due_that_its_case_has_not_yet_marked_is_listed_as_breac
         ("MAPPA-LAN-2026-0001", "open"),
         ("MAPPA-LAN-2026-0002", "open"),
     ]
+
+
+# ------------------------------------------------------------------------------------------ imported cases
+
+# Lanarkshire goes live on Monday 16 March 2026, 09:00, importing two cases in progress.
+GO_LIVE = at(3, 16, 9)
+
+
+@pytest.fixture
+def with_imports(ledger: LedgerDriver) -> LedgerDriver:
+    """The seven live cases, and two imported at go-live with deadlines already past."""
+    # 0008: referral received Mon 2 March and screened that day (due Tue 3, 12:00: on time), accepted Wed 4
+    # March (due Thu 5: on time); NHS Lanarkshire's record search (due Wed 11) not yet back at go-live. It
+    # comes back on Wed 18 March, late; the pre-meeting information (due Fri 27 March) and the initial
+    # meeting (due Mon 30 March, 20 working days from 2 March) never happen.
+    ledger.import_case(
+        "MAPPA-LAN-2026-0008",
+        ImportedPosition(
+            import_ref="LAN-2026-00008",
+            stage="information-sharing",
+            level=2,
+            referral_received_on=date(2026, 3, 2),
+            referring_agency="police-scotland-lanarkshire",
+            level_sought=2,
+            asp_screened_on=date(2026, 3, 2),
+            accepted_on=date(2026, 3, 4),
+            searches_outstanding=["nhs-lanarkshire"],
+        ),
+        GO_LIVE,
+    )
+    ledger.event("MAPPA-LAN-2026-0008", ev.RecordSearchReturned(agency="nhs-lanarkshire"), at(3, 18))
+    # 0009: referral received Mon 9 March; neither screened (due Tue 10, 12:00) nor decided (due Thu 12) at
+    # go-live. Screened on Tue 17 March, late; never decided.
+    ledger.import_case(
+        "MAPPA-LAN-2026-0009",
+        ImportedPosition(
+            import_ref="LAN-2026-00009",
+            stage="referral",
+            referral_received_on=date(2026, 3, 9),
+            referring_agency="police-scotland-lanarkshire",
+            level_sought=2,
+        ),
+        GO_LIVE,
+    )
+    ledger.event("MAPPA-LAN-2026-0009", NOT_VULNERABLE, at(3, 17))
+    ledger.wake_all(REPORT_TIME)
+    return ledger
+
+
+def before_go_live(report: ComplianceReport) -> dict[str, Counts]:
+    return figures(report.model_copy(update={"rows": report.before_go_live}))
+
+
+def test_deadlines_past_at_go_live_are_counted_apart_from_what_the_system_could_have_reminded(
+    with_imports: LedgerDriver,
+) -> None:
+    report = march_in_lanarkshire(with_imports.engine)
+
+    #                    fell  on   late  still closed not   cancelled
+    #                    due   time       brch  unmet  yet
+    assert figures(report) == MARCH_BY_HAND | {
+        # 0008's initial meeting (due Mon 30 March, after go-live) never held: one more still breached.
+        "initial-meeting-level-2": (5, 1, 1, 2, 1, 0, 1),
+        # 0008's pre-meeting information (due Fri 27 March) never sent.
+        "pre-meeting-information": (1, 0, 0, 1, 0, 0, 0),
+    }
+    assert before_go_live(report) == {
+        # 0008 screened on time on 2 March; 0009 due Tue 10 March, screened on 17 March.
+        "asp-screening": (2, 1, 1, 0, 0, 0, 0),
+        # 0008 accepted on time on 4 March; 0009 due Thu 12 March, never decided.
+        "referral-decision": (2, 1, 0, 1, 0, 0, 0),
+        # 0008's record search, due Wed 11 March, back on Wed 18.
+        "record-search": (1, 0, 1, 0, 0, 0, 0),
+    }
+    by_kind = {row.kind: row for row in report.before_go_live}
+    assert by_kind["referral-decision"].sentence.endswith(": 1 of 2 on time")
+    # The chart counts what the table counts: nothing that fell due before go-live.
+    with Session(with_imports.engine) as session:
+        (march,) = monthly_outcomes(
+            session, area="lanarkshire", period_start=MARCH[0], period_end=MARCH[1], now=REPORT_TIME
+        )
+    assert (
+        (march.met_on_time, march.met_late, march.still_breached)
+        == (
+            sum(row.met_on_time for row in report.rows),
+            sum(row.met_late for row in report.rows),
+            sum(row.still_breached for row in report.rows),
+        )
+        == (13, 3, 5)
+    )
+
+
+def test_a_breach_already_past_at_go_live_is_listed_apart_from_the_systems_breaches(
+    with_imports: LedgerDriver,
+) -> None:
+    with Session(with_imports.engine) as session:
+        lists = breached_and_due_soon(session, within_days=35, area="lanarkshire", now=REPORT_TIME)
+
+    assert [(d.case_ref, d.deadline_id, d.pre_go_live) for d in lists.breached_before_go_live] == [
+        ("MAPPA-LAN-2026-0009", "referral-decision", True)  # due Thu 12 March, before go-live
+    ]
+    imported = [(d.case_ref, d.deadline_id) for d in lists.breached if d.case_ref.endswith(("0008", "0009"))]
+    assert imported == [
+        ("MAPPA-LAN-2026-0008", "pre-meeting-information"),  # Fri 27 March
+        ("MAPPA-LAN-2026-0008", "initial-meeting"),  # Mon 30 March
+    ]
+    assert not any(d.pre_go_live for d in lists.breached)

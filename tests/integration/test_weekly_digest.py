@@ -19,8 +19,9 @@ from core.database import session_factory
 from core.settings import Settings
 from store.directory import load_directory
 from store.models import Notification
+from store.views import rule_in_words
 from tests.case_builders import SUBJECT, referral_accepted_with_record_searches
-from tests.e2e.ops_ledger import _record, breached_record_search, case_ref
+from tests.e2e.ops_ledger import _record, breached_record_search, case_ref, imported_unscreened_referral
 from tests.helpers import SmtpSink, unique_task_queue
 from worker.assembly import build_activities, build_worker
 from workflows.digest import DigestOrder, DigestRequest, WeeklyDigestWorkflow, schedule_id
@@ -96,6 +97,39 @@ async def test_the_co_ordinator_reads_breaches_the_weeks_deadlines_by_agency_and
     for detail in (SUBJECT.name, SUBJECT.address, SUBJECT.visor_ref, "Morag"):
         assert detail not in body
     assert sent.key == "weekly-digest/lanarkshire/2026-W12" and not sent.already_sent
+
+
+async def test_deadlines_already_past_at_go_live_are_listed_and_counted_apart(
+    directory: Engine, digests: DigestActivities, smtp_server: SmtpSink
+) -> None:
+    live = breached_record_search(directory)
+    imported = imported_unscreened_referral(directory)  # go-live Fri 13 March
+
+    digests.send_weekly_digest(DigestOrder(area="lanarkshire", as_of=MONDAY))
+
+    (mail,) = await smtp_server.wait_for(1)
+    body = text_of(mail)
+    assert live in section(body, "BREACHES STILL OPEN") and imported not in section(
+        body, "BREACHES STILL OPEN"
+    )
+    apart = section(body, "ALREADY PAST WHEN IMPORTED, STILL OPEN (2; not counted above)")
+    assert [line.split("  ")[1] for line in apart.splitlines()[1:]] == [
+        f"{imported}",  # the screening, due Tue 10 March
+        f"{imported}",  # the decision, due Thu 12 March
+    ]
+    assert "was due by end of Thu 12 Mar 2026, before go-live" in apart
+    screening = rule_in_words("lanarkshire", "asp-screening")
+    decision = rule_in_words("lanarkshire", "referral-decision")
+    # The system's own: the live case was decided on time and never screened.
+    compliance = section(body, "COMPLIANCE THIS REPORTING YEAR")
+    assert f"{decision}: 1 of 1 on time" in compliance
+    assert f"{screening}: 0 of 1 on time (0 late, 1 still breached)" in compliance
+    # The imported case's, counted apart: neither was met.
+    before = section(body, "FELL DUE BEFORE GO-LIVE (IMPORTED CASES), COUNTED APART FROM THE ABOVE")
+    assert before.splitlines()[1:] == [
+        f"  {decision}: 0 of 1 on time (0 late, 1 still breached)",
+        f"  {screening}: 0 of 1 on time (0 late, 1 still breached)",
+    ]
 
 
 async def test_the_acting_co_ordinator_receives_it_while_covering(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import string
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.history.v1 import History, HistoryEvent, WorkflowExecutionStartedEventAttributes
 from temporalio.converter import WorkflowSerializationContext
 
 from api.app import create_app
-from api.routes.codec import ui_origins
+from api.case_service import CASE_REF_PATTERN
+from api.routes.codec import AREA_WORKFLOWS, Owner, owner_of, ui_origins
 from core.codec import (
     ENCODING,
     KEY_ID_METADATA,
@@ -32,6 +37,8 @@ from core.converter import data_converter_for
 from core.settings import Settings
 from worker import main as worker_main
 from worker.devkeys import create_dev_key_file
+from workflows.digest import schedule_id
+from workflows.rules.policy import AREAS
 
 SUBJECT = b'{"name":"Alasdair Testperson","date_of_birth":"1979-05-17"}'
 
@@ -209,3 +216,35 @@ def test_in_development_the_ui_may_be_opened_on_localhost_or_127_0_0_1() -> None
         "http://127.0.0.1:8233",
         "http://localhost:8233",
     ]
+
+
+# ------------------------------------------------------------------ whose payloads the codec endpoint decodes
+
+AREA_IDS = st.sampled_from(sorted(AREAS))
+RUN_SUFFIX = st.text(alphabet=string.ascii_letters + string.digits + "-:T", max_size=30)
+
+
+@given(area=AREA_IDS, suffix=RUN_SUFFIX)
+def test_a_weekly_digest_run_belongs_to_its_area(area: str, suffix: str) -> None:
+    workflow_id = schedule_id(area) + (f"-{suffix}" if suffix else "")
+    owner = owner_of(workflow_id)
+    assert (owner.area, owner.case_ref) == (area, None)
+    assert owner.workflow == f"weekly digest workflow {schedule_id(area)}"  # the run's own suffix not kept
+
+
+@given(area=AREA_IDS, suffix=st.text(alphabet=string.ascii_uppercase + string.digits, min_size=6, max_size=6))
+def test_a_case_belongs_to_the_area_its_reference_names(area: str, suffix: str) -> None:
+    ref = f"MAPPA-{AREAS[area].code}-2026-{suffix}"
+    assert owner_of(ref) == Owner(case_ref=ref, area=area)
+
+
+@given(workflow_id=st.text(max_size=60))
+def test_a_workflow_id_that_names_no_area_belongs_to_no_one(workflow_id: str) -> None:
+    named = [
+        a
+        for a in AREAS
+        for prefix in AREA_WORKFLOWS
+        if workflow_id == prefix + a or workflow_id.startswith(f"{prefix}{a}-")
+    ]
+    assume(not named and not re.match(CASE_REF_PATTERN, workflow_id))
+    assert owner_of(workflow_id).area is None

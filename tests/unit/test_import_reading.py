@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.import_reading import MAX_CELL_CHARS, ImportFileError, RowSplitter, TooManyRows, split_rows
-from api.imports import ImportRow, check_file
+from api.imports import ImportRow, check_file, parse_row
 from bench.import_rows import COLUMNS, as_csv, fictional_rows
 from tests.import_expectations import SEED_DIRECTORY
 
@@ -225,3 +225,34 @@ def test_a_level_given_before_the_referral_is_accepted_is_refused(stage_row: int
 
 def test_every_template_column_is_a_field_of_the_row() -> None:
     assert tuple(ImportRow.model_fields) == COLUMNS
+
+
+def test_a_row_opens_its_case_with_every_column_the_opening_has() -> None:
+    row = parse_row(
+        3,
+        fictional_rows(3, NOW.date())[2]
+        | {"visor_ref": "VISOR-0001", "swis_ref": "SWIS-0002", "licence_end_date": "2028-01-31"},
+    )
+    assert isinstance(row, ImportRow), row
+
+    opening = row.opening()
+
+    # The file's columns under the opening's names: the subject's five, and the licence's end (exit planning).
+    assert (opening.subject.name, opening.subject.address) == (row.subject_name, row.subject_address)
+    assert (opening.subject.visor_ref, opening.subject.swis_ref) == ("VISOR-0001", "SWIS-0002")
+    assert opening.supervision_end_date == row.licence_end_date
+    # Every other field of the opening the file has a column for is that column; the area fixes the
+    # jurisdiction.
+    shared = set(type(opening).model_fields) & set(ImportRow.model_fields)
+    assert shared == {
+        "area",
+        "category",
+        "lead_agency",
+        "route",
+        "release_date",
+        "discharge_date",
+        "sonr_end_date",
+        "asp_chair_agency",
+    }
+    assert all(getattr(opening, name) == getattr(row, name) for name in shared)
+    assert opening.jurisdiction == "scotland"

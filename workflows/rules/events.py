@@ -191,11 +191,11 @@ class HospitalDischarge(Event):
     discharge_date: ReleaseDate
 
 
-class CaseOpening(Event):
-    """Opens a case: the workflow's start input. A case starts with a notification or, for custody, ASP or
-    restricted-patient routes, directly with a referral."""
+class OpeningRequest(Event):
+    """What opens a case, before it has its reference: the one model of an opening, which the API's request
+    (`NewCase`) and an import row's opening are, and `CaseOpening` adds the reference to. A case starts with a
+    notification or, for custody, ASP or restricted-patient routes, directly with a referral."""
 
-    case_ref: str = Field(pattern=r"^MAPPA-[A-Z0-9-]{4,40}$")
     area: str = Field(min_length=2, max_length=64)
     jurisdiction: Jurisdiction
     category: Literal[1, 2, 3, 4]
@@ -247,6 +247,15 @@ class CaseOpening(Event):
     risk_of_serious_harm: bool | None = Field(
         default=None, description="Category 3: considered to pose a risk of serious harm to the public."
     )
+
+    def with_reference(self, case_ref: str) -> CaseOpening:
+        return CaseOpening.model_validate({**self.model_dump(), "case_ref": case_ref})
+
+
+class CaseOpening(OpeningRequest):
+    """Opens a case: the workflow's start input, an opening with the case's reference."""
+
+    case_ref: str = Field(pattern=r"^MAPPA-[A-Z0-9-]{4,40}$")
 
 
 class NotificationSubmitted(Notification):

@@ -1,5 +1,6 @@
-"""Imports as workflows: a committed import file and its rows, sealed, each with its outcome once settled
-(workflows/imports.py, api/import_jobs.py).
+"""Imports as workflows: a committed import file and its rows, sealed, each with its outcome once settled and,
+for a case the import started, the deadlines already past at the import (workflows/imports.py,
+api/import_jobs.py).
 
 Revision ID: 0008_import_files
 Revises: 0007_directory_capabilities
@@ -43,6 +44,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(32), nullable=True),
         sa.Column("case_ref", sa.String(64), nullable=True),
         sa.Column("errors", sa.JSON(), nullable=True),
+        sa.Column("past_at_import", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_import_file_rows"),
         sa.ForeignKeyConstraint(
             ["import_id"], ["import_files.import_id"], name="fk_import_file_rows_import_id_import_files"
