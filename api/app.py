@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import links, problems
+from api import links, problems, request_limits
 from api.deps import connect, key_ring_of
 from api.routes import audit, calendars, cases, codec, deadlines, health, imports, minutes, ops
 from api.routes import metrics as ledger_metrics
@@ -103,6 +103,7 @@ def create_app(
     app.state.connect_lock = asyncio.Lock()
     app.state.token_cache = TokenCache()
     problems.install(app)
+    request_limits.install(app)
     codec.install_cors(app, settings)
     generate_openapi = app.openapi
 

@@ -5,75 +5,58 @@ token carries the user's agency, role and area. Authorisation then asks three qu
 
 1. area: the case's area (read from its reference) must be the user's area. A token without an area belongs
    to a national agency's worker and acts only on cases its agency is involved in (`authorise_involvement`);
-2. role: the user's role must be one the action allows (the table below);
+2. role: the user's role must be one the action allows (an event's row in the core's registry, or the table
+   below for what is not an event);
 3. agency: an agency acts only for itself: the event's field naming the acting agency must be the user's
    agency, and a field that gives an agency a role opening the minutes to it (the ASP chair) is the
    co-ordinator's alone. The co-ordinator, who records on agencies' behalf, is exempt.
+
+Questions 2 and 3 are the core's one check (`workflows.rules.ownership.check_permission`), the same the case
+makes when the event arrives; its refusal becomes a 403 in one place (`problems.refused_by_core`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import problems
-from store.models import Agency, ApiToken, TokenRole
+from store.models import Agency, ApiToken
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor, Role
-from workflows.rules.ownership import OWNERSHIP
+from workflows.rules.errors import NotResponsible
+from workflows.rules.ownership import (
+    AGENCIES,
+    ASP_CHAIR,
+    CHAIR_ONLY,
+    CO_ONLY,
+    Permission,
+    allow,
+    check_permission,
+)
 from workflows.rules.policy import AREAS
+from workflows.rules.registry import EVENTS
 
-CO_ORDINATOR = TokenRole.CO_ORDINATOR
-CHAIR = TokenRole.CHAIR
-AGENCY_WORKER = TokenRole.AGENCY_WORKER
-OPS = TokenRole.OPS
+CO_ORDINATOR = Role.CO_ORDINATOR
+CHAIR = Role.CHAIR
+AGENCY_WORKER = Role.AGENCY_WORKER
+OPS = Role.OPS
 TOKEN_PREFIX = "mappa_"
 
 
-@dataclass(frozen=True)
-class Permission:
-    action: str  # in words, for refusals: "screen a notification"
-    roles: frozenset[TokenRole]
-    # Dotted fields of the request naming the agency that acts; each present must be the user's own agency.
-    acts_as: tuple[str, ...] = ()
-    # Fields only the co-ordinator may fill: they give an agency a role that opens the minutes to it (the ASP
-    # chair), so no sender may name itself (a role that opens minutes is conferred, never self-assumed).
-    co_ordinator_names: tuple[str, ...] = ()
-
-
-def _allow(
-    action: str,
-    roles: tuple[TokenRole, ...],
-    acting_agency: str | tuple[str, ...] = (),
-    co_ordinator_names: tuple[str, ...] = (),
-) -> Permission:
-    acts_as = (acting_agency,) if isinstance(acting_agency, str) else acting_agency
-    return Permission(action, frozenset(roles), acts_as, co_ordinator_names)
-
-
-CO_ONLY = (CO_ORDINATOR,)
-CHAIR_ONLY = (CHAIR,)
-AGENCIES = (CO_ORDINATOR, AGENCY_WORKER)  # an agency's own worker, or the co-ordinator on its behalf
 EVERYONE = (CO_ORDINATOR, CHAIR, AGENCY_WORKER, OPS)
 
-# Who may send each event is the core's table (workflows/rules/ownership.py): the API authorises from it before
-# sending, and the case applies it again with the deadlines' owners.
-EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {
-    event: Permission(
-        o.action, frozenset(TokenRole(r.value) for r in o.roles), o.acts_as, o.co_ordinator_names
-    )
-    for event, o in OWNERSHIP.items()
-}
-ASP_CHAIR = ("asp_chair_agency",)
+# Who may send each event is its row in the core's registry (workflows/rules/registry.py): the API authorises
+# with it before sending, and the case checks it again with the deadlines' owners.
+EVENT_PERMISSIONS: dict[type[ev.Event], Permission] = {row.event: row.permission for row in EVENTS}
 # fmt: off
-OPEN_CASE = _allow(
+OPEN_CASE = allow(
     "open a case",
     AGENCIES,
     (
@@ -84,22 +67,23 @@ OPEN_CASE = _allow(
         "upcoming_release.recorded_by",
         "discharge.recorded_by",
     ),
-    ASP_CHAIR,
+    co_ordinator_names=ASP_CHAIR,
 )
-READ_STATUS = _allow("read a case's status and deadlines", EVERYONE)  # no personal data in either
-READ_CASE_FILE = _allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))  # personal data: audited
+READ_STATUS = allow("read a case's status and deadlines", EVERYONE)  # no personal data in either
+READ_CASE_FILE = allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))  # personal data: audited
 # Confidentiality. A role is necessary, not sufficient: reading a minute also needs the reader's agency to have
 # attended, to chair the ASP side, or to hold a granted disclosure; a disclosure is decided by the chair of the
 # meeting's chair agency (api/minutes.py). All audited.
-RECORD_MINUTE = _allow("record a meeting's minute", CHAIR_ONLY, "chair_agency")
-READ_MINUTE = _allow("read a minute", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
-READ_EXECUTIVE_SUMMARY = _allow("read a minute's executive summary", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
-REQUEST_DISCLOSURE = _allow("ask to share a minute beyond its attendees", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
-READ_DISCLOSURES = _allow("read a minute's disclosures", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
-DECIDE_DISCLOSURE = _allow("decide on sharing a minute", CHAIR_ONLY)
-READ_AUDIT_TRAIL = _allow("read a case's audit trail", (CO_ORDINATOR, CHAIR))
-DECODE_HISTORY = _allow("decode case history (Temporal codec)", CO_ONLY)
-ENCODE_PAYLOADS = _allow("encode payloads (Temporal codec)", CO_ONLY)
+# Filing a minute sends `MinuteFiled`: who may is the core's; the minute's `chair_agency` names the sender's agency.
+RECORD_MINUTE = replace(EVENT_PERMISSIONS[ev.MinuteFiled], acts_as=("chair_agency",))
+READ_MINUTE = allow("read a minute", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+READ_EXECUTIVE_SUMMARY = allow("read a minute's executive summary", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+REQUEST_DISCLOSURE = allow("ask to share a minute beyond its attendees", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+READ_DISCLOSURES = allow("read a minute's disclosures", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
+DECIDE_DISCLOSURE = allow("decide on sharing a minute", CHAIR_ONLY)
+READ_AUDIT_TRAIL = allow("read a case's audit trail", (CO_ORDINATOR, CHAIR))
+DECODE_HISTORY = allow("decode case history (Temporal codec)", CO_ONLY)
+ENCODE_PAYLOADS = allow("encode payloads (Temporal codec)", CO_ONLY)
 # fmt: on
 
 
@@ -110,27 +94,18 @@ class User:
     token_id: int
     user_name: str
     agency_id: str | None
-    role: TokenRole
+    role: Role
     area: str | None  # an area id ("lanarkshire"); None only for an agency worker of a national agency
 
     @property
     def actor(self) -> Actor:
         """The user as the core knows a sender: role and agency, from the token."""
-        return Actor(role=Role(self.role.value), agency=self.agency_id)
+        return Actor(role=self.role, agency=self.agency_id)
 
     @property
     def sender(self) -> str:
         """Who sends events, for idempotency keys: the agency, else the user."""
         return self.agency_id or f"user-{self.token_id}"
-
-
-def _field(request: BaseModel, dotted: str) -> Any:
-    value: Any = request
-    for part in dotted.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value
 
 
 def _area_name(area_id: str) -> str:
@@ -139,38 +114,18 @@ def _area_name(area_id: str) -> str:
 
 
 def authorise(user: User, permission: Permission, case_area: str, request: BaseModel | None = None) -> None:
-    """Raise a 403 problem unless `user` may take `permission`'s action on a case of `case_area`."""
+    """Raise a 403 problem unless `user` may take `permission`'s action on a case of `case_area`: the area is
+    the token's (the API's question); the role and the acting agency are the core's one check."""
     if user.area is not None and user.area != case_area:
         raise problems.forbidden(
             f"this case is in {_area_name(case_area)}; your token is for {_area_name(user.area)} "
             "and a user acts only within their own area",
             rule="area",
         )
-    if user.role not in permission.roles:
-        allowed = ", ".join(sorted(r.value for r in permission.roles))
-        raise problems.forbidden(
-            f"a user with the role {user.role.value} may not {permission.action} (allowed: {allowed})",
-            rule="role",
-        )
-    if request is None or user.role is CO_ORDINATOR:
-        return
-    for dotted in permission.co_ordinator_names:
-        if _field(request, dotted) is not None:
-            raise problems.forbidden(
-                f"only the co-ordinator names {dotted}: it is a role that opens the case's minutes to an "
-                "agency, so no sender names it, least of all itself",
-                rule="named by the co-ordinator",
-                field=dotted,
-            )
-    for dotted in permission.acts_as:
-        named = _field(request, dotted)
-        if named is not None and named != user.agency_id:
-            raise problems.forbidden(
-                f"{dotted} is {named}, but your token is for {user.agency_id or 'no agency'}: "
-                "an agency acts only for itself",
-                rule="agency acts for itself",
-                field=dotted,
-            )
+    try:
+        check_permission(permission, request, user.actor)
+    except NotResponsible as refusal:
+        raise problems.refused_by_core(refusal) from None
 
 
 # ------------------------------------------------------------------------------------------ national agencies
@@ -189,7 +144,7 @@ def authorise_involvement(user: User, involved: frozenset[str]) -> None:
     )
 
 
-def token_fits_directory(agency: Agency | None, agency_id: str, area: str | None, role: TokenRole) -> None:
+def token_fits_directory(agency: Agency | None, agency_id: str, area: str | None, role: Role) -> None:
     """A token's agency is one the directory knows and is active, its area is the agency's own, and its role one
     the directory lets the agency's people hold. A national agency's token has no area and is an agency worker's,
     always: it acts only on the cases its agency is involved in."""
@@ -237,9 +192,9 @@ def issue_token(
 ) -> str:
     """Store a new token for a user and return it: the only time it is ever shown."""
     try:
-        token_role = TokenRole(role)
+        token_role = Role(role)
     except ValueError:
-        raise TokenError(f"unknown role {role!r}; roles: {', '.join(r.value for r in TokenRole)}") from None
+        raise TokenError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
     if area is not None and area not in AREAS:
         raise TokenError(f"unknown area {area!r}; areas: {', '.join(AREAS)}")
     if area is None and token_role is not AGENCY_WORKER:
@@ -291,13 +246,13 @@ def user_for_token(session: Session, token: str) -> User | None:
     row, agency = found
     if row.agency_id is not None:
         try:
-            token_fits_directory(agency, row.agency_id, row.area, TokenRole(row.role))
+            token_fits_directory(agency, row.agency_id, row.area, Role(row.role))
         except TokenError:
             return None
     return User(
         token_id=row.id,
         user_name=row.user_name,
         agency_id=row.agency_id,
-        role=TokenRole(row.role),
+        role=Role(row.role),
         area=row.area,
     )

@@ -1,7 +1,7 @@
 """How the API talks to a case's workflow: open it, send it one event, ask it a question.
 
 Temporal's answers become problem documents here, and nowhere else: a refused transition is 409, a failed
-rule 422, an event its sender may not send (another agency's deadline) 403, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
+rule 422, something recorded once already 409, an event its sender may not send (another agency's deadline) 403, an unknown case 404, a case that has exited MAPPA 409, Temporal or the case worker not answering
 503.
 
 A closed case still takes what the core accepts at stage `exited` (a subject access request, 001): its last run
@@ -50,7 +50,8 @@ from workflows.rules.calendar import LONDON
 from workflows.rules.errors import CaseRuleError
 from workflows.rules.imported_row import ImportedPosition
 from workflows.rules.policy import UnknownArea, area_by_code
-from workflows.rules.stages import Stage, accepts
+from workflows.rules.registry import accepts
+from workflows.rules.stages import Stage
 
 WORKFLOW_TYPE = "MappaCase"
 # Long enough for a worker to run an update's handler; short enough that a dead worker is a prompt 503.
@@ -148,12 +149,18 @@ def _refusal(error: WorkflowUpdateFailedError) -> problems.ProblemError:
     if not isinstance(cause, ApplicationError):
         return problems.temporal_unavailable(f"the case could not take the event ({cause})")
     details: dict[str, Any] = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-    rule, field = details.get("rule"), details.get("field")
-    if cause.type == "WrongStage":
-        return problems.wrong_stage(cause.message, rule=rule, field=field)
-    if cause.type == "NotResponsible":
-        return problems.forbidden(cause.message, rule=rule or "deadline owner", field=field)
-    return problems.rule_violation(cause.message, rule=rule, field=field)
+    kind = _REFUSAL_KINDS.get(cause.type or "", "rule-violation")
+    return problems.case_rule_refused(
+        kind, cause.message, rule=details.get("rule"), field=details.get("field")
+    )
+
+
+# The workflow's refusal types (workflows/case.py `rule_error`) back to the core's kinds of refusal.
+_REFUSAL_KINDS = {
+    "WrongStage": "wrong-stage",
+    "NotResponsible": "not-responsible",
+    "AlreadyRecorded": "already-recorded",
+}
 
 
 async def send_event(
@@ -226,7 +233,7 @@ async def _reopen_with(
         # The core's answer before anything starts: a refused event reopens nothing.
         state.case.check(event, datetime.now(UTC))
     except CaseRuleError as error:
-        raise rule_refusal(error) from None
+        raise problems.refused_by_core(error) from None
     reopening: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         WORKFLOW_TYPE,
         CaseWorkflowInput(state=state),
@@ -246,12 +253,6 @@ async def _reopen_with(
             rpc_timeout=UPDATE_TIMEOUT,
         )
     return receipt
-
-
-def rule_refusal(error: CaseRuleError) -> problems.ProblemError:
-    if error.kind == "wrong-stage":
-        return problems.wrong_stage(error.message, rule=error.rule, field=error.field)
-    return problems.rule_violation(error.message, rule=error.rule, field=error.field)
 
 
 async def _query(client: Client, case_ref: str, name: str, result_type: type[T]) -> T:

@@ -97,12 +97,15 @@ async def get_client(request: Request) -> Client:
 TemporalClient = Annotated[Client, Depends(get_client)]
 
 
-def get_engine(request: Request) -> Engine:
-    state = request.app.state
+def engine_of(state: Any) -> Engine:
     if state.engine is None:
         state.engine = bootstrap.build_engine(state.settings)
     engine: Engine = state.engine
     return engine
+
+
+def get_engine(request: Request) -> Engine:
+    return engine_of(request.app.state)
 
 
 async def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:

@@ -1,9 +1,9 @@
 """OpenAPI links: which value in one answer names the resource of the next request.
 
 Opening a case answers its `case_ref`: every `/cases/{case_ref}/...` route takes it. An event's receipt names the
-case again, for its status, deadlines, file and audit trail; a case's status names it for every event. Storing a
-minute answers its `minute_ref` (its routes, and the meeting that gives it with its digest); asking to share a
-minute answers the disclosure's id, which the chair decides. The schema documents the links, and schemathesis
+case again, for its status, deadlines, file and audit trail; a case's status names it for every event. Filing a
+minute (for a meeting the case file records) answers its `minute_ref`, for its routes; asking to share a minute
+answers the disclosure's id, which the chair decides. The schema documents the links, and schemathesis
 follows them in its stateful run (tests/e2e/test_api_schema.py).
 """
 
@@ -15,6 +15,7 @@ CASE_PARAMETER = "{case_ref}"
 # The operation ids of the case's reads: what a sender looks at after its event.
 CASE_READS = ("case_status", "case_deadlines", "case_file", "case_audit_trail")
 MINUTE_READS = ("read_minute", "read_executive_summary", "list_disclosures")
+FILE_MINUTE = "file_minute"
 
 
 def _operations(openapi: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -61,22 +62,13 @@ def document_links(openapi: dict[str, Any]) -> dict[str, Any]:
         _link(operations, "open_case", "201", target, case_ref("/case_ref"))
         _link(operations, "case_status", "200", target, case_ref("/summary/case_ref"))
     for event in events:
-        status = "201" if event == "store_minute" else "200"
+        status = "201" if event == FILE_MINUTE else "200"
         for read in reads:
             _link(operations, event, status, read, case_ref("/case_ref"))
 
     minute_ref = {"path.minute_ref": "$response.body#/minute_ref"}
     for read in (*MINUTE_READS, "request_disclosure"):
-        _link(operations, "store_minute", "201", read, minute_ref)
-    # The meeting gives the stored minute's reference and digest: the case history keeps only those.
-    _link(
-        operations,
-        "store_minute",
-        "201",
-        "record_meeting",
-        case_ref("/case_ref"),
-        {"minute_ref": "$response.body#/minute_ref", "minute_digest": "$response.body#/minute_digest"},
-    )
+        _link(operations, FILE_MINUTE, "201", read, minute_ref)
     _link(
         operations,
         "request_disclosure",

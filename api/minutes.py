@@ -1,8 +1,10 @@
 """Minutes on a need-to-know basis: what a minute holds, who may read it, and what may be shared beyond.
 
-The chair stores a meeting's minute (`POST /cases/{ref}/minutes`) and gets back its reference and digest, then
-records the meeting (`POST /cases/{ref}/meetings`) with both: the case's workflow history holds only those two,
-never the minute's text. The minute itself is kept encrypted at rest (store/minutes.py, the payload keys).
+The chair records the meeting (`POST /cases/{ref}/meetings`), then files its minute for the meeting's id
+(`POST /cases/{ref}/minutes`): the minute must match what the case file recorded of the meeting (date, chair,
+agencies present), is stored encrypted at rest (store/minutes.py, the payload keys), and the case records only its
+reference and digest (the event `MinuteFiled`), never its text. A minute of a meeting the case file does not
+record is refused and stores nothing.
 
 Who may read a minute (the rules are the core's, workflows/rules/confidentiality.py; here they meet the user,
 the stored row and the problems):
@@ -16,7 +18,7 @@ third party receives (002). Every read, refusal and disclosure decision is audit
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -26,6 +28,8 @@ from temporalio.client import Client
 
 from api import problems
 from api.auth import CO_ORDINATOR, User
+from api.case_service import case_file, send_event
+from core.codec import KeyRing
 from store.minutes import (
     DISCLOSURE_REF_PATTERN,
     MINUTE_REF_PATTERN,
@@ -33,7 +37,10 @@ from store.minutes import (
     MinuteAttendee,
     MinuteContent,
     MinuteIntegrityError,
-    load_minute,
+    minute_digest,
+    minute_of_meeting,
+    new_minute_ref,
+    store_minute,
 )
 from store.models import DisclosedPart, DisclosureStatus, Minute, MinuteDisclosure
 from workflows.rules import confidentiality as rules
@@ -54,10 +61,32 @@ DISCLOSURE_DAYS = 30
 MAX_DISCLOSURE_DAYS = 90
 
 
+class MinuteFiling(MinuteContent):
+    """A meeting's minute, filed for the meeting the case file records."""
+
+    meeting_id: str = Field(
+        pattern=r"^meeting-[0-9]{1,4}$",
+        description="The meeting this is the minute of, as the case file records it (the receipt of "
+        "POST /cases/{case_ref}/meetings names it; so does the case file). Its date, chair and agencies "
+        "present must be the meeting's.",
+        examples=["meeting-1"],
+    )
+
+    def content(self) -> MinuteContent:
+        """The minute as stored (the meeting it is filed for is the row's, not part of its text)."""
+        return MinuteContent.model_validate(self.model_dump(exclude={"meeting_id", "sent_by"}))
+
+
 class MinuteStored(BaseModel):
-    minute_ref: str = Field(description="Give this as the meeting's `minute_ref`.")
-    minute_digest: str = Field(description="Give this as the meeting's `minute_digest` (sha256).")
+    minute_ref: str = Field(description="The minute's reference: read it at /minutes/{minute_ref}.")
+    minute_digest: str = Field(description="sha256 of the stored minute, as the case records it.")
     case_ref: str
+    meeting_id: str = Field(description="The meeting the case file now records this minute for.")
+    replayed: bool = Field(
+        default=False,
+        description="True when this minute was filed for the meeting already (a repeated request): the "
+        "first answer again, nothing stored twice.",
+    )
 
 
 class MinuteRecord(BaseModel):
@@ -172,45 +201,6 @@ def check_minute_rules(content: MinuteContent) -> None:
         raise rule_problem(error) from None
 
 
-def check_meeting_matches_minute(meeting: ev.MeetingHeld, row: Minute | None, case_ref: str) -> None:
-    """A meeting names a minute stored for this case, with its digest, date, chair and attendees."""
-    if meeting.minute_ref is None and meeting.minute_digest is None:
-        return
-    if meeting.minute_ref is None or meeting.minute_digest is None:
-        raise problems.rule_violation(
-            "give both the minute_ref and the minute_digest that storing the minute returned",
-            rule="minute reference",
-            field="minute_ref" if meeting.minute_ref is None else "minute_digest",
-        )
-    if row is None or row.case_ref != case_ref:
-        raise problems.rule_violation(
-            f"no minute {meeting.minute_ref} was stored for {case_ref}: store it first "
-            f"(POST /cases/{case_ref}/minutes)",
-            rule="minute reference",
-            field="minute_ref",
-        )
-    if meeting.minute_digest != row.digest:
-        # The stored digest is not echoed: the answer would confirm a guess about the minute's content.
-        raise problems.rule_violation(
-            f"minute_digest is not the digest storing minute {row.minute_ref} returned",
-            rule="minute digest",
-            field="minute_digest",
-        )
-    differences = []
-    if meeting.held_on != row.held_on:
-        differences.append(f"held on {row.held_on.isoformat()}")
-    if meeting.chair_agency != row.chair_agency:
-        differences.append(f"chaired by {row.chair_agency}")
-    if sorted({a.agency for a in meeting.attendees}) != sorted(row.attendees):
-        differences.append(f"attended by {', '.join(row.attendees)}")
-    if differences:
-        raise problems.rule_violation(
-            f"the meeting does not match minute {row.minute_ref}, which was " + "; ".join(differences),
-            rule="minute reference",
-            field="minute_ref",
-        )
-
-
 def attendance_basis(user: User, row: Minute, case: CaseFile | None) -> str | None:
     """Why the user's agency may read the minute as of right, or None (the rule is the core's)."""
     return rules.attendance_basis(user.agency_id, row.minute_ref, row.held_on, row.attendees, case)
@@ -241,10 +231,105 @@ def may_request_disclosure(user: User, row: Minute, case: CaseFile | None) -> bo
     )
 
 
-async def check_meeting_minute(db: Session, client: Client, case_ref: str, event: ev.Event) -> None:
-    """Before a meeting is recorded: the minute it names was stored for this case and matches it. (That no
-    other meeting already names it is the core's rule: only the case can tell a retry from a second meeting.)"""
-    if not isinstance(event, ev.MeetingHeld) or (event.minute_ref is None and event.minute_digest is None):
+async def check_meeting_names_no_minute(db: Session, client: Client, case_ref: str, event: ev.Event) -> None:
+    """A meeting is recorded without its minute, which is filed for it afterwards by the meeting's id."""
+    if not isinstance(event, ev.MeetingHeld):
         return
-    row = await run_in_threadpool(load_minute, db, event.minute_ref) if event.minute_ref else None
-    check_meeting_matches_minute(event, row, case_ref)
+    try:
+        rules.check_meeting_names_no_minute(event)
+    except RuleViolation as error:
+        raise problems.rule_violation(
+            f"{error.message} (POST /cases/{case_ref}/minutes)", rule=error.rule, field=error.field
+        ) from None
+
+
+# ------------------------------------------------------------------------------------------ filing
+
+
+def _stored_not_filed(case_ref: str, row: Minute) -> problems.ProblemError:
+    return problems.ProblemError(
+        503,
+        "minute-stored-not-filed",
+        "The minute is stored but the case has not recorded it yet",
+        f"minute {row.minute_ref} is stored for {case_ref} {row.meeting_id}, but the case did not answer in time; "
+        "repeat this request (with the same Idempotency-Key) to file it: it is stored and filed once",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def file_minute(
+    db: Session, client: Client, keys: KeyRing, user: User, case_ref: str, filing: MinuteFiling
+) -> MinuteStored:
+    """File the minute for the meeting the case file records, exactly once (however often it is repeated, or in
+    parallel): the core's rules first (nothing is stored if they refuse), then one row per meeting (the database
+    decides), then the event `MinuteFiled` for that row, sent under an update id made from the row, so every
+    repeat sends the same event. A row stored while the case did not answer is filed by the next request."""
+    content = filing.content()
+    check_minute_rules(content)
+    case = await case_file(client, case_ref)  # 404 for no such case
+    digest = minute_digest(content)
+    event = ev.MinuteFiled(
+        meeting_id=filing.meeting_id, minute_ref=new_minute_ref(), minute_digest=digest, sent_by=user.actor
+    )
+    try:
+        meeting = case.meeting(filing.meeting_id)
+        rules.check_minute_of_meeting(
+            meeting, content.held_on, content.chair_agency, content.attending_agencies
+        )
+        row = await run_in_threadpool(minute_of_meeting, db, case_ref, filing.meeting_id)
+        if row is None:
+            case.check(event, datetime.now(UTC))  # the core's answer before anything is stored
+            stored = await run_in_threadpool(
+                store_minute,
+                db,
+                keys,
+                case_ref,
+                case.area,
+                content,
+                user.user_name,
+                filing.meeting_id,
+                event.minute_ref,
+            )
+            row, first = stored
+        else:
+            first = False
+    except CaseRuleError as error:
+        raise problems.refused_by_core(error) from None
+    await _file_once(client, case, row, user)
+    if row.digest != digest:
+        # Another minute was filed for the meeting first (now recorded, if it was not yet): one per meeting.
+        raise problems.refused_by_core(
+            rules.MinuteAlreadyFiled(
+                f"{row.meeting_id} already has its minute ({row.minute_ref}), filed by {row.recorded_by}",
+                rules.ONE_MINUTE_ONE_MEETING,
+                "meeting_id",
+            )
+        )
+    return MinuteStored(
+        minute_ref=row.minute_ref,
+        minute_digest=row.digest,
+        case_ref=case_ref,
+        meeting_id=filing.meeting_id,
+        replayed=not first,
+    )
+
+
+async def _file_once(client: Client, case: CaseFile, row: Minute, user: User) -> None:
+    """Send `MinuteFiled` for the stored row unless the case file already records it. The update id is the
+    row's: every request filing this row sends the same update, which the case takes once."""
+    assert row.meeting_id is not None
+    if rules.meeting_of(case, row.minute_ref) is not None:
+        return
+    event = ev.MinuteFiled(
+        meeting_id=row.meeting_id, minute_ref=row.minute_ref, minute_digest=row.digest, sent_by=user.actor
+    )
+    try:
+        await send_event(client, case.case_ref, event, f"minute-filed:{row.minute_ref}")
+    except problems.ProblemError as error:
+        if error.problem.status == 503:
+            raise _stored_not_filed(case.case_ref, row) from None
+        if error.problem.status == 409 and rules.meeting_of(
+            await case_file(client, case.case_ref), row.minute_ref
+        ):
+            return  # recorded already, under this update id in an earlier run of the case
+        raise

@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workflows.rules.errors import CaseRuleError
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -93,8 +95,28 @@ def wrong_stage(detail: str, *, rule: str | None, field: str | None) -> ProblemE
     return ProblemError(409, "wrong-stage", "Not at this stage of the case", detail, rule=rule, field=field)
 
 
+def already_recorded(detail: str, *, rule: str | None, field: str | None) -> ProblemError:
+    return ProblemError(409, "already-recorded", "Already recorded", detail, rule=rule, field=field)
+
+
 def rule_violation(detail: str, *, rule: str | None, field: str | None) -> ProblemError:
     return ProblemError(422, "rule-violation", "A case rule is not met", detail, rule=rule, field=field)
+
+
+def case_rule_refused(kind: str, detail: str, *, rule: str | None, field: str | None) -> ProblemError:
+    """The core's refusal (a `CaseRuleError` of this `kind`, met here or inside the case) as the API answers it:
+    the one place a refusal's kind becomes a status."""
+    if kind == "wrong-stage":
+        return wrong_stage(detail, rule=rule, field=field)
+    if kind == "not-responsible":
+        return forbidden(detail, rule=rule or "deadline owner", field=field)
+    if kind == "already-recorded":
+        return already_recorded(detail, rule=rule, field=field)
+    return rule_violation(detail, rule=rule, field=field)
+
+
+def refused_by_core(error: CaseRuleError) -> ProblemError:
+    return case_rule_refused(error.kind, error.message, rule=error.rule, field=error.field)
 
 
 def invalid_parameter(field: str, detail: str) -> ProblemError:
@@ -183,6 +205,10 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return database_unavailable_response()
+
+
+def database_unavailable_response() -> JSONResponse:
     return problem_response(
         Problem(
             type=TYPE_PREFIX + "database-unavailable",

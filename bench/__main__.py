@@ -18,7 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import api_overhead, breach_lateness, imports, lifecycle, lifelong_case, open_cases, ops_query
+from bench import (
+    api_overhead,
+    breach_lateness,
+    hostile_bodies,
+    imports,
+    lifecycle,
+    lifelong_case,
+    open_cases,
+    ops_query,
+)
 from bench.report import RESULTS, Result, code_version, table, write
 from bench.rig import use_temporary_codec_key
 
@@ -30,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "ops-query": ops_query.run,
     "lifelong-case": lifelong_case.run,
     "import": imports.run,
+    "hostile-bodies": hostile_bodies.run,
 }
 
 

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.codec import CodecKeyError, KeyRing
@@ -121,10 +122,25 @@ def _associated_data(minute_ref: str, part: str) -> bytes:
 # ------------------------------------------------------------------------------------------ minutes
 
 
+def minute_digest(content: MinuteContent) -> str:
+    """sha256 of the minute's canonical content: what the case's history records beside its reference."""
+    return hashlib.sha256(content.canonical()).hexdigest()
+
+
 def store_minute(
-    session: Session, keys: KeyRing, case_ref: str, area: str, content: MinuteContent, recorded_by: str
-) -> Minute:
-    minute_ref = new_minute_ref()
+    session: Session,
+    keys: KeyRing,
+    case_ref: str,
+    area: str,
+    content: MinuteContent,
+    recorded_by: str,
+    meeting_id: str | None = None,
+    minute_ref: str | None = None,
+) -> tuple[Minute, bool]:
+    """Store the minute, sealed, for the meeting `meeting_id`: (the row, True). A meeting has one row: when
+    another filing for it got there first, nothing is stored and its row is returned: (that row, False). The
+    database decides, so of two filings at the same moment exactly one row is stored."""
+    minute_ref = minute_ref or new_minute_ref()
     canonical = content.canonical()
     summary = ExecutiveSummary(
         minute_ref=minute_ref,
@@ -141,6 +157,7 @@ def store_minute(
     row = Minute(
         minute_ref=minute_ref,
         case_ref=case_ref,
+        meeting_id=meeting_id,
         area=area,
         held_on=content.held_on,
         chair_agency=content.chair_agency,
@@ -152,8 +169,22 @@ def store_minute(
         recorded_by=recorded_by,
     )
     session.add(row)
-    session.commit()
-    return row
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        first = minute_of_meeting(session, case_ref, meeting_id) if meeting_id is not None else None
+        if first is None:
+            raise
+        return first, False
+    return row, True
+
+
+def minute_of_meeting(session: Session, case_ref: str, meeting_id: str) -> Minute | None:
+    """The minute stored for the meeting, filed or on its way to being filed."""
+    return session.scalars(
+        select(Minute).where(Minute.case_ref == case_ref, Minute.meeting_id == meeting_id)
+    ).one_or_none()
 
 
 def load_minute(session: Session, minute_ref: str) -> Minute | None:

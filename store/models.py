@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
+from workflows.rules.actors import Role
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -95,11 +97,8 @@ class EscalationKind(StrEnum):
     RE_ESCALATION = "re-escalation"
 
 
-class TokenRole(StrEnum):
-    CO_ORDINATOR = "co-ordinator"
-    CHAIR = "chair"
-    AGENCY_WORKER = "agency-worker"
-    OPS = "ops"
+# A token's role is the core's: the column holds its values (`api_tokens.role`, checked by the constraint below).
+TokenRole = Role
 
 
 class AuditOutcome(StrEnum):
@@ -394,11 +393,17 @@ class Minute(Base):
     workflow history holds only the reference and the digest (sha256 of the canonical plaintext content)."""
 
     __tablename__ = "minutes"
-    __table_args__ = (Index("ix_minutes_case_ref", "case_ref"),)
+    __table_args__ = (
+        Index("ix_minutes_case_ref", "case_ref"),
+        # One minute for each meeting the case file records: of two filings at the same moment, one row wins.
+        UniqueConstraint("case_ref", "meeting_id", name="uq_minutes_case_ref_meeting_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     minute_ref: Mapped[str] = mapped_column(String(32), unique=True)  # random: no personal data
     case_ref: Mapped[str] = mapped_column(String(64))
+    # The meeting the minute was filed for (None: stored before minutes were filed by meeting, 0009).
+    meeting_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     area: Mapped[str] = mapped_column(String(64))
     held_on: Mapped[date] = mapped_column(Date)
     chair_agency: Mapped[str] = mapped_column(String(64))

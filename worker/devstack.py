@@ -7,9 +7,11 @@
    (`python -m worker.schedules`, once: creates or updates them);
 3. the API (`uvicorn api.app:app`).
 
-Each child's output is prefixed with its name. Ctrl-C or SIGTERM stops the children, newest first, so the
-worker drains before the server goes away. If any child dies the others are stopped and we exit non-zero.
-(Children run in their own sessions, so if this process is SIGKILLed they outlive it: stop them by pid.)
+Each child's output is prefixed with its name, line by line; a line longer than `MAX_LINE_BYTES` (a hostile
+request line in the API's access log) is cut, never fatal, so a child is never left blocked on a full pipe.
+Ctrl-C or SIGTERM stops the children, newest first, so the worker drains before the server goes away. If any
+child dies the others are stopped and we exit non-zero; an unexpected error here stops them too. (Children run
+in their own sessions, so if this process is SIGKILLed they outlive it: stop them by pid.)
 With `--demo`, `python -m cli.main demo load` runs once when the API answers.
 """
 
@@ -19,8 +21,10 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
@@ -33,6 +37,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
+MAX_LINE_BYTES = 8 * 1024
+READ_BYTES = 64 * 1024
+# Uvicorn's HTTP parser refuses a request line and headers longer than this when they arrive in pieces; the
+# API's guard (api/request_limits.py, MAX_HEADER_BYTES) refuses them when they arrive whole.
+H11_MAX_INCOMPLETE_EVENT_SIZE = 16 * 1024
 
 
 class Child:
@@ -59,17 +68,28 @@ class Child:
         return cls(name, process)
 
     async def stop(self) -> None:
+        """SIGTERM to the child's process group, SIGKILL after `STOP_GRACE_SECONDS`; never raises for a child
+        that is already gone or whose output copying failed."""
+        grace_seconds = STOP_GRACE_SECONDS
         if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.terminate()
+            self._signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.process.wait(), STOP_GRACE_SECONDS)
+                await asyncio.wait_for(self.process.wait(), grace_seconds)
             except TimeoutError:
-                say("devstack", f"{self.name} ignored SIGTERM for {STOP_GRACE_SECONDS:.0f}s; killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.kill()
+                say("devstack", f"{self.name} ignored SIGTERM for {grace_seconds:.0f}s; killing it")
+                self._signal(signal.SIGKILL)
                 await self.process.wait()
-        await self.output_copied
+        # Anything the group left behind (a child of the child) goes with it.
+        self._signal(signal.SIGKILL)
+        try:
+            await asyncio.wait_for(self.output_copied, 5)
+        except Exception as error:  # the output is only a copy: stopping goes on
+            say("devstack", f"{self.name}'s output: {type(error).__name__}: {error}")
+
+    def _signal(self, signum: signal.Signals) -> None:
+        # Own session, so the group id is the child's pid.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signum)
 
 
 def say(name: str, line: str) -> None:
@@ -77,10 +97,55 @@ def say(name: str, line: str) -> None:
     sys.stdout.flush()
 
 
+class LineCutter:
+    """Splits output read in pieces into lines of at most `limit` bytes: the rest of a longer line is dropped
+    and counted, and whatever the pieces, memory held is at most one line."""
+
+    def __init__(self, limit: int = MAX_LINE_BYTES) -> None:
+        self.limit = limit
+        self._line = bytearray()
+        self._dropped = 0
+
+    def feed(self, piece: bytes) -> list[str]:
+        lines: list[str] = []
+        *complete, rest = piece.split(b"\n")
+        for part in complete:
+            self._keep(part)
+            lines.append(self._take())
+        self._keep(rest)
+        return lines
+
+    def end(self) -> list[str]:
+        """The last line, if the output did not end with a newline."""
+        return [self._take()] if self._line or self._dropped else []
+
+    def _keep(self, part: bytes) -> None:
+        room = self.limit - len(self._line)
+        self._line += part[:room]
+        self._dropped += max(0, len(part) - room)
+
+    def _take(self) -> str:
+        text = self._line.decode(errors="replace").rstrip()
+        if self._dropped:
+            text += f" [... {self._dropped} more bytes cut]"
+        self._line, self._dropped = bytearray(), 0
+        return text
+
+
 async def copy_output(name: str, process: asyncio.subprocess.Process) -> None:
     assert process.stdout is not None
-    async for raw in process.stdout:
-        say(name, raw.decode(errors="replace").rstrip())
+    lines = LineCutter()
+    while piece := await process.stdout.read(READ_BYTES):
+        for line in lines.feed(piece):
+            say(name, line)
+    for line in lines.end():
+        say(name, line)
+
+
+def uvicorn_limits() -> list[str]:
+    """The pure-Python HTTP parser, which refuses a request line or headers arriving in pieces beyond the
+    limit (431); the API's own guard refuses one that arrives whole (414 / 431)."""
+    return ["--http", "h11", "--h11-max-incomplete-event-size", str(H11_MAX_INCOMPLETE_EVENT_SIZE)]
 
 
 def temporal_command(settings: Settings) -> list[str | Path]:
@@ -203,6 +268,7 @@ async def start_and_supervise(settings: Settings, demo: bool, children: list[Chi
             "api",
             *(sys.executable, "-m", "uvicorn", "api.app:app"),
             *("--host", settings.api_host, "--port", str(settings.api_port)),
+            *uvicorn_limits(),
         )
         children.append(api)
         say(
@@ -229,42 +295,50 @@ async def start_and_supervise(settings: Settings, demo: bool, children: list[Chi
                 await demo_task
 
 
-async def run(demo: bool) -> int:
-    settings = get_settings()
-    DATA_DIR.mkdir(exist_ok=True)
+Stack = Callable[[list[Child]], Coroutine[Any, Any, int]]
 
+
+async def run(stack: Stack) -> int:
+    """Run `stack` (which starts children into the list it is given and returns an exit code when one dies)
+    until it returns, fails, or SIGINT / SIGTERM arrives; then stop every child it started, whatever happened."""
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop_requested.set)
 
     children: list[Child] = []
-    stack = asyncio.create_task(start_and_supervise(settings, demo, children))
+    exit_code = 1
     stop = asyncio.create_task(stop_requested.wait())
-    await asyncio.wait([stack, stop], return_when=asyncio.FIRST_COMPLETED)
-    exit_code = 0
-    if stack.done():
+    try:
+        running = asyncio.create_task(stack(children))
+        await asyncio.wait([running, stop], return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            try:
+                exit_code = running.result()
+            except (RuntimeError, OSError) as error:  # a start-up failure, already explained in the message
+                say("devstack", str(error))
+        else:
+            say("devstack", "stopping")
+            exit_code = 0
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    finally:
+        # Reached on any exit, an unexpected error included: no child outlives the stack.
         stop.cancel()
-        try:
-            exit_code = stack.result()
-        except (RuntimeError, OSError) as error:  # a start-up failure, already explained in the message
-            say("devstack", str(error))
-            exit_code = 1
-    else:
-        say("devstack", "stopping")
-        stack.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stack
-    for child in reversed(children):
-        await child.stop()
-    say("devstack", "stopped")
+        for child in reversed(children):
+            await child.stop()
+        say("devstack", "stopped")
     return exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run Temporal, the worker and the API until Ctrl-C.")
     parser.add_argument("--demo", action="store_true", help="load the demo cases once the API is up")
-    return asyncio.run(run(demo=parser.parse_args(argv).demo))
+    demo = parser.parse_args(argv).demo
+    settings = get_settings()
+    DATA_DIR.mkdir(exist_ok=True)
+    return asyncio.run(run(lambda children: start_and_supervise(settings, demo, children)))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """MappaCaseWorkflow: one durable workflow per MAPPA case. Orchestration only; the rules live in `rules/`.
 
-Agencies' events arrive as Updates: the validator asks the case file whether the event is allowed (nothing
-enters history if not), the handler applies it. The main loop sleeps until the earliest reminder, deadline or
-re-escalation, or until an event arrives; then it sends what the case file queued, writes the ledger and
-publishes the case's position to the Temporal UI.
+Agencies' events arrive as Updates, one per row of the event registry (`with_event_updates`): the validator
+asks the case file whether the event is allowed (nothing enters history if not), the handler applies it. The
+main loop sleeps until the earliest reminder, deadline or re-escalation, or until an event arrives; then it
+sends what the case file queued, writes the ledger and publishes the case's position to the Temporal UI.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules.case import CaseFile
     from workflows.rules.errors import CaseRuleError
     from workflows.rules.records import CLOSED_STAGES, ExitRecord
+    from workflows.rules.registry import EVENTS, EventRow
 
 # Delivery must not be lost: activities retry until they succeed, backing off to once every five minutes.
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -70,7 +71,11 @@ def key_digest(update_id: str) -> str:
     return hashlib.blake2b(update_id.encode(), digest_size=6).hexdigest()
 
 
-_REFUSAL_TYPES = {"wrong-stage": "WrongStage", "not-responsible": "NotResponsible"}
+_REFUSAL_TYPES = {
+    "wrong-stage": "WrongStage",
+    "not-responsible": "NotResponsible",
+    "already-recorded": "AlreadyRecorded",
+}
 
 
 def rule_error(error: CaseRuleError) -> ApplicationError:
@@ -89,7 +94,35 @@ def _rule_changes_recorded(skip: Iterable[str] = ()) -> list[str]:
     return [name for name in rule_changes.RULE_CHANGES if name not in skip and workflow.patched(name)]
 
 
+def with_event_updates(cls: type[Any]) -> type[Any]:
+    """One update per row of the event registry, named as the row's handler: the validator asks the case file
+    whether the event is allowed (nothing enters history if not), the handler applies it. Saved histories name
+    these updates, so each keeps its name (tests/workflow/test_replay.py)."""
+    for row in EVENTS:
+        setattr(cls, row.update, _event_update(row))
+    return cls
+
+
+def _event_update(row: EventRow) -> Any:
+    async def record(self: Any, e: ev.Event) -> Receipt:
+        result: Receipt = await self._record(e)
+        return result
+
+    def check(self: Any, e: ev.Event) -> None:
+        self._check(e)
+
+    # The SDK reads the event's type from the annotations: it is what the update's payload is decoded into.
+    record.__annotations__ = {"e": row.event, "return": Receipt}
+    check.__annotations__ = {"e": row.event, "return": None}
+    record.__name__ = record.__qualname__ = row.update
+    check.__name__ = check.__qualname__ = f"_v_{row.update}"
+    update = workflow.update(name=row.update, description=row.summary)(record)
+    update.validator(check)
+    return update
+
+
 @workflow.defn(name="MappaCase")
+@with_event_updates
 class MappaCaseWorkflow:
     @workflow.init
     def __init__(self, inp: CaseWorkflowInput) -> None:
@@ -297,310 +330,6 @@ class MappaCaseWorkflow:
                 self._state.answered = [*self._state.answered, key_digest(oldest)][-ANSWERED_KEPT:]
         self._changed = True
         return receipt
-
-    @workflow.update
-    async def screen_notification(self, e: ev.ScreeningDecision) -> Receipt:
-        return await self._record(e)
-
-    @screen_notification.validator
-    def _v_screen_notification(self, e: ev.ScreeningDecision) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def submit_referral(self, e: ev.ReferralSubmitted) -> Receipt:
-        return await self._record(e)
-
-    @submit_referral.validator
-    def _v_submit_referral(self, e: ev.ReferralSubmitted) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def request_further_information(self, e: ev.FurtherInformationRequested) -> Receipt:
-        return await self._record(e)
-
-    @request_further_information.validator
-    def _v_request_further_information(self, e: ev.FurtherInformationRequested) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def supply_further_information(self, e: ev.FurtherInformationSupplied) -> Receipt:
-        return await self._record(e)
-
-    @supply_further_information.validator
-    def _v_supply_further_information(self, e: ev.FurtherInformationSupplied) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def decide_referral(self, e: ev.ReferralDecision) -> Receipt:
-        return await self._record(e)
-
-    @decide_referral.validator
-    def _v_decide_referral(self, e: ev.ReferralDecision) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def return_record_search(self, e: ev.RecordSearchReturned) -> Receipt:
-        return await self._record(e)
-
-    @return_record_search.validator
-    def _v_return_record_search(self, e: ev.RecordSearchReturned) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_asp_screening(self, e: ev.AspScreening) -> Receipt:
-        return await self._record(e)
-
-    @record_asp_screening.validator
-    def _v_record_asp_screening(self, e: ev.AspScreening) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_ap1_referral(self, e: ev.Ap1ReferralMade) -> Receipt:
-        return await self._record(e)
-
-    @record_ap1_referral.validator
-    def _v_record_ap1_referral(self, e: ev.Ap1ReferralMade) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_asp_inquiry_concern(self, e: ev.AspInquiryConcern) -> Receipt:
-        return await self._record(e)
-
-    @record_asp_inquiry_concern.validator
-    def _v_record_asp_inquiry_concern(self, e: ev.AspInquiryConcern) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_asp_information_shared(self, e: ev.AspInformationShared) -> Receipt:
-        return await self._record(e)
-
-    @record_asp_information_shared.validator
-    def _v_record_asp_information_shared(self, e: ev.AspInformationShared) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_children_at_risk(self, e: ev.ChildrenAtRisk) -> Receipt:
-        return await self._record(e)
-
-    @record_children_at_risk.validator
-    def _v_record_children_at_risk(self, e: ev.ChildrenAtRisk) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_child_protection_referral(self, e: ev.ChildProtectionReferralMade) -> Receipt:
-        return await self._record(e)
-
-    @record_child_protection_referral.validator
-    def _v_record_child_protection_referral(self, e: ev.ChildProtectionReferralMade) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def name_asp_chair(self, e: ev.AspChairNamed) -> Receipt:
-        return await self._record(e)
-
-    @name_asp_chair.validator
-    def _v_name_asp_chair(self, e: ev.AspChairNamed) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def close_asp_side(self, e: ev.AspSideClosed) -> Receipt:
-        return await self._record(e)
-
-    @close_asp_side.validator
-    def _v_close_asp_side(self, e: ev.AspSideClosed) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_adult_at_risk(self, e: ev.AdultAtRiskIdentified) -> Receipt:
-        return await self._record(e)
-
-    @record_adult_at_risk.validator
-    def _v_record_adult_at_risk(self, e: ev.AdultAtRiskIdentified) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_adult_safeguarding_referral(self, e: ev.AdultSafeguardingReferralMade) -> Receipt:
-        return await self._record(e)
-
-    @record_adult_safeguarding_referral.validator
-    def _v_record_adult_safeguarding_referral(self, e: ev.AdultSafeguardingReferralMade) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_meeting(self, e: ev.MeetingHeld) -> Receipt:
-        return await self._record(e)
-
-    @record_meeting.validator
-    def _v_record_meeting(self, e: ev.MeetingHeld) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def circulate_minutes(self, e: ev.MinutesCirculated) -> Receipt:
-        return await self._record(e)
-
-    @circulate_minutes.validator
-    def _v_circulate_minutes(self, e: ev.MinutesCirculated) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_swis_alert_update(self, e: ev.SwisAlertUpdated) -> Receipt:
-        return await self._record(e)
-
-    @record_swis_alert_update.validator
-    def _v_record_swis_alert_update(self, e: ev.SwisAlertUpdated) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def complete_rmp_action(self, e: ev.RmpActionCompleted) -> Receipt:
-        return await self._record(e)
-
-    @complete_rmp_action.validator
-    def _v_complete_rmp_action(self, e: ev.RmpActionCompleted) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def report_risk_change(self, e: ev.RiskChangeReported) -> Receipt:
-        return await self._record(e)
-
-    @report_risk_change.validator
-    def _v_report_risk_change(self, e: ev.RiskChangeReported) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def triage_risk_change(self, e: ev.RiskChangeTriaged) -> Receipt:
-        return await self._record(e)
-
-    @triage_risk_change.validator
-    def _v_triage_risk_change(self, e: ev.RiskChangeTriaged) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def change_level(self, e: ev.LevelChanged) -> Receipt:
-        return await self._record(e)
-
-    @change_level.validator
-    def _v_change_level(self, e: ev.LevelChanged) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_level_1_plan(self, e: ev.Level1PlanRecorded) -> Receipt:
-        return await self._record(e)
-
-    @record_level_1_plan.validator
-    def _v_record_level_1_plan(self, e: ev.Level1PlanRecorded) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_level_1_review(self, e: ev.Level1ReviewRecorded) -> Receipt:
-        return await self._record(e)
-
-    @record_level_1_review.validator
-    def _v_record_level_1_review(self, e: ev.Level1ReviewRecorded) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def give_supervision_end_notice(self, e: ev.SupervisionEndNoticeGiven) -> Receipt:
-        return await self._record(e)
-
-    @give_supervision_end_notice.validator
-    def _v_give_supervision_end_notice(self, e: ev.SupervisionEndNoticeGiven) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def give_sonr_end_notice(self, e: ev.SonrEndNoticeGiven) -> Receipt:
-        return await self._record(e)
-
-    @give_sonr_end_notice.validator
-    def _v_give_sonr_end_notice(self, e: ev.SonrEndNoticeGiven) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def decide_exit(self, e: ev.ExitDecision) -> Receipt:
-        return await self._record(e)
-
-    @decide_exit.validator
-    def _v_decide_exit(self, e: ev.ExitDecision) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_subject_informed(self, e: ev.SubjectInformed) -> Receipt:
-        return await self._record(e)
-
-    @record_subject_informed.validator
-    def _v_record_subject_informed(self, e: ev.SubjectInformed) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def share_with_child_protection(self, e: ev.ConclusionsSharedWithChildProtection) -> Receipt:
-        return await self._record(e)
-
-    @share_with_child_protection.validator
-    def _v_share_with_child_protection(self, e: ev.ConclusionsSharedWithChildProtection) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def request_subject_access(self, e: ev.SubjectAccessRequested) -> Receipt:
-        return await self._record(e)
-
-    @request_subject_access.validator
-    def _v_request_subject_access(self, e: ev.SubjectAccessRequested) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_sar_agency_view(self, e: ev.SarAgencyView) -> Receipt:
-        return await self._record(e)
-
-    @record_sar_agency_view.validator
-    def _v_record_sar_agency_view(self, e: ev.SarAgencyView) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def decide_subject_access(self, e: ev.SarDecided) -> Receipt:
-        return await self._record(e)
-
-    @decide_subject_access.validator
-    def _v_decide_subject_access(self, e: ev.SarDecided) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def submit_notification(self, e: ev.NotificationSubmitted) -> Receipt:
-        return await self._record(e)
-
-    @submit_notification.validator
-    def _v_submit_notification(self, e: ev.NotificationSubmitted) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def change_release_date(self, e: ev.ReleaseDateChanged) -> Receipt:
-        return await self._record(e)
-
-    @change_release_date.validator
-    def _v_change_release_date(self, e: ev.ReleaseDateChanged) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def change_discharge_date(self, e: ev.DischargeDateChanged) -> Receipt:
-        return await self._record(e)
-
-    @change_discharge_date.validator
-    def _v_change_discharge_date(self, e: ev.DischargeDateChanged) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def record_end_date(self, e: ev.EndDateRecorded) -> Receipt:
-        return await self._record(e)
-
-    @record_end_date.validator
-    def _v_record_end_date(self, e: ev.EndDateRecorded) -> None:
-        self._check(e)
-
-    @workflow.update
-    async def send_pre_meeting_information(self, e: ev.PreMeetingInformationSent) -> Receipt:
-        return await self._record(e)
-
-    @send_pre_meeting_information.validator
-    def _v_send_pre_meeting_information(self, e: ev.PreMeetingInformationSent) -> None:
-        self._check(e)
 
     # ------------------------------------------------------------------ queries
 

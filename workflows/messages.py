@@ -15,6 +15,7 @@ from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import Deadline
 from workflows.rules.imported_row import ImportedPosition
 from workflows.rules.records import ExitRecord, Notice, NoticeKind, Receipt, Stage
+from workflows.rules.registry import EVENTS
 
 __all__ = [
     "ACTIVITY_FOR_NOTICE",
@@ -39,47 +40,9 @@ __all__ = [
 
 TASK_QUEUE = "mappa-cases"
 
-# The update each agency event travels through. The API sends `EVENT_UPDATES[type(event)]`.
-EVENT_UPDATES: dict[type[ev.Event], str] = {
-    ev.ScreeningDecision: "screen_notification",
-    ev.ReferralSubmitted: "submit_referral",
-    ev.FurtherInformationRequested: "request_further_information",
-    ev.FurtherInformationSupplied: "supply_further_information",
-    ev.ReferralDecision: "decide_referral",
-    ev.RecordSearchReturned: "return_record_search",
-    ev.AspScreening: "record_asp_screening",
-    ev.Ap1ReferralMade: "record_ap1_referral",
-    ev.AspInquiryConcern: "record_asp_inquiry_concern",
-    ev.AspInformationShared: "record_asp_information_shared",
-    ev.ChildrenAtRisk: "record_children_at_risk",
-    ev.ChildProtectionReferralMade: "record_child_protection_referral",
-    ev.AspChairNamed: "name_asp_chair",
-    ev.AspSideClosed: "close_asp_side",
-    ev.AdultAtRiskIdentified: "record_adult_at_risk",
-    ev.AdultSafeguardingReferralMade: "record_adult_safeguarding_referral",
-    ev.MeetingHeld: "record_meeting",
-    ev.MinutesCirculated: "circulate_minutes",
-    ev.SwisAlertUpdated: "record_swis_alert_update",
-    ev.RmpActionCompleted: "complete_rmp_action",
-    ev.RiskChangeReported: "report_risk_change",
-    ev.RiskChangeTriaged: "triage_risk_change",
-    ev.LevelChanged: "change_level",
-    ev.Level1PlanRecorded: "record_level_1_plan",
-    ev.Level1ReviewRecorded: "record_level_1_review",
-    ev.SonrEndNoticeGiven: "give_sonr_end_notice",
-    ev.SupervisionEndNoticeGiven: "give_supervision_end_notice",
-    ev.EndDateRecorded: "record_end_date",
-    ev.ExitDecision: "decide_exit",
-    ev.SubjectInformed: "record_subject_informed",
-    ev.ConclusionsSharedWithChildProtection: "share_with_child_protection",
-    ev.SubjectAccessRequested: "request_subject_access",
-    ev.SarAgencyView: "record_sar_agency_view",
-    ev.SarDecided: "decide_subject_access",
-    ev.NotificationSubmitted: "submit_notification",
-    ev.ReleaseDateChanged: "change_release_date",
-    ev.DischargeDateChanged: "change_discharge_date",
-    ev.PreMeetingInformationSent: "send_pre_meeting_information",
-}
+# The update each agency event travels through, named as its handler (workflows/rules/registry.py). The API
+# sends `EVENT_UPDATES[type(event)]`.
+EVENT_UPDATES: dict[type[ev.Event], str] = {row.event: row.update for row in EVENTS}
 
 
 class CaseWorkflowState(BaseModel):

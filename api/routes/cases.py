@@ -1,8 +1,8 @@
 """Cases: open one, send it an agency event, read its status, deadlines and file.
 
-Every agency event has its own route, made from the table below: the request body is the event model itself
-(`workflows/rules/events.py`), sent through the update `EVENT_UPDATES[event type]`, answered with the case's
-`Receipt`. Who may send each event is the table in `api/auth.py`.
+Every agency event has its own route, made from its row in the core's event registry
+(`workflows/rules/registry.py`: path, summary, description, who may send it): the request body is the event
+model itself (`workflows/rules/events.py`), sent through the row's update, answered with the case's `Receipt`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from temporalio.client import Client
 
 from api import problems
 from api.audit import permit, permit_on_case, record_allowed, refuse
-from api.auth import CO_ORDINATOR, EVENT_PERMISSIONS, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
+from api.auth import CO_ORDINATOR, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
 from api.case_service import area_of, case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
-from api.minutes import check_meeting_minute, redact_for
+from api.minutes import check_meeting_names_no_minute, redact_for
 from api.openings import CaseOpened, NewCase, check_agencies, check_dates, check_plaintext_ids, open_case
 from store.models import Agency
-from workflows.messages import EVENT_UPDATES, CaseFile, CaseStatus, Deadline, Receipt
+from workflows.messages import CaseFile, CaseStatus, Deadline, Receipt
 from workflows.rules import events as ev
 from workflows.rules.deadlines import DeadlineState
+from workflows.rules.registry import EVENTS, EventRow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -57,278 +58,31 @@ async def check_referring_agency(db: Session, client: Client, case_ref: str, eve
         )
 
 
+# Checks beyond the core's, for the events that need one.
+EVENT_CHECKS: dict[type[ev.Event], EventCheck] = {
+    ev.ReferralSubmitted: check_referring_agency,
+    ev.MeetingHeld: check_meeting_names_no_minute,
+}
+
+
 @dataclass(frozen=True)
 class EventRoute:
-    path: str
-    event: type[ev.Event]
-    summary: str
-    description: str
+    row: EventRow
     check: EventCheck | None = None
 
+    @property
+    def path(self) -> str:
+        assert self.row.path is not None  # only rows with a path get a route here
+        return self.row.path
 
-EVENT_ROUTES: tuple[EventRoute, ...] = (
-    EventRoute(
-        "screening",
-        ev.ScreeningDecision,
-        "Screen a notification",
-        "Stage 1: the co-ordinator decides level 1 (record only) or that a level 2/3 referral is needed; "
-        "a referral is then due within 5 working days (003).",
-    ),
-    EventRoute(
-        "referrals",
-        ev.ReferralSubmitted,
-        "Submit a referral",
-        "Stage 2: a referral to level 2 or 3. A level 3 referral must say what level 2 cannot deliver "
-        "(001, 003). Receipt is confirmed to the referring agency; in Scotland the ASP screening falls "
-        "due within 24 hours (000). Who may refer depends on the category and the kind of agency, which the "
-        "API takes from the MAPPA directory (001, 003; in England and Wales any agency, 002).",
-        check=check_referring_agency,
-    ),
-    EventRoute(
-        "further-information-requests",
-        ev.FurtherInformationRequested,
-        "Ask for further information",
-        "The referral is incomplete: the referring agency is asked, and the meeting clock waits (001, 003).",
-    ),
-    EventRoute(
-        "further-information",
-        ev.FurtherInformationSupplied,
-        "Supply further information",
-        "The referring agency supplies what was missing; the meeting clock runs again.",
-    ),
-    EventRoute(
-        "referral-decision",
-        ev.ReferralDecision,
-        "Accept or reject a referral",
-        "Accepted: record searches are requested from each named agency (5 working days) and the initial "
-        "meeting falls due (level 2: 20 working days, level 3: 5). Rejected: reasons are required (003).",
-    ),
-    EventRoute(
-        "record-searches",
-        ev.RecordSearchReturned,
-        "Return a record search",
-        "An agency's single point of contact returns its record search to the co-ordinator (003).",
-    ),
-    EventRoute(
-        "asp-screening",
-        ev.AspScreening,
-        "Record the ASP 3-point screening",
-        "Scotland: the referral is considered against the Adult Support and Protection 3-point criteria; "
-        "if all hold, an AP1 referral is due within 24 hours and before any meeting (000).",
-    ),
-    EventRoute(
-        "ap1-referrals",
-        ev.Ap1ReferralMade,
-        "Record an AP1 referral",
-        "Scotland: the AP1 referral to the adult's locality was made; the ASP chair gets the minutes too.",
-    ),
-    EventRoute(
-        "asp-inquiry-concerns",
-        ev.AspInquiryConcern,
-        "Raise an ASP inquiry concern",
-        "Scotland: an ASP inquiry found a MAPPA case or concern; the information is shared with justice "
-        "social work / SOPU the same day (000).",
-    ),
-    EventRoute(
-        "asp-information-shared",
-        ev.AspInformationShared,
-        "Record ASP information shared",
-        "Scotland: name, date of birth, address, needs and risks were shared with justice social work.",
-    ),
-    EventRoute(
-        "asp-chair",
-        ev.AspChairNamed,
-        "Name the ASP chair",
-        "Scotland: the co-ordinator names the council whose ASP chair gets copies of the minutes while the case "
-        "is open to both MAPPA and ASP (000). Only the co-ordinator names it; naming it opens the ASP side.",
-    ),
-    EventRoute(
-        "asp-side-closed",
-        ev.AspSideClosed,
-        "Close the ASP side",
-        "Scotland: the ASP side of the case closed; its chair stops getting (and reading) the minutes.",
-    ),
-    EventRoute(
-        "adults-at-risk",
-        ev.AdultAtRiskIdentified,
-        "Refer an adult at risk (England and Wales)",
-        "A specific adult at risk from the subject (or the subject as an adult at risk) is referred into the "
-        "council's adult safeguarding (002, 004); the referral is due within 1 working day (a policy value).",
-    ),
-    EventRoute(
-        "adult-safeguarding-referrals",
-        ev.AdultSafeguardingReferralMade,
-        "Record an adult safeguarding referral (England and Wales)",
-        "The referral of the adult at risk to the council's adult safeguarding was made (002, 004).",
-    ),
-    EventRoute(
-        "children-at-risk",
-        ev.ChildrenAtRisk,
-        "Report children at risk",
-        "Specific children are at risk: name each (personal data, encrypted; never in search attributes, "
-        "ledger or e-mail); a child protection referral falls due (002).",
-    ),
-    EventRoute(
-        "child-protection-referrals",
-        ev.ChildProtectionReferralMade,
-        "Record a child protection referral",
-        "The referral to child protection for the children at risk was made (002).",
-    ),
-    EventRoute(
-        "meetings",
-        ev.MeetingHeld,
-        "Record a meeting",
-        "The chair records a level 2 or 3 meeting: attendees (each signed the confidentiality statement), "
-        "the level decided, the risk management plan and the next review date, at most 12 weeks (level 2) "
-        "or 6 weeks (level 3) ahead in Scotland, 16 or 8 in England and Wales. Minutes fall due in 5 "
-        "working days (001, 003). Store the minute first (POST /cases/{case_ref}/minutes) and give the "
-        "`minute_ref` and `minute_digest` it returns: the case history keeps only those, never the minute.",
-        check=check_meeting_minute,
-    ),
-    EventRoute(
-        "minutes-circulations",
-        ev.MinutesCirculated,
-        "Circulate the minutes",
-        "The co-ordinator circulates a meeting's minutes, to attending agencies only (and the ASP chair "
-        "when the case is open to ASP) (000, 001, 003).",
-    ),
-    EventRoute(
-        "swis-alert-updates",
-        ev.SwisAlertUpdated,
-        "Record a SWIS alert update",
-        "Scotland: the lead professional updated the SWIS alert after the meeting (same day, 000).",
-    ),
-    EventRoute(
-        "rmp-action-completions",
-        ev.RmpActionCompleted,
-        "Complete a risk management plan action",
-        "An action set at a meeting is done (each action has its own due date, 001, 003).",
-    ),
-    EventRoute(
-        "risk-changes",
-        ev.RiskChangeReported,
-        "Report a change in risk",
-        "Any agency reports a change in risk; the co-ordinator triages it (001, 003).",
-    ),
-    EventRoute(
-        "risk-change-triage",
-        ev.RiskChangeTriaged,
-        "Triage a change in risk",
-        "The co-ordinator decides: no action, an extra review meeting, a level change, or a referral.",
-    ),
-    EventRoute(
-        "level-changes",
-        ev.LevelChanged,
-        "Change the level of management",
-        "The co-ordinator moves the case between levels; level 3 needs a statement of what level 2 cannot "
-        "deliver. The review is re-armed at the new level's maximum.",
-    ),
-    EventRoute(
-        "level-1-plans",
-        ev.Level1PlanRecorded,
-        "Record the level 1 risk management plan",
-        "Level 1: the lead agency records its risk management plan (004); due 10 working days after the case "
-        "is managed at level 1 (a policy value).",
-    ),
-    EventRoute(
-        "level-1-reviews",
-        ev.Level1ReviewRecorded,
-        "Record a level 1 review",
-        "Level 1: the lead agency reviews and records the case regularly (004); the next review falls due "
-        "12 weeks (Scotland) or 16 weeks (England and Wales) later (a policy value). Level 1 no longer "
-        "defensible: a referral falls due.",
-    ),
-    EventRoute(
-        "supervision-end-notices",
-        ev.SupervisionEndNoticeGiven,
-        "Give notice that supervision or licence is ending",
-        "Category 2 or 3: the lead agency tells the co-ordinator that the supervision or licence is ending, "
-        "so that a review can decide whether MAPPA must continue (003).",
-    ),
-    EventRoute(
-        "sonr-end-notices",
-        ev.SonrEndNoticeGiven,
-        "Give notice that the SONR is ending",
-        "The lead agency tells the co-ordinator that the notification requirements are ending (003).",
-    ),
-    EventRoute(
-        "exit-decisions",
-        ev.ExitDecision,
-        "Decide exit from MAPPA",
-        "The co-ordinator decides to exit, continue, or record an SHPO extending the SONR (003).",
-    ),
-    EventRoute(
-        "subject-informed",
-        ev.SubjectInformed,
-        "Record whether the subject was told",
-        "The subject is normally told of their MAPPA status; if not, the reason is recorded (002). The lead "
-        "agency does so within 10 working days of the first meeting (a policy value).",
-    ),
-    EventRoute(
-        "child-protection-sharing",
-        ev.ConclusionsSharedWithChildProtection,
-        "Share conclusions with child protection",
-        "The chair shares conclusions and actions (never the minutes) with a child protection conference, "
-        "only when no third-party source is revealed (002).",
-    ),
-    EventRoute(
-        "subject-access-requests",
-        ev.SubjectAccessRequested,
-        "Record a subject access request for minutes",
-        "The subject asks for the minutes: a decision is due in one calendar month, and each agency that "
-        "attended the meetings concerned is consulted (001). A case that has exited MAPPA still takes it: it "
-        "reopens at stage exiting, its deadlines enforced as before, and closes again once the request is decided.",
-    ),
-    EventRoute(
-        "subject-access-views",
-        ev.SarAgencyView,
-        "Give an attending agency's view on a subject access request",
-        "An agency consulted on a subject access request says whether the minutes may be disclosed, or names the "
-        "exemption it relies on to withhold them.",
-    ),
-    EventRoute(
-        "subject-access-decisions",
-        ev.SarDecided,
-        "Decide a subject access request",
-        "The co-ordinator and chair disclose the minutes or withhold them under a stated data protection exemption.",
-    ),
-    EventRoute(
-        "notifications",
-        ev.NotificationSubmitted,
-        "Submit the notification",
-        "Stage 1, for a case opened by a court disposal, an upcoming release or a hospital discharge: the "
-        "notification meets the deadline that event started (3 working days from disposal; 12 weeks before "
-        "release, 003); a late one may give its extenuating circumstances. Screening then falls due.",
-    ),
-    EventRoute(
-        "release-dates",
-        ev.ReleaseDateChanged,
-        "Record a new release date",
-        "The prison records a changed release date (appeal, parole, recall): the custody notification or "
-        "referral and the initial meeting, due before release, move with it (003).",
-    ),
-    EventRoute(
-        "discharge-dates",
-        ev.DischargeDateChanged,
-        "Record a new discharge date",
-        "The hospital records a changed discharge date for a restricted patient: the deadlines counted from "
-        "it move with it (003).",
-    ),
-    EventRoute(
-        "end-dates",
-        ev.EndDateRecorded,
-        "Record a SONR or licence end date",
-        "An agency sets or changes when the notification requirements (SONR), or a category 2 or 3 case's "
-        "supervision or licence, end: the lead agency's notice and the review of whether MAPPA must continue "
-        "are counted back from the new date (003 stage 5), never due before the day it is recorded.",
-    ),
-    EventRoute(
-        "pre-meeting-information",
-        ev.PreMeetingInformationSent,
-        "Send the pre-meeting information",
-        "The co-ordinator sends the compiled record search results to every agency attending the initial "
-        "meeting, in advance of it (003); when the case is open to ASP the ASP chair's agency is among them (000).",
-    ),
+    @property
+    def event(self) -> type[ev.Event]:
+        return self.row.event
+
+
+# One route per row of the core's event registry.
+EVENT_ROUTES: tuple[EventRoute, ...] = tuple(
+    EventRoute(row, EVENT_CHECKS.get(row.event)) for row in EVENTS if row.path is not None
 )
 
 EVENT_RESPONSES = problems.responses(400, 401, 403, 404, 409, 422, 503)
@@ -436,7 +190,7 @@ async def get_case_file(
 
 def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
     event_type = route.event
-    permission = EVENT_PERMISSIONS[event_type]
+    permission = route.row.permission
 
     async def record_event(
         case_ref: CaseRef,
@@ -510,7 +264,7 @@ async def _sent(
 
 
 def _who_may(route: EventRoute) -> str:
-    permission = EVENT_PERMISSIONS[route.event]
+    permission = route.row.permission
     roles = " or ".join(sorted(r.value for r in permission.roles))
     text = f"\n\nWho may send it: the {roles} of the case's area."
     if permission.acts_as:
@@ -527,9 +281,9 @@ for _route in EVENT_ROUTES:
         _event_endpoint(_route),
         methods=["POST"],
         response_model=Receipt,
-        summary=_route.summary,
-        description=_route.description + _who_may(_route),
+        summary=_route.row.summary,
+        description=_route.row.description + _who_may(_route),
         responses=EVENT_RESPONSES,
-        operation_id=EVENT_UPDATES[_route.event],
-        name=EVENT_UPDATES[_route.event],
+        operation_id=_route.row.update,
+        name=_route.row.update,
     )

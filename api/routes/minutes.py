@@ -1,4 +1,4 @@
-"""Minutes: store one, read it or its executive summary, ask to share it, decide on sharing.
+"""Minutes: file one for a recorded meeting, read it or its executive summary, ask to share it, decide on sharing.
 
 Every read, every refusal and every disclosure decision goes to the audit trail before the answer does. The
 rules of who may read what are the core's (workflows/rules/confidentiality.py), met with the user and the
@@ -30,21 +30,25 @@ from api.auth import (
     Permission,
     User,
 )
-from api.case_service import area_of, case_file, case_status
-from api.deps import CaseRef, CurrentUser, DbSession, Keys, TemporalClient
+from api.case_service import area_of, case_file
+from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, Keys, TemporalClient
+from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import (
     Disclosure,
     DisclosureDecision,
     DisclosureRequest,
     ExecutiveSummary,
     MinuteContent,
+    MinuteFiling,
     MinuteRecord,
     MinuteStored,
 )
 from store import minutes as stored
 from store.minutes import MinuteIntegrityError
 from store.models import Agency, AuditOutcome, DisclosedPart, Minute, MinuteDisclosure
+from workflows.messages import EVENT_UPDATES
 from workflows.rules import confidentiality as core
+from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
 from workflows.rules.errors import CaseRuleError
 
@@ -168,29 +172,46 @@ def _opened(keys: Keys, row: Minute, case: CaseFile | None) -> MinuteContent:
 @router.post(
     "/cases/{case_ref}/minutes",
     status_code=201,
-    summary="Store a meeting's minute",
-    description="The chair stores the minute: risk assessment, critical risk factors, the risk management "
-    "plan's actions with owners and dates, the contingency plan, what is not to be shared and why, and each "
-    "attendee's signed confidentiality statement. It is kept encrypted; the answer's `minute_ref` and "
-    "`minute_digest` go into the meeting (POST /cases/{case_ref}/meetings), so the case history holds only "
-    "those.\n\nWho may: the chair of the case's area, for their own agency (`chair_agency`).",
-    responses=_responses(400, 401, 403, 404, 422, 503),
-    operation_id="store_minute",
+    summary="File a meeting's minute",
+    description="The chair files the minute of a meeting the case file records, by its `meeting_id` (record "
+    "the meeting first: POST /cases/{case_ref}/meetings): risk assessment, critical risk factors, the risk "
+    "management plan's actions with owners and dates, the contingency plan, what is not to be shared and why, "
+    "and each attendee's signed confidentiality statement. Its date, chair and agencies present must be the "
+    "meeting's (422 naming the field); a meeting has one minute (409). It is kept encrypted; the case records "
+    "only its `minute_ref` and `minute_digest`. A refused minute stores nothing.\n\nRepeating the request (an "
+    "Idempotency-Key binds it to this body) files the minute once: a minute stored while the case did not "
+    "answer (503) is filed by the repeat, never stored twice.\n\nWho may: the chair of the case's area whose "
+    "agency chaired the meeting (`chair_agency`).",
+    responses=_responses(400, 401, 403, 404, 409, 422, 503),
+    operation_id=EVENT_UPDATES[ev.MinuteFiled],
 )
-async def store_minute(
+async def file_minute(
     case_ref: CaseRef,
-    content: MinuteContent,
+    filing: MinuteFiling,
     user: CurrentUser,
     client: TemporalClient,
     db: DbSession,
     keys: Keys,
+    idempotency_key: IdempotencyKey = None,
 ) -> MinuteStored:
-    area = area_of(case_ref)
-    await permit(db, user, RECORD_MINUTE, area=area, case_ref=case_ref, request=content)
-    rules.check_minute_rules(content)
-    await case_status(client, case_ref)  # 404 for no such case; no personal data read
-    row = await run_in_threadpool(stored.store_minute, db, keys, case_ref, area, content, user.user_name)
-    return MinuteStored(minute_ref=row.minute_ref, minute_digest=row.digest, case_ref=case_ref)
+    await permit(db, user, RECORD_MINUTE, area=area_of(case_ref), case_ref=case_ref, request=filing)
+    use = KeyUse.FIRST
+    if idempotency_key is not None:
+        hashed = request_hash("minutes", filing)
+        use = await run_in_threadpool(claim_event_key, db, user.sender, case_ref, idempotency_key, hashed)
+    try:
+        return await rules.file_minute(db, client, keys, user, case_ref, filing)
+    except problems.ProblemError as refusal:
+        if (
+            idempotency_key is not None
+            and use is KeyUse.FIRST
+            and refusal.problem.status in (403, 404, 409, 422)
+        ):
+            # Refused: nothing was filed under the key, which is free for a corrected request.
+            await run_in_threadpool(release_event_key, db, user.sender, case_ref, idempotency_key)
+        if refusal.problem.status == 403:
+            await refuse(db, user, RECORD_MINUTE.action, case_ref, refusal)  # audited, then raised
+        raise
 
 
 @router.get(

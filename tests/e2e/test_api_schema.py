@@ -138,7 +138,7 @@ LANARKSHIRE_AGENCIES = (
     "lanarkshire-housing",
 )
 CHAIR_AGENCY = "police-scotland-lanarkshire"  # the chair token's agency
-CHAIR_OPERATIONS = {"store_minute", "decide_disclosure"}
+CHAIR_OPERATIONS = {"file_minute", "decide_disclosure"}
 
 
 def operation_id(case: schemathesis.Case) -> str:

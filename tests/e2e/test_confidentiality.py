@@ -125,7 +125,7 @@ def minute_body(today: date) -> dict[str, Any]:
     }
 
 
-def meeting_body(today: date, stored: dict[str, Any]) -> dict[str, Any]:
+def meeting_body(today: date) -> dict[str, Any]:
     return {
         "held_on": today.isoformat(),
         "chair_agency": CHAIR_AGENCY,
@@ -139,13 +139,27 @@ def meeting_body(today: date, stored: dict[str, Any]) -> dict[str, Any]:
         "level_decided": 2,
         "next_review_date": (today + timedelta(weeks=8)).isoformat(),
         "not_to_be_shared": [{"item": HIDDEN_ITEM, "reason": "risk to the victim"}],
-        "minute_ref": stored["minute_ref"],
-        "minute_digest": stored["minute_digest"],
     }
 
 
+def filing(today: date, meeting_id: str = "meeting-1") -> dict[str, Any]:
+    """The minute of the meeting the case file records as `meeting_id`."""
+    return {**minute_body(today), "meeting_id": meeting_id}
+
+
 async def case_with_minuted_meeting(rig: ApiRig, *, asp: bool = False) -> tuple[str, str]:
-    """A Lanarkshire level 2 case whose first meeting was recorded with its stored minute: (case, minute)."""
+    """A Lanarkshire level 2 case whose first meeting was recorded, then its minute filed: (case, minute)."""
+    today = london_today()
+    ref = await accepted_case(rig, asp=asp)
+    await rig.event("lan-chair", ref, "meetings", meeting_body(today))
+    stored = await rig.post("lan-chair", f"/cases/{ref}/minutes", filing(today))
+    assert stored.status_code == 201, stored.text
+    minute_ref: str = stored.json()["minute_ref"]
+    return ref, minute_ref
+
+
+async def accepted_case(rig: ApiRig, *, asp: bool = False) -> str:
+    """A Lanarkshire case accepted at level 2, its initial meeting not yet held."""
     today = london_today()
     opened = await rig.post("lan-police", "/cases", case_body(today))
     assert opened.status_code == 201, opened.text
@@ -169,11 +183,7 @@ async def case_with_minuted_meeting(rig: ApiRig, *, asp: bool = False) -> tuple[
         "referral-decision",
         {"outcome": "accepted", "level": 2, "record_search_agencies": ["nhs-lanarkshire"]},
     )
-    stored = await rig.post("lan-chair", f"/cases/{ref}/minutes", minute_body(today))
-    assert stored.status_code == 201, stored.text
-    await rig.event("lan-chair", ref, "meetings", meeting_body(today, stored.json()))
-    minute_ref: str = stored.json()["minute_ref"]
-    return ref, minute_ref
+    return ref
 
 
 def audit_rows(rig: ApiRig, case_ref: str | None = None, **where: str) -> list[AuditEvent]:
@@ -507,31 +517,57 @@ async def test_a_refused_disclosure_gives_the_recipient_nothing(api_rig: ApiRig)
     assert row.outcome == "allowed" and "third-party source" in (row.reason or "")
 
 
-async def test_a_meeting_must_match_the_minute_it_names(api_rig: ApiRig) -> None:
+async def test_a_minute_must_match_the_meeting_the_case_file_records_and_a_refused_one_stores_nothing(
+    api_rig: ApiRig,
+) -> None:
     rig = api_rig
     today = london_today()
     ref, minute_ref = await case_with_minuted_meeting(rig)
-    stored = (await rig.post("lan-chair", f"/cases/{ref}/minutes", minute_body(today))).json()
+    await rig.event("lan-chair", ref, "meetings", meeting_body(today))  # meeting-2, no minute yet
+    minutes = f"/cases/{ref}/minutes"
 
-    wrong_digest = meeting_body(today, {**stored, "minute_digest": "0" * 64})
-    response = await rig.post("lan-chair", f"/cases/{ref}/meetings", wrong_digest)
-    assert response.status_code == 422 and response.json()["field"] == "minute_digest"
-    fewer = meeting_body(today, stored)
-    fewer["attendees"] = fewer["attendees"][:2]
-    response = await rig.post("lan-chair", f"/cases/{ref}/meetings", fewer)
-    assert response.status_code == 422 and "attended by" in response.json()["detail"]
-    unknown = meeting_body(today, {**stored, "minute_ref": "MIN-AAAAAAAAAAAA"})
-    assert (await rig.post("lan-chair", f"/cases/{ref}/meetings", unknown)).status_code == 422
+    def refused_as(response: Any, status: int, field: str, rule: str | None = None) -> None:
+        assert response.status_code == status, response.text
+        assert response.json()["field"] == field, response.text
+        assert rule is None or response.json()["rule"] == rule, response.text
 
-    unsigned = minute_body(today)
-    unsigned["attendees"][1]["signed_confidentiality_statement"] = False
-    response = await rig.post("lan-chair", f"/cases/{ref}/minutes", unsigned)
-    assert response.status_code == 422 and response.json()["rule"] == "confidentiality statement"
-    not_their_agency = await rig.post(
-        "lan-chair", f"/cases/{ref}/minutes", {**unsigned, "chair_agency": "nhs-lanarkshire"}
+    second = filing(today, "meeting-2")
+    refused_as(
+        await rig.post("lan-chair", minutes, {**second, "held_on": (today - timedelta(days=1)).isoformat()}),
+        422,
+        "held_on",
+        "minute of a recorded meeting",
     )
+    fewer = {**second, "attendees": second["attendees"][:2]}
+    refused_as(await rig.post("lan-chair", minutes, fewer), 422, "attendees", "minute of a recorded meeting")
+    housing = {
+        "agency": "lanarkshire-housing",
+        "representative": "H",
+        "signed_confidentiality_statement": True,
+    }
+    more = {**second, "attendees": [*second["attendees"], housing]}
+    refused_as(await rig.post("lan-chair", minutes, more), 422, "attendees", "minute of a recorded meeting")
+    refused_as(await rig.post("lan-chair", minutes, filing(today, "meeting-9")), 422, "meeting_id")
+    # meeting-1 has its minute: another is refused; the same one again is that minute, stored once.
+    another = {**filing(today, "meeting-1"), "conclusions": "A second version of the conclusions."}
+    refused_as(await rig.post("lan-chair", minutes, another), 409, "meeting_id", "one minute, one meeting")
+    again = await rig.post("lan-chair", minutes, filing(today, "meeting-1"))
+    assert again.status_code == 201 and again.json()["minute_ref"] == minute_ref and again.json()["replayed"]
+    unsigned = filing(today, "meeting-2")
+    unsigned["attendees"][1]["signed_confidentiality_statement"] = False
+    refused_as(await rig.post("lan-chair", minutes, unsigned), 422, "attendees", "confidentiality statement")
+    not_their_agency = await rig.post("lan-chair", minutes, {**second, "chair_agency": "nhs-lanarkshire"})
     assert not_their_agency.status_code == 403
-    assert minute_ref != stored["minute_ref"]
+    # A meeting is recorded without its minute: naming one is refused, naming the field.
+    naming = {**meeting_body(today), "minute_ref": minute_ref}
+    refused_as(await rig.post("lan-chair", f"/cases/{ref}/meetings", naming), 422, "minute_ref")
+
+    with Session(rig.engine) as session:
+        rows = session.scalars(select(Minute.minute_ref).where(Minute.case_ref == ref)).all()
+    assert rows == [minute_ref]  # nothing refused was stored
+    filed = await rig.post("lan-chair", minutes, second)
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["meeting_id"] == "meeting-2" and filed.json()["minute_ref"] != minute_ref
 
 
 async def test_a_minute_altered_in_the_database_is_not_returned(api_rig: ApiRig) -> None:

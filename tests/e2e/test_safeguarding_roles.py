@@ -1,6 +1,7 @@
 """Issue 10 finding 1, over HTTP against the dev server and worker: no agency can make itself ASP chair and so
 read every minute. The roles that open a minute to an agency come only from facts recorded by those entitled
-to record them (the co-ordinator names the ASP chair; attendance comes from the chair's minute), and end."""
+to record them (the co-ordinator names the ASP chair; attendance comes from the meeting the chair recorded, whose
+minute is filed for it), and end."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from tests.e2e.test_confidentiality import (
     HIDDEN_ITEM,
     audit_rows,
     case_body,
+    filing,
     meeting_body,
-    minute_body,
     with_extra_users,
 )
 
@@ -56,13 +57,9 @@ async def scottish_case_minuted_by_police_and_jsw(rig: ApiRig) -> tuple[str, str
         "referral-decision",
         {"outcome": "accepted", "level": 2, "record_search_agencies": [JSW]},
     )
-    stored = await rig.post(
-        "lan-chair", f"/cases/{ref}/minutes", attended_by_police_and_jsw(minute_body(today))
-    )
+    await rig.event("lan-chair", ref, "meetings", attended_by_police_and_jsw(meeting_body(today)))
+    stored = await rig.post("lan-chair", f"/cases/{ref}/minutes", attended_by_police_and_jsw(filing(today)))
     assert stored.status_code == 201, stored.text
-    await rig.event(
-        "lan-chair", ref, "meetings", attended_by_police_and_jsw(meeting_body(today, stored.json()))
-    )
     return ref, stored.json()["minute_ref"]
 
 

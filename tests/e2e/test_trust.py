@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import problems
+from api.case_service import send_event
 from core.codec import WORKFLOW_ID_METADATA
 from store.models import AuditEvent, EventRequest
 from store.models import CaseOpening as CaseOpeningRow
@@ -26,10 +28,12 @@ from tests.e2e.test_confidentiality import (
     audit_rows,
     case_body,
     case_with_minuted_meeting,
+    filing,
     meeting_body,
-    minute_body,
     with_extra_users,
 )
+from workflows.rules import events as ev
+from workflows.rules.actors import Actor, Role
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -421,10 +425,25 @@ async def test_one_minute_cannot_be_the_record_of_two_meetings(api_rig: ApiRig) 
     rig = api_rig
     today = london_today()
     ref, minute_ref = await case_with_minuted_meeting(rig)
-    stored = (await rig.get("lan-police", f"/minutes/{minute_ref}")).json()
-    again = meeting_body(today, {"minute_ref": minute_ref, "minute_digest": stored["minute_digest"]})
-    refused = await rig.post("lan-chair", f"/cases/{ref}/meetings", again)
-    assert_problem(refused, 422, field="minute_ref", rule="one minute, one meeting")
+    # A meeting naming a stored minute as it is recorded is refused: minutes are filed for recorded meetings.
+    naming = {**meeting_body(today), "minute_ref": minute_ref}
+    assert_problem(await rig.post("lan-chair", f"/cases/{ref}/meetings", naming), 422, field="minute_ref")
+    await rig.event("lan-chair", ref, "meetings", meeting_body(today))  # meeting-2
+    # Sent to the case directly (past the API, which makes a new reference for each minute), meeting-1's minute
+    # filed as meeting-2's is refused by the case itself.
+    digest = (await rig.get("lan-police", f"/minutes/{minute_ref}")).json()["minute_digest"]
+    event = ev.MinuteFiled(
+        meeting_id="meeting-2",
+        minute_ref=minute_ref,
+        minute_digest=digest,
+        sent_by=Actor(role=Role.CHAIR, agency=CHAIR_AGENCY),
+    )
+    with pytest.raises(problems.ProblemError) as refused:
+        await send_event(rig.env.client, ref, event, "a-direct-update")
+    problem = refused.value.problem
+    assert (problem.status, problem.field, problem.rule) == (409, "minute_ref", "one minute, one meeting")
+    file = (await rig.get("lan-co", f"/cases/{ref}/case-file")).json()
+    assert [m["minute_ref"] for m in file["meetings"]] == [minute_ref, None]
 
 
 async def test_a_whole_minute_disclosure_withholds_the_items_not_to_be_shared_unless_named(
@@ -496,12 +515,14 @@ async def test_disclosure_ids_are_not_guessable_and_another_areas_look_missing(a
     assert minute_elsewhere.json()["type"] == minute_missing.json()["type"]
 
 
-async def test_a_digest_mismatch_does_not_echo_the_stored_digest(api_rig: ApiRig) -> None:
+async def test_a_second_minute_for_a_meeting_does_not_echo_the_first(api_rig: ApiRig) -> None:
     rig = api_rig
     today = london_today()
-    ref, _ = await case_with_minuted_meeting(rig)
-    stored = (await rig.post("lan-chair", f"/cases/{ref}/minutes", minute_body(today))).json()
-    wrong = meeting_body(today, {**stored, "minute_digest": "0" * 64})
-    refused = await rig.post("lan-chair", f"/cases/{ref}/meetings", wrong)
-    assert_problem(refused, 422, field="minute_digest")
-    assert stored["minute_digest"] not in refused.text
+    ref, minute_ref = await case_with_minuted_meeting(rig)
+    digest = (await rig.get("lan-police", f"/minutes/{minute_ref}")).json()["minute_digest"]
+    other = {**filing(today), "conclusions": "Another account of the meeting."}
+    refused = await rig.post("lan-chair", f"/cases/{ref}/minutes", other)
+    assert_problem(refused, 409, field="meeting_id", rule="one minute, one meeting")
+    assert (
+        digest not in refused.text and MINUTE_SENTENCE not in refused.text and HIDDEN_ITEM not in refused.text
+    )

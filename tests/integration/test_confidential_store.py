@@ -148,8 +148,16 @@ def test_a_minute_is_stored_encrypted_and_a_disclosure_lapses_when_it_expires(en
     today = date.today()
     case = CaseFile.open(community_notification(CASE, disposal_date=today), datetime.now(UTC))
     with session_factory(engine)() as session:
-        stored = store_minute(session, keys, CASE, "lanarkshire", minute(today), CHAIR.user_name)
+        stored, first = store_minute(
+            session, keys, CASE, "lanarkshire", minute(today), CHAIR.user_name, "meeting-1"
+        )
         ref = stored.minute_ref
+        assert first and stored.meeting_id == "meeting-1"
+        # A meeting has one row: a second minute for it stores nothing and gets the first back.
+        again, stored_again = store_minute(
+            session, keys, CASE, "lanarkshire", minute(today), CHAIR.user_name, "meeting-1"
+        )
+        assert (again.minute_ref, stored_again) == (ref, False)
 
     with Session(engine) as session:
         raw = session.execute(text("SELECT content, executive_summary FROM minutes")).one()

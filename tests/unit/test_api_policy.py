@@ -15,6 +15,10 @@ from api.routes.cases import EVENT_ROUTES
 from store.models import AgencyKind, TokenRole
 from workflows.messages import EVENT_UPDATES
 from workflows.rules import events as ev
+from workflows.rules.actors import Actor, Role
+from workflows.rules.errors import CaseRuleError, NotResponsible, RuleViolation, WrongStage
+from workflows.rules.ownership import Permission, check_permission
+from workflows.rules.registry import EVENTS, EventRow
 
 
 def user(
@@ -24,7 +28,8 @@ def user(
 
 
 def test_every_agency_event_has_one_route_and_one_permission() -> None:
-    routed = [route.event for route in EVENT_ROUTES]
+    # A minute is filed on a route of its own (it carries the minute's text): api/routes/minutes.py.
+    routed = [route.event for route in EVENT_ROUTES] + [ev.MinuteFiled]
     assert sorted(t.__name__ for t in routed) == sorted(t.__name__ for t in EVENT_UPDATES)
     assert len({route.path for route in EVENT_ROUTES}) == len(EVENT_ROUTES)
     assert set(EVENT_PERMISSIONS) == set(EVENT_UPDATES)
@@ -101,6 +106,47 @@ def test_an_agency_worker_reports_for_their_own_agency_only() -> None:
     )
 
 
+def _core_refusal(
+    permission: Permission, request: object, actor: Actor
+) -> tuple[int, str | None, str, str | None] | None:
+    try:
+        check_permission(permission, request, actor)
+    except NotResponsible as refusal:
+        return (403, refusal.message, refusal.rule, refusal.field)
+    return None
+
+
+def _api_refusal(
+    user_: User, permission: Permission, request: ev.Event
+) -> tuple[int, str | None, str, str | None] | None:
+    try:
+        authorise(user_, permission, "lanarkshire", request)
+    except problems.ProblemError as refusal:
+        return (
+            refusal.problem.status,
+            refusal.problem.detail,
+            refusal.problem.rule or "",
+            refusal.problem.field,
+        )
+    return None
+
+
+@pytest.mark.parametrize("row", EVENTS, ids=[row.update for row in EVENTS])
+def test_the_api_refuses_a_sender_exactly_as_the_case_does(row: EventRow) -> None:
+    # One sender check: the API asks the core's, so every role, acting for itself or for another agency, gets the
+    # same answer from both (the area aside, which is the token's).
+    request = row.event.model_construct(
+        **{field.split(".")[0]: "nhs-lanarkshire" for field in row.permission.acts_as}
+    )
+    for role in Role:
+        for agency in ("nhs-lanarkshire", "police-scotland-lanarkshire"):
+            sender = user(role.value, agency)
+            assert EVENT_PERMISSIONS[row.event] is row.permission
+            assert _api_refusal(sender, row.permission, request) == _core_refusal(
+                row.permission, request, sender.actor
+            ), (role, agency)
+
+
 def test_a_national_agency_worker_acts_in_any_area_but_a_co_ordinator_only_in_theirs() -> None:
     search = ev.RecordSearchReturned(agency="sps")
     authorise(
@@ -139,3 +185,19 @@ def test_the_calculator_knows_the_level_1_subject_informed_and_supervision_end_r
 def test_the_core_knows_the_same_kinds_of_agency_as_the_directory() -> None:
     # Who may refer is decided on the directory's kind of agency (001, 003).
     assert set(typing.get_args(ev.AgencyKind)) == {k.value for k in AgencyKind}
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status"), [(WrongStage, 409), (NotResponsible, 403), (RuleViolation, 422)]
+)
+def test_the_cores_refusal_becomes_the_same_problem_wherever_it_is_met(
+    refusal: type[CaseRuleError], status: int
+) -> None:
+    # Met by the API's own check, by a closed case asked to reopen, or inside a running case: one mapping.
+    problem = problems.refused_by_core(refusal("the sender may not", "role", "agency")).problem
+    assert (problem.status, problem.detail, problem.rule, problem.field) == (
+        status,
+        "the sender may not",
+        "role",
+        "agency",
+    )

@@ -110,8 +110,9 @@ RULES_BOTTOM_UP = (
     "imported_row",
     "imported",
     "imported_before_events",
-    # which events each stage accepts, then the case file that applies them
+    # which stages take each event, one row per event, then the case file that applies them
     "stages",
+    "registry",
     "case",
     # readers of a case file
     "involvement",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from api.case_service import reopens
 from workflows.rules import events as ev
-from workflows.rules.stages import STAGE_TABLE, Stage
+from workflows.rules.registry import EVENTS
+from workflows.rules.stages import Stage
 
 
 def test_only_a_subject_access_request_reopens_a_case_that_has_exited_mappa() -> None:
     assert reopens(ev.SubjectAccessRequested(meeting_ids=["meeting-1"]))
-    assert [event for event, (stages, _) in STAGE_TABLE.items() if Stage.EXITED in stages] == [
-        ev.SubjectAccessRequested
-    ]
+    assert [row.event for row in EVENTS if Stage.EXITED in row.stages] == [ev.SubjectAccessRequested]
 
 
 def test_what_a_closed_case_does_not_take_reopens_nothing() -> None:

@@ -40,7 +40,7 @@ from workflows.rules.initial_meeting import INITIAL_MEETING_KINDS
 from workflows.rules.level_1 import enter_level_1
 from workflows.rules.management import REVIEW_KINDS
 from workflows.rules.meetings import MEETING_KINDS
-from workflows.rules.ownership import check_sender
+from workflows.rules.ownership import check_permission
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import discharge_day, release_day
 from workflows.rules.records import (
@@ -62,6 +62,7 @@ from workflows.rules.records import (
     SubjectAccessRequest,
 )
 from workflows.rules.referral import receive_opening
+from workflows.rules.registry import EVENT_TABLE
 from workflows.rules.rule_changes import (
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
     IMPORT_AS_DATED_EVENTS,
@@ -71,7 +72,6 @@ from workflows.rules.rule_changes import (
     SUBJECT_INFORMED_DEADLINE,
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
-from workflows.rules.stages import STAGE_TABLE
 from workflows.rules.working_copy import working_copy
 
 # Names other packages import from here.
@@ -207,10 +207,10 @@ class CaseFile(CaseState):
     def apply(self, event: ev.Event, now: datetime) -> Receipt:
         self.changes = []
         self._now = now
-        entry = STAGE_TABLE.get(type(event))
-        if entry is None:
+        row = EVENT_TABLE.get(type(event))
+        if row is None:
             raise RuleViolation(f"{type(event).__name__} is not a case event", "unknown event")
-        allowed, handler = entry
+        allowed = row.stages
         if self.stage not in allowed:
             raise WrongStage(
                 f"{_words(type(event).__name__)} cannot be recorded while the case is at stage "
@@ -219,9 +219,11 @@ class CaseFile(CaseState):
             )
         actor = event.sent_by
         # An event recorded before senders were carried has none: it is applied as it was then.
-        self._sender = (actor, check_sender(event, actor).meets) if actor is not None else (None, None)
+        if actor is not None:
+            check_permission(row.permission, event, actor)
+        self._sender = (actor, row.permission.meets) if actor is not None else (None, None)
         try:
-            handler(self, self.policy, event, now)
+            row.handler(self, self.policy, event, now)
             close_when_obligations_met(self, now)
         finally:
             self._sender = (None, None)

@@ -16,7 +16,7 @@ from workflows.rules import events as ev
 from workflows.rules.asp_side import asp_chair_may_read
 from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, meet_if_open, open_deadline
-from workflows.rules.errors import RuleViolation
+from workflows.rules.errors import AlreadyRecorded, NotResponsible, RuleViolation
 from workflows.rules.meeting_checks import check_rmp_action_ids
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import (
@@ -327,3 +327,90 @@ def shared_by_disclosure(
     """What a recipient of a whole-minute disclosure sees of the items marked not to be shared."""
     granted = set(items_shared or ())
     return [i for i in not_to_be_shared if i.item in granted]
+
+
+# ------------------------------------------------------------------ filing a meeting's minute (001, 003)
+
+MINUTE_OF_A_RECORDED_MEETING = "minute of a recorded meeting"
+ONE_MINUTE_ONE_MEETING = "one minute, one meeting"
+
+
+class MinuteAlreadyFiled(AlreadyRecorded):
+    """A meeting has one minute, and a minute is the record of one meeting."""
+
+
+def check_meeting_names_no_minute(e: ev.MeetingHeld) -> None:
+    """A minute is filed for a meeting the case file already records (`MinuteFiled`, by the meeting's id), never
+    named by the meeting as it is recorded: who may read a minute then always follows the case file's record."""
+    if e.minute_ref is not None or e.minute_digest is not None:
+        raise RuleViolation(
+            "record the meeting without its minute, then file the minute for the meeting_id the meeting gets",
+            MINUTE_OF_A_RECORDED_MEETING,
+            "minute_ref" if e.minute_ref is not None else "minute_digest",
+        )
+
+
+def check_minute_of_meeting(
+    meeting: Meeting, held_on: date, chair_agency: str, attendees: Sequence[str]
+) -> None:
+    """A minute records the meeting as the case file holds it: the same day, the same chair's agency, the same
+    agencies present. The case file decides who may read the minute; a minute cannot add a reader (001, 003)."""
+    at = meeting.meeting_id
+    if held_on != meeting.held_on:
+        raise RuleViolation(
+            f"{at} was held on {meeting.held_on:%a %d %b %Y}, not {held_on:%a %d %b %Y}",
+            MINUTE_OF_A_RECORDED_MEETING,
+            "held_on",
+        )
+    if chair_agency != meeting.chair_agency:
+        raise RuleViolation(
+            f"{at} was chaired by {meeting.chair_agency}, not {chair_agency}",
+            MINUTE_OF_A_RECORDED_MEETING,
+            "chair_agency",
+        )
+    listed, present = set(attendees), set(meeting.attendees)
+    if listed != present:
+        differences = []
+        if listed - present:
+            differences.append("not present at it: " + ", ".join(sorted(listed - present)))
+        if present - listed:
+            differences.append("present but not in the minute: " + ", ".join(sorted(present - listed)))
+        raise RuleViolation(
+            f"the minute lists the agencies the case file records as present at {at}; "
+            + "; ".join(differences),
+            MINUTE_OF_A_RECORDED_MEETING,
+            "attendees",
+        )
+
+
+def check_minute_unfiled(case: CaseState, meeting: Meeting, minute_ref: str) -> None:
+    """One minute for each meeting, and each minute the record of one meeting."""
+    if meeting.minute_ref is not None:
+        raise MinuteAlreadyFiled(
+            f"{meeting.meeting_id} already has its minute ({meeting.minute_ref})",
+            ONE_MINUTE_ONE_MEETING,
+            "meeting_id",
+        )
+    named = meeting_of(case, minute_ref)
+    if named is not None:
+        raise MinuteAlreadyFiled(
+            f"minute {minute_ref} is already the record of {named.meeting_id}",
+            ONE_MINUTE_ONE_MEETING,
+            "minute_ref",
+        )
+
+
+def file_minute(case: CaseState, policy: AreaPolicy, e: ev.MinuteFiled, now: datetime) -> None:
+    """The chair of the meeting's chair agency files its minute: the meeting then names it, and the minute is read
+    by the agencies the meeting records as present (and the ASP chair, 000)."""
+    meeting = case.meeting(e.meeting_id)
+    sender, _ = case.sender
+    if sender is not None and sender.agency != meeting.chair_agency:
+        raise NotResponsible(
+            f"{meeting.chair_agency} chaired {meeting.meeting_id}: its chair files the minute, not "
+            f"{sender.agency or 'a user with no agency'}",
+            "the meeting's chair files its minute",
+            "meeting_id",
+        )
+    check_minute_unfiled(case, meeting, e.minute_ref)
+    meeting.minute_ref, meeting.minute_digest = e.minute_ref, e.minute_digest

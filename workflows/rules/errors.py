@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+Kind = Literal["wrong-stage", "rule-violation", "not-responsible", "already-recorded"]
+
 
 class CaseRuleError(Exception):
     """An event the case cannot take. `rule` names the rule in words a co-ordinator uses."""
 
-    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "rule-violation"
+    kind: Kind = "rule-violation"
 
     def __init__(self, message: str, rule: str, field: str | None = None):
         super().__init__(message)
@@ -21,14 +23,20 @@ class CaseRuleError(Exception):
 
 
 class WrongStage(CaseRuleError):
-    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "wrong-stage"
+    kind: Kind = "wrong-stage"
 
 
 class RuleViolation(CaseRuleError):
-    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "rule-violation"
+    kind: Kind = "rule-violation"
 
 
 class NotResponsible(CaseRuleError):
     """The sender may not do this: another role's action, or another agency's deadline (the API answers 403)."""
 
-    kind: Literal["wrong-stage", "rule-violation", "not-responsible"] = "not-responsible"
+    kind: Kind = "not-responsible"
+
+
+class AlreadyRecorded(CaseRuleError):
+    """What the event records is already recorded, once and for good (the API answers 409)."""
+
+    kind: Kind = "already-recorded"

@@ -1,5 +1,5 @@
 """The meeting events (001, 003, 004): who was invited and who came, the risk management plan's actions, what is
-not to be shared, the minutes' circulation, the SWIS alert and each action completed.
+not to be shared, the minute filed for a meeting, the minutes' circulation, the SWIS alert and each action completed.
 """
 
 from __future__ import annotations
@@ -92,9 +92,13 @@ class MeetingHeld(Event):
     next_review_date: PlannedFor | None = Field(
         default=None, description="Required unless the case moves to level 1."
     )
-    minute_ref: str | None = Field(default=None, max_length=128, description="The stored minute's reference.")
+    # A minute is filed for the meeting once it is recorded (MinuteFiled); these two are read from histories
+    # recorded before that, and refused from the API.
+    minute_ref: str | None = Field(
+        default=None, max_length=128, description="Not given: file the minute for the recorded meeting."
+    )
     minute_digest: str | None = Field(
-        default=None, max_length=128, description="sha256 of the stored minute."
+        default=None, max_length=128, description="Not given: file the minute for the recorded meeting."
     )
     chair_record: list[
         Literal[
@@ -105,6 +109,16 @@ class MeetingHeld(Event):
             "procedures-followed",
         ]
     ] = Field(default_factory=list, description="What the chair records as done (003).")
+
+
+class MinuteFiled(Event):
+    """The chair files the minute of a meeting the case file records: its stored reference and digest (the minute's
+    text stays in the encrypted minutes store, never in the case's history). Who may read it follows the meeting's
+    record of who was present (001, 003)."""
+
+    meeting_id: str = Field(pattern=r"^meeting-[0-9]{1,4}$", description="The meeting the minute records.")
+    minute_ref: str = Field(pattern=r"^MIN-[A-Z0-9]{12}$", description="The stored minute's reference.")
+    minute_digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the stored minute.")
 
 
 class MinutesCirculated(Event):

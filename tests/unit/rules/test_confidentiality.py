@@ -17,7 +17,7 @@ from api.auth import (
 from api.minutes import (
     MinuteContent,
     attendance_basis,
-    check_meeting_matches_minute,
+    check_meeting_names_no_minute,
     check_minute_rules,
     redact_for,
 )
@@ -270,23 +270,19 @@ def test_the_digest_is_over_the_canonical_content_so_a_reformatted_copy_has_the_
     assert content().canonical() == content(risk_assessment="  High ").canonical()
 
 
-def test_a_meeting_naming_a_minute_must_match_it() -> None:
+async def test_a_meeting_naming_a_minute_is_refused_the_minute_is_filed_for_it_once_recorded() -> None:
     held = meeting(HELD, date(2026, 4, 27), attendees=ATTENDED)
-    matching = held.model_copy(update={"minute_ref": "MIN-AAAAAAAAAAAA", "minute_digest": "d" * 64})
-    check_meeting_matches_minute(matching, minute_row(), "MAPPA-LAN-2026-TEST01")
-    check_meeting_matches_minute(held, None, "MAPPA-LAN-2026-TEST01")  # no minute named: nothing to match
-
-    for event, row, field in (
-        (matching.model_copy(update={"minute_digest": None}), minute_row(), "minute_digest"),
-        (matching, None, "minute_ref"),
-        (matching, minute_row(case_ref="MAPPA-LAN-2026-OTHER1"), "minute_ref"),
-        (matching.model_copy(update={"minute_digest": "e" * 64}), minute_row(), "minute_digest"),
-        (matching, minute_row(held_on=date(2026, 3, 3)), "minute_ref"),
-        (matching, minute_row(attendees=ATTENDED[:2]), "minute_ref"),
-    ):
-        with pytest.raises(problems.ProblemError) as refused:
-            check_meeting_matches_minute(event, row, "MAPPA-LAN-2026-TEST01")
-        assert refused.value.problem.field == field
+    await check_meeting_names_no_minute(None, None, "MAPPA-LAN-2026-TEST01", held)  # type: ignore[arg-type]
+    naming = held.model_copy(update={"minute_ref": "MIN-AAAAAAAAAAAA", "minute_digest": "d" * 64})
+    with pytest.raises(problems.ProblemError) as refused:
+        await check_meeting_names_no_minute(None, None, "MAPPA-LAN-2026-TEST01", naming)  # type: ignore[arg-type]
+    problem = refused.value.problem
+    assert (problem.status, problem.field, problem.rule) == (
+        422,
+        "minute_ref",
+        "minute of a recorded meeting",
+    )
+    assert "POST /cases/MAPPA-LAN-2026-TEST01/minutes" in problem.detail
 
 
 def test_the_chair_s_agency_attends_the_meeting_it_chairs_a_rule_of_the_core_naming_the_field() -> None:
