@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol, TypeVar
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import asp_chair_may_read
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, meet_if_open, open_deadline
 from workflows.rules.errors import AlreadyRecorded, NotResponsible, RuleViolation
+from workflows.rules.meeting_checks import check_rmp_action_ids
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import (
     CO_ORDINATOR,
@@ -24,11 +27,6 @@ from workflows.rules.records import (
     SubjectAccessRequest,
     next_number,
 )
-from workflows.rules.safeguarding import asp_chair_may_read
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 
 # ------------------------------------------------------------------ a meeting's own rules
 
@@ -60,12 +58,6 @@ def check_confidentiality_statements_signed(attendees: Sequence[Signatory]) -> N
         )
 
 
-def check_rmp_action_ids(actions: Sequence[ev.RmpActionSet]) -> None:
-    """Each action of the risk management plan has its own id: it is met, and chased, on its own."""
-    if len({a.action_id for a in actions}) != len(actions):
-        raise RuleViolation("each RMP action needs its own id", "RMP action id", "rmp_actions")
-
-
 def check_minute(
     attendees: Sequence[Signatory], chair_agency: str, actions: Sequence[ev.RmpActionSet]
 ) -> None:
@@ -84,13 +76,13 @@ def check_minute(
 # ------------------------------------------------------------------ who may read a minute (001, 003; 000)
 
 
-def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
+def meeting_of(case: CaseState | None, minute_ref: str) -> Meeting | None:
     if case is None:
         return None
     return next((m for m in case.meetings if m.minute_ref == minute_ref), None)
 
 
-def _older_than_meetings_kept(case: CaseFile, held_on: date) -> bool:
+def _older_than_meetings_kept(case: CaseState, held_on: date) -> bool:
     """A long case carries only its latest meetings into a new run: a minute of a meeting held before the oldest
     one kept (and not the first) is judged by its own attendee list, as once the history has gone."""
     if not case.meetings or case.meetings[0].meeting_id == "meeting-1":
@@ -98,14 +90,14 @@ def _older_than_meetings_kept(case: CaseFile, held_on: date) -> bool:
     return held_on < case.meetings[0].held_on
 
 
-def chairs_asp_side(agency: str, case: CaseFile) -> bool:
+def chairs_asp_side(agency: str, case: CaseState) -> bool:
     """000: while a case is open to MAPPA and ASP, the ASP chair's agency shares in the minutes: a chair the
     co-ordinator named, never one an agency appointed by naming itself (a role that opens minutes comes from who may confer it)."""
     return asp_chair_may_read(case) == agency
 
 
 def attendance_basis(
-    agency: str | None, minute_ref: str, held_on: date, attendees: Sequence[str], case: CaseFile | None
+    agency: str | None, minute_ref: str, held_on: date, attendees: Sequence[str], case: CaseState | None
 ) -> str | None:
     """Why the agency may read the minute as of right, or None. `case` is None once the case's history has gone
     (the namespace's retention after exit): then the minute's own attendee list decides."""
@@ -129,14 +121,17 @@ def disclosure_basis(disclosure_id: str, decided_by: str | None, expires_at: dat
     return f"disclosure {disclosure_id} granted by {decided_by} until {expires_at:%Y-%m-%d %H:%M} UTC"
 
 
-def sees_meeting(agency: str | None, case: CaseFile, meeting: Meeting) -> bool:
+def sees_meeting(agency: str | None, case: CaseState, meeting: Meeting) -> bool:
     """Whether the agency attended the meeting (or chairs the ASP side of a case open to both)."""
     if agency is None:
         return False
     return agency in meeting.attendees or chairs_asp_side(agency, case)
 
 
-def redact_for(agency: str | None, case: CaseFile) -> CaseFile:
+_Case = TypeVar("_Case", bound=CaseState)  # the case file or its state: given back as it came
+
+
+def redact_for(agency: str | None, case: _Case) -> _Case:
     """The case file as the agency may see it: what a meeting decided not to share stays with the agencies that
     attended it (the list is emptied for everyone else)."""
     meetings = [
@@ -152,7 +147,7 @@ def may_request_disclosure(
     minute_ref: str,
     held_on: date,
     attendees: Sequence[str],
-    case: CaseFile | None,
+    case: CaseState | None,
 ) -> bool:
     """Who may ask to share a minute beyond its attendees: the co-ordinator, or an agency that may read it as of
     right. The chair decides (003 stage 4: nothing goes beyond those present without the chair's permission)."""
@@ -162,7 +157,9 @@ def may_request_disclosure(
 # ------------------------------------------------------------------ the subject and third parties
 
 
-def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInformed, now: datetime) -> None:
+def record_subject_informed(
+    case: CaseState, policy: AreaPolicy, e: ev.SubjectInformed, now: datetime
+) -> None:
     if not e.informed and not e.reason:
         raise RuleViolation(
             "record why the subject is not told of their MAPPA status (002)", "subject informed", "reason"
@@ -179,7 +176,7 @@ def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInf
 
 
 def share_with_child_protection(
-    case: CaseFile, policy: AreaPolicy, e: ev.ConclusionsSharedWithChildProtection, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.ConclusionsSharedWithChildProtection, now: datetime
 ) -> None:
     case.attended(e.meeting_id)
     if e.reveals_third_party_source:
@@ -200,7 +197,7 @@ def share_with_child_protection(
 
 
 def request_subject_access(
-    case: CaseFile, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
 ) -> None:
     # Any meeting the case held, an old one archived at continue-as-new included: its identity outlives the run.
     attended = {m: case.attended(m) for m in dict.fromkeys(e.meeting_ids)}
@@ -218,7 +215,7 @@ def request_subject_access(
         open_deadline(case, policy, DeadlineKind.SAR_CONSULTATION, f"{sar_id}:{agency}", agency, now, now)
 
 
-def record_sar_agency_view(case: CaseFile, policy: AreaPolicy, e: ev.SarAgencyView, now: datetime) -> None:
+def record_sar_agency_view(case: CaseState, policy: AreaPolicy, e: ev.SarAgencyView, now: datetime) -> None:
     sar = _sar(case, e.sar_id)
     if e.agency not in sar.consulted:
         raise RuleViolation(
@@ -232,7 +229,7 @@ def record_sar_agency_view(case: CaseFile, policy: AreaPolicy, e: ev.SarAgencyVi
     sar.views[e.agency] = e.view if e.view == "disclose" else f"withhold: {e.exemption}"
 
 
-def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, now: datetime) -> None:
+def decide_subject_access(case: CaseState, policy: AreaPolicy, e: ev.SarDecided, now: datetime) -> None:
     sar = _sar(case, e.sar_id)
     if sar.outcome is not None:
         raise RuleViolation(f"{e.sar_id} has already been decided", "SAR decision", "sar_id")
@@ -248,7 +245,7 @@ def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, 
     sar.outcome, sar.exemption, sar.reason = e.outcome, e.exemption, e.reason
 
 
-def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:
+def _sar(case: CaseState, sar_id: str) -> SubjectAccessRequest:
     for sar in case.subject_access_requests:
         if sar.sar_id == sar_id:
             return sar
@@ -386,7 +383,7 @@ def check_minute_of_meeting(
         )
 
 
-def check_minute_unfiled(case: CaseFile, meeting: Meeting, minute_ref: str) -> None:
+def check_minute_unfiled(case: CaseState, meeting: Meeting, minute_ref: str) -> None:
     """One minute for each meeting, and each minute the record of one meeting."""
     if meeting.minute_ref is not None:
         raise MinuteAlreadyFiled(
@@ -403,7 +400,7 @@ def check_minute_unfiled(case: CaseFile, meeting: Meeting, minute_ref: str) -> N
         )
 
 
-def file_minute(case: CaseFile, policy: AreaPolicy, e: ev.MinuteFiled, now: datetime) -> None:
+def file_minute(case: CaseState, policy: AreaPolicy, e: ev.MinuteFiled, now: datetime) -> None:
     """The chair of the meeting's chair agency files its minute: the meeting then names it, and the minute is read
     by the agencies the meeting records as present (and the ASP chair, 000)."""
     meeting = case.meeting(e.meeting_id)
