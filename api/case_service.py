@@ -48,7 +48,7 @@ from workflows.messages import (
 from workflows.rules import events as ev
 from workflows.rules.calendar import LONDON
 from workflows.rules.errors import CaseRuleError
-from workflows.rules.imported import ImportedPosition
+from workflows.rules.imported_row import ImportedPosition
 from workflows.rules.policy import UnknownArea, area_by_code
 from workflows.rules.registry import accepts
 from workflows.rules.stages import Stage

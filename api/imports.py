@@ -50,14 +50,12 @@ from workflows.rules.calendar import local_date
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import re_escalation_route
 from workflows.rules.errors import CaseRuleError
-from workflows.rules.imported import (
+from workflows.rules.imported import ExpectedMail, PastAtImport, expected_mail
+from workflows.rules.imported_row import (
     IMPORT_REF_PATTERN,
-    ExpectedMail,
     ImportedPosition,
     ImportedRmpAction,
     ImportedStage,
-    PastAtImport,
-    expected_mail,
 )
 from workflows.rules.policy import AREAS, area_policy
 from workflows.rules.records import CO_ORDINATOR

@@ -69,7 +69,7 @@ def fictional_row(n: int, today: date, rng: random.Random, area: str = "lanarksh
             "last_meeting_on": ago(held),
             "chair_agency": "lanarkshire-justice-social-work",
             "next_review_date": review.isoformat(),
-            "rmp_actions": f"A{n}-1 {owner} {(today + timedelta(days=rng.randint(max(-5, 1 - held), 40))).isoformat()}",
+            "rmp_actions": f"A{n % 10_000}-1 {owner} {(today + timedelta(days=rng.randint(max(-5, 1 - held), 40))).isoformat()}",
         }
         if level == 3:
             row["level_2_cannot_deliver"] = "fictional: out-of-hours monitoring"

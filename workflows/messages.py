@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import Deadline
-from workflows.rules.imported import ImportedPosition
+from workflows.rules.imported_row import ImportedPosition
 from workflows.rules.records import ExitRecord, Notice, NoticeKind, Receipt, Stage
 from workflows.rules.registry import EVENTS
 

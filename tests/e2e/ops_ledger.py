@@ -17,7 +17,7 @@ from workflows.messages import CaseSummary, LedgerUpdate
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import CaseFile
-from workflows.rules.imported import ImportedPosition
+from workflows.rules.imported_row import ImportedPosition
 
 # Monday 2 March 2026, 10:00: long enough ago that everything the case owed is overdue now.
 LONG_AGO = datetime(2026, 3, 2, 10, tzinfo=UTC)

@@ -31,7 +31,7 @@ from workflows.case import MappaCaseWorkflow
 from workflows.messages import EVENT_UPDATES, CaseStatus, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev
 from workflows.rules.calendar import LONDON, Jurisdiction
-from workflows.rules.imported import ImportedPosition, ImportedStage
+from workflows.rules.imported_row import ImportedPosition, ImportedStage
 from workflows.rules.policy import AREAS
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "store" / "seed" / "directory.json"

@@ -23,7 +23,7 @@ from workflows.messages import LedgerUpdate
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
 from workflows.rules.case import CaseFile
-from workflows.rules.imported import ImportedPosition
+from workflows.rules.imported_row import ImportedPosition
 
 
 def at(month: int, day: int, hour: int = 10) -> datetime:

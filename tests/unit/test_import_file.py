@@ -13,7 +13,7 @@ from cli.main import main
 from tests.e2e.api_rig import database
 from tests.import_expectations import SEED_DIRECTORY, expected_due_date
 from workflows.rules.events import EntryRoute, Jurisdiction
-from workflows.rules.imported import ImportedStage
+from workflows.rules.imported_row import ImportedStage
 from workflows.rules.policy import AREAS
 
 NOW = datetime.now(UTC)

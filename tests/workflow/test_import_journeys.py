@@ -16,7 +16,7 @@ from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseWorkflowInput
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
-from workflows.rules.imported import ImportedPosition, ImportedRmpAction
+from workflows.rules.imported_row import ImportedPosition, ImportedRmpAction
 from workflows.rules.policy import area_policy
 
 pytestmark = pytest.mark.timeout(120)

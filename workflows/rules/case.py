@@ -1,23 +1,21 @@
-"""The MAPPA case file: the whole state of one case, and how it takes an event and the passage of time.
+"""The MAPPA case file: how one case opens, and takes an event and the passage of time.
 
-`CaseFile` holds stage, level, meetings, risk changes and every deadline. An agency event is checked against the
-stage table (workflows/rules/stages.py) and handed to its stage's handler, which applies the statutory rules:
-it opens, meets or cancels deadlines and queues the notices the workflow must send. `tick` sends reminders,
-marks breaches and escalates them. Pure: the workflow calls it with `workflow.now()`; tests with any clock.
+`CaseFile` is the case's state (workflows/rules/case_state.py: stage, level, meetings, risk changes, every
+deadline) with what sits on top of the stages: opening, applying an event, the clock. An agency event is
+checked against the stage table (workflows/rules/stages.py) and handed to its stage's handler, which applies
+the statutory rules: it opens, meets or cancels deadlines and queues the notices the workflow must send.
+`tick` sends reminders, marks breaches and escalates them. Pure: the workflow calls it with `workflow.now()`; tests with any clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
-
-from pydantic import BaseModel, Field, PrivateAttr
+from datetime import datetime
 
 from workflows.rules import events as ev
-from workflows.rules.actors import Actor
-from workflows.rules.calendar import Jurisdiction, end_of_local_day, local_date
+from workflows.rules.calendar import end_of_local_day, local_date
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import (
-    Deadline,
     DeadlineState,
     DueDate,
     breach_deadline,
@@ -31,28 +29,25 @@ from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import CaseRuleError, RuleViolation, WrongStage
 from workflows.rules.exit import close_when_obligations_met, open_supervision_end_deadlines
 from workflows.rules.imported import (
-    ImportedPosition,
     as_row_error,
     check_imported_opening,
-    check_position,
     imported_history,
     record_imported_meeting,
 )
 from workflows.rules.imported_before_events import check_import, receive_import
-from workflows.rules.management import REVIEW_KINDS, enter_level_1
-from workflows.rules.meetings import INITIAL_MEETING_KINDS, MEETING_KINDS
-from workflows.rules.ownership import Meets, check_permission
-from workflows.rules.policy import AreaPolicy, DeadlineKind, area_policy
+from workflows.rules.imported_row import ImportedPosition, check_position
+from workflows.rules.initial_meeting import INITIAL_MEETING_KINDS
+from workflows.rules.level_1 import enter_level_1
+from workflows.rules.management import REVIEW_KINDS
+from workflows.rules.meetings import MEETING_KINDS
+from workflows.rules.ownership import check_permission
+from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import discharge_day, release_day
 from workflows.rules.records import (
     ACTIVE_STAGES,
     CHAIR,
     CLOSED_STAGES,
     CO_ORDINATOR,
-    AdultAtRisk,
-    ArchivedMeetings,
-    AspShare,
-    ChildAtRiskRecord,
     DeadlineChange,
     Disclosure,
     ExitRecord,
@@ -108,72 +103,9 @@ __all__ = [
 ]
 
 
-# At continue-as-new the newest meetings are carried whole, older ones without their per-person detail.
-MEETINGS_KEPT_WHOLE = 2
-
-
-class CaseFile(BaseModel):
-    case_ref: str
-    area: str
-    jurisdiction: Jurisdiction
-    category: int
-    lead_agency: str
-    route: ev.EntryRoute
-    subject: ev.SubjectDetails
-    release_date: date | None = None
-    discharge_date: date | None = None
-    sonr_end_date: date | None = None
-    supervision_end_date: date | None = None
-    continue_basis: str | None = None  # why the case stays in MAPPA past the end of what brought it in
-    level_1_plan_recorded_at: datetime | None = None
-    opened_at: datetime
-    # An imported case: the moment of its import (go-live). What fell due before it is pre-go-live.
-    imported_at: datetime | None = None
-    # When the notification (or a referral in its place) was submitted: the referral's 5 WD count from it (003).
-    notified_at: datetime | None = None
-    # The day a risk triage brought the initial meeting forward to: a new release or discharge date keeps it.
-    initial_meeting_brought_forward_to: date | None = None
-    stage: Stage
-    level: int | None = None
-    referral: Referral | None = None
-    asp_criteria_met: bool | None = None
-    asp_open: bool = False
-    asp_chair_agency: str | None = None
-    # Whether the ASP chair was named by the co-ordinator (or the ASP-route opening), the only source that
-    # confers a right to read minutes (000 gives the chairs the minutes); an older case's chair may have named itself.
-    asp_chair_named: bool = False
-    adults_at_risk: list[AdultAtRisk] = Field(default_factory=list)
-    asp_shares: list[AspShare] = Field(default_factory=list)
-    children_at_risk: list[ChildAtRiskRecord] = Field(default_factory=list)
-    subject_informed: bool | None = None
-    subject_not_informed_reason: str | None = None
-    meetings: list[Meeting] = Field(default_factory=list)
-    # The meetings no longer carried whole, in a few bytes each: their identity outlives the trimming.
-    archived_meetings: ArchivedMeetings = Field(default_factory=ArchivedMeetings)
-    risk_changes: list[RiskChange] = Field(default_factory=list)
-    # Every decision that set the level, with its statement, criteria and reason (001, 003, 004).
-    level_decisions: list[LevelDecision] = Field(default_factory=list)
-    # Why the co-ordinator screened the notification as it did (003 stage 1).
-    screening_reason: str | None = None
-    disclosures: list[Disclosure] = Field(default_factory=list)
-    subject_access_requests: list[SubjectAccessRequest] = Field(default_factory=list)
-    deadlines: dict[str, Deadline] = Field(default_factory=dict)
-    outbox: list[Notice] = Field(default_factory=list)
-    ledger_pending: list[str] = Field(
-        default_factory=list
-    )  # deadline ids changed since the last ledger write
-    seq: int = 0
-    exit_record: ExitRecord | None = None
-    # Rule corrections this case follows (workflows/rules/rule_changes.py); sorted, carried across runs.
-    rule_changes: list[str] = Field(default_factory=list)
-    # Change log of the current event; not carried between events.
-    changes: list[DeadlineChange] = Field(default_factory=list, exclude=True)
-    # The moment of the event or tick being applied: stamps the notices it raises.
-    _now: datetime | None = PrivateAttr(default=None)
-    # The sender of the event being applied, and which deadlines its event may meet (workflows/rules/ownership.py).
-    _sender: tuple[Actor | None, Meets | None] = PrivateAttr(default=(None, None))
-    # While an import applies the events its row stands for: their moments are past, nothing is sent.
-    _importing: bool = PrivateAttr(default=False)
+class CaseFile(CaseState):
+    """The case file: its state (workflows/rules/case_state.py), opened from an opening, taking events and time.
+    It adds no field: what the workflow carries decodes as before."""
 
     # ---------------------------------------------------------------- opening
 
@@ -253,10 +185,6 @@ class CaseFile(BaseModel):
             d.pre_go_live = d.due_at <= go_live
         return case
 
-    def follows(self, rule_change: str) -> bool:
-        """Whether this case follows the named rule correction (else the rule as it was before it)."""
-        return rule_change in self.rule_changes
-
     def take_up(self, rule_changes: Iterable[str], now: datetime | None = None) -> None:
         """Follow these corrections from now on (a running case, at continue-as-new). Given `now`, a correction
         that adds a deadline opens it for the case as it stands (counted from now)."""
@@ -306,20 +234,6 @@ class CaseFile(BaseModel):
             level=self.level,
             changes=list(self.changes),
         )
-
-    @property
-    def sender(self) -> tuple[Actor | None, Meets | None]:
-        """Who sends the event being applied, and which deadlines it may meet; (None, None) otherwise."""
-        return self._sender
-
-    @property
-    def importing(self) -> bool:
-        """Whether the events being applied are an import's (workflows/rules/imported.py)."""
-        return self._importing
-
-    @property
-    def policy(self) -> AreaPolicy:
-        return area_policy(self.area)
 
     # ---------------------------------------------------------------- time
 
@@ -389,113 +303,6 @@ class CaseFile(BaseModel):
                 if best is None or c[0] < best[0]:
                     best = c
         return best
-
-    # ---------------------------------------------------------------- views
-
-    def open_deadlines(self) -> list[Deadline]:
-        return sorted((d for d in self.deadlines.values() if d.is_open), key=lambda d: d.due_at)
-
-    def open_breaches(self) -> list[Deadline]:
-        return [d for d in self.deadlines.values() if d.state is DeadlineState.BREACHED]
-
-    def take_outbox(self) -> list[Notice]:
-        notices, self.outbox = self.outbox, []
-        return notices
-
-    def take_ledger_pending(self) -> list[Deadline]:
-        ids, self.ledger_pending = self.ledger_pending, []
-        return [self.deadlines[i] for i in dict.fromkeys(ids)]
-
-    def archive_closed(self, keep: int, meetings_kept: int | None = None) -> list[str]:
-        """Drop the oldest closed deadlines (and old meetings, settled risk changes and requests) from state
-        beyond `keep` (`meetings_kept` meetings): they stay in the ledger and in earlier runs' histories.
-
-        A closed deadline the case has once (the initial meeting, the referral decision...) is kept whatever
-        its age: rules look those up by name. Only repeatable ones (per meeting, action, search) are dropped."""
-        closed = sorted(
-            (
-                d
-                for d in self.deadlines.values()
-                if not d.is_open and d.deadline_id not in self.ledger_pending and ":" in d.deadline_id
-            ),
-            key=lambda d: d.due_at,
-        )
-        dropped = [d.deadline_id for d in closed[: max(0, len(closed) - keep)]]
-        for deadline_id in dropped:
-            del self.deadlines[deadline_id]
-        # Old meetings, triaged risk changes and decided requests go the same way: a case open for decades
-        # would otherwise carry every one it ever had into each new run.
-        kept = self.meetings[-(keep if meetings_kept is None else meetings_kept) :]
-        for meeting in self.meetings[: len(self.meetings) - len(kept)]:
-            self.archived_meetings.add(meeting)
-        self.meetings = kept
-        # Of older meetings, keep what later rules read (who attended, the minute, its circulation, the plan's
-        # actions, the chair's name); each person's signature, the invitations, the chair's grade and record and the
-        # items not to be shared are in the minute and the history, and leave the case file (the case-file view
-        # then shows those items to no one).
-        for meeting in self.meetings[:-MEETINGS_KEPT_WHOLE]:
-            meeting.people, meeting.chair_record, meeting.not_to_be_shared = [], [], []
-            meeting.invited, meeting.absent, meeting.chair_grade = [], [], None
-        settled = [c for c in self.risk_changes if c.outcome is not None]
-        gone = {c.change_id for c in settled[: max(0, len(settled) - keep)]}
-        self.risk_changes = [c for c in self.risk_changes if c.change_id not in gone]
-        self.disclosures = self.disclosures[-keep:]
-        decided = [r for r in self.subject_access_requests if r.outcome is not None]
-        old = {r.sar_id for r in decided[: max(0, len(decided) - keep)]}
-        self.subject_access_requests = [r for r in self.subject_access_requests if r.sar_id not in old]
-        return dropped
-
-    # ---------------------------------------------------------------- what every stage uses
-
-    def next_seq(self) -> int:
-        """A number unique within the case: notice keys and the ids of repeatable deadlines."""
-        self.seq += 1
-        return self.seq
-
-    def notify(
-        self,
-        kind: NoticeKind,
-        to: str,
-        title: str,
-        lines: list[str],
-        deadline_id: str | None = None,
-        due_at: datetime | None = None,
-        passes_over: list[str] | None = None,
-    ) -> None:
-        if self._importing:
-            return  # a moment before the import: the area's previous system did what it asked
-        self.outbox.append(
-            Notice(
-                key=f"{self.case_ref}/notice-{self.next_seq()}",
-                kind=kind,
-                case_ref=self.case_ref,
-                area=self.area,
-                to=to,
-                deadline_id=deadline_id,
-                deadline_kind=self.deadlines[deadline_id].kind if deadline_id in self.deadlines else None,
-                title=title,
-                lines=lines,
-                due_at=due_at,
-                raised_at=self._now,
-                passes_over=passes_over or [],
-            )
-        )
-
-    def meeting(self, meeting_id: str) -> Meeting:
-        for m in self.meetings:
-            if m.meeting_id == meeting_id:
-                return m
-        raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
-
-    def attended(self, meeting_id: str) -> list[str]:
-        """The agencies that attended a meeting of this case, carried whole or archived."""
-        for m in self.meetings:
-            if m.meeting_id == meeting_id:
-                return m.attendees
-        archived = self.archived_meetings.attendees(meeting_id)
-        if archived is None:
-            raise RuleViolation(f"no meeting {meeting_id} is recorded on this case", "meeting", "meeting_id")
-        return archived
 
 
 def _words(name: str) -> str:

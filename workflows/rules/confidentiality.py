@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol, TypeVar
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import asp_chair_may_read
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import cancel_if_open, is_open, meet_deadline, meet_if_open, open_deadline
 from workflows.rules.errors import AlreadyRecorded, NotResponsible, RuleViolation
+from workflows.rules.meeting_checks import check_rmp_action_ids
 from workflows.rules.minute_reads import (
     DisclosureStatus,
     MeetingsOnFile,
@@ -30,11 +33,6 @@ from workflows.rules.records import (
     SubjectAccessRequest,
     next_number,
 )
-from workflows.rules.safeguarding import asp_chair_may_read
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 
 # ------------------------------------------------------------------ a meeting's own rules
 
@@ -66,12 +64,6 @@ def check_confidentiality_statements_signed(attendees: Sequence[Signatory]) -> N
         )
 
 
-def check_rmp_action_ids(actions: Sequence[ev.RmpActionSet]) -> None:
-    """Each action of the risk management plan has its own id: it is met, and chased, on its own."""
-    if len({a.action_id for a in actions}) != len(actions):
-        raise RuleViolation("each RMP action needs its own id", "RMP action id", "rmp_actions")
-
-
 def check_minute(
     attendees: Sequence[Signatory], chair_agency: str, actions: Sequence[ev.RmpActionSet]
 ) -> None:
@@ -91,18 +83,21 @@ def check_minute(
 # The decision is workflows/rules/minute_reads.py; here the case file is put to it as plain data.
 
 
-def meeting_of(case: CaseFile | None, minute_ref: str) -> Meeting | None:
+def meeting_of(case: CaseState | None, minute_ref: str) -> Meeting | None:
     return None if case is None else minute_meeting(case.meetings, minute_ref)
 
 
-def meetings_on_file(case: CaseFile | None) -> MeetingsOnFile | None:
+def meetings_on_file(case: CaseState | None) -> MeetingsOnFile | None:
     """What the case file records that decides who reads its minutes; None once its history has gone."""
     if case is None:
         return None
     return MeetingsOnFile(meetings=case.meetings, asp_chair=asp_chair_may_read(case))
 
 
-def redact_for(agency: str | None, case: CaseFile) -> CaseFile:
+_Case = TypeVar("_Case", bound=CaseState)  # the case file or its state: given back as it came
+
+
+def redact_for(agency: str | None, case: _Case) -> _Case:
     """The case file as the agency may see it: what a meeting decided not to share stays with the agencies that
     attended it (the list is emptied for everyone else)."""
     asp_chair = asp_chair_may_read(case)
@@ -118,7 +113,9 @@ def redact_for(agency: str | None, case: CaseFile) -> CaseFile:
 # ------------------------------------------------------------------ the subject and third parties
 
 
-def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInformed, now: datetime) -> None:
+def record_subject_informed(
+    case: CaseState, policy: AreaPolicy, e: ev.SubjectInformed, now: datetime
+) -> None:
     if not e.informed and not e.reason:
         raise RuleViolation(
             "record why the subject is not told of their MAPPA status (002)", "subject informed", "reason"
@@ -135,7 +132,7 @@ def record_subject_informed(case: CaseFile, policy: AreaPolicy, e: ev.SubjectInf
 
 
 def share_with_child_protection(
-    case: CaseFile, policy: AreaPolicy, e: ev.ConclusionsSharedWithChildProtection, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.ConclusionsSharedWithChildProtection, now: datetime
 ) -> None:
     case.attended(e.meeting_id)
     if e.reveals_third_party_source:
@@ -156,7 +153,7 @@ def share_with_child_protection(
 
 
 def request_subject_access(
-    case: CaseFile, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.SubjectAccessRequested, now: datetime
 ) -> None:
     # Any meeting the case held, an old one archived at continue-as-new included: its identity outlives the run.
     attended = {m: case.attended(m) for m in dict.fromkeys(e.meeting_ids)}
@@ -174,7 +171,7 @@ def request_subject_access(
         open_deadline(case, policy, DeadlineKind.SAR_CONSULTATION, f"{sar_id}:{agency}", agency, now, now)
 
 
-def record_sar_agency_view(case: CaseFile, policy: AreaPolicy, e: ev.SarAgencyView, now: datetime) -> None:
+def record_sar_agency_view(case: CaseState, policy: AreaPolicy, e: ev.SarAgencyView, now: datetime) -> None:
     sar = _sar(case, e.sar_id)
     if e.agency not in sar.consulted:
         raise RuleViolation(
@@ -188,7 +185,7 @@ def record_sar_agency_view(case: CaseFile, policy: AreaPolicy, e: ev.SarAgencyVi
     sar.views[e.agency] = e.view if e.view == "disclose" else f"withhold: {e.exemption}"
 
 
-def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, now: datetime) -> None:
+def decide_subject_access(case: CaseState, policy: AreaPolicy, e: ev.SarDecided, now: datetime) -> None:
     sar = _sar(case, e.sar_id)
     if sar.outcome is not None:
         raise RuleViolation(f"{e.sar_id} has already been decided", "SAR decision", "sar_id")
@@ -204,7 +201,7 @@ def decide_subject_access(case: CaseFile, policy: AreaPolicy, e: ev.SarDecided, 
     sar.outcome, sar.exemption, sar.reason = e.outcome, e.exemption, e.reason
 
 
-def _sar(case: CaseFile, sar_id: str) -> SubjectAccessRequest:
+def _sar(case: CaseState, sar_id: str) -> SubjectAccessRequest:
     for sar in case.subject_access_requests:
         if sar.sar_id == sar_id:
             return sar
@@ -334,7 +331,7 @@ def check_minute_of_meeting(
         )
 
 
-def check_minute_unfiled(case: CaseFile, meeting: Meeting, minute_ref: str) -> None:
+def check_minute_unfiled(case: CaseState, meeting: Meeting, minute_ref: str) -> None:
     """One minute for each meeting, and each minute the record of one meeting."""
     if meeting.minute_ref is not None:
         raise MinuteAlreadyFiled(
@@ -351,7 +348,7 @@ def check_minute_unfiled(case: CaseFile, meeting: Meeting, minute_ref: str) -> N
         )
 
 
-def file_minute(case: CaseFile, policy: AreaPolicy, e: ev.MinuteFiled, now: datetime) -> None:
+def file_minute(case: CaseState, policy: AreaPolicy, e: ev.MinuteFiled, now: datetime) -> None:
     """The chair of the meeting's chair agency files its minute: the meeting then names it, and the minute is read
     by the agencies the meeting records as present (and the ASP chair, 000)."""
     meeting = case.meeting(e.meeting_id)

@@ -5,7 +5,6 @@ workflow is started for it (also used by the API and the import), the category c
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import Jurisdiction
@@ -18,34 +17,11 @@ from workflows.rules.rule_changes import (
     SCOTTISH_CATEGORY_2_RESTRICTED_PATIENTS,
 )
 
-if TYPE_CHECKING:
-    pass
-
 
 def check_opening(opening: ev.CaseOpening, rule_changes: Collection[str] = RULE_CHANGES) -> AreaPolicy:
     """The rules a new case must satisfy before a workflow is started for it (also used by the API), under the
     rule corrections it follows (a case opened before one replays its opening without it)."""
-    try:
-        policy = area_policy(opening.area)
-    except UnknownArea:
-        raise RuleViolation(f"unknown MAPPA area '{opening.area}'", "area", "area") from None
-    if policy.area.jurisdiction is not opening.jurisdiction:
-        raise RuleViolation(
-            f"{policy.area.name} is in {policy.policy.name}, not {opening.jurisdiction.value}",
-            "jurisdiction",
-            "jurisdiction",
-        )
-    if opening.category not in policy.policy.categories:
-        terrorism = (
-            " (terrorist or terrorism-risk offenders are category 3 there, 000)"
-            if opening.category == 4
-            else ""
-        )
-        raise RuleViolation(
-            f"category {opening.category} is not a MAPPA category in {policy.policy.name}{terrorism}",
-            "category",
-            "category",
-        )
+    policy = _area_policy_of(opening)
     if ELIGIBILITY in rule_changes and opening.subject_is_offender:
         check_category_criteria(
             opening,
@@ -88,6 +64,32 @@ def check_opening(opening: ev.CaseOpening, rule_changes: Collection[str] = RULE_
             "a level 3 referral must say which parts of the risk management plan level 2 cannot deliver (001, 003)",
             "level 3 referral statement",
             "referral.level_2_cannot_deliver",
+        )
+    return policy
+
+
+def _area_policy_of(opening: ev.CaseOpening) -> AreaPolicy:
+    """The opening's area, in the jurisdiction it names, where its category is a MAPPA category."""
+    try:
+        policy = area_policy(opening.area)
+    except UnknownArea:
+        raise RuleViolation(f"unknown MAPPA area '{opening.area}'", "area", "area") from None
+    if policy.area.jurisdiction is not opening.jurisdiction:
+        raise RuleViolation(
+            f"{policy.area.name} is in {policy.policy.name}, not {opening.jurisdiction.value}",
+            "jurisdiction",
+            "jurisdiction",
+        )
+    if opening.category not in policy.policy.categories:
+        terrorism = (
+            " (terrorist or terrorism-risk offenders are category 3 there, 000)"
+            if opening.category == 4
+            else ""
+        )
+        raise RuleViolation(
+            f"category {opening.category} is not a MAPPA category in {policy.policy.name}{terrorism}",
+            "category",
+            "category",
         )
     return policy
 

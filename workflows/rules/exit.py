@@ -8,12 +8,11 @@ reason, and the exit record keeps what was cancelled and what had been breached.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import (
-    DueDate,
     cancel_deadline,
     cancel_if_open,
     is_open,
@@ -21,6 +20,7 @@ from workflows.rules.deadlines import (
     meet_if_open,
     open_deadline,
 )
+from workflows.rules.due_dates import DueDate
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
@@ -31,12 +31,9 @@ from workflows.rules.rule_changes import (
     SAFEGUARDING_OUTLIVES_EXIT,
 )
 
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 
 def open_sonr_deadlines(
-    case: CaseFile, policy: AreaPolicy, sonr_end: date, now: datetime, floor: DueDate | None = None
+    case: CaseState, policy: AreaPolicy, sonr_end: date, now: datetime, floor: DueDate | None = None
 ) -> None:
     end = local_time_on(sonr_end, time(12))
     lead = case.lead_agency
@@ -49,7 +46,7 @@ def open_sonr_deadlines(
 
 
 def open_supervision_end_deadlines(
-    case: CaseFile, policy: AreaPolicy, end_day: date, now: datetime, floor: DueDate | None = None
+    case: CaseState, policy: AreaPolicy, end_day: date, now: datetime, floor: DueDate | None = None
 ) -> None:
     """Category 2 and 3: the end of supervision or licence prompts exit planning as the SONR end does (003)."""
     if case.category not in (2, 3) or not case.follows(EXIT_BASIS):
@@ -64,7 +61,7 @@ def open_supervision_end_deadlines(
         open_deadline(case, policy, kind, deadline_id, responsible, end, now, due_no_earlier_than=floor)
 
 
-def record_end_date(case: CaseFile, policy: AreaPolicy, e: ev.EndDateRecorded, now: datetime) -> None:
+def record_end_date(case: CaseState, policy: AreaPolicy, e: ev.EndDateRecorded, now: datetime) -> None:
     """003 stage 5: the lead agency gives notice "with sufficient time to allow for a review" before the SONR (or
     the supervision or licence) ends. A new end date counts both afresh from it; a notice given for the old date
     is not notice of the new one. Neither falls due before the day the date is recorded: nobody could act on an
@@ -94,7 +91,7 @@ def record_end_date(case: CaseFile, policy: AreaPolicy, e: ev.EndDateRecorded, n
 
 
 def give_supervision_end_notice(
-    case: CaseFile, policy: AreaPolicy, e: ev.SupervisionEndNoticeGiven, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.SupervisionEndNoticeGiven, now: datetime
 ) -> None:
     if not is_open(case, "supervision-end-notice"):
         raise RuleViolation("no notice of the end of supervision or licence is due", "supervision end notice")
@@ -109,13 +106,15 @@ _BASIS_CATEGORY = {
 }
 
 
-def give_sonr_end_notice(case: CaseFile, policy: AreaPolicy, e: ev.SonrEndNoticeGiven, now: datetime) -> None:
+def give_sonr_end_notice(
+    case: CaseState, policy: AreaPolicy, e: ev.SonrEndNoticeGiven, now: datetime
+) -> None:
     if not is_open(case, "sonr-exit-notice"):
         raise RuleViolation("no SONR end notice is due", "SONR end notice")
     meet_deadline(case, "sonr-exit-notice", now)
 
 
-def decide_exit(case: CaseFile, policy: AreaPolicy, e: ev.ExitDecision, now: datetime) -> None:
+def decide_exit(case: CaseState, policy: AreaPolicy, e: ev.ExitDecision, now: datetime) -> None:
     if e.outcome == "shpo-granted":
         if e.new_sonr_end_date is None or (case.sonr_end_date and e.new_sonr_end_date <= case.sonr_end_date):
             raise RuleViolation(
@@ -176,7 +175,7 @@ SAFEGUARDING_OUTLIVE_EXIT = frozenset(
 )
 
 
-def outlives_exit(case: CaseFile, kind: DeadlineKind) -> bool:
+def outlives_exit(case: CaseState, kind: DeadlineKind) -> bool:
     if not case.follows(OBLIGATIONS_OUTLIVE_EXIT):
         return False
     return kind in OUTLIVE_EXIT or (
@@ -184,7 +183,7 @@ def outlives_exit(case: CaseFile, kind: DeadlineKind) -> bool:
     )
 
 
-def exit_mappa(case: CaseFile, reason: str, now: datetime) -> None:
+def exit_mappa(case: CaseState, reason: str, now: datetime) -> None:
     kept = [d.deadline_id for d in case.open_deadlines() if outlives_exit(case, d.kind)]
     cancelled = [d.deadline_id for d in case.open_deadlines() if d.deadline_id not in kept]
     for deadline_id in cancelled:
@@ -202,7 +201,7 @@ def exit_mappa(case: CaseFile, reason: str, now: datetime) -> None:
     case.stage = Stage.EXITING if kept else Stage.EXITED
 
 
-def close_when_obligations_met(case: CaseFile, now: datetime) -> None:
+def close_when_obligations_met(case: CaseState, now: datetime) -> None:
     """An exited case closes once nothing that outlives the exit decision is still open."""
     if case.stage is Stage.EXITING and not case.open_deadlines():
         case.stage = Stage.EXITED

@@ -22,23 +22,18 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import Field
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date, local_time_on
-from workflows.rules.deadlines import cancel_if_open, next_re_escalation
+from workflows.rules.case_state import CaseState
+from workflows.rules.deadlines import cancel_if_open
+from workflows.rules.due_dates import next_re_escalation
 from workflows.rules.eligibility import check_opening
-from workflows.rules.errors import CaseRuleError, RuleViolation
-from workflows.rules.event_fields import RmpActionId
+from workflows.rules.errors import CaseRuleError
+from workflows.rules.imported_row import ImportedPosition, ImportedStage
 from workflows.rules.policy import AreaPolicy
-from workflows.rules.records import CO_ORDINATOR, Notice, NoticeKind, Stage
+from workflows.rules.records import CO_ORDINATOR, Notice, NoticeKind
 from workflows.rules.rule_changes import ELIGIBILITY
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
 
 # A day known only by its date is taken at noon Europe/London, as everywhere in the core.
 NOON = time(12)
@@ -46,69 +41,6 @@ IMPORTED_MEETING_ID = "meeting-1"
 # What an imported meeting's follow-ups are closed with: done in the old system, not met in this one.
 DONE_BEFORE_IMPORT = "done before the import, in the area's previous system"
 IMPORTED_REASON = "imported: decided before the import, in the area's previous system"
-
-
-class ImportedStage(StrEnum):
-    """The stages a case can be imported at (a closed case is not imported)."""
-
-    NOTIFICATION = Stage.NOTIFICATION.value
-    REFERRAL_DUE = Stage.REFERRAL_DUE.value
-    REFERRAL = Stage.REFERRAL.value
-    INFORMATION_SHARING = Stage.INFORMATION_SHARING.value
-    ACTIVE_MANAGEMENT = Stage.ACTIVE_MANAGEMENT.value
-    LEVEL_1 = Stage.LEVEL_1.value
-
-
-class ImportedRmpAction(ev.Event):
-    """An RMP action still open: its id, owner and due date (its words stay in the area's own records)."""
-
-    action_id: RmpActionId
-    owner_agency: ev.AgencyId
-    due_date: ev.PlannedFor
-
-
-# The area's own case number: kept as the `ImportRef` search attribute, so it must never hold personal data.
-IMPORT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$"
-
-
-class ImportedPosition(ev.Event):
-    """Where an imported case stands: the part of an import row that the opening itself does not carry."""
-
-    import_ref: str = Field(
-        pattern=IMPORT_REF_PATTERN,
-        description="The area's existing case number: one import per reference, whatever is re-run.",
-    )
-    stage: ImportedStage
-    level: Literal[1, 2, 3] | None = None
-    notified_on: ev.HappenedOn | None = Field(default=None, description="Notification received.")
-    screened_on: ev.HappenedOn | None = Field(
-        default=None, description="Screened: referral needed, or level 1 (level 1 is counted from it)."
-    )
-    referral_received_on: ev.HappenedOn | None = None
-    referring_agency: ev.AgencyId | None = None
-    level_sought: Literal[2, 3] | None = None
-    level_2_cannot_deliver: ev.ShortText | None = None
-    level_3_criteria: list[ev.Level3Criterion] = ev.level_3_criteria_field()
-    asp_screened_on: ev.HappenedOn | None = Field(
-        default=None,
-        description="Scotland: the ASP 3-point screening was done and found no AP1 due (else it is owed).",
-    )
-    accepted_on: ev.HappenedOn | None = Field(default=None, description="Referral accepted.")
-    pre_meeting_information_sent_on: ev.HappenedOn | None = Field(
-        default=None, description="The record searches' results were sent to the initial meeting's agencies."
-    )
-    last_meeting_on: ev.HappenedOn | None = None
-    chair_agency: ev.AgencyId | None = None
-    next_review_date: ev.PlannedFor | None = Field(default=None, description="Set at the last meeting.")
-    rmp_actions: list[ImportedRmpAction] = Field(default_factory=list, max_length=60)
-    searches_outstanding: list[ev.AgencyId] = Field(
-        default_factory=list, max_length=30, description="Agencies whose record search is not yet returned."
-    )
-    level_1_plan_recorded_on: ev.HappenedOn | None = None
-    level_1_reviewed_on: ev.HappenedOn | None = Field(default=None, description="The last level 1 review.")
-    # The moment of the import (go-live for this case): what fell due before it is pre-go-live. Set by the
-    # import, so the case's own record agrees with the import's summary; else the case's opening.
-    as_of: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -122,95 +54,6 @@ class ImportedHistory:
 
 def _noon(day: date) -> datetime:
     return local_time_on(day, NOON)
-
-
-def _required(value: object, field: str, stage: ImportedStage, what: str) -> None:
-    if value is None:
-        raise RuleViolation(
-            f"a case imported at stage '{stage.value}' needs {what}", "imported case dates", field
-        )
-
-
-# What the row must give at each stage (each date the events are applied at).
-_NEEDS: dict[ImportedStage, tuple[tuple[str, str], ...]] = {
-    ImportedStage.NOTIFICATION: (("notified_on", "the day the notification was received"),),
-    ImportedStage.REFERRAL_DUE: (
-        ("notified_on", "the day the notification was submitted (the referral counts from it, 003)"),
-        ("screened_on", "the day the notification was screened"),
-    ),
-    ImportedStage.REFERRAL: (
-        ("referral_received_on", "the day the referral was received"),
-        ("level_sought", "the level the referral seeks"),
-    ),
-    ImportedStage.INFORMATION_SHARING: (
-        ("referral_received_on", "the day the referral was received"),
-        ("accepted_on", "the day the referral was accepted"),
-        ("level", "the level the referral was accepted at"),
-    ),
-    ImportedStage.ACTIVE_MANAGEMENT: (
-        ("last_meeting_on", "the day of the last meeting"),
-        ("level", "the level decided at the last meeting"),
-        ("next_review_date", "the review date set at the last meeting"),
-    ),
-    ImportedStage.LEVEL_1: (),
-}
-# The days the row gives, each on or after the ones it follows.
-_FOLLOWS = (
-    ("screened_on", "notified_on"),
-    ("referral_received_on", "notified_on"),
-    ("accepted_on", "referral_received_on"),
-    ("pre_meeting_information_sent_on", "accepted_on"),
-    ("last_meeting_on", "referral_received_on"),
-    ("level_1_plan_recorded_on", "screened_on"),
-    ("level_1_reviewed_on", "level_1_plan_recorded_on"),
-)
-
-
-def check_position(p: ImportedPosition, today: date) -> None:
-    """What the row itself must say: the dates its stage is reached by, none in the future, in case order."""
-    for field, what in _NEEDS[p.stage]:
-        _required(getattr(p, field), field, p.stage, what)
-    if p.stage in (ImportedStage.INFORMATION_SHARING, ImportedStage.ACTIVE_MANAGEMENT) and p.level == 1:
-        raise RuleViolation(
-            f"a case at stage '{p.stage.value}' is managed at level 2 or 3; import a level 1 case at stage "
-            "'level-1'",
-            "imported case level",
-            "level",
-        )
-    if p.stage is ImportedStage.LEVEL_1 and p.level not in (None, 1):
-        raise RuleViolation("a case at stage 'level-1' is at level 1", "imported case level", "level")
-    dated = {field for pair in _FOLLOWS for field in pair} | {"asp_screened_on"}
-    for field in sorted(dated):
-        day = getattr(p, field)
-        if day is not None and day > today:
-            raise RuleViolation(f"{field} {day.isoformat()} is in the future", "imported case dates", field)
-    for later, earlier in _FOLLOWS:
-        if (
-            getattr(p, later) is not None
-            and getattr(p, earlier) is not None
-            and getattr(p, later) < getattr(p, earlier)
-        ):
-            raise RuleViolation(f"{later} is before {earlier}", "imported case dates", later)
-    if p.searches_outstanding and p.stage not in (
-        ImportedStage.INFORMATION_SHARING,
-        ImportedStage.ACTIVE_MANAGEMENT,
-    ):
-        raise RuleViolation(
-            "record searches are requested when a referral is accepted; a case at stage "
-            f"'{p.stage.value}' has none outstanding",
-            "record search request",
-            "searches_outstanding",
-        )
-    if p.searches_outstanding:
-        _required(p.accepted_on, "accepted_on", p.stage, "the day the record searches were requested")
-    if p.rmp_actions and p.stage is not ImportedStage.ACTIVE_MANAGEMENT:
-        raise RuleViolation(
-            "RMP actions are set at a meeting: import them with a case at stage 'active-management'",
-            "RMP action",
-            "rmp_actions",
-        )
-    if p.level_1_reviewed_on is not None and p.level_1_plan_recorded_on is None:
-        _required(None, "level_1_plan_recorded_on", p.stage, "the day the level 1 plan was recorded")
 
 
 def check_imported_opening(opening: ev.CaseOpening, rule_changes: Iterable[str]) -> AreaPolicy:
@@ -281,17 +124,23 @@ def imported_history(opening: ev.CaseOpening, p: ImportedPosition, as_of: dateti
                 ev.Level1ReviewRecorded(reviewed_by=lead, level_1_still_defensible=True),
             )
         )
+    return ImportedHistory(live, opened_at, _in_case_order(events, opened_at, p.asp_screened_on))
+
+
+def _in_case_order(
+    events: list[tuple[datetime, ev.Event]], opened_at: datetime, asp_screened_on: date | None
+) -> list[tuple[datetime, ev.Event]]:
     # In the case's own order, each no sooner than the one before (a meeting may be dated before the decision
     # it follows, as a live case records it: held then, recorded after).
     chain, latest = [], opened_at
     for at, event in events:
         latest = max(latest, at)
         chain.append((latest, event))
-    if p.asp_screened_on is not None:
+    if asp_screened_on is not None:
         # Whenever it came; on one day, after the receipt it screens.
-        chain.append((max(_noon(p.asp_screened_on), opened_at), _no_ap1_screening()))
+        chain.append((max(_noon(asp_screened_on), opened_at), _no_ap1_screening()))
         chain.sort(key=lambda pair: pair[0])
-    return ImportedHistory(live, opened_at, chain)
+    return chain
 
 
 def _day(day: date | None) -> date:
@@ -361,7 +210,7 @@ def _last_meeting(p: ImportedPosition, lead: str) -> ev.MeetingHeld:
     )
 
 
-def record_imported_meeting(case: CaseFile, at: datetime) -> None:
+def record_imported_meeting(case: CaseState, at: datetime) -> None:
     """The imported meeting names nobody (the system grants no reading of minutes it does not hold), and what
     followed it (minutes, SWIS alert, telling the subject) was done in the previous system."""
     meeting = case.meetings[-1]

@@ -6,25 +6,24 @@ events of workflows/rules/imported.py, applied through the live handlers.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_time_on
-from workflows.rules.confidentiality import check_rmp_action_ids
-from workflows.rules.deadlines import DueDate, open_deadline
+from workflows.rules.case_state import CaseState
+from workflows.rules.deadlines import open_deadline
+from workflows.rules.due_dates import DueDate
 from workflows.rules.eligibility import check_opening
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
-from workflows.rules.imported import IMPORTED_MEETING_ID, ImportedPosition, ImportedStage
-from workflows.rules.management import REVIEW_KINDS, refuse_level_1_for_category_3
-from workflows.rules.meetings import INITIAL_MEETING_KINDS, _review_date
+from workflows.rules.imported import IMPORTED_MEETING_ID
+from workflows.rules.imported_row import ImportedPosition, ImportedStage
+from workflows.rules.initial_meeting import INITIAL_MEETING_KINDS, before_release_or_discharge
+from workflows.rules.level_1 import refuse_level_1_for_category_3
+from workflows.rules.management import REVIEW_KINDS
+from workflows.rules.meeting_checks import check_rmp_action_ids, review_date
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.pre_notification import before_release_or_discharge
 from workflows.rules.records import CO_ORDINATOR, Meeting, Referral, Stage
 from workflows.rules.rule_changes import ELIGIBILITY, RULE_CHANGES
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
 
 NOON = time(12)
 
@@ -55,7 +54,16 @@ def check_import(opening: ev.CaseOpening, position: ImportedPosition, today: dat
         ),
         [change for change in RULE_CHANGES if change != ELIGIBILITY],
     )
-    p, stage = position, position.stage
+    _check_stage(position)
+    _check_dates(position, today)
+    if position.stage is ImportedStage.ACTIVE_MANAGEMENT:
+        _check_last_meeting(policy, opening, position)
+    return policy
+
+
+def _check_stage(p: ImportedPosition) -> None:
+    """The dates the row's stage is reached by, its level, and a level 3 case's statement."""
+    stage = p.stage
     if stage is ImportedStage.NOTIFICATION:
         _required(p.notified_on, "notified_on", stage, "the day the notification was received")
     elif stage is ImportedStage.REFERRAL_DUE:
@@ -87,6 +95,11 @@ def check_import(opening: ev.CaseOpening, position: ImportedPosition, today: dat
             "level 3 referral statement",
             "level_2_cannot_deliver",
         )
+
+
+def _check_dates(p: ImportedPosition, today: date) -> None:
+    """No date in the future or out of the case's order; searches and plan actions only where a stage has them."""
+    stage = p.stage
     for day, field in (
         (p.notified_on, "notified_on"),
         (p.screened_on, "screened_on"),
@@ -119,26 +132,27 @@ def check_import(opening: ev.CaseOpening, position: ImportedPosition, today: dat
             "RMP action",
             "rmp_actions",
         )
-    if stage is ImportedStage.ACTIVE_MANAGEMENT:
-        assert p.last_meeting_on is not None and p.level is not None
-        # The very check a meeting's review date gets: after the meeting, within the level's maximum.
-        _review_date(policy, _last_meeting(opening, p))
-        for action in p.rmp_actions:
-            if action.due_date < p.last_meeting_on:
-                raise RuleViolation(
-                    f"risk management plan action {action.action_id} is due before the meeting",
-                    "RMP action due date",
-                    "rmp_actions",
-                )
-        check_rmp_action_ids(
-            [
-                ev.RmpActionSet(
-                    action_id=a.action_id, description="-", owner_agency=a.owner_agency, due_date=a.due_date
-                )
-                for a in p.rmp_actions
-            ]
-        )
-    return policy
+
+
+def _check_last_meeting(policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition) -> None:
+    assert p.last_meeting_on is not None and p.level is not None
+    # The very check a meeting's review date gets: after the meeting, within the level's maximum.
+    review_date(policy, _last_meeting(opening, p))
+    for action in p.rmp_actions:
+        if action.due_date < p.last_meeting_on:
+            raise RuleViolation(
+                f"risk management plan action {action.action_id} is due before the meeting",
+                "RMP action due date",
+                "rmp_actions",
+            )
+    check_rmp_action_ids(
+        [
+            ev.RmpActionSet(
+                action_id=a.action_id, description="-", owner_agency=a.owner_agency, due_date=a.due_date
+            )
+            for a in p.rmp_actions
+        ]
+    )
 
 
 def _last_meeting(opening: ev.CaseOpening, p: ImportedPosition) -> ev.MeetingHeld:
@@ -158,7 +172,7 @@ def _noon(day: date) -> datetime:
 
 
 def receive_import(
-    case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
+    case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
 ) -> None:
     """Put the case at its stage and open what it still owes, each deadline counted from the row's dates."""
     case.stage = Stage(p.stage.value)
@@ -172,6 +186,28 @@ def receive_import(
             received_at=received,
             clock_from=received,
         )
+    _open_what_the_stage_owes(case, policy, opening, p, now)
+    if p.searches_outstanding:
+        assert p.accepted_on is not None
+        for agency in dict.fromkeys(p.searches_outstanding):
+            open_deadline(
+                case,
+                policy,
+                DeadlineKind.RECORD_SEARCH,
+                f"record-search:{agency}",
+                agency,
+                _noon(p.accepted_on),
+                now,
+            )
+    if opening.sonr_end_date is not None:
+        open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
+    if opening.supervision_end_date is not None:
+        open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
+
+
+def _open_what_the_stage_owes(
+    case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
+) -> None:
     if p.stage is ImportedStage.LEVEL_1:
         refuse_level_1_for_category_3(case, policy, "level")
     elif p.stage is ImportedStage.NOTIFICATION:
@@ -208,30 +244,14 @@ def receive_import(
         )
     elif p.stage is ImportedStage.ACTIVE_MANAGEMENT:
         _receive_last_meeting(case, policy, opening, p, now)
-    if p.searches_outstanding:
-        assert p.accepted_on is not None
-        for agency in dict.fromkeys(p.searches_outstanding):
-            open_deadline(
-                case,
-                policy,
-                DeadlineKind.RECORD_SEARCH,
-                f"record-search:{agency}",
-                agency,
-                _noon(p.accepted_on),
-                now,
-            )
-    if opening.sonr_end_date is not None:
-        open_sonr_deadlines(case, policy, opening.sonr_end_date, now)
-    if opening.supervision_end_date is not None:
-        open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
 
 
 def _receive_last_meeting(
-    case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
+    case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, p: ImportedPosition, now: datetime
 ) -> None:
     assert p.last_meeting_on is not None and p.level is not None
     meeting = _last_meeting(opening, p)
-    review_due = _review_date(policy, meeting)
+    review_due = review_date(policy, meeting)
     assert review_due is not None
     held_at = min(now, _noon(p.last_meeting_on))
     # Who attended stays in the area's own records (and so do the minutes): the imported meeting names none,

@@ -8,28 +8,16 @@ the meeting's due date moves (a release date changes, a risk increase brings it 
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
-from workflows.rules.deadlines import (
-    Deadline,
-    DueDate,
-    compute_due,
-    is_open,
-    meet_deadline,
-    new_deadline,
-    open_deadline,
-    open_of,
-    rearm_deadline,
-)
+from workflows.rules.case_state import CaseState
+from workflows.rules.deadlines import is_open, meet_deadline, open_deadline, open_of, rearm_deadline
+from workflows.rules.due_dates import Deadline, DueDate, compute_due, new_deadline
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, NoticeKind
 from workflows.rules.rule_changes import BREACH_ESCALATED_ONCE, PRE_MEETING_INFORMATION_EXCHANGE
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
 
 PRE_MEETING_INFORMATION = "pre-meeting-information"
 
@@ -37,7 +25,7 @@ PRE_MEETING_INFORMATION = "pre-meeting-information"
 # ------------------------------------------------------------------ the pre-meeting information exchange (003, 001)
 
 
-def _no_later_than_meeting(case: CaseFile, due: DueDate, meeting: Deadline, now: datetime) -> DueDate:
+def _no_later_than_meeting(case: CaseState, due: DueDate, meeting: Deadline, now: datetime) -> DueDate:
     """Never before today (a meeting falling due very soon leaves only today), never after the meeting; but
     when the meeting's due date has already passed (a release date moved into the past), today: an agency asked
     for its records today is not in breach before it was asked (breach-escalated-once)."""
@@ -59,7 +47,7 @@ def _no_later_than_meeting(case: CaseFile, due: DueDate, meeting: Deadline, now:
     return due
 
 
-def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
+def arm_pre_meeting_exchange(case: CaseState, policy: AreaPolicy, now: datetime) -> None:
     """Record searches fall due in time for their results to be compiled and sent to every attending agency
     before the initial meeting: 5 working days from the request, or a policy number of working days before the
     meeting's due date if that is sooner. The compiled pack falls due a policy number of days before the
@@ -75,25 +63,7 @@ def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) 
         meeting,
         now,
     )
-    for d in open_of(case, DeadlineKind.RECORD_SEARCH):
-        # Counted from the request (its deadline's opening), capped by the meeting's due date.
-        due = new_deadline(
-            policy,
-            DeadlineKind.RECORD_SEARCH,
-            d.deadline_id,
-            d.responsible,
-            d.opened_at,
-            now,
-            due_no_later_than=searches_cap,
-        )
-        rearm_deadline(
-            case,
-            policy,
-            d.deadline_id,
-            DueDate(due.due_at, due.due_date, due.explanation),
-            now,
-            "in time for the pre-meeting information exchange",
-        )
+    _rearm_record_searches(case, policy, searches_cap, now)
     pack = _no_later_than_meeting(
         case,
         compute_due(policy, policy.rule(DeadlineKind.PRE_MEETING_INFORMATION), meeting_day),
@@ -122,8 +92,31 @@ def arm_pre_meeting_exchange(case: CaseFile, policy: AreaPolicy, now: datetime) 
             rearm_deadline(case, policy, PRE_MEETING_INFORMATION, pack, now, "not before it was asked for")
 
 
+def _rearm_record_searches(case: CaseState, policy: AreaPolicy, cap: DueDate, now: datetime) -> None:
+    """Each open record search, counted from its request, falls due no later than `cap`."""
+    for d in open_of(case, DeadlineKind.RECORD_SEARCH):
+        # Counted from the request (its deadline's opening), capped by the meeting's due date.
+        due = new_deadline(
+            policy,
+            DeadlineKind.RECORD_SEARCH,
+            d.deadline_id,
+            d.responsible,
+            d.opened_at,
+            now,
+            due_no_later_than=cap,
+        )
+        rearm_deadline(
+            case,
+            policy,
+            d.deadline_id,
+            DueDate(due.due_at, due.due_date, due.explanation),
+            now,
+            "in time for the pre-meeting information exchange",
+        )
+
+
 def send_pre_meeting_information(
-    case: CaseFile, policy: AreaPolicy, e: ev.PreMeetingInformationSent, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.PreMeetingInformationSent, now: datetime
 ) -> None:
     if not is_open(case, PRE_MEETING_INFORMATION):
         raise RuleViolation("no pre-meeting information is due on this case", "pre-meeting information")

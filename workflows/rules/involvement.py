@@ -4,17 +4,18 @@ An agency is involved in a case when it leads it, referred it, chaired or attend
 sent its minutes, chairs its ASP side, or owes the case something (a record search, a notification, an RMP
 action, a view on a subject access request): every deadline names the agency responsible for it.
 
-Pure: reads a `CaseFile`, changes nothing.
+Pure: reads a case file's state, changes nothing.
 """
 
 from __future__ import annotations
 
-from workflows.rules.case import CHAIR, CO_ORDINATOR, CaseFile
+from workflows.rules.case_state import CaseState
+from workflows.rules.records import CHAIR, CO_ORDINATOR
 
 _ROLES = frozenset({CO_ORDINATOR, CHAIR})
 
 
-def involved_agencies(case: CaseFile) -> frozenset[str]:
+def involved_agencies(case: CaseState) -> frozenset[str]:
     agencies = {case.lead_agency}
     if case.referral is not None:
         agencies.add(case.referral.referring_agency)

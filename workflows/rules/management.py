@@ -10,32 +10,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_time_on
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import (
-    DeadlineState,
-    DueDate,
     cancel_deadline,
-    cancel_if_open,
-    compute_due,
-    is_open,
     meet_deadline,
     open_deadline,
     open_of,
     rearm_deadline,
-    reminder_time,
     touch,
 )
+from workflows.rules.due_dates import Deadline, DeadlineState, DueDate, compute_due, reminder_time
 from workflows.rules.errors import RuleViolation, WrongStage
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
+from workflows.rules.level_1 import enter_level_1, refuse_level_1_for_category_3
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, LevelDecision, RiskChange, Stage, next_number
 from workflows.rules.rule_changes import (
     BREACH_ESCALATED_ONCE,
     CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
-    LEVEL_1_REVIEW,
     LEVEL_3_CRITERIA_AT_EVERY_DECISION,
     LEVEL_3_CRITERIA_ENGLAND_AND_WALES,
     LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS,
@@ -45,24 +40,12 @@ from workflows.rules.rule_changes import (
     TRIAGE_AT_NOTIFICATION_SCREENS_IT,
 )
 
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 # The review each managed level falls due under; its maximum per jurisdiction is in the policy tables.
 REVIEW_KINDS = {2: DeadlineKind.REVIEW_LEVEL_2, 3: DeadlineKind.REVIEW_LEVEL_3}
 
 
-def refuse_level_1_for_category_3(case: CaseFile, policy: AreaPolicy, field: str) -> None:
-    if case.category == 3 and not policy.policy.category_3_may_be_level_1:
-        raise RuleViolation(
-            f"in {policy.policy.name} a category 3 case cannot be managed at level 1",
-            "category 3 level",
-            field,
-        )
-
-
 def record_level_decision(
-    case: CaseFile,
+    case: CaseState,
     level: int,
     by: str,
     now: datetime,
@@ -84,7 +67,7 @@ def record_level_decision(
     )
 
 
-def report_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
+def report_risk_change(case: CaseState, policy: AreaPolicy, e: ev.RiskChangeReported, now: datetime) -> None:
     change_id = f"risk-change-{next_number(c.change_id for c in case.risk_changes)}"
     case.risk_changes.append(
         RiskChange(
@@ -100,7 +83,7 @@ def report_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeRepor
     )
 
 
-def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriaged, now: datetime) -> None:
+def triage_risk_change(case: CaseState, policy: AreaPolicy, e: ev.RiskChangeTriaged, now: datetime) -> None:
     change = next((c for c in case.risk_changes if c.change_id == e.change_id), None)
     if change is None:
         raise RuleViolation(f"no change in risk {e.change_id} was reported", "risk change", "change_id")
@@ -157,7 +140,7 @@ def triage_risk_change(case: CaseFile, policy: AreaPolicy, e: ev.RiskChangeTriag
         open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
 
 
-def refer_after_notification(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
+def refer_after_notification(case: CaseState, policy: AreaPolicy, now: datetime) -> None:
     """003 stage 2: "a referral must be submitted ... within five working days of submission of the notification
     form", however long the screening took (a case from before the correction: from the screening)."""
     case.stage = Stage.REFERRAL_DUE
@@ -174,7 +157,7 @@ def refer_after_notification(case: CaseFile, policy: AreaPolicy, now: datetime) 
     )
 
 
-def _twelve_weeks_before_release(case: CaseFile, policy: AreaPolicy) -> DueDate | None:
+def _twelve_weeks_before_release(case: CaseState, policy: AreaPolicy) -> DueDate | None:
     """003 stage 2: the prison sends "a notification or referral ... not less than twelve weeks before release"
     (the hospital likewise before discharge): a custody case notified earlier has until then to refer."""
     if not case.follows(CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE):
@@ -194,20 +177,9 @@ def _record_triage(change: RiskChange, e: ev.RiskChangeTriaged, now: datetime) -
 
 
 def change_level(
-    case: CaseFile, policy: AreaPolicy, e: ev.LevelChanged, now: datetime, by: str = "level change"
+    case: CaseState, policy: AreaPolicy, e: ev.LevelChanged, now: datetime, by: str = "level change"
 ) -> None:
-    if e.new_level == case.level:
-        raise RuleViolation(f"the case is already at level {e.new_level}", "level change", "new_level")
-    if e.new_level == 1:
-        refuse_level_1_for_category_3(case, policy, "new_level")
-    if e.new_level == 3 and not e.level_2_cannot_deliver:
-        raise RuleViolation(
-            "moving to level 3 needs a statement of what level 2 cannot deliver (001, 003)",
-            "level 3 referral statement",
-            "level_2_cannot_deliver",
-        )
-    if e.new_level == 3:
-        check_level_3_criteria(case, policy, e.level_3_criteria)
+    _check_level_change(case, policy, e)
     current_review = next(iter(open_of(case, *REVIEW_KINDS.values())), None)
     if (
         current_review is not None
@@ -232,6 +204,27 @@ def change_level(
         case.stage = Stage.LEVEL_1
         enter_level_1(case, policy, now)
         return
+    _rearm_review(case, policy, e, current_review, now)
+
+
+def _check_level_change(case: CaseState, policy: AreaPolicy, e: ev.LevelChanged) -> None:
+    if e.new_level == case.level:
+        raise RuleViolation(f"the case is already at level {e.new_level}", "level change", "new_level")
+    if e.new_level == 1:
+        refuse_level_1_for_category_3(case, policy, "new_level")
+    if e.new_level == 3 and not e.level_2_cannot_deliver:
+        raise RuleViolation(
+            "moving to level 3 needs a statement of what level 2 cannot deliver (001, 003)",
+            "level 3 referral statement",
+            "level_2_cannot_deliver",
+        )
+    if e.new_level == 3:
+        check_level_3_criteria(case, policy, e.level_3_criteria)
+
+
+def _rearm_review(
+    case: CaseState, policy: AreaPolicy, e: ev.LevelChanged, current_review: Deadline | None, now: datetime
+) -> None:
     # The review is re-armed at the new level's maximum from today, never later than it already was.
     cap = (
         DueDate(current_review.due_at, current_review.due_date, "the review already set")
@@ -267,67 +260,9 @@ def change_level(
 
 # ------------------------------------------------------------------ level 1: ordinary agency management (004)
 
-LEVEL_1_DEADLINES = ("level-1-rmp", "level-1-review")
-
-
-def enter_level_1(case: CaseFile, policy: AreaPolicy, now: datetime) -> None:
-    """004: at level 1 the lead agency has a robust risk management plan and reviews and records the case
-    regularly. Both fall due from the day the case is managed at level 1."""
-    if not case.follows(LEVEL_1_REVIEW) or is_open(case, "level-1-review"):
-        return  # a referral not accepted leaves a level 1 case's plan and review as they were
-    case.level_1_plan_recorded_at = None
-    open_deadline(case, policy, DeadlineKind.LEVEL_1_RMP, "level-1-rmp", case.lead_agency, now, now)
-    open_deadline(case, policy, DeadlineKind.LEVEL_1_REVIEW, "level-1-review", case.lead_agency, now, now)
-
-
-def leave_level_1(case: CaseFile, reason: str, now: datetime) -> None:
-    """Level 1's own deadlines end when the case is managed at another level."""
-    for deadline_id in LEVEL_1_DEADLINES:
-        cancel_if_open(case, deadline_id, reason, now)
-
-
-def _refuse_unless_level_1(case: CaseFile) -> None:
-    if case.level != 1 or not is_open(case, "level-1-review"):
-        raise WrongStage("the case is not under level 1 management by its lead agency", "level 1")
-
-
-def record_level_1_plan(case: CaseFile, policy: AreaPolicy, e: ev.Level1PlanRecorded, now: datetime) -> None:
-    _refuse_unless_level_1(case)
-    if e.recorded_by != case.lead_agency:
-        raise RuleViolation(
-            f"the lead agency ({case.lead_agency}) records the level 1 risk management plan (004)",
-            "level 1 plan",
-            "recorded_by",
-        )
-    if is_open(case, "level-1-rmp"):
-        meet_deadline(case, "level-1-rmp", now)
-    case.level_1_plan_recorded_at = now
-
-
-def record_level_1_review(
-    case: CaseFile, policy: AreaPolicy, e: ev.Level1ReviewRecorded, now: datetime
-) -> None:
-    _refuse_unless_level_1(case)
-    if e.reviewed_by != case.lead_agency:
-        raise RuleViolation(
-            f"the lead agency ({case.lead_agency}) reviews and records a level 1 case (004)",
-            "level 1 review",
-            "reviewed_by",
-        )
-    if case.level_1_plan_recorded_at is None:
-        raise RuleViolation(
-            "record the level 1 risk management plan before its review (004)", "level 1 plan", "reviewed_by"
-        )
-    meet_deadline(case, "level-1-review", now)
-    open_deadline(case, policy, DeadlineKind.LEVEL_1_REVIEW, "level-1-review", case.lead_agency, now, now)
-    if not e.level_1_still_defensible and case.stage is Stage.LEVEL_1:
-        # 004: the lowest level that gives a defensible plan. Level 1 no longer does: the lead agency refers.
-        case.stage = Stage.REFERRAL_DUE
-        open_deadline(case, policy, DeadlineKind.REFERRAL, "referral", case.lead_agency, now, now)
-
 
 def _before_initial_meeting(
-    case: CaseFile, policy: AreaPolicy, change: RiskChange, e: ev.RiskChangeTriaged, now: datetime
+    case: CaseState, policy: AreaPolicy, change: RiskChange, e: ev.RiskChangeTriaged, now: datetime
 ) -> None:
     """A risk increase reported before the initial meeting (001, 003: "escalated to a higher level"): the level
     rises to 3, the meeting coming forward to the level 3 timescale counted from the triage; or the meeting
@@ -340,44 +275,10 @@ def _before_initial_meeting(
         )
     meeting = case.deadlines["initial-meeting"]
     if e.outcome == "level-change":
-        if e.new_level != 3 or case.level != 2:
-            raise RuleViolation(
-                "before the initial meeting a risk increase can raise a level 2 case to level 3 only",
-                "level change",
-                "new_level",
-            )
-        if not e.level_2_cannot_deliver:
-            raise RuleViolation(
-                "moving to level 3 needs a statement of what level 2 cannot deliver (001, 003)",
-                "level 3 referral statement",
-                "level_2_cannot_deliver",
-            )
-        if case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION):
-            check_level_3_criteria(case, policy, e.level_3_criteria)
-        case.level = 3
-        record_level_decision(
-            case,
-            3,
-            change.change_id,
-            now,
-            reason=e.reason,
-            statement=e.level_2_cannot_deliver,
-            criteria=e.level_3_criteria,
-        )
-        kind = DeadlineKind.INITIAL_MEETING_LEVEL_3
-        if meeting.kind is DeadlineKind.INITIAL_MEETING_LEVEL_2:
-            # The meeting is now the level 3 meeting, under its rule.
-            rule = policy.rule(kind)
-            meeting.kind, meeting.title, meeting.rule_text, meeting.source = (
-                kind,
-                rule.title,
-                rule.text,
-                rule.source,
-            )
-        why = f"level raised to 3 after {change.change_id}"
+        _raise_to_level_3_before_initial_meeting(case, policy, change, e, meeting, now)
+        kind, why = DeadlineKind.INITIAL_MEETING_LEVEL_3, f"level raised to 3 after {change.change_id}"
     else:
-        kind = DeadlineKind.EXTRA_REVIEW
-        why = f"brought forward after {change.change_id}"
+        kind, why = DeadlineKind.EXTRA_REVIEW, f"brought forward after {change.change_id}"
     if meeting.kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE and e.outcome == "level-change":
         # Custody / CPA: the meeting stays before release (003); the co-ordinator may still bring it forward.
         if case.follows(LEVEL_3_MEETING_WITHIN_FIVE_WORKING_DAYS):
@@ -392,7 +293,52 @@ def _before_initial_meeting(
             case.initial_meeting_brought_forward_to = sooner.due_date
 
 
-def check_level_3_criteria(case: CaseFile, policy: AreaPolicy, criteria: Sequence[str]) -> None:
+def _raise_to_level_3_before_initial_meeting(
+    case: CaseState,
+    policy: AreaPolicy,
+    change: RiskChange,
+    e: ev.RiskChangeTriaged,
+    meeting: Deadline,
+    now: datetime,
+) -> None:
+    """Level 2 raised to 3 before its initial meeting: the meeting becomes the level 3 meeting, under its rule."""
+    if e.new_level != 3 or case.level != 2:
+        raise RuleViolation(
+            "before the initial meeting a risk increase can raise a level 2 case to level 3 only",
+            "level change",
+            "new_level",
+        )
+    if not e.level_2_cannot_deliver:
+        raise RuleViolation(
+            "moving to level 3 needs a statement of what level 2 cannot deliver (001, 003)",
+            "level 3 referral statement",
+            "level_2_cannot_deliver",
+        )
+    if case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION):
+        check_level_3_criteria(case, policy, e.level_3_criteria)
+    case.level = 3
+    record_level_decision(
+        case,
+        3,
+        change.change_id,
+        now,
+        reason=e.reason,
+        statement=e.level_2_cannot_deliver,
+        criteria=e.level_3_criteria,
+    )
+    kind = DeadlineKind.INITIAL_MEETING_LEVEL_3
+    if meeting.kind is DeadlineKind.INITIAL_MEETING_LEVEL_2:
+        # The meeting is now the level 3 meeting, under its rule.
+        rule = policy.rule(kind)
+        meeting.kind, meeting.title, meeting.rule_text, meeting.source = (
+            kind,
+            rule.title,
+            rule.text,
+            rule.source,
+        )
+
+
+def check_level_3_criteria(case: CaseState, policy: AreaPolicy, criteria: Sequence[str]) -> None:
     """004 "Level 3" (England and Wales): active conferencing AND senior representation to commit significant
     resources at short notice AND/OR significant media issues or public interest."""
     if not policy.policy.level_3_criteria or not case.follows(LEVEL_3_CRITERIA_ENGLAND_AND_WALES):

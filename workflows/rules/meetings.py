@@ -7,32 +7,33 @@ the minutes' circulation and, where the policy has them, the SWIS alert. Minutes
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, time
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import asp_chair_copied, cross_forum_attendance
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
-from workflows.rules.confidentiality import check_confidentiality_statements_signed, check_rmp_action_ids
+from workflows.rules.case_state import CaseState
+from workflows.rules.confidentiality import check_confidentiality_statements_signed
 from workflows.rules.deadlines import (
-    DeadlineState,
-    DueDate,
     breach_deadline,
     cancel_deadline,
-    compute_due,
     is_open,
     meet_deadline,
     open_deadline,
     open_of,
     withdraw_breach,
 )
+from workflows.rules.due_dates import DeadlineState, DueDate
 from workflows.rules.errors import RuleViolation
 from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
-from workflows.rules.management import (
-    REVIEW_KINDS,
-    check_level_3_criteria,
-    enter_level_1,
-    record_level_decision,
-    refuse_level_1_for_category_3,
+from workflows.rules.initial_meeting import INITIAL_MEETING_KINDS
+from workflows.rules.level_1 import enter_level_1, refuse_level_1_for_category_3
+from workflows.rules.management import REVIEW_KINDS, check_level_3_criteria, record_level_decision
+from workflows.rules.meeting_checks import (
+    check_attendance,
+    check_meeting_in_case_order,
+    check_rmp_action_ids,
+    review_date,
 )
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, NoticeKind, Stage, next_number
@@ -48,12 +49,7 @@ from workflows.rules.rule_changes import (
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     SUBJECT_INFORMED_DEADLINE,
 )
-from workflows.rules.safeguarding import asp_chair_copied, cross_forum_attendance
 
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
-INITIAL_MEETING_KINDS = {2: DeadlineKind.INITIAL_MEETING_LEVEL_2, 3: DeadlineKind.INITIAL_MEETING_LEVEL_3}
 MEETING_KINDS = frozenset(
     {
         *INITIAL_MEETING_KINDS.values(),
@@ -65,7 +61,7 @@ MEETING_KINDS = frozenset(
 
 
 def return_record_search(
-    case: CaseFile, policy: AreaPolicy, e: ev.RecordSearchReturned, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.RecordSearchReturned, now: datetime
 ) -> None:
     deadline_id = f"record-search:{e.agency}"
     d = case.deadlines.get(deadline_id)
@@ -76,8 +72,33 @@ def return_record_search(
     meet_deadline(case, deadline_id, now)
 
 
-def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: datetime) -> None:
+def record_meeting(case: CaseState, policy: AreaPolicy, e: ev.MeetingHeld, now: datetime) -> None:
     today = local_date(now)
+    absent, shortfalls, review_due = _check_meeting(case, policy, e, today)
+    held_at = min(now, local_time_on(e.held_on, time(12)))
+    number = max(next_number(m.meeting_id for m in case.meetings), case.archived_meetings.last_number() + 1)
+    meeting_id = f"meeting-{number}"
+    initial = not case.meetings
+    _meet_what_the_meeting_meets(case, e, meeting_id, held_at, now, today)
+    case.meetings.append(_the_meeting(e, meeting_id, initial, absent, shortfalls or []))
+    if shortfalls:
+        # Recorded as it happened, and flagged: the co-ordinator hears what fell short (our words only).
+        case.notify(
+            NoticeKind.MEETING_SHORTFALL,
+            CO_ORDINATOR,
+            f"{meeting_id} fell short of the guidance",
+            shortfalls,
+        )
+    _record_level(case, e, meeting_id, now)
+    _open_what_the_meeting_sets(case, policy, e, meeting_id, initial, held_at, now)
+    _open_the_plan(case, policy, e, meeting_id, review_due, held_at, now)
+
+
+def _check_meeting(
+    case: CaseState, policy: AreaPolicy, e: ev.MeetingHeld, today: date
+) -> tuple[list[str], list[str] | None, date | None]:
+    """Refuse a meeting the case cannot take; else the invited agencies nobody came from, what fell short of
+    the guidance (None for a case that refuses it instead) and the review date set."""
     if e.held_on > today:
         raise RuleViolation(
             "a meeting cannot be recorded before the day it is held", "meeting date", "held_on"
@@ -87,7 +108,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             "a meeting cannot be dated before the previous meeting", "meeting date", "held_on"
         )
     if case.follows(DATES_IN_CASE_ORDER):
-        _check_meeting_in_case_order(case, e, today)
+        check_meeting_in_case_order(case, e, today)
     if case.follows(ONE_MINUTE_ONE_MEETING) and e.minute_ref is not None:
         named = next((m for m in case.meetings if m.minute_ref == e.minute_ref), None)
         if named is not None:
@@ -116,7 +137,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     if e.level_decided == 3 and (case.level != 3 or case.follows(LEVEL_3_CRITERIA_AT_EVERY_DECISION)):
         # 004: level 3 is "used where it is determined that" its criteria hold; each meeting determines it.
         check_level_3_criteria(case, policy, e.level_3_criteria)
-    review_due = _review_date(policy, e, in_own_unit=case.follows(REVIEW_OVERRIDE_IN_OWN_UNIT))
+    review_due = review_date(policy, e, in_own_unit=case.follows(REVIEW_OVERRIDE_IN_OWN_UNIT))
     for action in e.rmp_actions:
         if action.due_date < e.held_on:
             raise RuleViolation(
@@ -125,10 +146,13 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
                 "rmp_actions",
             )
     check_rmp_action_ids(e.rmp_actions)
+    return absent, shortfalls, review_due
 
-    held_at = min(now, local_time_on(e.held_on, time(12)))
-    number = max(next_number(m.meeting_id for m in case.meetings), case.archived_meetings.last_number() + 1)
-    meeting_id = f"meeting-{number}"
+
+def _meet_what_the_meeting_meets(
+    case: CaseState, e: ev.MeetingHeld, meeting_id: str, held_at: datetime, now: datetime, today: date
+) -> None:
+    """The meeting deadlines it meets, and what should have come before it: the AP1, the pre-meeting pack."""
     for ap1 in open_of(case, DeadlineKind.AP1_REFERRAL) if case.asp_criteria_met else []:
         # 000 "Information Sharing Between ASP and MAPPA": the AP1 referral comes before any MAPPA meeting. The
         # meeting happened, so it is recorded and the missing AP1 is breached now, visibly, rather than refused
@@ -139,7 +163,6 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         breach_deadline(
             case, ap1.deadline_id, now, f"{meeting_id} was held before the AP1 referral was made (000)"
         )
-    initial = not case.meetings
     if is_open(case, PRE_MEETING_INFORMATION):
         # The meeting happened without the information in advance: recorded, escalated, then moot. Already
         # missed (its due day passed), it was escalated then and is not escalated again.
@@ -167,36 +190,34 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
                     f"on {today:%a %d %b %Y}",
                 )
             meet_deadline(case, d.deadline_id, held_at)
-    case.meetings.append(
-        Meeting(
-            meeting_id=meeting_id,
-            held_on=e.held_on,
-            initial=initial,
-            chair_agency=e.chair_agency,
-            level_decided=e.level_decided,
-            # The agencies of the people present, substitutes included: they may read the minute (001, 003).
-            attendees=list(dict.fromkeys(a.agency for a in e.attendees)),
-            people=list(e.attendees),
-            invited=list(dict.fromkeys(e.invited)),
-            absent=absent,
-            chair_name=e.chair_name,
-            chair_grade=e.chair_grade.value if e.chair_grade else None,
-            not_to_be_shared=e.not_to_be_shared,
-            minute_ref=e.minute_ref,
-            minute_digest=e.minute_digest,
-            rmp_action_ids=[a.action_id for a in e.rmp_actions],
-            chair_record=list(e.chair_record),
-            shortfalls=shortfalls or [],
-        )
+
+
+def _the_meeting(
+    e: ev.MeetingHeld, meeting_id: str, initial: bool, absent: list[str], shortfalls: list[str]
+) -> Meeting:
+    return Meeting(
+        meeting_id=meeting_id,
+        held_on=e.held_on,
+        initial=initial,
+        chair_agency=e.chair_agency,
+        level_decided=e.level_decided,
+        # The agencies of the people present, substitutes included: they may read the minute (001, 003).
+        attendees=list(dict.fromkeys(a.agency for a in e.attendees)),
+        people=list(e.attendees),
+        invited=list(dict.fromkeys(e.invited)),
+        absent=absent,
+        chair_name=e.chair_name,
+        chair_grade=e.chair_grade.value if e.chair_grade else None,
+        not_to_be_shared=e.not_to_be_shared,
+        minute_ref=e.minute_ref,
+        minute_digest=e.minute_digest,
+        rmp_action_ids=[a.action_id for a in e.rmp_actions],
+        chair_record=list(e.chair_record),
+        shortfalls=shortfalls,
     )
-    if shortfalls:
-        # Recorded as it happened, and flagged: the co-ordinator hears what fell short (our words only).
-        case.notify(
-            NoticeKind.MEETING_SHORTFALL,
-            CO_ORDINATOR,
-            f"{meeting_id} fell short of the guidance",
-            shortfalls,
-        )
+
+
+def _record_level(case: CaseState, e: ev.MeetingHeld, meeting_id: str, now: datetime) -> None:
     last = case.level_decisions[-1] if case.level_decisions else None
     stated = (e.level_2_cannot_deliver, sorted(e.level_3_criteria))
     if e.level_decided != case.level or (
@@ -214,6 +235,18 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
             criteria=e.level_3_criteria,
         )
     case.level = e.level_decided
+
+
+def _open_what_the_meeting_sets(
+    case: CaseState,
+    policy: AreaPolicy,
+    e: ev.MeetingHeld,
+    meeting_id: str,
+    initial: bool,
+    held_at: datetime,
+    now: datetime,
+) -> None:
+    """Its minutes, its SWIS alert, and after the initial meeting, telling the subject."""
     open_deadline(
         case,
         policy,
@@ -242,6 +275,18 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
         open_deadline(
             case, policy, DeadlineKind.SUBJECT_INFORMED, "subject-informed", case.lead_agency, held_at, now
         )
+
+
+def _open_the_plan(
+    case: CaseState,
+    policy: AreaPolicy,
+    e: ev.MeetingHeld,
+    meeting_id: str,
+    review_due: date | None,
+    held_at: datetime,
+    now: datetime,
+) -> None:
+    """The risk management plan's actions, and the review it sets (or level 1's, at level 1)."""
     for action in e.rmp_actions:
         open_deadline(
             case,
@@ -278,143 +323,7 @@ def record_meeting(case: CaseFile, policy: AreaPolicy, e: ev.MeetingHeld, now: d
     )
 
 
-def _check_meeting_in_case_order(case: CaseFile, e: ev.MeetingHeld, today: date) -> None:
-    """A meeting follows its referral, and what it plans is not already past on the day it is recorded."""
-    if case.referral is not None and e.held_on < local_date(case.referral.received_at):
-        raise RuleViolation(
-            f"a meeting cannot be dated before the referral it follows "
-            f"(received {local_date(case.referral.received_at):%a %d %b %Y})",
-            "meeting date",
-            "held_on",
-        )
-    if e.next_review_date is not None and e.next_review_date < today:
-        raise RuleViolation(
-            f"the review date {e.next_review_date:%a %d %b %Y} is already past on the day the meeting is recorded",
-            "review date",
-            "next_review_date",
-        )
-    for action in e.rmp_actions:
-        if action.due_date < today:
-            raise RuleViolation(
-                f"risk management plan action {action.action_id} is due {action.due_date:%a %d %b %Y}, already "
-                "past on the day the meeting is recorded",
-                "RMP action due date",
-                "rmp_actions",
-            )
-
-
-def check_attendance(
-    policy: AreaPolicy, level: int, e: ev.MeetingHeld, shortfalls: list[str] | None = None
-) -> list[str]:
-    """Who was invited and who came (001, 003, 004); returns the invited agencies nobody came from.
-
-    Each person present is named once (each signs the statement, checked before this); everyone present comes
-    from an invited agency, a substitute in place of its invitee (001: "a suitable replacement should be sent");
-    the chair is present and senior enough for the level; at level 3 each agency present sends someone with the
-    authority to commit its resources. Given `shortfalls`, what the meeting did that falls short of the last two
-    is added to it instead of refused: the meeting happened, and its record must not be lost."""
-    unnamed = [a.agency for a in e.attendees if not a.name]
-    if unnamed:
-        raise RuleViolation(
-            "name each person present (each signs the confidentiality statement); unnamed from: "
-            + ", ".join(unnamed),
-            "attendance",
-            "attendees",
-        )
-    people = [(a.agency, (a.name or "").casefold()) for a in e.attendees]
-    if len(set(people)) != len(people):
-        raise RuleViolation("list each person present once", "attendance", "attendees")
-    if not e.invited:
-        raise RuleViolation(
-            "record the agencies the co-ordinator invited (003: the co-ordinator arranges attendance)",
-            "invitations",
-            "invited",
-        )
-    uninvited = sorted({a.agency for a in e.attendees} - set(e.invited))
-    if uninvited:
-        raise RuleViolation(
-            "everyone present comes from an invited agency (a substitute takes an invitee's place); not invited: "
-            + ", ".join(uninvited)
-            + " (add the agency to the invitations if the co-ordinator invited it)",
-            "invitations",
-            "invited",
-        )
-    if not any(a.agency == e.chair_agency and a.name == e.chair_name for a in e.attendees):
-        raise RuleViolation(
-            "name the chair (chair_name), one of the people present from the chair's agency",
-            "chair",
-            "chair_name",
-        )
-    needed = policy.policy.chair_grades.get(level)
-    if needed is not None:
-        grade, words = needed
-        order = list(ev.ChairGrade)
-        if e.chair_grade is None and shortfalls is not None:
-            raise RuleViolation(
-                f"say how senior the chair was (chair_grade): a level {level} meeting is chaired by {words}",
-                "chair appropriate to the level",
-                "chair_grade",
-            )
-        if e.chair_grade is None or order.index(e.chair_grade) < order.index(grade):
-            if shortfalls is None:
-                raise RuleViolation(
-                    f"a level {level} meeting is chaired by {words}",
-                    "chair appropriate to the level",
-                    "chair_grade",
-                )
-            shortfalls.append(f"chaired by a {e.chair_grade}: a level {level} meeting is chaired by {words}")
-    if level == 3:
-        without = sorted(
-            {a.agency for a in e.attendees} - {a.agency for a in e.attendees if a.can_commit_resources}
-        )
-        senior = "at level 3 each agency is represented by someone senior enough to commit its resources (001"
-        senior += ", 004)" if policy.policy.level_3_criteria else ")"
-        if without and shortfalls is not None:
-            shortfalls.append(f"{senior}; nobody present could for: {', '.join(without)}")
-        elif without:
-            raise RuleViolation(
-                f"{senior}; nobody present could for: " + ", ".join(without),
-                "level 3 senior representation",
-                "attendees",
-            )
-    present = {a.agency for a in e.attendees}
-    return [agency for agency in dict.fromkeys(e.invited) if agency not in present]
-
-
-def _review_date(policy: AreaPolicy, e: ev.MeetingHeld, in_own_unit: bool = True) -> date | None:
-    """The review date set at a level 2 or 3 meeting, within the level's statutory maximum (003 stage 4).
-
-    The maximum is read in its own unit: an area that overrides it in working days or months is counted so,
-    not as weeks (`in_own_unit` False only for cases opened before that correction)."""
-    if e.level_decided not in REVIEW_KINDS:
-        return None
-    rule = policy.rule(REVIEW_KINDS[e.level_decided])
-    if in_own_unit:
-        latest = compute_due(policy, rule, local_time_on(e.held_on, time(12))).due_date
-        span = rule.timescale.amount_in_words()
-    else:
-        latest = e.held_on + timedelta(weeks=rule.timescale.amount)
-        span = f"{rule.timescale.amount} weeks"
-    if e.next_review_date is None:
-        raise RuleViolation(
-            f"set the review date at the meeting: at most {span} after it (by {latest:%a %d %b %Y})",
-            "review date",
-            "next_review_date",
-        )
-    if e.next_review_date > latest:
-        raise RuleViolation(
-            f"the review date {e.next_review_date:%a %d %b %Y} is later than the statutory maximum for "
-            f"level {e.level_decided} in {policy.policy.name}: {span} after the meeting "
-            f"(by {latest:%a %d %b %Y})",
-            "review date maximum",
-            "next_review_date",
-        )
-    if e.next_review_date <= e.held_on:
-        raise RuleViolation("the review date must be after the meeting", "review date", "next_review_date")
-    return e.next_review_date
-
-
-def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculated, now: datetime) -> None:
+def circulate_minutes(case: CaseState, policy: AreaPolicy, e: ev.MinutesCirculated, now: datetime) -> None:
     meeting = case.meeting(e.meeting_id)
     allowed = set(meeting.attendees)
     asp_chair = asp_chair_copied(case)
@@ -450,7 +359,7 @@ def circulate_minutes(case: CaseFile, policy: AreaPolicy, e: ev.MinutesCirculate
 
 
 def record_swis_alert_update(
-    case: CaseFile, policy: AreaPolicy, e: ev.SwisAlertUpdated, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.SwisAlertUpdated, now: datetime
 ) -> None:
     case.meeting(e.meeting_id)
     deadline_id = f"swis-alert:{e.meeting_id}"
@@ -459,7 +368,7 @@ def record_swis_alert_update(
     meet_deadline(case, deadline_id, now)
 
 
-def complete_rmp_action(case: CaseFile, policy: AreaPolicy, e: ev.RmpActionCompleted, now: datetime) -> None:
+def complete_rmp_action(case: CaseState, policy: AreaPolicy, e: ev.RmpActionCompleted, now: datetime) -> None:
     deadline_id = f"rmp:{e.meeting_id}:{e.action_id}"
     if deadline_id not in case.deadlines:
         raise RuleViolation(f"{e.meeting_id} set no action {e.action_id}", "RMP action", "action_id")

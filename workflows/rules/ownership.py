@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workflows.rules.actors import Actor, Role
+from workflows.rules.due_dates import Deadline
 from workflows.rules.errors import NotResponsible
-
-if TYPE_CHECKING:
-    from workflows.rules.deadlines import Deadline
 
 
 class Meets(StrEnum):

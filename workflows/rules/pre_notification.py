@@ -5,37 +5,22 @@ the deadlines counted from them; custody and CPA meetings fall due before releas
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, time
 
 from workflows.rules import events as ev
-from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
-from workflows.rules.deadlines import (
-    EXTENUATING_CIRCUMSTANCES,
-    DueDate,
-    compute_due,
-    is_open,
-    meet_deadline,
-    new_deadline,
-    open_deadline,
-    rearm_deadline,
-)
+from workflows.rules.calendar import local_time_on
+from workflows.rules.case_state import CaseState
+from workflows.rules.deadlines import is_open, meet_deadline, open_deadline, rearm_deadline
+from workflows.rules.due_dates import EXTENUATING_CIRCUMSTANCES, compute_due
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
-from workflows.rules.information_exchange import arm_pre_meeting_exchange
-from workflows.rules.meetings import INITIAL_MEETING_KINDS
+from workflows.rules.initial_meeting import rearm_initial_meeting
 from workflows.rules.policy import AreaPolicy, DeadlineKind
-from workflows.rules.records import CO_ORDINATOR, NoticeKind, Stage
+from workflows.rules.records import CO_ORDINATOR, Stage
 from workflows.rules.rule_changes import (
-    INITIAL_MEETING_BEFORE_RELEASE,
     LICENCE_END_ON_EVERY_OPENING,
-    MEETING_BROUGHT_FORWARD_STAYS,
 )
 from workflows.rules.safeguarding import asp_screening_falls_due
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 
 # The deadline each event that precedes a case starts, met by the notification or referral (003 stages 1-2).
 PRE_NOTIFICATION_DEADLINES = ("notification", "custody-referral", "restricted-patient-referral")
@@ -113,7 +98,9 @@ def disposal_notified(disposal_date: date, notified_on: date | None, field: str)
     return local_time_on(notified_on or disposal_date, time(12))
 
 
-def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
+def open_pre_notification(
+    case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime
+) -> None:
     """003 stages 1-2: the deadline for the notification (or the prison's / hospital's notification or referral)
     runs from the disposal, or back from the release or discharge, before the case reaches the co-ordinator."""
     case.stage = Stage.AWAITING_NOTIFICATION
@@ -146,7 +133,7 @@ def open_pre_notification(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOp
         open_supervision_end_deadlines(case, policy, opening.supervision_end_date, now)
 
 
-def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstances: str | None) -> None:
+def meet_pre_notification(case: CaseState, now: datetime, extenuating_circumstances: str | None) -> None:
     """The notification or referral meets the deadline its preceding event started; a late one keeps its
     extenuating circumstances (003 stage 2) on the deadline, for the record and the ledger."""
     for deadline_id in PRE_NOTIFICATION_DEADLINES:
@@ -159,7 +146,7 @@ def meet_pre_notification(case: CaseFile, now: datetime, extenuating_circumstanc
 
 
 def submit_notification(
-    case: CaseFile, policy: AreaPolicy, e: ev.NotificationSubmitted, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.NotificationSubmitted, now: datetime
 ) -> None:
     if e.disposal_notified_on is not None:
         raise RuleViolation(
@@ -175,7 +162,7 @@ def submit_notification(
     asp_screening_falls_due(case, policy, "asp-screening:notification", now)
 
 
-def change_release_date(case: CaseFile, policy: AreaPolicy, e: ev.ReleaseDateChanged, now: datetime) -> None:
+def change_release_date(case: CaseState, policy: AreaPolicy, e: ev.ReleaseDateChanged, now: datetime) -> None:
     if case.route is not ev.EntryRoute.CUSTODY:
         raise RuleViolation("only a custody case has a release date", "custody release date", "release_date")
     if e.release_date == case.release_date:
@@ -190,7 +177,7 @@ def change_release_date(case: CaseFile, policy: AreaPolicy, e: ev.ReleaseDateCha
 
 
 def change_discharge_date(
-    case: CaseFile, policy: AreaPolicy, e: ev.DischargeDateChanged, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.DischargeDateChanged, now: datetime
 ) -> None:
     if case.route is not ev.EntryRoute.RESTRICTED_PATIENT:
         raise RuleViolation(
@@ -205,65 +192,3 @@ def change_discharge_date(
         due = compute_due(policy, rule, local_time_on(e.discharge_date, time(12)))
         rearm_deadline(case, policy, "restricted-patient-referral", due, now, why)
     rearm_initial_meeting(case, policy, now, why)
-
-
-def rearm_initial_meeting(case: CaseFile, policy: AreaPolicy, now: datetime, why: str) -> None:
-    meeting = case.deadlines.get("initial-meeting")
-    if meeting is None or not meeting.is_open or case.referral is None or case.level not in (2, 3):
-        return
-    kind, start, cap = initial_meeting_rule(case, policy, case.level, now)
-    stays = case.follows(MEETING_BROUGHT_FORWARD_STAYS)
-    forward = case.initial_meeting_brought_forward_to
-    if stays and forward is not None and (cap is None or end_of_local_day(forward) < cap.due_at):
-        cap = DueDate(
-            end_of_local_day(forward), forward, f"brought forward by a risk triage to {forward:%a %d %b %Y}"
-        )
-    due = new_deadline(policy, kind, "initial-meeting", CO_ORDINATOR, start, now, due_no_later_than=cap)
-    was_due = meeting.due_at
-    rearm_deadline(
-        case, policy, "initial-meeting", DueDate(due.due_at, due.due_date, due.explanation), now, why
-    )
-    arm_pre_meeting_exchange(case, policy, now)
-    if stays and meeting.due_at != was_due:
-        # The co-ordinator arranges the meeting: a date moved by another agency's event reaches them.
-        case.notify(
-            NoticeKind.DEADLINE_MOVED,
-            CO_ORDINATOR,
-            f"moved: {meeting.title}",
-            [why, meeting.explanation],
-            "initial-meeting",
-            meeting.due_at,
-        )
-
-
-def initial_meeting_rule(
-    case: CaseFile, policy: AreaPolicy, level: int, now: datetime
-) -> tuple[DeadlineKind, datetime, DueDate | None]:
-    """The rule the initial meeting falls due under, the instant it counts from and any cap.
-
-    003 stage 4: offenders in the community meet within 20 (level 2) or 5 (level 3) working days of the
-    referral's receipt; custody and CPA cases before release / discharge, however far off that is."""
-    assert case.referral is not None
-    day = release_or_discharge(case)
-    if case.follows(INITIAL_MEETING_BEFORE_RELEASE):
-        if day is not None and day > local_date(now):
-            return DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE, local_time_on(day, time(12)), None
-        return INITIAL_MEETING_KINDS[level], case.referral.clock_from, None
-    return INITIAL_MEETING_KINDS[level], case.referral.clock_from, before_release_or_discharge(case)
-
-
-def release_or_discharge(case: CaseFile) -> date | None:
-    if case.route is ev.EntryRoute.CUSTODY:
-        return case.release_date
-    if case.route is ev.EntryRoute.RESTRICTED_PATIENT:
-        return case.discharge_date
-    return None
-
-
-def before_release_or_discharge(case: CaseFile) -> DueDate | None:
-    # 003 stage 4: for custody and CPA cases the initial meeting takes place before release / discharge.
-    day = case.release_date if case.route is ev.EntryRoute.CUSTODY else case.discharge_date
-    if day is None:
-        return None
-    last_day = day - timedelta(days=1)
-    return DueDate(end_of_local_day(last_day), last_day, f"before release / discharge on {day:%a %d %b %Y}")

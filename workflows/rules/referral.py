@@ -8,13 +8,12 @@ with reasons. Acceptance asks each named agency to search its records and sets t
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import advise_both_chairs, receive_asp_route
 from workflows.rules.calendar import end_of_local_day, local_date, local_time_on
+from workflows.rules.case_state import CaseState
 from workflows.rules.deadlines import (
-    DeadlineState,
-    DueDate,
     cancel_if_open,
     cancel_open_of,
     is_open,
@@ -23,22 +22,17 @@ from workflows.rules.deadlines import (
     open_of,
     rearm_deadline,
 )
+from workflows.rules.due_dates import DeadlineState, DueDate
 from workflows.rules.eligibility import check_referrer
 from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import exit_mappa, open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.information_exchange import arm_pre_meeting_exchange
-from workflows.rules.management import (
-    check_level_3_criteria,
-    enter_level_1,
-    leave_level_1,
-    record_level_decision,
-    refer_after_notification,
-    refuse_level_1_for_category_3,
-)
+from workflows.rules.initial_meeting import open_initial_meeting
+from workflows.rules.level_1 import enter_level_1, leave_level_1, refuse_level_1_for_category_3
+from workflows.rules.management import check_level_3_criteria, record_level_decision, refer_after_notification
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import (
     disposal_notified,
-    initial_meeting_rule,
     meet_pre_notification,
     open_pre_notification,
     pre_notification_facts,
@@ -49,13 +43,10 @@ from workflows.rules.rule_changes import (
     PRE_MEETING_INFORMATION_EXCHANGE,
     REFERRAL_DECISION_WAITS_FOR_INFORMATION,
 )
-from workflows.rules.safeguarding import advise_both_chairs, asp_screening_falls_due, receive_asp_route
-
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
+from workflows.rules.safeguarding import asp_screening_falls_due
 
 
-def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
+def receive_opening(case: CaseState, policy: AreaPolicy, opening: ev.CaseOpening, now: datetime) -> None:
     """The deadlines a new case starts with: custody referral, notification, screening, SONR end, referral."""
     if not opening.subject_is_offender:
         # 002, its referral form: a person who is not an offender cannot be in MAPPA; route to an information sharing meeting.
@@ -112,7 +103,7 @@ def receive_opening(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening,
         meet_deadline(case, "custody-referral", now)
 
 
-def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecision, now: datetime) -> None:
+def screen_notification(case: CaseState, policy: AreaPolicy, e: ev.ScreeningDecision, now: datetime) -> None:
     meet_deadline(case, "screening", now)
     case.screening_reason = e.reason
     if e.outcome == "level-1":
@@ -123,7 +114,7 @@ def screen_notification(case: CaseFile, policy: AreaPolicy, e: ev.ScreeningDecis
         refer_after_notification(case, policy, now)
 
 
-def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted, now: datetime) -> None:
+def submit_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralSubmitted, now: datetime) -> None:
     if e.level_sought == 3 and not e.level_2_cannot_deliver:
         raise RuleViolation(
             "a level 3 referral must say which parts of the risk management plan level 2 cannot deliver "
@@ -162,7 +153,7 @@ def submit_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralSubmitted,
 
 
 def request_further_information(
-    case: CaseFile, policy: AreaPolicy, e: ev.FurtherInformationRequested, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.FurtherInformationRequested, now: datetime
 ) -> None:
     assert case.referral is not None
     deadline_id = f"further-information-{case.next_seq()}"
@@ -192,7 +183,7 @@ def request_further_information(
 
 
 def supply_further_information(
-    case: CaseFile, policy: AreaPolicy, e: ev.FurtherInformationSupplied, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.FurtherInformationSupplied, now: datetime
 ) -> None:
     assert case.referral is not None
     open_requests = open_of(case, DeadlineKind.FURTHER_INFORMATION)
@@ -211,7 +202,7 @@ def supply_further_information(
 
 
 def _decision_waits(
-    case: CaseFile, policy: AreaPolicy, day: date, why: str, now: datetime, *, sooner: bool = False
+    case: CaseState, policy: AreaPolicy, day: date, why: str, now: datetime, *, sooner: bool = False
 ) -> None:
     """001, 003: contact with the referring agency "may delay" the co-ordination that follows. The decision falls
     due the co-ordinator's working days for it after `day` (the information due, or arrived); asked again it never
@@ -233,37 +224,83 @@ def _decision_waits(
         )
 
 
-def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
+def decide_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
+    assert case.referral is not None
+    if e.outcome == "rejected":
+        _reject_referral(case, policy, e, now)
+        return
+    level, statement = _check_acceptance(case, policy, e)
+    referral = case.referral
+    meet_deadline(case, "referral-decision", now)
+    leave_level_1(case, f"referral accepted at level {level}", now)
+    case.level = level
+    record_level_decision(
+        case, level, "referral decision", now, statement=statement, criteria=e.level_3_criteria
+    )
+    case.stage = Stage.INFORMATION_SHARING
+    case.notify(
+        NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {level}", []
+    )
+    advise_both_chairs(case, f"referral accepted at level {level}")
+    exchange = case.follows(PRE_MEETING_INFORMATION_EXCHANGE)
+    if exchange:
+        open_initial_meeting(case, policy, level, now)
+    for agency in dict.fromkeys(e.record_search_agencies):
+        deadline_id = f"record-search:{agency}"
+        open_deadline(case, policy, DeadlineKind.RECORD_SEARCH, deadline_id, agency, now, now)
+        case.notify(
+            NoticeKind.RECORD_SEARCH_REQUEST,
+            agency,
+            "record search requested",
+            [
+                "Search your agency's records for all relevant information about the offender, victims "
+                "and potential victims, and return the results to the co-ordinator (003)."
+            ],
+            deadline_id=deadline_id,
+        )
+    if exchange:
+        arm_pre_meeting_exchange(case, policy, now)
+    else:
+        open_initial_meeting(case, policy, level, now)
+
+
+def _reject_referral(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision, now: datetime) -> None:
+    """003: a referral not accepted is answered with the reasons; the case stays with the agencies at level 1,
+    or leaves MAPPA where a category 3 case cannot be managed at level 1."""
     assert case.referral is not None
     referral = case.referral
-    if e.outcome == "rejected":
-        if not (e.reasons and e.reasons.strip()):
-            raise RuleViolation(
-                "a referral that is not accepted must be answered with the reasons (003)",
-                "rejection reasons",
-                "reasons",
-            )
-        meet_deadline(case, "referral-decision", now)
-        cancel_open_of(case, DeadlineKind.FURTHER_INFORMATION, "referral not accepted", now)
-        # The reasons stay in the case file (the audited read); the notice says where to find them.
-        referral.rejection_reasons = e.reasons
-        case.notify(
-            NoticeKind.REFERRAL_DECISION,
-            referral.referring_agency,
-            "referral not accepted",
-            ["The reasons are recorded in the case file (003)."],
+    if not (e.reasons and e.reasons.strip()):
+        raise RuleViolation(
+            "a referral that is not accepted must be answered with the reasons (003)",
+            "rejection reasons",
+            "reasons",
         )
-        advise_both_chairs(case, "referral not accepted")
-        if case.category == 3 and not policy.policy.category_3_may_be_level_1:
-            exit_mappa(
-                case,
-                f"referral not accepted; a category 3 case cannot be managed at level 1: {e.reasons}",
-                now,
-            )
-        else:
-            case.stage, case.level = Stage.LEVEL_1, 1
-            enter_level_1(case, policy, now)
-        return
+    meet_deadline(case, "referral-decision", now)
+    cancel_open_of(case, DeadlineKind.FURTHER_INFORMATION, "referral not accepted", now)
+    # The reasons stay in the case file (the audited read); the notice says where to find them.
+    referral.rejection_reasons = e.reasons
+    case.notify(
+        NoticeKind.REFERRAL_DECISION,
+        referral.referring_agency,
+        "referral not accepted",
+        ["The reasons are recorded in the case file (003)."],
+    )
+    advise_both_chairs(case, "referral not accepted")
+    if case.category == 3 and not policy.policy.category_3_may_be_level_1:
+        exit_mappa(
+            case,
+            f"referral not accepted; a category 3 case cannot be managed at level 1: {e.reasons}",
+            now,
+        )
+    else:
+        case.stage, case.level = Stage.LEVEL_1, 1
+        enter_level_1(case, policy, now)
+
+
+def _check_acceptance(case: CaseState, policy: AreaPolicy, e: ev.ReferralDecision) -> tuple[int, str | None]:
+    """What an acceptance must say (003; 001 and 004 at level 3): the level, and the level 3 statement it rests on."""
+    assert case.referral is not None
+    referral = case.referral
     if e.level is None:
         raise RuleViolation(
             "an accepted referral needs the level it is accepted at", "acceptance level", "level"
@@ -288,50 +325,4 @@ def decide_referral(case: CaseFile, policy: AreaPolicy, e: ev.ReferralDecision, 
             "the referral is waiting for further information; record it before accepting",
             "further information",
         )
-    meet_deadline(case, "referral-decision", now)
-    leave_level_1(case, f"referral accepted at level {e.level}", now)
-    case.level = e.level
-    record_level_decision(
-        case, e.level, "referral decision", now, statement=statement, criteria=e.level_3_criteria
-    )
-    case.stage = Stage.INFORMATION_SHARING
-    case.notify(
-        NoticeKind.REFERRAL_DECISION, referral.referring_agency, f"referral accepted at level {e.level}", []
-    )
-    advise_both_chairs(case, f"referral accepted at level {e.level}")
-    exchange = case.follows(PRE_MEETING_INFORMATION_EXCHANGE)
-    if exchange:
-        _open_initial_meeting(case, policy, e.level, now)
-    for agency in dict.fromkeys(e.record_search_agencies):
-        deadline_id = f"record-search:{agency}"
-        open_deadline(case, policy, DeadlineKind.RECORD_SEARCH, deadline_id, agency, now, now)
-        case.notify(
-            NoticeKind.RECORD_SEARCH_REQUEST,
-            agency,
-            "record search requested",
-            [
-                "Search your agency's records for all relevant information about the offender, victims "
-                "and potential victims, and return the results to the co-ordinator (003)."
-            ],
-            deadline_id=deadline_id,
-        )
-    if exchange:
-        arm_pre_meeting_exchange(case, policy, now)
-    else:
-        _open_initial_meeting(case, policy, e.level, now)
-
-
-def _open_initial_meeting(case: CaseFile, policy: AreaPolicy, level: int, now: datetime) -> None:
-    kind, start, cap = initial_meeting_rule(case, policy, level, now)
-    suffix = f" (level {level})" if kind is DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE else ""
-    open_deadline(
-        case,
-        policy,
-        kind,
-        "initial-meeting",
-        CO_ORDINATOR,
-        start,
-        now,
-        due_no_later_than=cap,
-        title_suffix=suffix,
-    )
+    return e.level, statement

@@ -18,9 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from workflows.rules import (
+    asp_side,
     confidentiality,
     exit,
     information_exchange,
+    level_1,
     management,
     meetings,
     pre_notification,
@@ -141,7 +143,7 @@ EVENTS: tuple[EventRow, ...] = (
         "Scotland: name, date of birth, address, needs and risks were shared with justice social work."
     ),
     EventRow(
-        ev.AspChairNamed, ANY, safeguarding.name_asp_chair,
+        ev.AspChairNamed, ANY, asp_side.name_asp_chair,
         decides("name the ASP chair", CO_ONLY),
         "asp-chair", "Name the ASP chair",
         "Scotland: the co-ordinator names the council whose ASP chair gets copies of the minutes while "
@@ -149,7 +151,7 @@ EVENTS: tuple[EventRow, ...] = (
         "the ASP side."
     ),
     EventRow(
-        ev.AspSideClosed, ANY, safeguarding.close_asp_side,
+        ev.AspSideClosed, ANY, asp_side.close_asp_side,
         decides("close the ASP side", CO_ONLY),
         "asp-side-closed", "Close the ASP side",
         "Scotland: the ASP side of the case closed; its chair stops getting (and reading) the minutes."
@@ -240,14 +242,14 @@ EVENTS: tuple[EventRow, ...] = (
         " deliver. The review is re-armed at the new level's maximum."
     ),
     EventRow(
-        ev.Level1PlanRecorded, LEVEL_1, management.record_level_1_plan,
+        ev.Level1PlanRecorded, LEVEL_1, level_1.record_level_1_plan,
         owns("record the level 1 plan", AGENCIES, "recorded_by"),
         "level-1-plans", "Record the level 1 risk management plan",
         "Level 1: the lead agency records its risk management plan (004); due 10 working days after the "
         "case is managed at level 1 (a policy value)."
     ),
     EventRow(
-        ev.Level1ReviewRecorded, LEVEL_1, management.record_level_1_review,
+        ev.Level1ReviewRecorded, LEVEL_1, level_1.record_level_1_review,
         owns("record a level 1 review", AGENCIES, "reviewed_by"),
         "level-1-reviews", "Record a level 1 review",
         "Level 1: the lead agency reviews and records the case regularly (004); the next review falls due"

@@ -3,9 +3,9 @@ England and Wales (002, 004), and child protection (002).
 
 Scotland (000): every notification and referral, whatever its category or level, is screened against the ASP
 3-point criteria, for each adult at risk the case involves. Where they are met an AP1 referral is due within 24
-hours and before any MAPPA meeting. The co-ordinator names the ASP chair, who gets the minutes while the case is
-open to both MAPPA and ASP; the ASP side can close. An ASP inquiry that finds a MAPPA concern shares it with
-justice social work or the police unit (SOPU) the same day, and the case records what went to whom.
+hours and before any MAPPA meeting (the ASP side and its chair: workflows/rules/asp_side.py). An ASP inquiry
+that finds a MAPPA concern shares it with justice social work or the police unit (SOPU) the same day, and the
+case records what went to whom.
 England and Wales: a specific adult at risk is referred into the council's adult safeguarding (Care Act).
 Children at risk are named and referred to child protection.
 """
@@ -13,11 +13,13 @@ Children at risk are named and referred to child protection.
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import TYPE_CHECKING
 
 from workflows.rules import events as ev
+from workflows.rules.asp_side import prompt_to_name_asp_chair, require_asp
 from workflows.rules.calendar import local_date, local_time_on
-from workflows.rules.deadlines import Deadline, breach_deadline, meet_deadline, open_deadline, open_of, touch
+from workflows.rules.case_state import CaseState
+from workflows.rules.deadlines import breach_deadline, meet_deadline, open_deadline, open_of, touch
+from workflows.rules.due_dates import Deadline
 from workflows.rules.errors import RuleViolation
 from workflows.rules.ownership import sender_may_meet
 from workflows.rules.policy import AreaPolicy, DeadlineKind
@@ -35,118 +37,22 @@ from workflows.rules.rule_changes import (
     AP1_CLOCK_FROM_RE_SCREENING,
     AP1_FROM_THE_SCREENING,
     ASP_CHAIR_NAMED_BY_CO_ORDINATOR,
-    ASP_CROSS_FORUM_RULES,
     ASP_SCREENING_OF_EVERY_NOTIFICATION,
     ASP_SHARE_RECORDS_WHAT_AND_WITH_WHOM,
     CHILDREN_AT_RISK_NAMED,
 )
 
-if TYPE_CHECKING:
-    from workflows.rules.case import CaseFile
-
 # The first adult's AP1 keeps the id cases have always used; each further adult has its own.
 FIRST_AP1 = "ap1-referral"
-
-
-def _require_asp(policy: AreaPolicy) -> None:
-    if not policy.policy.asp_link:
-        raise RuleViolation(
-            f"Adult Support and Protection (Scotland) does not apply in {policy.policy.name}", "ASP link"
-        )
 
 
 # ------------------------------------------------------------------ the ASP side and its chair
 
 
-def asp_chair_copied(case: CaseFile) -> str | None:
-    """The ASP chair's agency that gets the minutes: while the case is open to both MAPPA and ASP (000), and,
-    for a case following the correction, only a chair the co-ordinator named."""
-    if not case.asp_open or case.asp_chair_agency is None:
-        return None
-    if case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR) and not case.asp_chair_named:
-        return None
-    return case.asp_chair_agency
-
-
-def asp_chair_may_read(case: CaseFile) -> str | None:
-    """The ASP chair's agency that may read minutes as of right: one the co-ordinator named, never one that
-    named itself, and only while the ASP side is open (000)."""
-    return asp_chair_copied(case) if case.asp_chair_named else None
-
-
-def receive_asp_route(case: CaseFile, policy: AreaPolicy, opening: ev.CaseOpening) -> None:
-    """000 "Referral of Cases from ASP to MAPPA": a case an ASP case conference refers opens with its ASP side
-    open and the ASP chair named (by the co-ordinator: api/auth.py lets no one else fill the field)."""
-    from_asp = opening.route is ev.EntryRoute.ASP_CASE_CONFERENCE and policy.policy.asp_link
-    if opening.asp_chair_agency is None:
-        if from_asp and case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
-            raise RuleViolation(
-                "a case referred by an ASP case conference opens with its ASP chair, named by the co-ordinator "
-                "(000)",
-                "ASP chair",
-                "asp_chair_agency",
-            )
-        return
-    _require_asp(policy)
-    if not from_asp:
-        raise RuleViolation(
-            "only a case referred by an ASP case conference opens with an ASP chair; name one later "
-            "(asp-chair)",
-            "ASP chair",
-            "asp_chair_agency",
-        )
-    case.asp_open, case.asp_chair_agency, case.asp_chair_named = True, opening.asp_chair_agency, True
-
-
-def name_asp_chair(case: CaseFile, policy: AreaPolicy, e: ev.AspChairNamed, now: datetime) -> None:
-    _require_asp(policy)
-    case.asp_open, case.asp_chair_agency, case.asp_chair_named = True, e.asp_chair_agency, True
-
-
-def prompt_to_name_asp_chair(case: CaseFile) -> None:
-    """000: once the case is open to both forums, both chairs share the minutes and the council officer attends
-    MAPPA meetings; the co-ordinator is prompted to name the ASP chair that makes this work."""
-    if case.follows(ASP_CROSS_FORUM_RULES) and case.asp_open and not case.asp_chair_named:
-        case.notify(
-            NoticeKind.ASP_CHAIR_TO_NAME, CO_ORDINATOR, "the case is open to ASP: name its ASP chair", []
-        )
-
-
-def advise_both_chairs(case: CaseFile, decision: str) -> None:
-    """000 "Referral of Cases from ASP to MAPPA": the co-ordinator advises the MAPPA and ASP chairs whether a
-    referral from an ASP case conference meets the threshold to be managed within MAPPA."""
-    if not case.follows(ASP_CROSS_FORUM_RULES) or case.route is not ev.EntryRoute.ASP_CASE_CONFERENCE:
-        return
-    for chair in dict.fromkeys(c for c in (CHAIR, asp_chair_copied(case)) if c):
-        case.notify(
-            NoticeKind.REFERRAL_DECISION, chair, f"{decision}: the co-ordinator's advice to both chairs", []
-        )
-
-
-def cross_forum_attendance(case: CaseFile, attendees: list[str]) -> str | None:
-    """000 "Attendance at MAPPA / ASP Meetings": where a case is referred between the forums, the council officer
-    or delegate attends the MAPPA meeting. What falls short, or None."""
-    council = asp_chair_copied(case)
-    if not case.follows(ASP_CROSS_FORUM_RULES) or council is None or council in attendees:
-        return None
-    return (
-        "the case is open to MAPPA and ASP: the council officer or a delegate attends the MAPPA meeting (000); "
-        f"nobody from {council} was present"
-    )
-
-
-def close_asp_side(case: CaseFile, policy: AreaPolicy, e: ev.AspSideClosed, now: datetime) -> None:
-    _require_asp(policy)
-    if not case.asp_open:
-        raise RuleViolation("the case is not open to ASP", "ASP side")
-    # Its chair stops getting the minutes, and loses the read of them the role gave.
-    case.asp_open, case.asp_chair_agency, case.asp_chair_named = False, None, False
-
-
 # ------------------------------------------------------------------ screening and the AP1 (000)
 
 
-def asp_screening_falls_due(case: CaseFile, policy: AreaPolicy, deadline_id: str, now: datetime) -> None:
+def asp_screening_falls_due(case: CaseState, policy: AreaPolicy, deadline_id: str, now: datetime) -> None:
     """000: "All referrals to MAPPA, irrespective of their category or risk level, must be considered against
     the ASP 3 point criteria"; for a case following the correction, every notification too."""
     if not policy.policy.asp_link:
@@ -156,7 +62,7 @@ def asp_screening_falls_due(case: CaseFile, policy: AreaPolicy, deadline_id: str
     open_deadline(case, policy, DeadlineKind.ASP_SCREENING, deadline_id, CO_ORDINATOR, now, now)
 
 
-def _adults(case: CaseFile) -> list[AdultAtRisk]:
+def _adults(case: CaseState) -> list[AdultAtRisk]:
     """The adults screened so far; a case screened before adults were told apart screened its subject."""
     if not case.adults_at_risk and case.asp_criteria_met is not None:
         old_ap1 = FIRST_AP1 if FIRST_AP1 in case.deadlines else None
@@ -166,7 +72,7 @@ def _adults(case: CaseFile) -> list[AdultAtRisk]:
     return case.adults_at_risk
 
 
-def _adult_screened(case: CaseFile, e: ev.AspScreening) -> AdultAtRisk:
+def _adult_screened(case: CaseState, e: ev.AspScreening) -> AdultAtRisk:
     adults = _adults(case)
     if e.adult_id is not None and e.adult_name is not None:
         raise RuleViolation(
@@ -190,8 +96,8 @@ def _adult_screened(case: CaseFile, e: ev.AspScreening) -> AdultAtRisk:
     return adult
 
 
-def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening, now: datetime) -> None:
-    _require_asp(policy)
+def record_asp_screening(case: CaseState, policy: AreaPolicy, e: ev.AspScreening, now: datetime) -> None:
+    require_asp(policy)
     adult = _adult_screened(case, e)
     screened_before = adult.criteria_met is not None
     due = open_of(case, DeadlineKind.ASP_SCREENING)
@@ -234,7 +140,7 @@ def record_asp_screening(case: CaseFile, policy: AreaPolicy, e: ev.AspScreening,
         ap1.breached_at = min(ap1.due_at, local_time_on(first.held_on, time(12)))
 
 
-def _screening_after_a_meeting(case: CaseFile, screenings: list[Deadline], now: datetime) -> None:
+def _screening_after_a_meeting(case: CaseState, screenings: list[Deadline], now: datetime) -> None:
     """000: the referral is considered against the criteria so that the AP1 comes "prior to any MAPPA meeting". A
     screening that found them met after a meeting was late as of that meeting: the co-ordinator's, escalated to the
     chair, never the lead agency's. One already late by its own 24 hours keeps that lateness."""
@@ -267,15 +173,15 @@ def ap1_deadline_id(adult_id: str) -> str:
 
 
 def _open_ap1(
-    case: CaseFile, policy: AreaPolicy, adult: AdultAtRisk, ap1_id: str, start: datetime, now: datetime
+    case: CaseState, policy: AreaPolicy, adult: AdultAtRisk, ap1_id: str, start: datetime, now: datetime
 ) -> Deadline:
     adult.ap1_deadline_id = ap1_id
     # 000 "Information Sharing Between ASP and MAPPA": AP1 within 24 hours, and before any MAPPA meeting.
     return open_deadline(case, policy, DeadlineKind.AP1_REFERRAL, ap1_id, case.lead_agency, start, now)
 
 
-def record_ap1_referral(case: CaseFile, policy: AreaPolicy, e: ev.Ap1ReferralMade, now: datetime) -> None:
-    _require_asp(policy)
+def record_ap1_referral(case: CaseState, policy: AreaPolicy, e: ev.Ap1ReferralMade, now: datetime) -> None:
+    require_asp(policy)
     if e.asp_chair_agency is not None and case.follows(ASP_CHAIR_NAMED_BY_CO_ORDINATOR):
         raise RuleViolation(
             "the co-ordinator names the ASP chair (asp-chair), not the agency making the AP1 referral",
@@ -306,9 +212,9 @@ def record_ap1_referral(case: CaseFile, policy: AreaPolicy, e: ev.Ap1ReferralMad
 
 
 def record_asp_inquiry_concern(
-    case: CaseFile, policy: AreaPolicy, e: ev.AspInquiryConcern, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.AspInquiryConcern, now: datetime
 ) -> None:
-    _require_asp(policy)
+    require_asp(policy)
     deadline_id = f"asp-information-sharing-{case.next_seq()}"
     open_deadline(case, policy, DeadlineKind.ASP_INFORMATION_SHARING, deadline_id, e.raised_by, now, now)
     case.asp_open = True
@@ -319,9 +225,9 @@ def record_asp_inquiry_concern(
 
 
 def record_asp_information_shared(
-    case: CaseFile, policy: AreaPolicy, e: ev.AspInformationShared, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.AspInformationShared, now: datetime
 ) -> None:
-    _require_asp(policy)
+    require_asp(policy)
     pending = sender_may_meet(case.sender[0], open_of(case, DeadlineKind.ASP_INFORMATION_SHARING))
     if not pending:
         raise RuleViolation("no ASP information sharing is due", "ASP information sharing")
@@ -354,7 +260,7 @@ def record_asp_information_shared(
 
 
 def record_adult_at_risk(
-    case: CaseFile, policy: AreaPolicy, e: ev.AdultAtRiskIdentified, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.AdultAtRiskIdentified, now: datetime
 ) -> None:
     """002 "Specific Vulnerable Adults at risk from another person should be referred into the Vulnerable
     Adults procedures"; 004: the Care Act's local adult safeguarding arrangements."""
@@ -384,7 +290,7 @@ def record_adult_at_risk(
 
 
 def record_adult_safeguarding_referral(
-    case: CaseFile, policy: AreaPolicy, e: ev.AdultSafeguardingReferralMade, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.AdultSafeguardingReferralMade, now: datetime
 ) -> None:
     due = open_of(case, DeadlineKind.ADULT_SAFEGUARDING_REFERRAL)
     if e.adult_id is not None:
@@ -403,7 +309,7 @@ def record_adult_safeguarding_referral(
 # ------------------------------------------------------------------ children at risk (002)
 
 
-def record_children_at_risk(case: CaseFile, policy: AreaPolicy, e: ev.ChildrenAtRisk, now: datetime) -> None:
+def record_children_at_risk(case: CaseState, policy: AreaPolicy, e: ev.ChildrenAtRisk, now: datetime) -> None:
     if case.follows(CHILDREN_AT_RISK_NAMED) and (not e.children or e.number_of_children is not None):
         raise RuleViolation(
             "specific children at risk are named, not counted (002): give each child's name",
@@ -427,7 +333,7 @@ def record_children_at_risk(case: CaseFile, policy: AreaPolicy, e: ev.ChildrenAt
 
 
 def record_child_protection_referral(
-    case: CaseFile, policy: AreaPolicy, e: ev.ChildProtectionReferralMade, now: datetime
+    case: CaseState, policy: AreaPolicy, e: ev.ChildProtectionReferralMade, now: datetime
 ) -> None:
     pending = sender_may_meet(case.sender[0], open_of(case, DeadlineKind.CHILD_PROTECTION_REFERRAL))
     if not pending:

@@ -22,7 +22,7 @@ from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
 from workflows.rules.case import CaseFile
 from workflows.rules.errors import CaseRuleError
-from workflows.rules.imported import ImportedPosition, ImportedRmpAction
+from workflows.rules.imported_row import ImportedPosition, ImportedRmpAction
 from workflows.rules.policy import DeadlineKind
 from workflows.rules.records import Stage
 

@@ -14,14 +14,8 @@ from workflows.rules.calendar import local_time_on
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import DeadlineState, next_re_escalation
 from workflows.rules.errors import CaseRuleError
-from workflows.rules.imported import (
-    DONE_BEFORE_IMPORT,
-    ImportedPosition,
-    ImportedRmpAction,
-    PastAtImport,
-    expected_mail,
-    import_summary,
-)
+from workflows.rules.imported import DONE_BEFORE_IMPORT, PastAtImport, expected_mail, import_summary
+from workflows.rules.imported_row import ImportedPosition, ImportedRmpAction
 from workflows.rules.policy import DeadlineKind, area_policy
 from workflows.rules.records import CO_ORDINATOR, NoticeKind, Stage
 

@@ -3,8 +3,8 @@
 A minute stored before this has no meeting id (NULL, which the unique constraint lets repeat); whether it is
 read as of right is decided, as before, by the meeting the case file records naming it.
 
-Revision ID: 0009_minutes_by_meeting
-Revises: 0008_import_files
+Revision ID: 0010_minutes_by_meeting
+Revises: 0009_pre_go_live
 Create Date: 2026-12-11
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_minutes_by_meeting"
-down_revision: str | None = "0008_import_files"
+revision: str = "0010_minutes_by_meeting"
+down_revision: str | None = "0009_pre_go_live"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
