@@ -100,6 +100,7 @@ RULES_BOTTOM_UP = (
     "level_1",
     "management",
     "meeting_checks",
+    "minute_reads",
     "confidentiality",
     "initial_meeting",
     "meetings",
