@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
 from api.deps import engine_of, token_cache_of
+from api.routes.codec import MAX_DECODE_BYTES, MAX_ENCODE_BYTES
 from api.routes.codec import SESSION_COOKIE as CODEC_SESSION_COOKIE
 from api.token_cache import user_holding
 from core.database import session_factory
@@ -77,8 +78,9 @@ BODY_LIMITS: tuple[BodyLimit, ...] = (
     _limit("POST /disclosures/{disclosure_id}/decision", 1 * MIB, Credentials.BEARER),
     # A committed import takes up to 50,000 rows (api/import_jobs.py), at about 1.3 KB a row at most.
     _limit("POST /imports", 64 * MIB, Credentials.BEARER),
-    _limit("POST /codec/decode", 4 * MIB, Credentials.BEARER_OR_CODEC_COOKIE),
-    _limit("POST /codec/encode", 4 * MIB, Credentials.BEARER_OR_CODEC_COOKIE),
+    # The codec's own limits (api/routes/codec.py), enforced here before a byte is read.
+    _limit("POST /codec/decode", MAX_DECODE_BYTES, Credentials.BEARER_OR_CODEC_COOKIE),
+    _limit("POST /codec/encode", MAX_ENCODE_BYTES, Credentials.BEARER_OR_CODEC_COOKIE),
     _limit("POST /codec/login", 4 * KIB, Credentials.IN_THE_FORM),
     _limit("POST /ops/session", 4 * KIB, Credentials.IN_THE_FORM),
 )

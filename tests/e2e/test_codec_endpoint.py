@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
 from typing import Any
 from uuid import uuid4
 
@@ -100,13 +99,10 @@ async def test_a_decode_of_100000_payloads_naming_100000_unknown_cases_is_refuse
     body = json.dumps({"payloads": [sealed_naming(fake_ref(n)) for n in range(100_000)]}).encode()
     assert len(body) > MAX_DECODE_BYTES
 
-    started = time.monotonic()
     refused = await decode(api_rig, "lan-co", body)
-    elapsed = time.monotonic() - started
 
     problem = assert_problem(refused, 413)
     assert f"{MAX_DECODE_BYTES // (1024 * 1024)} MiB" in problem["detail"]
-    assert elapsed < 5, f"refused after {elapsed:.1f} s"
     assert trail(api_rig) == []
 
 
@@ -130,10 +126,17 @@ async def test_a_decode_is_bounded_in_payloads_and_workflows_before_any_is_decry
 
 @pytest.mark.parametrize(
     "body",
-    [b"{}", b"[]", b'{"payloads": {}}', b"[" * 100_000 + b"]" * 100_000, b"\xff", b'{"payloads": [1]}'],
+    [b"{}", b"[]", b'{"payloads": {}}', b"\xff", b'{"payloads": [1]}'],
 )
 async def test_a_body_that_is_no_payloads_document_is_a_bad_request(api_rig: ApiRig, body: bytes) -> None:
     assert_problem(await decode(api_rig, "lan-co", body), 400)
+
+
+async def test_a_body_nested_100000_deep_is_refused_by_the_nesting_limit_before_it_is_parsed(
+    api_rig: ApiRig,
+) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert assert_problem(await decode(api_rig, "lan-co", deep), 422)["rule"] == "JSON nesting limit"
 
 
 async def test_a_53_mb_encode_is_refused_before_it_is_read(api_rig: ApiRig) -> None:

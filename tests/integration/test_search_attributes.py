@@ -142,7 +142,8 @@ async def test_search_attributes_memo_and_details_follow_a_case_through_its_life
             "Category 1 case in lanarkshire (scotland), level 3, stage active-management; "
             "lead agency police-scotland-lanarkshire"
         )
-        assert "- level 3 review meeting (MAPPP): due by end of" in details
+        # 001: the level 3 meeting within five working days of the raise.
+        assert "- level 3 review meeting (MAPPP) after the raise to level 3: due by end of" in details
         assert_no_personal_data(attributes, summary, details)
 
 
