@@ -31,6 +31,7 @@ SWEPT = (
     "tests/unit/test_import_reading.py",
     "tests/unit/test_named_agencies.py",
     "tests/integration/test_confidential_store.py",
+    "tests/integration/test_import_summary.py",
     "tests/workflow/test_case_journeys.py",
     "tests/workflow/test_escalation_routing.py",
     "tests/workflow/test_import_journeys.py",

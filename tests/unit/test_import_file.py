@@ -12,16 +12,18 @@ from bench.import_rows import as_csv, fictional_rows
 from cli.main import main
 from tests.e2e.api_rig import database
 from tests.import_expectations import SEED_DIRECTORY, expected_due_date
+from workflows.rules.calendar import local_date
 from workflows.rules.events import EntryRoute, Jurisdiction
 from workflows.rules.imported_row import ImportedStage
 from workflows.rules.policy import AREAS
 
 NOW = datetime.now(UTC)
+TODAY = local_date(NOW)  # the London day: at 00:30 in summer time the UTC date is the day before
 EXAMPLE = Path(__file__).parents[2] / "docs" / "import-example.csv"
 
 
 def test_a_thousand_row_dry_run_accepts_every_row_and_each_owes_what_the_calculator_gives() -> None:
-    check = check_file(as_csv(fictional_rows(1000, NOW.date())), "csv", NOW, directory=SEED_DIRECTORY)
+    check = check_file(as_csv(fictional_rows(1000, TODAY)), "csv", NOW, directory=SEED_DIRECTORY)
     assert (check.read, len(check.rows), check.errors) == (1000, 1000, [])
     assert {r.stage for r in check.rows} == {
         "notification",
@@ -34,7 +36,7 @@ def test_a_thousand_row_dry_run_accepts_every_row_and_each_owes_what_the_calcula
     compared = 0
     for row in check.rows:
         for owed in row.owes:
-            expected = expected_due_date(row.row, owed.kind, owed.deadline_id, NOW.date())
+            expected = expected_due_date(row.row, owed.kind, owed.deadline_id, TODAY)
             if expected is not None:
                 assert owed.due_date == expected, (row.line, owed)
                 compared += 1
@@ -42,9 +44,9 @@ def test_a_thousand_row_dry_run_accepts_every_row_and_each_owes_what_the_calcula
 
 
 def test_refused_rows_are_reported_with_line_field_and_rule() -> None:
-    rows = fictional_rows(6, NOW.date())
+    rows = fictional_rows(6, TODAY)
     rows[1]["screened_on"] = "2026-02-30"  # line 3: no such day
-    rows[4]["next_review_date"] = (NOW.date() + timedelta(weeks=20)).isoformat()  # line 6: past the maximum
+    rows[4]["next_review_date"] = (TODAY + timedelta(weeks=20)).isoformat()  # line 6: past the maximum
     rows[5]["import_ref"] = rows[0]["import_ref"]  # line 7: the reference of line 2 again
     check = check_file(as_csv(rows), "csv", NOW, directory=SEED_DIRECTORY)
     found = {(e.line, e.field, e.rule) for e in check.errors}
@@ -57,7 +59,7 @@ def test_refused_rows_are_reported_with_line_field_and_rule() -> None:
 
 
 def test_json_lines_rows_read_as_csv_rows_do() -> None:
-    rows = fictional_rows(14, NOW.date())
+    rows = fictional_rows(14, TODAY)
     jsonl = "\n".join(json.dumps(r) for r in rows)
     from_json = check_file(jsonl, "jsonl", NOW, directory=SEED_DIRECTORY)
     from_csv = check_file(as_csv(rows), "csv", NOW, directory=SEED_DIRECTORY)
@@ -98,7 +100,7 @@ def test_mappa_import_cases_is_a_dry_run_unless_committed(
     url, engine = database(tmp_path)  # the directory the rows' agencies are checked against
     engine.dispose()
     monkeypatch.setenv("MAPPA_DATABASE_URL", url)
-    rows = fictional_rows(7, NOW.date())
+    rows = fictional_rows(7, TODAY)
     rows[1]["level_sought"] = 3  # line 3, a referral: no statement of what level 2 cannot deliver
     path = tmp_path / "cases.csv"
     path.write_text(as_csv(rows))

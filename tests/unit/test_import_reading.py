@@ -16,8 +16,10 @@ from api.import_reading import MAX_CELL_CHARS, ImportFileError, RowSplitter, Too
 from api.imports import ImportRow, check_file, parse_row
 from bench.import_rows import COLUMNS, as_csv, fictional_rows
 from tests.import_expectations import SEED_DIRECTORY
+from workflows.rules.calendar import local_date
 
 NOW = datetime.now(UTC)
+TODAY = local_date(NOW)  # the London day: at 00:30 in summer time the UTC date is the day before
 
 
 def _check(rows: list[dict[str, Any]]) -> Any:
@@ -32,7 +34,7 @@ def _faults(rows: list[dict[str, Any]]) -> set[tuple[int, str | None, str]]:
 
 
 def test_rows_are_counted_as_they_stream_and_the_read_stops_at_the_limit_plus_one() -> None:
-    text = as_csv(fictional_rows(40, NOW.date()))
+    text = as_csv(fictional_rows(40, TODAY))
     header, *lines = text.splitlines(keepends=True)
     splitter = RowSplitter("csv", max_rows=25)
     splitter.feed(header)
@@ -46,7 +48,7 @@ def test_rows_are_counted_as_they_stream_and_the_read_stops_at_the_limit_plus_on
 
 
 def test_a_quoted_cell_may_span_lines_and_a_row_is_counted_once() -> None:
-    rows = fictional_rows(3, NOW.date())
+    rows = fictional_rows(3, TODAY)
     rows[1]["subject_address"] = "2 Demo Avenue\nWishaw"
     split = split_rows(as_csv(rows), "csv")
     assert [r.line for r in split.rows] == [2, 3, 5]
@@ -64,7 +66,7 @@ def test_a_row_longer_than_a_megabyte_stops_the_read_naming_its_line() -> None:
 
 def test_a_quoted_cell_never_closed_is_refused_with_its_line() -> None:
     with pytest.raises(ImportFileError, match="line 3: a quoted cell is never closed"):
-        split_rows(as_csv(fictional_rows(1, NOW.date())) + 'A-2,lanarkshire,"open\n', "csv")
+        split_rows(as_csv(fictional_rows(1, TODAY)) + 'A-2,lanarkshire,"open\n', "csv")
 
 
 def test_a_header_naming_a_column_not_in_the_template_is_refused() -> None:
@@ -76,7 +78,7 @@ def test_a_header_naming_a_column_not_in_the_template_is_refused() -> None:
 
 
 def test_a_cell_over_131072_characters_is_refused_on_its_line_and_column() -> None:
-    rows = fictional_rows(2, NOW.date())
+    rows = fictional_rows(2, TODAY)
     rows[1]["subject_address"] = "x" * 131_073
     check = _check(rows)
     assert [(e.line, e.field, e.message) for e in check.errors] == [
@@ -86,7 +88,7 @@ def test_a_cell_over_131072_characters_is_refused_on_its_line_and_column() -> No
 
 
 def test_a_non_ascii_digit_or_a_5000_digit_number_is_refused_in_the_templates_words() -> None:
-    rows = fictional_rows(3, NOW.date())
+    rows = fictional_rows(3, TODAY)
     rows[0]["category"] = "²"
     rows[1]["category"] = "9" * 5000
     found = {(e.line, e.field, e.message) for e in _check(rows).errors}
@@ -94,7 +96,7 @@ def test_a_non_ascii_digit_or_a_5000_digit_number_is_refused_in_the_templates_wo
 
 
 def test_json_nested_100000_deep_or_a_5000_digit_integer_is_refused_on_its_line() -> None:
-    good = json.dumps(fictional_rows(1, NOW.date())[0])
+    good = json.dumps(fictional_rows(1, TODAY)[0])
     deep = "[" * 100_000 + "]" * 100_000
     number = good.replace('"category": 2', '"category": ' + "9" * 5000)
     assert number != good
@@ -116,7 +118,7 @@ _HOSTILE = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(column=st.sampled_from(COLUMNS), cell=_HOSTILE)
 def test_any_hostile_cell_is_a_row_refusal_naming_its_line_never_an_exception(column: str, cell: str) -> None:
-    rows = fictional_rows(3, NOW.date())
+    rows = fictional_rows(3, TODAY)
     rows[1][column] = cell
     try:
         check = _check(rows)
@@ -143,7 +145,7 @@ def test_any_hostile_cell_is_a_row_refusal_naming_its_line_never_an_exception(co
 def test_any_json_value_in_a_json_lines_row_is_refused_on_its_line_never_an_exception(
     key: str, value: Any
 ) -> None:
-    row: dict[str, Any] = dict(fictional_rows(1, NOW.date())[0])
+    row: dict[str, Any] = dict(fictional_rows(1, TODAY)[0])
     row[key] = value
     check = check_file(json.dumps(row), "jsonl", NOW, directory=SEED_DIRECTORY)
     assert check.read == 1
@@ -155,7 +157,7 @@ def test_any_json_value_in_a_json_lines_row_is_refused_on_its_line_never_an_exce
 
 
 def test_every_fault_of_a_row_is_reported_not_only_the_first() -> None:
-    rows = fictional_rows(4, NOW.date())
+    rows = fictional_rows(4, TODAY)
     row = rows[3]  # line 5: an information-sharing case
     row["accepted_on"] = "20261201"
     row["lead_agency"] = "police-scotland-lanarkshrie"
@@ -171,7 +173,7 @@ def test_every_fault_of_a_row_is_reported_not_only_the_first() -> None:
 
 
 def test_a_validators_text_is_said_in_the_templates_words() -> None:
-    rows = fictional_rows(3, NOW.date())
+    rows = fictional_rows(3, TODAY)
     rows[0]["notified_on"] = "2O26-11-20"  # the letter O
     rows[1]["import_ref"] = "Jane Doe's case"
     rows[2]["route"] = "by-bus"
@@ -183,7 +185,7 @@ def test_a_validators_text_is_said_in_the_templates_words() -> None:
 
 
 def test_a_typod_agency_another_areas_agency_and_an_inactive_one_are_refused_by_the_directory() -> None:
-    rows = fictional_rows(5, NOW.date())
+    rows = fictional_rows(5, TODAY)
     rows[0]["lead_agency"] = "police-scotland-lanarkshrie"
     rows[1]["lead_agency"] = "police-scotland-glasgow"
     rows[2]["referring_agency"] = "no-such-agency"
@@ -208,14 +210,14 @@ def test_a_typod_agency_another_areas_agency_and_an_inactive_one_are_refused_by_
 
 
 def test_a_national_agency_may_be_named_in_any_area() -> None:
-    rows = fictional_rows(3, NOW.date())
+    rows = fictional_rows(3, TODAY)
     rows[2]["searches_outstanding"] = "sps"  # line 4: an information-sharing case
     assert _check(rows).errors == []
 
 
 @pytest.mark.parametrize("stage_row", [6, 0, 1])  # notification, referral-due, referral
 def test_a_level_given_before_the_referral_is_accepted_is_refused(stage_row: int) -> None:
-    rows = fictional_rows(7, NOW.date())
+    rows = fictional_rows(7, TODAY)
     rows[stage_row]["level"] = 2
     check = _check(rows)
     assert [(e.line, e.field, e.rule) for e in check.errors] == [
@@ -230,7 +232,7 @@ def test_every_template_column_is_a_field_of_the_row() -> None:
 def test_a_row_opens_its_case_with_every_column_the_opening_has() -> None:
     row = parse_row(
         3,
-        fictional_rows(3, NOW.date())[2]
+        fictional_rows(3, TODAY)[2]
         | {"visor_ref": "VISOR-0001", "swis_ref": "SWIS-0002", "licence_end_date": "2028-01-31"},
     )
     assert isinstance(row, ImportRow), row
