@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from uuid import uuid4
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
@@ -53,7 +54,8 @@ def read_in_ui(driver: WebDriver, api: str, ui: str, token: str, page: str, view
     driver.find_element(By.NAME, "token").send_keys(token)
     driver.find_element(By.TAG_NAME, "button").click()
     # The click submits a form: wait for the answer's page rather than read the form's page still shown.
-    WebDriverWait(driver, WAIT_SECONDS).until(
+    # The old page's body goes stale as the new one loads: read again rather than fail.
+    WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: "Signed in" in d.find_element(By.TAG_NAME, "body").text
     )
     driver.find_element(By.LINK_TEXT, "Back to the Temporal UI").click()
