@@ -14,7 +14,13 @@ from workflows.rules.calendar import local_time_on
 from workflows.rules.case import CaseFile
 from workflows.rules.deadlines import DeadlineState, next_re_escalation
 from workflows.rules.errors import CaseRuleError
-from workflows.rules.imported import DONE_BEFORE_IMPORT, PastAtImport, expected_mail, import_summary
+from workflows.rules.imported import (
+    DONE_BEFORE_IMPORT,
+    SUMMARY_LINES_LISTED,
+    PastAtImport,
+    expected_mail,
+    import_summary,
+)
 from workflows.rules.imported_row import ImportedPosition, ImportedRmpAction
 from workflows.rules.policy import DeadlineKind, area_policy
 from workflows.rules.records import CO_ORDINATOR, NoticeKind, Stage
@@ -326,6 +332,24 @@ def test_an_import_of_a_thousand_cases_with_hundreds_past_raises_not_one_notice_
     assert len(past) == 650
     notice = import_summary("lanarkshire", past, NOW)
     assert notice is not None and len(notice.lines) == len(past)
+
+
+def test_a_summary_of_more_past_deadlines_than_one_notice_can_carry_lists_the_first_and_counts_the_rest() -> (
+    None
+):
+    # 13,417 past deadlines in a 10,000-row import made a 1.16 MB notice; Temporal refuses a 2 MiB payload.
+    past = [
+        PastAtImport(
+            f"MAPPA-LAN-2026-{n:06d}", "record-search", "Record search", date(2026, 11, 27), CO_ORDINATOR
+        )
+        for n in range(SUMMARY_LINES_LISTED + 345)
+    ]
+    notice = import_summary("lanarkshire", past, NOW)
+    assert notice is not None and notice.title.startswith(f"{SUMMARY_LINES_LISTED + 345} deadline(s)")
+    assert len(notice.lines) == SUMMARY_LINES_LISTED + 1
+    assert notice.lines[-2].startswith(f"MAPPA-LAN-2026-{SUMMARY_LINES_LISTED - 1:06d}:")
+    assert notice.lines[-1].startswith("... and 345 more: the ops page lists them all")
+    assert len(notice.model_dump_json()) < 512 * 1024  # under the SDK's warning size, let alone the limit
 
 
 def test_an_imported_day_is_counted_from_noon_as_a_live_case_counts_a_day() -> None:
