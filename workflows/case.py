@@ -56,6 +56,13 @@ NOTICES_WITH_LEDGER = "notices-with-ledger"
 # (4,096 by default): replaying a run (a cache miss, a worker restart) then costs at most that many events.
 CONTINUE_ON_OWN_COUNT = "continue-on-own-count"
 RUN_EVENTS = 2_000
+# Patch: a run records the rule corrections it follows as one marker, `corrections-through-<newest>`, instead of
+# one per correction. Each patch marker is two history events (the marker and the SDK's upsert of the
+# TemporalChangeVersion search attribute listing every patch so far): with 39 corrections they were 78 of a
+# lifecycle's 262 events, their bytes growing with the square of the count, and every cached case and every
+# replay carried them. A run with this marker also took the workflow's own patches made before it
+# (NOTICES_IN_BACKGROUND, NOTICES_WITH_LEDGER, CONTINUE_ON_OWN_COUNT): they are not recorded again.
+CORRECTIONS_THROUGH = "corrections-through-"
 # Carried into the next run (the rest stays in the ledger and in earlier runs): closed repeatable deadlines
 # (per meeting, action or search; a one-off deadline is always kept), meetings, and answered update IDs: the full
 # first answers of the last few (a retry usually comes seconds after the first attempt).
@@ -89,9 +96,22 @@ def rule_error(error: CaseRuleError) -> ApplicationError:
 
 
 def _rule_changes_recorded(skip: Iterable[str] = ()) -> list[str]:
-    """The rule corrections this run follows, each recorded as a patch marker: a history made before a
-    correction has no marker for it, so it replays under the rule as it was (workflows/rules/rule_changes.py)."""
+    """The rule corrections a run made before CORRECTIONS_THROUGH follows, each recorded as a patch marker: a
+    history made before a correction has no marker for it, so it replays under the rule as it was
+    (workflows/rules/rule_changes.py)."""
     return [name for name in rule_changes.RULE_CHANGES if name not in skip and workflow.patched(name)]
+
+
+def _corrections_through() -> list[str] | None:
+    """The rule corrections this run follows, recorded as one patch marker naming the newest of them (the list
+    is append-only, so it stands for every correction up to it). Looked for from the newest correction back: a
+    history recorded before later corrections were appended finds its own marker and replays under the rules
+    as they were. None for a run recorded before this marker: it named each correction (`_rule_changes_recorded`)."""
+    names = rule_changes.RULE_CHANGES
+    for newest in range(len(names) - 1, -1, -1):
+        if workflow.patched(CORRECTIONS_THROUGH + names[newest]):
+            return list(names[: newest + 1])
+    return None
 
 
 def with_event_updates(cls: type[Any]) -> type[Any]:
@@ -127,13 +147,20 @@ class MappaCaseWorkflow:
     @workflow.init
     def __init__(self, inp: CaseWorkflowInput) -> None:
         # State exists before any update is validated, even one delivered with the first workflow task.
+        corrections = _corrections_through()
+        # A run recorded with one marker for its corrections took every patch of the workflow made before it.
+        self._patched_before = corrections is not None
         if inp.state is not None:
             self._state = inp.state.model_copy(update={"runs": inp.state.runs + 1})
             # A running case takes up the rule corrections made since its last run.
-            self.case.take_up(_rule_changes_recorded(skip=self.case.rule_changes), workflow.now())
+            if corrections is None:
+                corrections = _rule_changes_recorded(skip=self.case.rule_changes)
+            self.case.take_up(corrections, workflow.now())
         else:
             assert inp.opening is not None
-            opened = CaseFile.open(inp.opening, workflow.now(), _rule_changes_recorded(), inp.imported)
+            if corrections is None:
+                corrections = _rule_changes_recorded()
+            opened = CaseFile.open(inp.opening, workflow.now(), corrections, inp.imported)
             self._state = CaseWorkflowState(case=opened)
         self._changed = False
         self._published: dict[str, Any] = {}
@@ -147,7 +174,7 @@ class MappaCaseWorkflow:
 
     @workflow.run
     async def run(self, inp: CaseWorkflowInput) -> ExitRecord | None:
-        self._own_count = workflow.patched(CONTINUE_ON_OWN_COUNT)
+        self._own_count = self._patched_before or workflow.patched(CONTINUE_ON_OWN_COUNT)
         while True:
             self.case.tick(workflow.now())
             await self._carry_out()
@@ -195,7 +222,7 @@ class MappaCaseWorkflow:
 
     async def _carry_out(self) -> None:
         """Write the ledger and send every queued notice, then publish the case's position."""
-        if not workflow.patched(NOTICES_WITH_LEDGER):
+        if not (self._patched_before or workflow.patched(NOTICES_WITH_LEDGER)):
             await self._carry_out_before_notices_with_ledger()
             return
         while self.case.ledger_pending or self.case.outbox:

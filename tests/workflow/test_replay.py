@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from worker.assembly import SANDBOX_PASSTHROUGH
-from workflows.case import MappaCaseWorkflow
+from workflows.case import CORRECTIONS_THROUGH, MappaCaseWorkflow
 
 ROOT = Path(__file__).resolve().parent / "histories"
 # The newest recordings sit in histories/; those made before a patch keep a folder named for it, so that
@@ -27,16 +27,23 @@ JOURNEYS = {"scotland-level-2-to-review", "asp-case", "custody", "exit-at-sonr-e
 
 def test_histories_were_saved_for_the_journeys_under_every_version_of_the_loop():
     assert {p.stem for p in ROOT.glob("*.json")} >= JOURNEYS
-    for before_patch in ("before-notices-in-background", "before-notices-with-ledger", "before-rule-changes"):
+    for before_patch in (
+        "before-notices-in-background",
+        "before-notices-with-ledger",
+        "before-rule-changes",
+        "before-corrections-through",
+    ):
         assert {p.stem for p in (ROOT / before_patch).glob("*.json")} >= JOURNEYS
     markers = [
-        e.marker_recorded_event_attributes.marker_name
+        e.marker_recorded_event_attributes
         for e in WorkflowHistory.from_json(
             "newest", (ROOT / "scotland-level-2-to-review.json").read_text()
         ).events
         if e.HasField("marker_recorded_event_attributes")
     ]
-    assert "core_patch" in markers  # the newest recordings took the patched path
+    # The newest recordings took the patched path: one marker for every rule correction.
+    assert [m.marker_name for m in markers] == ["core_patch"]
+    assert CORRECTIONS_THROUGH in str(markers[0].details)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(ROOT).with_suffix("")) for p in HISTORIES])
