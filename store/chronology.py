@@ -42,10 +42,10 @@ def _bound_to(case_ref: str, seq: int) -> bytes:
 
 def write_entries(
     session: Session, keys: KeyRing, case_ref: str, area: str, entries: list[ChronologyEntry]
-) -> int:
+) -> None:
     """Keep each entry once: a retried or replayed write finds it there and leaves it (the first is kept)."""
     if not entries:
-        return 0
+        return
     rows = []
     for e in entries:
         fields = json.dumps(e.fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -71,8 +71,7 @@ def write_entries(
             }
         )
     insert = dialect_insert(session, ChronologyRecord)
-    result = session.execute(insert.on_conflict_do_nothing(index_elements=["case_ref", "seq"]), rows)
-    return int(getattr(result, "rowcount", 0) or 0)
+    session.execute(insert.on_conflict_do_nothing(index_elements=["case_ref", "seq"]), rows)
 
 
 def opened_entry(keys: KeyRing, row: ChronologyRecord) -> ChronologyEntry:
