@@ -17,13 +17,23 @@ from api import problems
 from api.audit import permit
 from api.auth import READ_ANNUAL_FIGURES, User
 from api.deps import DbSession
-from api.routes.ops import HTML_200, HTML_401, AreaParam, OpsUser, OpsUserOrNone, sign_in_page, templates
+from api.routes.ops import (
+    HTML_200,
+    HTML_401,
+    AreaParam,
+    OpsUser,
+    OpsUserOrNone,
+    Responses,
+    sign_in_page,
+    templates,
+)
 from store import figures as stored
 from workflows.rules.annual_figures import AnnualFigures, year_of
 from workflows.rules.calendar import LONDON
 from workflows.rules.policy import AREAS
 
 router = APIRouter(prefix="/ops", tags=["ops"])
+CSV_200: Responses = {200: {"content": {"text/csv": {}}, "description": "One row per figure."}}
 
 YearParam = Annotated[
     int | None,
@@ -76,8 +86,7 @@ async def figures_page(
     summary="The area's annual MAPPA figures, as CSV",
     description="The same figures as the page, one row per figure (measure, category, level, from and to level, "
     "kind, count). Ops only, for their own area; each read audited.",
-    responses={200: {"content": {"text/csv": {}}, "description": "One row per figure."}}
-    | problems.responses(401, 403, 422),
+    responses=CSV_200 | problems.responses(401, 403, 422),
     response_class=Response,
     operation_id="ops_figures_csv",
 )
