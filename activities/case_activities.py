@@ -23,6 +23,8 @@ from temporalio.exceptions import ApplicationError
 from activities import ledger, metrics, outbox
 from activities.mailer import Mailer, message_id_for
 from activities.notices import ESCALATIONS, NoticeTemplates
+from core.codec import KeyRing
+from store.chronology import write_entries
 from store.directory import resolve_recipient
 from store.models import OutboxStatus, utcnow
 from workflows.messages import RECORD_IN_LEDGER, LedgerUpdate, LedgerWritten, Notice, NoticeDelivered
@@ -37,8 +39,10 @@ class CaseActivities:
         *,
         templates: NoticeTemplates | None = None,
         clock: Callable[[], datetime] = utcnow,
+        keys: KeyRing | None = None,
     ) -> None:
         self._sessions = sessions
+        self._keys = keys  # seal the chronology's entries (store/chronology.py)
         self._mailer = mailer
         self._templates = templates or NoticeTemplates()
         self._clock = clock
@@ -182,10 +186,15 @@ class CaseActivities:
 
     @activity.defn(name=RECORD_IN_LEDGER)
     def record_in_ledger(self, update: LedgerUpdate) -> LedgerWritten:
-        """Write the case's position and its changed deadlines to the ledger, one row per fact."""
+        """Write the case's position, its changed deadlines and its chronology's new entries, one row per fact."""
+        if update.entries and self._keys is None:
+            # Retryable: a worker started without the payload keys cannot seal them; one with them will.
+            raise ApplicationError("the chronology's entries need the payload keys", type="NoPayloadKeys")
         with self._sessions.begin() as session:
             ledger.write_case(session, update.case, self._clock())
             ledger.write_deadlines(session, update.case, update.deadlines)
+            if update.entries and self._keys is not None:
+                write_entries(session, self._keys, update.case.case_ref, update.case.area, update.entries)
         activity.logger.info(
             "ledger: %d deadline(s) of %s written",
             len(update.deadlines),

@@ -18,7 +18,19 @@ from temporalio.client import Client
 
 from api import links, problems, request_limits
 from api.deps import connect, key_ring_of
-from api.routes import audit, calendars, cases, codec, deadlines, health, imports, minutes, ops
+from api.routes import (
+    audit,
+    calendars,
+    cases,
+    chronology,
+    codec,
+    deadlines,
+    figures,
+    health,
+    imports,
+    minutes,
+    ops,
+)
 from api.routes import metrics as ledger_metrics
 from api.token_cache import TokenCache
 from core import bootstrap
@@ -118,6 +130,8 @@ def create_app(
     app.include_router(deadlines.router)
     app.include_router(health.router)
     app.include_router(ops.router)
+    app.include_router(figures.router)
+    app.include_router(chronology.router)
     app.include_router(ledger_metrics.router)
     app.include_router(calendars.router)
     app.include_router(imports.router)

@@ -82,6 +82,10 @@ REQUEST_DISCLOSURE = allow("ask to share a minute beyond its attendees", (CO_ORD
 READ_DISCLOSURES = allow("read a minute's disclosures", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
 DECIDE_DISCLOSURE = allow("decide on sharing a minute", CHAIR_ONLY)
 READ_AUDIT_TRAIL = allow("read a case's audit trail", (CO_ORDINATOR, CHAIR))
+# A significant case review's export: every event, deadline and decision with its reasons; minutes by reference.
+READ_CHRONOLOGY = allow("export a case's chronology", (CO_ORDINATOR, CHAIR))
+# The area's annual figures: counts only, no case.
+READ_ANNUAL_FIGURES = allow("read the area's annual MAPPA figures", (OPS,))
 DECODE_HISTORY = allow("decode case history (Temporal codec)", CO_ONLY)
 ENCODE_PAYLOADS = allow("encode payloads (Temporal codec)", CO_ONLY)
 # fmt: on

@@ -26,6 +26,8 @@ OTHER_PERMISSIONS: tuple[tuple[Permission, str], ...] = (
     (auth.READ_DISCLOSURES, "as asking to share"),
     (auth.DECIDE_DISCLOSURE, "the chair of the agency that chaired the meeting; decided once"),
     (auth.READ_AUDIT_TRAIL, ""),
+    (auth.READ_CHRONOLOGY, "HTML (print it for a PDF) or CSV, from our database; each export audited"),
+    (auth.READ_ANNUAL_FIGURES, "counts only; each read audited"),
     (auth.DECODE_HISTORY, "audited against its case"),
     (auth.ENCODE_PAYLOADS, "bound to one case; audited"),
 )

@@ -293,6 +293,38 @@ class LedgerEscalation(Base):
     lateness_seconds: Mapped[float | None] = mapped_column(Float)  # escalated_at - due_at
 
 
+class ChronologyRecord(Base):
+    """One entry of a case's chronology (workflows/rules/chronology.py): an applied event, who sent it and when,
+    kept once per case and number, never changed. The event's own fields (reasons, statements, names) are sealed
+    under the payload keys, bound to the case and number; the rest is plaintext the ledger could show anyway."""
+
+    __tablename__ = "chronology_entries"
+    __table_args__ = (
+        UniqueConstraint("case_ref", "seq"),
+        # The annual figures: an area's entries over a year.
+        Index("ix_chronology_entries_area_at", "area", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    area: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # event, import, case-file
+    sender_role: Mapped[str | None] = mapped_column(String(32))
+    sender_agency: Mapped[str | None] = mapped_column(String(64))
+    stage_before: Mapped[str | None] = mapped_column(String(64))
+    stage_after: Mapped[str | None] = mapped_column(String(64))
+    level_before: Mapped[int | None] = mapped_column(Integer)
+    level_after: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[int | None] = mapped_column(Integer)
+    deadline_changes: Mapped[list[list[str]]] = mapped_column(JSON)  # [deadline id, change] each
+    key_id: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ------------------------------------------------------------------------------------------ API
 
 

@@ -25,6 +25,7 @@ from activities.digest import DigestActivities
 from activities.mailer import SmtpMailer
 from api.import_jobs import ImportActivities
 from core.bootstrap import metrics_host
+from core.converter import key_ring_for
 from core.database import session_factory
 from core.settings import Settings
 from workflows.case import MappaCaseWorkflow
@@ -72,7 +73,7 @@ def build_activities(settings: Settings, engine: Engine) -> list[Callable[..., A
     relay (the import's starts its cases on `settings.task_queue`)."""
     sessions, mailer = session_factory(engine), build_mailer(settings)
     return (
-        CaseActivities(sessions, mailer).all()
+        CaseActivities(sessions, mailer, keys=key_ring_for(settings)).all()
         + DigestActivities(sessions, mailer).all()
         + ImportActivities(sessions, settings).all()
     )

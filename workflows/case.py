@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         CaseSummary,
         CaseWorkflowInput,
         CaseWorkflowState,
+        ChronologyEntry,
         Deadline,
         LedgerUpdate,
         LedgerWritten,
@@ -63,6 +64,10 @@ RUN_EVENTS = 2_000
 # replay carried them. A run with this marker also took the workflow's own patches made before it
 # (NOTICES_IN_BACKGROUND, NOTICES_WITH_LEDGER, CONTINUE_ON_OWN_COUNT): they are not recorded again.
 CORRECTIONS_THROUGH = "corrections-through-"
+# Patch: the ledger write carries the chronology's entries (workflows/rules/chronology.py), and an event that
+# changed no deadline is written too. A run recorded before it keeps no chronology; the next run rebuilds the
+# case's past from its case file, then records every event.
+CHRONOLOGY_IN_LEDGER = "chronology-in-ledger"
 # Carried into the next run (the rest stays in the ledger and in earlier runs): closed repeatable deadlines
 # (per meeting, action or search; a one-off deadline is always kept), meetings, and answered update IDs: the full
 # first answers of the last few (a retry usually comes seconds after the first attempt).
@@ -167,6 +172,7 @@ class MappaCaseWorkflow:
         self._sending: list[asyncio.Future[NoticeDelivered]] = []
         self._memo: str | None = None
         self._own_count = False
+        self._chronology_off = False  # a run recorded before the chronology was kept
 
     @property
     def case(self) -> CaseFile:
@@ -225,17 +231,36 @@ class MappaCaseWorkflow:
         if not (self._patched_before or workflow.patched(NOTICES_WITH_LEDGER)):
             await self._carry_out_before_notices_with_ledger()
             return
-        while self.case.ledger_pending or self.case.outbox:
+        while self.case.ledger_pending or self.case.outbox or self._chronology_due():
             changed = self.case.take_ledger_pending()
+            entries = self._chronology_to_write()
             notices = self.case.take_outbox()
             self._sending = [f for f in self._sending if not f.done()]
             self._sending += [asyncio.ensure_future(self._send(n)) for n in notices]
-            if changed:
-                await self._record_in_ledger(changed)
+            if changed or entries:
+                await self._record_in_ledger(changed, entries)
         self._publish(memo_only_when_changed=True)
 
+    def _chronology_due(self) -> bool:
+        if self._chronology_off:
+            return False
+        return bool(self.case.chronology) or self.case.chronology_seq is None
+
+    def _chronology_to_write(self) -> list[ChronologyEntry]:
+        """The chronology's entries for this ledger write; none in a run recorded before it was kept."""
+        if not self._chronology_due():
+            return []
+        if not workflow.patched(CHRONOLOGY_IN_LEDGER):
+            self.case.stop_chronology()
+            self._chronology_off = True
+            return []
+        self.case.start_chronology(workflow.now())  # a case opened before the chronology: its past first
+        return self.case.take_chronology()
+
     async def _carry_out_before_notices_with_ledger(self) -> None:
-        # The loop as it was, for cases started before NOTICES_WITH_LEDGER.
+        # The loop as it was, for cases started before NOTICES_WITH_LEDGER (so before the chronology too).
+        self.case.stop_chronology()
+        self._chronology_off = True
         while self.case.ledger_pending or self.case.outbox:
             changed = self.case.take_ledger_pending()
             if changed:
@@ -250,10 +275,12 @@ class MappaCaseWorkflow:
                 await asyncio.gather(*(self._send(n) for n in notices))
         self._publish(memo_only_when_changed=False)
 
-    async def _record_in_ledger(self, changed: list[Deadline]) -> LedgerWritten:
+    async def _record_in_ledger(
+        self, changed: list[Deadline], entries: list[ChronologyEntry] | None = None
+    ) -> LedgerWritten:
         return await workflow.execute_activity(
             RECORD_IN_LEDGER,
-            LedgerUpdate(case=CaseSummary.of(self.case), deadlines=changed),
+            LedgerUpdate(case=CaseSummary.of(self.case), deadlines=changed, entries=entries or []),
             result_type=LedgerWritten,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=DELIVERY_RETRY,

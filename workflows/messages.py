@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
+from workflows.rules.chronology import ChronologyEntry
 from workflows.rules.deadlines import Deadline
 from workflows.rules.imported_row import ImportedPosition
 from workflows.rules.records import ExitRecord, Notice, NoticeKind, Receipt, Stage
@@ -27,6 +28,7 @@ __all__ = [
     "CaseSummary",
     "CaseWorkflowInput",
     "CaseWorkflowState",
+    "ChronologyEntry",
     "Deadline",
     "ExitRecord",
     "LedgerUpdate",
@@ -111,6 +113,8 @@ class CaseStatus(BaseModel):
 class LedgerUpdate(BaseModel):
     case: CaseSummary
     deadlines: list[Deadline]
+    # The chronology's entries since the last write (workflows/rules/chronology.py): kept once each, sealed.
+    entries: list[ChronologyEntry] = Field(default_factory=list)
 
 
 class LedgerWritten(BaseModel):

@@ -33,6 +33,7 @@ SWEPT = (
     "tests/integration/test_confidential_store.py",
     "tests/integration/test_import_summary.py",
     "tests/workflow/test_case_journeys.py",
+    "tests/workflow/test_chronology_journey.py",
     "tests/workflow/test_escalation_routing.py",
     "tests/workflow/test_import_journeys.py",
     "tests/workflow/test_rule_changes.py",

@@ -87,6 +87,7 @@ RULES_BOTTOM_UP = (
     "policy",
     # the case file's records, a deadline and its arithmetic, who may meet it
     "records",
+    "chronology",
     "due_dates",
     "ownership",
     # the case file's state, and what happens to a deadline on it
@@ -115,8 +116,9 @@ RULES_BOTTOM_UP = (
     "stages",
     "registry",
     "case",
-    # readers of a case file
+    # readers of a case file, and of many cases' records
     "involvement",
+    "annual_figures",
 )
 
 

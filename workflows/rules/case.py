@@ -13,8 +13,17 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from workflows.rules import events as ev
+from workflows.rules.actors import Actor
 from workflows.rules.calendar import end_of_local_day, local_date
 from workflows.rules.case_state import CaseState
+from workflows.rules.chronology import (
+    OPENED,
+    ChronologyEntry,
+    event_fields,
+    opening_sender,
+    rebuilt_entries,
+    sender_of,
+)
 from workflows.rules.deadlines import (
     DeadlineState,
     DueDate,
@@ -132,6 +141,7 @@ class CaseFile(CaseState):
             receive_opening(case, policy, opening, now)
         else:
             receive_import(case, policy, opening, imported, now)
+        case._chronicle_opening(opening, now)
         return case
 
     @classmethod
@@ -171,6 +181,7 @@ class CaseFile(CaseState):
         case._importing = True
         try:
             receive_opening(case, policy, history.opening, case.opened_at)
+            case._chronicle_opening(history.opening, case.opened_at)
             for at, event in history.events:
                 case.apply(event, min(at, go_live))
                 if isinstance(event, ev.MeetingHeld):
@@ -222,9 +233,11 @@ class CaseFile(CaseState):
         if actor is not None:
             check_permission(row.permission, event, actor)
         self._sender = (actor, row.permission.meets) if actor is not None else (None, None)
+        before = (self.stage.value, self.level)
         try:
             row.handler(self, self.policy, event, now)
             close_when_obligations_met(self, now)
+            self._chronicle(type(event).__name__, now, actor, before, event_fields(event))
         finally:
             self._sender = (None, None)
         return Receipt(
@@ -234,6 +247,71 @@ class CaseFile(CaseState):
             level=self.level,
             changes=list(self.changes),
         )
+
+    # ---------------------------------------------------------------- the chronology
+
+    def _chronicle(
+        self,
+        name: str,
+        at: datetime,
+        actor: Actor | None,
+        before: tuple[str | None, int | None],
+        fields: dict[str, object],
+        sender_agency: str | None = None,
+    ) -> None:
+        """Queue the chronology's entry for what was just applied (003: decisions are recorded)."""
+        if self.chronology_seq is None:
+            return  # a case started before the chronology: its past is rebuilt first (`start_chronology`)
+        self.chronology_seq += 1
+        role, agency = sender_of(actor)
+        self.chronology.append(
+            ChronologyEntry(
+                seq=self.chronology_seq,
+                at=at,
+                event=name,
+                source="import" if self._importing else "event",
+                sender_role=role,
+                sender_agency=agency or sender_agency,
+                stage_before=before[0],
+                stage_after=self.stage.value,
+                level_before=before[1],
+                level_after=self.level,
+                category=self.category,
+                deadline_changes=[(c.deadline_id, c.change) for c in self.changes],
+                fields=fields,
+            )
+        )
+
+    def _chronicle_opening(self, opening: ev.CaseOpening, now: datetime) -> None:
+        self.chronology_seq = 0
+        self._chronicle(
+            OPENED,
+            now,
+            None,
+            (None, None),
+            event_fields(opening),
+            sender_agency=opening_sender(opening),
+        )
+
+    def start_chronology(self, now: datetime) -> None:
+        """A case started before the chronology was kept: its past, as far as this file still holds it, then
+        every event from now on (workflows/rules/chronology.py `rebuilt_entries`)."""
+        if self.chronology_seq is not None:
+            return
+        self.chronology = rebuilt_entries(
+            opened_at=self.opened_at,
+            category=self.category,
+            route=self.route.value,
+            referral=self.referral,
+            level_decisions=self.level_decisions,
+            meetings=self.meetings,
+            exit_record=self.exit_record,
+            stage=self.stage.value,
+            level_now=self.level,
+            now=now,
+            first_seq=1,
+        )
+        self.chronology_seq = len(self.chronology)
 
     # ---------------------------------------------------------------- time
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from workflows.rules import events as ev
 from workflows.rules.actors import Actor
 from workflows.rules.calendar import Jurisdiction
+from workflows.rules.chronology import ChronologyEntry
 from workflows.rules.due_dates import Deadline, DeadlineState
 from workflows.rules.errors import RuleViolation
 from workflows.rules.ownership import Meets
@@ -92,6 +93,11 @@ class CaseState(BaseModel):
         default_factory=list
     )  # deadline ids changed since the last ledger write
     seq: int = 0
+    # The chronology's entries not yet handed to the ledger, and the number of the last one made (its own count,
+    # so notice keys stay as they were). None: a case started before the chronology was kept, until its past is
+    # rebuilt from this file (workflows/rules/chronology.py).
+    chronology: list[ChronologyEntry] = Field(default_factory=list)
+    chronology_seq: int | None = None
     exit_record: ExitRecord | None = None
     # Rule corrections this case follows (workflows/rules/rule_changes.py); sorted, carried across runs.
     rule_changes: list[str] = Field(default_factory=list)
@@ -139,6 +145,14 @@ class CaseState(BaseModel):
     def take_ledger_pending(self) -> list[Deadline]:
         ids, self.ledger_pending = self.ledger_pending, []
         return [self.deadlines[i] for i in dict.fromkeys(ids)]
+
+    def take_chronology(self) -> list[ChronologyEntry]:
+        entries, self.chronology = self.chronology, []
+        return entries
+
+    def stop_chronology(self) -> None:
+        """Keep no chronology in this run (a run recorded before it was kept): its past is rebuilt later."""
+        self.chronology, self.chronology_seq = [], None
 
     def archive_closed(self, keep: int, meetings_kept: int | None = None) -> list[str]:
         """Drop the oldest closed deadlines (and old meetings, settled risk changes and requests) from state
