@@ -64,10 +64,6 @@ RUN_EVENTS = 2_000
 # replay carried them. A run with this marker also took the workflow's own patches made before it
 # (NOTICES_IN_BACKGROUND, NOTICES_WITH_LEDGER, CONTINUE_ON_OWN_COUNT): they are not recorded again.
 CORRECTIONS_THROUGH = "corrections-through-"
-# Patch: the ledger write carries the chronology's entries (workflows/rules/chronology.py), and an event that
-# changed no deadline is written too. A run recorded before it keeps no chronology; the next run rebuilds the
-# case's past from its case file, then records every event.
-CHRONOLOGY_IN_LEDGER = "chronology-in-ledger"
 # Carried into the next run (the rest stays in the ledger and in earlier runs): closed repeatable deadlines
 # (per meeting, action or search; a one-off deadline is always kept), meetings, and answered update IDs: the full
 # first answers of the last few (a retry usually comes seconds after the first attempt).
@@ -250,7 +246,8 @@ class MappaCaseWorkflow:
         """The chronology's entries for this ledger write; none in a run recorded before it was kept."""
         if not self._chronology_due():
             return []
-        if not workflow.patched(CHRONOLOGY_IN_LEDGER):
+        # A correction like the rules' (rule_changes.CHRONOLOGY_IN_LEDGER): it rides in the run's one marker.
+        if not self.case.follows(rule_changes.CHRONOLOGY_IN_LEDGER):
             self.case.stop_chronology()
             self._chronology_off = True
             return []

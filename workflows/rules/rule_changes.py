@@ -118,6 +118,10 @@ ASP_CROSS_FORUM_RULES = "asp-cross-forum-rules"
 # decision, meeting), applied through the live handlers; what fell due before the import is recorded as
 # breached without an escalation per deadline (the import's one summary lists it) and re-escalated from then.
 IMPORT_AS_DATED_EVENTS = "import-as-dated-events"
+# The case's events, with who sent them and why, are kept in its chronology (written with its ledger), so a case
+# review years later does not depend on Temporal's history. A case that takes it up mid-life first rebuilds its
+# past from its case file. The workflow asks it (workflows/case.py), not the core: it changes what is written.
+CHRONOLOGY_IN_LEDGER = "chronology-in-ledger"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -158,4 +162,5 @@ RULE_CHANGES: tuple[str, ...] = (
     AP1_FROM_THE_SCREENING,
     REFERRAL_DECISION_WAITS_FOR_INFORMATION,
     CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
+    CHRONOLOGY_IN_LEDGER,
 )
