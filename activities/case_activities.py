@@ -185,6 +185,7 @@ class CaseActivities:
         """Write the case's position and its changed deadlines to the ledger, one row per fact."""
         with self._sessions.begin() as session:
             ledger.write_case(session, update.case, self._clock())
+            ledger.write_transfers(session, update.case, self._clock())
             ledger.write_deadlines(session, update.case, update.deadlines)
         activity.logger.info(
             "ledger: %d deadline(s) of %s written",

@@ -85,6 +85,8 @@ READ_AUDIT_TRAIL = allow("read a case's audit trail", (CO_ORDINATOR, CHAIR))
 DECODE_HISTORY = allow("decode case history (Temporal codec)", CO_ONLY)
 ENCODE_PAYLOADS = allow("encode payloads (Temporal codec)", CO_ONLY)
 # fmt: on
+# What the areas a case was transferred from may still do with it: read what they did (README, table of choices).
+SENDING_AREA_READS = frozenset({READ_STATUS, READ_CASE_FILE, READ_AUDIT_TRAIL})
 
 
 @dataclass(frozen=True)
