@@ -282,3 +282,18 @@ def test_an_exit_lapses_a_transfer_awaiting_its_decision() -> None:
     case.apply(ev.ExitDecision(outcome="exit", reason="died"), at(date(2026, 11, 11)))
     assert case.deadlines["transfer-acceptance:transfer-1"].state is DeadlineState.CANCELLED
     assert case.pending_transfer is None
+
+
+def test_a_transfer_is_carried_across_continue_as_new_and_a_level_change() -> None:
+    """The case file's state is what a new run starts from: the transfer and who owes the acceptance survive it."""
+    case = referred_case()
+    held = date(2026, 12, 1)
+    case.apply(meeting(held, held + timedelta(weeks=12)), at(held))
+    case.apply(ev.TransferRequested(receiving_area="glasgow", reason="moved"), at(date(2026, 12, 3)))
+    raised = ev.LevelChanged(new_level=3, reason="risk up", level_2_cannot_deliver="police resources")
+    case.apply(raised, at(date(2026, 12, 4)))
+    carried = CaseFile.model_validate(case.model_dump(mode="json"))
+    assert carried.transfers == case.transfers and carried.pending_transfer is not None
+    assert carried.deadlines["transfer-acceptance:transfer-1"].owed_in_area == "glasgow"
+    carried.apply(_accepted("glasgow", "police-scotland-glasgow", SCOTTISH_TO_GLASGOW), at(date(2026, 12, 7)))
+    assert carried.area == "glasgow" and carried.level == 3
