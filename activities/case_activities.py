@@ -192,6 +192,7 @@ class CaseActivities:
             raise ApplicationError("the chronology's entries need the payload keys", type="NoPayloadKeys")
         with self._sessions.begin() as session:
             ledger.write_case(session, update.case, self._clock())
+            ledger.write_transfers(session, update.case, self._clock())
             ledger.write_deadlines(session, update.case, update.deadlines)
             if update.entries and self._keys is not None:
                 write_entries(session, self._keys, update.case.case_ref, update.case.area, update.entries)

@@ -26,6 +26,7 @@ from activities.mailer import Mailer, message_id_for
 from store import views
 from store.directory import resolve_recipient
 from store.models import DirectoryRole, Notification, OutboxStatus, utcnow
+from store.transfers import transfers_of_area
 from store.upsert import dialect_insert
 from workflows.digest import SEND_WEEKLY_DIGEST, DigestOrder, DigestSent
 from workflows.rules.calendar import LONDON, local_date, local_due
@@ -84,6 +85,17 @@ def compose(session: Session, area: str, as_of: datetime, key: str, note: str | 
         session, area=area, period_start=reporting_year_start(today), period_end=today, now=as_of
     )
     area_name = AREAS[area].name if area in AREAS else area
+    # Both co-ordinators see a transfer: awaiting its decision, or decided in the last week.
+    transfers = [
+        {
+            "case_ref": t.case_ref,
+            "direction": "in from" if t.to_area == area else "out to",
+            "other": _area_name(t.from_area if t.to_area == area else t.to_area),
+            "state": t.state,
+            "when": t.accept_by if t.state == "requested" else t.decided_at,
+        }
+        for t in transfers_of_area(session, area, as_of - timedelta(days=7))
+    ]
     monday = today - timedelta(days=today.weekday())
     subject = f"MAPPA weekly digest: {area_name}, week of {monday:%a %d %b %Y}"
     body = DigestTemplates().render(
@@ -99,11 +111,16 @@ def compose(session: Session, area: str, as_of: datetime, key: str, note: str | 
             "due_count": len(due),
             "week_ends": f"{sunday:%a %d %b %Y}",
             "report": report,
+            "transfers": transfers,
             "shown": SHOWN,
             "key": key,
         }
     )
     return subject, body
+
+
+def _area_name(area: str) -> str:
+    return AREAS[area].name if area in AREAS else area
 
 
 class DigestActivities:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from store import transfers
 from store.models import LedgerCase, LedgerDeadline, LedgerEscalation
 from store.upsert import dialect_insert
 from workflows.messages import CaseSummary, Deadline, Notice
@@ -33,6 +34,11 @@ def write_case(session: Session, case: CaseSummary, now: datetime) -> None:
         "updated_at": now,
     }
     _upsert(session, LedgerCase, ["case_ref"], [values])
+
+
+def write_transfers(session: Session, case: CaseSummary, now: datetime) -> None:
+    """The case's transfers between areas as it last reported them: the API's area check and the digest read them."""
+    transfers.write_transfers(session, case.case_ref, case.transfers, now)
 
 
 def write_deadlines(session: Session, case: CaseSummary, deadlines: list[Deadline]) -> None:

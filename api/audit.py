@@ -19,11 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import problems
-from api.auth import Permission, User, authorise, authorise_involvement
+from api.auth import SENDING_AREA_READS, Permission, User, authorise, authorise_involvement
 from api.case_service import area_of, case_exists, case_file
 from store.models import AuditEvent, AuditOutcome
+from store.transfers import case_areas
 from workflows.messages import CaseFile
 from workflows.rules.involvement import involved_agencies
+from workflows.rules.transfer_events import TransferAccepted, TransferDeclined
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,20 @@ async def permit(
         await record_allowed(session, user, permission, case_ref, target=target)
 
 
+async def case_area_for(
+    session: Session, user: User, permission: Permission, case_ref: str, request: BaseModel | None = None
+) -> str:
+    """The area a user's action on a case is authorised against. A case transferred to another area is that
+    area's (the reference names where it began); the areas it left may still read it (status, deadlines, case
+    file, audit trail), never send it an event; a transfer awaiting a decision is decided by its receiving area."""
+    areas = await run_in_threadpool(case_areas, session, case_ref, area_of(case_ref))
+    if isinstance(request, TransferAccepted | TransferDeclined) and areas.receiving is not None:
+        return areas.receiving
+    if user.area in areas.previous and permission in SENDING_AREA_READS:
+        return user.area
+    return areas.current
+
+
 async def permit_on_case(
     session: Session,
     client: Client,
@@ -162,7 +178,7 @@ async def permit_on_case(
         session,
         user,
         permission,
-        area=area_of(case_ref),
+        area=await case_area_for(session, user, permission, case_ref, request),
         case_ref=case_ref,
         request=request,
         audit_allowed=False,

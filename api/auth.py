@@ -89,6 +89,8 @@ READ_ANNUAL_FIGURES = allow("read the area's annual MAPPA figures", (OPS,))
 DECODE_HISTORY = allow("decode case history (Temporal codec)", CO_ONLY)
 ENCODE_PAYLOADS = allow("encode payloads (Temporal codec)", CO_ONLY)
 # fmt: on
+# What the areas a case was transferred from may still do with it: read what they did (README, table of choices).
+SENDING_AREA_READS = frozenset({READ_STATUS, READ_CASE_FILE, READ_AUDIT_TRAIL})
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,32 @@ class LedgerDeadline(Base):
     pre_go_live: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class CaseTransfer(Base):
+    """One row per transfer of a case between areas (workflows/rules/transfer.py), as the case last reported it.
+
+    The API's area check reads it: a case's area is that of its last accepted transfer (else the one its reference
+    names); the areas it was transferred from keep read access; a requested transfer's receiving area decides it.
+    The digest lists each area's transfers in and out."""
+
+    __tablename__ = "case_transfers"
+    __table_args__ = (
+        UniqueConstraint("case_ref", "transfer_id"),
+        Index("ix_case_transfers_from_area", "from_area", "state"),
+        Index("ix_case_transfers_to_area", "to_area", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(64), index=True)
+    transfer_id: Mapped[str] = mapped_column(String(32))
+    from_area: Mapped[str] = mapped_column(String(64))
+    to_area: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # requested / accepted / declined / lapsed
+    requested_at: Mapped[datetime]
+    accept_by: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LedgerEscalation(Base):
     """Each escalation of a breach to the co-ordinator or chair, and how late it came after the due time."""
 

@@ -7,6 +7,7 @@ with the update each one is sent through, the workflow's start input and state, 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,6 +39,7 @@ __all__ = [
     "NoticeKind",
     "Receipt",
     "Stage",
+    "TransferSummary",
 ]
 
 TASK_QUEUE = "mappa-cases"
@@ -66,6 +68,38 @@ class CaseWorkflowInput(BaseModel):
     state: CaseWorkflowState | None = None
 
 
+class TransferSummary(BaseModel):
+    """A transfer between areas as the ledger and the API's area check see it: no one's words, no personal data."""
+
+    transfer_id: str
+    from_area: str
+    to_area: str
+    state: Literal["requested", "accepted", "declined", "lapsed"]
+    requested_at: datetime
+    accept_by: datetime | None = None
+    decided_at: datetime | None = None
+
+    @classmethod
+    def of(cls, case: CaseFile) -> list[TransferSummary]:
+        pending = case.pending_transfer
+        found = []
+        for t in case.transfers:
+            d = case.deadlines.get(t.acceptance_deadline)
+            state = t.outcome or ("requested" if t is pending else "lapsed")  # an exit cancels a request
+            found.append(
+                cls(
+                    transfer_id=t.transfer_id,
+                    from_area=t.from_area,
+                    to_area=t.to_area,
+                    state=state,
+                    requested_at=t.requested_at,
+                    accept_by=d.due_at if d is not None else None,
+                    decided_at=t.decided_at,
+                )
+            )
+        return found
+
+
 class CaseSummary(BaseModel):
     """A case as ops and the ledger see it: no personal data, no case content."""
 
@@ -81,6 +115,8 @@ class CaseSummary(BaseModel):
     open_breaches: int
     next_deadline_at: datetime | None = None
     next_deadline_kind: str | None = None
+    # The areas the case was asked of, or moved between (the API's area check reads them from the ledger).
+    transfers: list[TransferSummary] = Field(default_factory=list, exclude_if=lambda v: not v)
 
     @classmethod
     def of(cls, case: CaseFile) -> CaseSummary:
@@ -99,6 +135,7 @@ class CaseSummary(BaseModel):
             open_breaches=len(case.open_breaches()),
             next_deadline_at=nxt.due_at if nxt else None,
             next_deadline_kind=nxt.kind.value if nxt else None,
+            transfers=TransferSummary.of(case),
         )
 
 
@@ -142,5 +179,6 @@ ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
     NoticeKind.ASP_CHAIR_TO_NAME: "send_notice",
     NoticeKind.IMPORT_SUMMARY: "send_notice",
     NoticeKind.DEADLINE_MOVED: "send_notice",
+    NoticeKind.CASE_TRANSFER: "send_notice",
 }
 RECORD_IN_LEDGER = "record_in_ledger"

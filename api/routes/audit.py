@@ -10,9 +10,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import problems
-from api.audit import permit, record_allowed, refuse
+from api.audit import case_area_for, permit, record_allowed, refuse
 from api.auth import READ_AUDIT_TRAIL
-from api.case_service import area_of
 from api.deps import CaseRef, CurrentUser, DbSession
 from store.audit_trail import audit_trail, case_is_known, to_csv
 
@@ -57,7 +56,7 @@ async def get_audit_trail(
         db,
         user,
         READ_AUDIT_TRAIL,
-        area=area_of(case_ref),
+        area=await case_area_for(db, user, READ_AUDIT_TRAIL, case_ref),
         case_ref=case_ref,
         audit_allowed=False,
         target=target,

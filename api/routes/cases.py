@@ -19,18 +19,20 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import problems
-from api.audit import permit, permit_on_case, record_allowed, refuse
+from api.audit import case_area_for, permit, permit_on_case, record_allowed, refuse
 from api.auth import CO_ORDINATOR, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
-from api.case_service import area_of, case_file, case_status, send_event
+from api.case_service import case_file, case_status, send_event
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import check_meeting_names_no_minute, redact_for
 from api.openings import CaseOpened, NewCase, check_agencies, check_dates, check_plaintext_ids, open_case
 from store.models import Agency
-from workflows.messages import CaseFile, CaseStatus, Deadline, Receipt
+from store.transfers import write_transfers
+from workflows.messages import CaseFile, CaseStatus, Deadline, Receipt, TransferSummary
 from workflows.rules import events as ev
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.registry import EVENTS, EventRow
+from workflows.rules.transfer_events import TransferAccepted, TransferDeclined, TransferRequested
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -206,7 +208,8 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         queue = settings.task_queue
         check_dates(event, datetime.now(UTC))
         check_plaintext_ids(event)
-        await check_agencies(db, area_of(case_ref), event)
+        # The agencies named are the case's area's; those a transfer's acceptance names, the receiving area's.
+        await check_agencies(db, await case_area_for(db, user, permission, case_ref, event), event)
         if route.check is not None:
             await route.check(db, client, case_ref, event)
         hashed = request_hash(route.path, event)
@@ -214,7 +217,8 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         # deadlines the event may meet (workflows/rules/ownership.py).
         event = event.model_copy(update={"sent_by": user.actor})
         if idempotency_key is None:
-            return await _sent(client, db, user, permission.action, case_ref, event, str(uuid4()), queue)
+            receipt = await _sent(client, db, user, permission.action, case_ref, event, str(uuid4()), queue)
+            return await _after(client, db, case_ref, event, receipt)
         use = await run_in_threadpool(claim_event_key, db, user.sender, case_ref, idempotency_key, hashed)
         # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
         # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
@@ -237,11 +241,29 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
             ):  # refused by the case: nothing recorded under the key
                 await run_in_threadpool(release_event_key, db, user.sender, case_ref, idempotency_key)
             raise
+        await _after(client, db, case_ref, event, receipt)
         return receipt.model_copy(update={"replayed": True}) if use is KeyUse.REPEAT else receipt
 
     # Each route's body is its own event model: that is what FastAPI validates and what the schema shows.
     record_event.__annotations__["event"] = event_type
     return record_event
+
+
+TRANSFER_EVENTS = (TransferRequested, TransferAccepted, TransferDeclined)
+
+
+async def _after(client: Client, db: Session, case_ref: str, event: ev.Event, receipt: Receipt) -> Receipt:
+    """A transfer answered: the areas the API authorises against follow it at once (the ledger's write, which
+    also records it, comes a moment later from the case)."""
+    if isinstance(event, TRANSFER_EVENTS):
+        transfers = (await case_status(client, case_ref)).summary.transfers
+        await run_in_threadpool(_write_transfers, db, case_ref, transfers)
+    return receipt
+
+
+def _write_transfers(db: Session, case_ref: str, transfers: list[TransferSummary]) -> None:
+    write_transfers(db, case_ref, transfers, datetime.now(UTC))
+    db.commit()
 
 
 async def _sent(

@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from api import minutes as rules
 from api import problems
-from api.audit import permit, record, record_allowed, refuse
+from api.audit import case_area_for, permit, record, record_allowed, refuse
 from api.auth import (
     DECIDE_DISCLOSURE,
     READ_DISCLOSURES,
@@ -28,7 +28,7 @@ from api.auth import (
     Permission,
     User,
 )
-from api.case_service import area_of, case_file
+from api.case_service import case_file
 from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, Keys, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import (
@@ -178,7 +178,8 @@ async def file_minute(
     keys: Keys,
     idempotency_key: IdempotencyKey = None,
 ) -> MinuteStored:
-    await permit(db, user, RECORD_MINUTE, area=area_of(case_ref), case_ref=case_ref, request=filing)
+    area = await case_area_for(db, user, RECORD_MINUTE, case_ref)
+    await permit(db, user, RECORD_MINUTE, area=area, case_ref=case_ref, request=filing)
     use = KeyUse.FIRST
     if idempotency_key is not None:
         hashed = request_hash("minutes", filing)

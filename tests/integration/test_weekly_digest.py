@@ -197,3 +197,30 @@ async def test_the_digest_workflow_sends_one_digest_through_the_mail_relay(
     assert breached in text_of(mail)
     assert [r.already_sent for r in results] == [False, True]
     assert results[0].key == results[1].key
+
+
+async def test_both_co_ordinators_see_a_transfer_between_their_areas(
+    directory: Engine, digests: DigestActivities, smtp_server: SmtpSink
+) -> None:
+    from store.transfers import write_transfers
+    from workflows.messages import TransferSummary
+
+    asked = MONDAY - timedelta(days=3)
+    awaiting = TransferSummary(
+        transfer_id="transfer-1",
+        from_area="lanarkshire",
+        to_area="glasgow",
+        state="requested",
+        requested_at=asked,
+        accept_by=asked + timedelta(days=7),
+    )
+    with session_factory(directory).begin() as session:
+        write_transfers(session, "MAPPA-LAN-2026-MOVED1", [awaiting], MONDAY)
+    digests.send_weekly_digest(DigestOrder(area="lanarkshire", as_of=MONDAY))
+    digests.send_weekly_digest(DigestOrder(area="glasgow", as_of=MONDAY))
+    mails = await smtp_server.wait_for(2)
+    bodies = {str(m["Subject"]).split(": ")[1].split(",")[0]: text_of(m) for m in mails}
+    out = section(bodies["Lanarkshire"], "TRANSFERS IN AND OUT")
+    into = section(bodies["Glasgow"], "TRANSFERS IN AND OUT")
+    assert "MAPPA-LAN-2026-MOVED1  out to Glasgow: awaiting the receiving co-ordinator" in out
+    assert "MAPPA-LAN-2026-MOVED1  in from Lanarkshire: awaiting the receiving co-ordinator" in into

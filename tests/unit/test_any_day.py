@@ -39,6 +39,7 @@ SWEPT = (
     "tests/workflow/test_rule_changes.py",
     "tests/workflow/test_safeguarding_journeys.py",
     "tests/workflow/test_timeline_journeys.py",
+    "tests/workflow/test_transfer_journeys.py",
 )
 # Modules on the real clock: the dev server (a Go binary) cannot be pinned, so their expectations come from
 # the calendar, never from plain arithmetic on today's date. Fixtures and helpers are listed with them.

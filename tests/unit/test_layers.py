@@ -81,6 +81,7 @@ RULES_BOTTOM_UP = (
     "meeting_events",
     "management_events",
     "safeguarding_events",
+    "transfer_events",
     "events",
     # every timescale as data, per area
     "rule_tables",
@@ -108,6 +109,7 @@ RULES_BOTTOM_UP = (
     "pre_notification",
     "eligibility",
     "referral",
+    "transfer",
     # a case brought in already in progress: its row, then the events it stands for
     "imported_row",
     "imported",

@@ -36,6 +36,7 @@ from workflows.rules.records import (
     RiskChange,
     Stage,
     SubjectAccessRequest,
+    Transfer,
 )
 
 # At continue-as-new the newest meetings are carried whole, older ones without their per-person detail.
@@ -99,6 +100,8 @@ class CaseState(BaseModel):
     chronology: list[ChronologyEntry] = Field(default_factory=list)
     chronology_seq: int | None = None
     exit_record: ExitRecord | None = None
+    # Every transfer asked of this case, oldest first: the areas it was managed in (workflows/rules/transfer.py).
+    transfers: list[Transfer] = Field(default_factory=list, exclude_if=lambda v: not v)
     # Rule corrections this case follows (workflows/rules/rule_changes.py); sorted, carried across runs.
     rule_changes: list[str] = Field(default_factory=list)
     # Change log of the current event; not carried between events.
@@ -129,6 +132,16 @@ class CaseState(BaseModel):
     @property
     def policy(self) -> AreaPolicy:
         return area_policy(self.area)
+
+    @property
+    def pending_transfer(self) -> Transfer | None:
+        """The transfer awaiting the receiving area's decision: its acceptance deadline still open (an exit
+        cancels it, and with it the request)."""
+        last = self.transfers[-1] if self.transfers else None
+        if last is None or last.outcome is not None:
+            return None
+        d = self.deadlines.get(last.acceptance_deadline)
+        return last if d is not None and d.is_open else None
 
     # ---------------------------------------------------------------- views
 
@@ -209,15 +222,19 @@ class CaseState(BaseModel):
         deadline_id: str | None = None,
         due_at: datetime | None = None,
         passes_over: list[str] | None = None,
+        area: str | None = None,
     ) -> None:
+        """Queue a notice to `to` (an agency, or a role of `area`: by default the area whose people owe the
+        deadline, the case's own but for a transfer's acceptance, owed by the receiving area)."""
         if self._importing:
             return  # a moment before the import: the area's previous system did what it asked
+        owed = self.deadlines[deadline_id].owed_in_area if deadline_id in self.deadlines else None
         self.outbox.append(
             Notice(
                 key=f"{self.case_ref}/notice-{self.next_seq()}",
                 kind=kind,
                 case_ref=self.case_ref,
-                area=self.area,
+                area=area or owed or self.area,
                 to=to,
                 deadline_id=deadline_id,
                 deadline_kind=self.deadlines[deadline_id].kind if deadline_id in self.deadlines else None,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from workflows.rules.calendar import Counting, end_of_local_day, local_date, local_time_on
 from workflows.rules.policy import AreaPolicy, DeadlineKind, StatutoryRule, Timescale
@@ -67,6 +67,9 @@ class Deadline(BaseModel):
     # Fell due before its case was imported (go-live): recorded, but reported apart from what the system could
     # have reminded; a breach of it was listed in the import's one summary, not escalated on its own.
     pre_go_live: bool = False
+    # Owed by the people of another area than the case's: a transfer's acceptance, the receiving area's (its
+    # reminder and escalation go to that area's co-ordinator and chair).
+    owed_in_area: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @property
     def is_open(self) -> bool:

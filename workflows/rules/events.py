@@ -74,6 +74,7 @@ from workflows.rules.safeguarding_events import (
     ChildProtectionReferralMade,
     ChildrenAtRisk,
 )
+from workflows.rules.transfer_events import *  # noqa: F403  (the transfer events, read as `events.X` too)
 
 # ------------------------------------------------------------------------------------------ text
 

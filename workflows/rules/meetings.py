@@ -64,6 +64,9 @@ def return_record_search(
     case: CaseState, policy: AreaPolicy, e: ev.RecordSearchReturned, now: datetime
 ) -> None:
     deadline_id = f"record-search:{e.agency}"
+    # A search handed over by a transfer is the receiving agency's, under the id it was asked by.
+    handed = [d.deadline_id for d in open_of(case, DeadlineKind.RECORD_SEARCH) if d.responsible == e.agency]
+    deadline_id = deadline_id if deadline_id in case.deadlines or not handed else handed[0]
     d = case.deadlines.get(deadline_id)
     if d is None:
         raise RuleViolation(f"no record search was requested from {e.agency}", "record search", "agency")

@@ -53,6 +53,7 @@ class NoticeKind(StrEnum):
     ASP_CHAIR_TO_NAME = "asp-chair-to-name"
     IMPORT_SUMMARY = "import-summary"
     DEADLINE_MOVED = "deadline-moved"
+    CASE_TRANSFER = "case-transfer"
 
 
 class Notice(BaseModel):
@@ -185,7 +186,7 @@ class ExitRecord(BaseModel):
     obligations_outstanding: list[str] = Field(default_factory=list)
 
 
-DeadlineChangeKind = Literal["opened", "met", "met-late", "cancelled", "breached", "re-armed"]
+DeadlineChangeKind = Literal["opened", "met", "met-late", "cancelled", "breached", "re-armed", "transferred"]
 
 
 class DeadlineChange(BaseModel):
@@ -193,6 +194,35 @@ class DeadlineChange(BaseModel):
     title: str
     change: DeadlineChangeKind
     due_at: datetime
+    # Why, where the change is not the event's plain consequence (a transfer re-basing its deadlines).
+    reason: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class Transfer(BaseModel):
+    """A transfer of the case to another MAPPA area: asked by the sending co-ordinator, decided by the receiving
+    one (workflows/rules/transfer.py). The case keeps its reference and its one record throughout."""
+
+    transfer_id: str
+    from_area: str
+    to_area: str
+    from_jurisdiction: str
+    to_jurisdiction: str
+    reason: str  # the sending co-ordinator's words: the case file's, never a notice's
+    proposed_on: date | None = None
+    requested_at: datetime
+    requested_by: str
+    outcome: Literal["accepted", "declined"] | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decline_reason: str | None = None
+    lead_agency_before: str | None = None
+    lead_agency_after: str | None = None
+    # One line per deadline open at the acceptance: what moved, what stayed, and why.
+    rebased: list[str] = Field(default_factory=list)
+
+    @property
+    def acceptance_deadline(self) -> str:
+        return f"transfer-acceptance:{self.transfer_id}"
 
 
 class Receipt(BaseModel):

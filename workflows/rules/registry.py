@@ -28,8 +28,10 @@ from workflows.rules import (
     pre_notification,
     referral,
     safeguarding,
+    transfer,
 )
 from workflows.rules import events as ev
+from workflows.rules import transfer_events as te
 from workflows.rules.actors import Role
 from workflows.rules.ownership import AGENCIES, ASP_CHAIR, CHAIR_ONLY, CO_ONLY, Permission, decides, owns
 from workflows.rules.stages import (
@@ -356,6 +358,28 @@ EVENTS: tuple[EventRow, ...] = (
         "The co-ordinator sends the compiled record search results to every agency attending the initial "
         "meeting, in advance of it (003); when the case is open to ASP the ASP chair's agency is among "
         "them (000)."
+    ),
+    # transfer to another area or jurisdiction (no seed speaks of it: the README's table of choices)
+    EventRow(
+        te.TransferRequested, ANY, transfer.request_transfer,
+        decides("ask another area to take the case", CO_ONLY),
+        "transfer-requests", "Ask another area to take the case",
+        "The subject moves: the co-ordinator asks the receiving area to take the case over. Its "
+        "co-ordinator accepts or declines within 5 working days of its calendar (a policy value)."
+    ),
+    EventRow(
+        te.TransferAccepted, ANY, transfer.accept_transfer,
+        decides("accept a transfer of the case", CO_ONLY),
+        "transfer-acceptances", "Accept a transfer of the case",
+        "The receiving area's co-ordinator takes the case: same reference and record; its lead agency and "
+        "who takes over each agency's open deadlines; every open deadline re-based on the receiving "
+        "area's calendar and timescales. The sending area keeps read access."
+    ),
+    EventRow(
+        te.TransferDeclined, ANY, transfer.decline_transfer,
+        decides("decline a transfer of the case", CO_ONLY),
+        "transfer-declines", "Decline a transfer of the case",
+        "The receiving area's co-ordinator declines the transfer, with reasons; the case stays where it is."
     ),
 )
 # fmt: on

@@ -180,6 +180,16 @@ COMMON_RULES: tuple[StatutoryRule, ...] = (
         "co-ordinator",
         reminder=in_working_days(10),
     ),
+    StatutoryRule(
+        DeadlineKind.TRANSFER_ACCEPTANCE,
+        "receiving area's decision on a transfer",
+        "The receiving area's co-ordinator accepts the case, or declines it with reasons.",
+        "policy value (no seed speaks of transfers; 5 working days as for a referral, 003)",
+        in_working_days(5),
+        "the transfer's request",
+        "co-ordinator",
+        reminder=in_working_days(2),
+    ),
 )
 
 

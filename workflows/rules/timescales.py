@@ -49,6 +49,7 @@ class DeadlineKind(StrEnum):
     SUBJECT_INFORMED = "subject-informed"
     SUPERVISION_END_NOTICE = "supervision-end-notice"
     SUPERVISION_EXIT_REVIEW = "supervision-exit-review"
+    TRANSFER_ACCEPTANCE = "transfer-acceptance"
 
 
 Unit = Literal["working_days", "weeks", "hours", "same_day", "calendar_months", "set_at_event"]
