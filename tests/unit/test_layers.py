@@ -80,6 +80,7 @@ RULES_BOTTOM_UP = (
     "event_fields",
     "meeting_events",
     "management_events",
+    "recall_events",
     "safeguarding_events",
     "events",
     # every timescale as data, per area
@@ -104,6 +105,7 @@ RULES_BOTTOM_UP = (
     "confidentiality",
     "initial_meeting",
     "meetings",
+    "recall",
     "pre_notification",
     "eligibility",
     "referral",

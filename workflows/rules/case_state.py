@@ -31,6 +31,7 @@ from workflows.rules.records import (
     Meeting,
     Notice,
     NoticeKind,
+    Recall,
     Referral,
     RiskChange,
     Stage,
@@ -93,6 +94,8 @@ class CaseState(BaseModel):
     )  # deadline ids changed since the last ledger write
     seq: int = 0
     exit_record: ExitRecord | None = None
+    # Each recall to custody, the latest last: what it paused and the re-release (workflows/rules/recall.py).
+    recalls: list[Recall] = Field(default_factory=list)
     # Rule corrections this case follows (workflows/rules/rule_changes.py); sorted, carried across runs.
     rule_changes: list[str] = Field(default_factory=list)
     # Change log of the current event; not carried between events.
@@ -150,7 +153,10 @@ class CaseState(BaseModel):
             (
                 d
                 for d in self.deadlines.values()
-                if not d.is_open and d.deadline_id not in self.ledger_pending and ":" in d.deadline_id
+                if not d.is_open
+                and d.state is not DeadlineState.PAUSED  # still owed, once resumed
+                and d.deadline_id not in self.ledger_pending
+                and ":" in d.deadline_id
             ),
             key=lambda d: d.due_at,
         )
