@@ -119,6 +119,7 @@ RULES_BOTTOM_UP = (
     "case",
     # readers of a case file
     "involvement",
+    "earlier_cases",
 )
 
 
