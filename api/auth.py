@@ -71,6 +71,8 @@ OPEN_CASE = allow(
 )
 READ_STATUS = allow("read a case's status and deadlines", EVERYONE)  # no personal data in either
 READ_CASE_FILE = allow("read the case file", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))  # personal data: audited
+# A person's other cases (linked by the person key): the co-ordinator's, at screening (003 stage 1). Audited.
+READ_EARLIER_CASES = allow("read the same person's other cases", (CO_ORDINATOR,))
 # Confidentiality. A role is necessary, not sufficient: reading a minute also needs the reader's agency to have
 # attended, to chair the ASP side, or to hold a granted disclosure; a disclosure is decided by the chair of the
 # meeting's chair agency (api/minutes.py). All audited.

@@ -416,6 +416,7 @@ class ImportActivities:
             role=found.role,
             source=f"import {found.import_id} ({found.source})",
             on_reserved=_reserved_for(batch.import_id),
+            key_ring=self._key_ring(),
         )
         done = await import_rows(
             importer, checked, DEFAULT_CONCURRENCY, on_done=lambda _: activity.heartbeat()

@@ -41,9 +41,11 @@ from api.import_reading import (
     split_rows,
 )
 from api.openings import NewCase
+from core.codec import KeyRing
 from store.directory import AgencyDirectory, DirectoryFile, DirectoryRefusal
 from store.models import AuditEvent, AuditOutcome
 from store.models import CaseOpening as CaseOpeningRow
+from store.person_links import add_links
 from workflows import search_attributes as sa
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
@@ -572,6 +574,8 @@ class Importer:
     # Called in the transaction that reserves a row's case reference (never for one reserved before), so
     # what the caller records with it is there exactly when the reservation is.
     on_reserved: Callable[[Session, CheckedRow, str], None] | None = None
+    # Links each case to its subject's other cases (store/person_links.py), with the reservation.
+    key_ring: KeyRing | None = None
 
 
 def sender_for(area: str) -> str:
@@ -612,6 +616,8 @@ def _reserve(importer: Importer, checked: CheckedRow) -> tuple[str, str | None]:
                     reason=f"line {checked.line} of {importer.source}, imported at stage {checked.stage}",
                 )
             )
+            if importer.key_ring is not None:
+                add_links(session, importer.key_ring, case_ref, checked.row.area, checked.opening.subject)
             if importer.on_reserved is not None:
                 importer.on_reserved(session, checked, case_ref)
             try:

@@ -25,8 +25,10 @@ from temporalio.client import Client
 from api import problems
 from api.case_service import new_case_ref, start_case
 from api.idempotency import key_reused, request_hash
+from core.codec import KeyRing
 from store.directory import DirectoryRefusal, check_named_agencies
 from store.models import CaseOpening as CaseOpeningRow
+from store.person_links import add_links
 from workflows.messages import CaseStatus, Stage
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
@@ -145,11 +147,20 @@ def _reserved(session: Session, sender: str, key: str) -> CaseOpeningRow | None:
 
 
 def _reserve(
-    session: Session, sender: str, key: str | None, case_ref: str, digest: str
+    session: Session,
+    sender: str,
+    key: str | None,
+    case_ref: str,
+    digest: str,
+    linked: tuple[KeyRing, NewCase] | None = None,
 ) -> tuple[str, str | None] | None:
     """Reserve `case_ref` for this opening. Returns the reference and request hash that hold the key (another
-    request's, if it got there first), or None when the reference itself is taken (draw another)."""
+    request's, if it got there first), or None when the reference itself is taken (draw another). With
+    `linked`, the case is linked to its subject's other cases in the same transaction (store/person_links.py)."""
     session.add(CaseOpeningRow(agency_id=sender, idempotency_key=key, case_ref=case_ref, request_hash=digest))
+    if linked is not None:
+        ring, request = linked
+        add_links(session, ring, case_ref, request.area, request.subject)
     try:
         session.commit()
     except IntegrityError:
@@ -160,7 +171,13 @@ def _reserve(
 
 
 async def open_case(
-    client: Client, session: Session, task_queue: str, request: NewCase, sender: str, key: str | None
+    client: Client,
+    session: Session,
+    task_queue: str,
+    request: NewCase,
+    sender: str,
+    key: str | None,
+    ring: KeyRing | None = None,
 ) -> tuple[str, bool]:
     """Start the case's workflow; returns its reference and whether this key had opened it already."""
     area = AREAS[request.area]
@@ -177,7 +194,8 @@ async def open_case(
     for _ in range(REFERENCE_ATTEMPTS):
         case_ref = new_case_ref(area.code)
         _checked(request, case_ref, now)
-        holder = await run_in_threadpool(_reserve, session, sender, key, case_ref, digest)
+        linked = (ring, request) if ring is not None else None
+        holder = await run_in_threadpool(_reserve, session, sender, key, case_ref, digest, linked)
         if holder is None:  # the reference is taken: draw another
             continue
         if key is not None:

@@ -18,6 +18,10 @@ OTHER_PERMISSIONS: tuple[tuple[Permission, str], ...] = (
     (auth.READ_STATUS, "no personal data; not audited"),
     (auth.READ_CASE_FILE, "audited; items not to be shared only for the meeting's attendees"),
     (
+        auth.READ_EARLIER_CASES,
+        "audited, each case read; another area's cases by reference and area only",
+    ),
+    (
         auth.READ_MINUTE,
         "and the agency attended, chairs the ASP side, or holds a granted disclosure; audited",
     ),

@@ -384,6 +384,24 @@ class CaseOpening(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of the canonical request
 
 
+class PersonLink(Base):
+    """A case and a keyed digest of its subject's identity (core/person_key.py): the cases of one person, linked
+    without anything that names them. One row per identity (name and date of birth; ViSOR reference) per case."""
+
+    __tablename__ = "person_links"
+    __table_args__ = (
+        UniqueConstraint("case_ref", "person_key"),
+        Index("ix_person_links_person_key", "person_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64))  # hex HMAC-SHA256
+    key_id: Mapped[str] = mapped_column(String(64))  # the ring's key it was made under
+    case_ref: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class EventRequest(Base):
     """An event sent to a case with an idempotency key, bound to the request it came with (sha256 of the
     route and canonical body): the same key with another body is refused instead of answered with the first."""

@@ -14,23 +14,27 @@ from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import problems
 from api.audit import case_area_for, permit, permit_on_case, record_allowed, refuse
-from api.auth import CO_ORDINATOR, OPEN_CASE, READ_CASE_FILE, READ_STATUS, User
-from api.case_service import case_file, case_status, send_event
-from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, SettingsDep, TemporalClient
+from api.auth import CO_ORDINATOR, OPEN_CASE, READ_CASE_FILE, READ_EARLIER_CASES, READ_STATUS, User
+from api.case_service import area_of, case_file, case_status, send_event
+from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, Keys, SettingsDep, TemporalClient
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import check_meeting_names_no_minute, redact_for
 from api.openings import CaseOpened, NewCase, check_agencies, check_dates, check_plaintext_ids, open_case
-from store.models import Agency
-from store.transfers import write_transfers
+from store.models import Agency, LedgerCase
+from store.person_links import linked_case_refs
+from store.transfers import case_areas, write_transfers
 from workflows.messages import CaseFile, CaseStatus, Deadline, Receipt, TransferSummary
 from workflows.rules import events as ev
 from workflows.rules.deadlines import DeadlineState
+from workflows.rules.earlier_cases import EarlierCase, shown_to
+from workflows.rules.records import Stage
 from workflows.rules.registry import EVENTS, EventRow
 from workflows.rules.transfer_events import TransferAccepted, TransferDeclined, TransferRequested
 
@@ -109,13 +113,14 @@ async def open_new_case(
     settings: SettingsDep,
     db: DbSession,
     response: Response,
+    keys: Keys,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOpened:
     await permit(
         db, user, OPEN_CASE, area=new_case.area, case_ref=None, request=new_case, audit_allowed=False
     )
     case_ref, replayed = await open_case(
-        client, db, settings.task_queue, new_case, user.sender, idempotency_key
+        client, db, settings.task_queue, new_case, user.sender, idempotency_key, keys
     )
     await record_allowed(db, user, OPEN_CASE, case_ref)  # audited once the case has its reference
     response.headers["Location"] = f"/cases/{case_ref}"
@@ -188,6 +193,65 @@ async def get_case_file(
 ) -> CaseFile:
     case = await permit_on_case(db, client, user, READ_CASE_FILE, case_ref, read_file=True)
     return redact_for(user, case or await case_file(client, case_ref))
+
+
+class EarlierCaseView(BaseModel):
+    """Another case of the same person (linked by the person key, never by anything that names them)."""
+
+    case_ref: str
+    area: str
+    still_open: bool | None = Field(description="None for another area's case: not ours to say.")
+    level: int | None = None
+    stage: Stage | None = None
+    exited_at: datetime | None = None
+    exit_basis: str | None = Field(default=None, description="The recorded reason for the exit.")
+
+
+@router.get(
+    "/{case_ref}/earlier-cases",
+    summary="The same person's other cases",
+    description="For the co-ordinator at screening (003 stage 1): every other case of the same person, linked "
+    "when each opened by a keyed digest of the subject's identity. A case of the co-ordinator's area shows its "
+    "level, stage and, once exited, the day and the recorded basis; another area's case its reference and area "
+    "only. Every read is audited, on this case and on each case read.",
+    responses=problems.responses(401, 403, 404, 422, 503),
+    operation_id="earlier_cases",
+)
+async def get_earlier_cases(
+    case_ref: CaseRef, user: CurrentUser, client: TemporalClient, db: DbSession
+) -> list[EarlierCaseView]:
+    await permit_on_case(db, client, user, READ_EARLIER_CASES, case_ref)
+    # Where each case is now: a transferred case is its receiving area's (its reference names where it began).
+    area = (await run_in_threadpool(case_areas, db, case_ref, area_of(case_ref))).current
+    earlier = []
+    for ref, linked_in in await run_in_threadpool(linked_case_refs, db, case_ref):
+        its_area = (await run_in_threadpool(case_areas, db, ref, linked_in)).current
+        if its_area != area:
+            earlier.append(EarlierCase(ref, its_area))
+            continue
+        earlier.append(await _earlier_case(client, db, ref, its_area))
+        await record_allowed(
+            db,
+            user,
+            READ_EARLIER_CASES,
+            ref,
+            reason=f"the same person's case as {case_ref}, at its screening",
+        )
+    return [EarlierCaseView(**vars(shown)) for shown in shown_to(area, earlier)]
+
+
+async def _earlier_case(client: Client, db: Session, case_ref: str, area: str) -> EarlierCase:
+    row = await run_in_threadpool(db.get, LedgerCase, case_ref)
+    basis = None
+    if row is not None and row.exited_at is not None:
+        try:
+            record = (await case_file(client, case_ref)).exit_record
+            basis = record.reason if record else None
+        except problems.ProblemError:
+            basis = None  # the closed case did not answer: its ledger row still says when it exited
+    if row is None:
+        return EarlierCase(case_ref, area)
+    return EarlierCase(case_ref, area, Stage(row.stage), row.level, row.exited_at, basis)
 
 
 def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:

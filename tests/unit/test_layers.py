@@ -80,6 +80,7 @@ RULES_BOTTOM_UP = (
     "event_fields",
     "meeting_events",
     "management_events",
+    "recall_events",
     "safeguarding_events",
     "transfer_events",
     "events",
@@ -106,6 +107,7 @@ RULES_BOTTOM_UP = (
     "confidentiality",
     "initial_meeting",
     "meetings",
+    "recall",
     "pre_notification",
     "eligibility",
     "referral",
@@ -121,6 +123,7 @@ RULES_BOTTOM_UP = (
     # readers of a case file, and of many cases' records
     "involvement",
     "annual_figures",
+    "earlier_cases",
 )
 
 

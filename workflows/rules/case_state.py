@@ -32,6 +32,7 @@ from workflows.rules.records import (
     Meeting,
     Notice,
     NoticeKind,
+    Recall,
     Referral,
     RiskChange,
     Stage,
@@ -102,6 +103,8 @@ class CaseState(BaseModel):
     exit_record: ExitRecord | None = None
     # Every transfer asked of this case, oldest first: the areas it was managed in (workflows/rules/transfer.py).
     transfers: list[Transfer] = Field(default_factory=list, exclude_if=lambda v: not v)
+    # Each recall to custody, the latest last: what it paused and the re-release (workflows/rules/recall.py).
+    recalls: list[Recall] = Field(default_factory=list)
     # Rule corrections this case follows (workflows/rules/rule_changes.py); sorted, carried across runs.
     rule_changes: list[str] = Field(default_factory=list)
     # Change log of the current event; not carried between events.
@@ -177,7 +180,10 @@ class CaseState(BaseModel):
             (
                 d
                 for d in self.deadlines.values()
-                if not d.is_open and d.deadline_id not in self.ledger_pending and ":" in d.deadline_id
+                if not d.is_open
+                and d.state is not DeadlineState.PAUSED  # still owed, once resumed
+                and d.deadline_id not in self.ledger_pending
+                and ":" in d.deadline_id
             ),
             key=lambda d: d.due_at,
         )

@@ -56,9 +56,11 @@ __all__ = [
     "next_re_escalation",
     "open_deadline",
     "open_of",
+    "pause_deadline",
     "re_escalation_route",
     "rearm_deadline",
     "reminder_time",
+    "resume_deadline",
     "touch",
     "withdraw_breach",
 ]
@@ -202,6 +204,25 @@ def rearm_deadline(
         d.state, d.breached_at, d.breach_note = DeadlineState.OPEN, None, None
         d.last_escalated_at = None
     _record(case, d, "re-armed")
+
+
+def pause_deadline(case: CaseState, deadline_id: str, reason: str, now: datetime) -> None:
+    """Not owed for now (a recall to custody), with the reason: never dropped, owed again once resumed."""
+    d = case.deadlines[deadline_id]
+    d.state, d.paused_at, d.pause_reason = DeadlineState.PAUSED, now, reason
+    _record(case, d, "paused")
+
+
+def resume_deadline(
+    case: CaseState, policy: AreaPolicy, deadline_id: str, due: DueDate, now: datetime, why: str
+) -> None:
+    """A paused deadline owed again, by its new due time; reminded afresh."""
+    d = case.deadlines[deadline_id]
+    d.state, d.due_at, d.due_date = DeadlineState.OPEN, due.due_at, due.due_date
+    d.explanation = f"{due.explanation}; {why}"
+    d.reminder_at = reminder_time(policy, policy.rule(d.kind).reminder, due, now)
+    d.reminded_at = None
+    _record(case, d, "resumed")
 
 
 def cancel_deadline(case: CaseState, deadline_id: str, reason: str, now: datetime) -> None:

@@ -26,6 +26,8 @@ class DeadlineState(StrEnum):
     BREACHED = "breached"  # past due and still not met
     MET = "met"  # met; `breached_at` set means it was met late
     CANCELLED = "cancelled"
+    # Not owed for now, with the reason (a recall to custody: workflows/rules/recall.py); owed again when resumed.
+    PAUSED = "paused"
 
 
 # A late notification's or referral's note (003 stage 2): the extenuating circumstances follow it, in the agency's
@@ -54,6 +56,8 @@ class Deadline(BaseModel):
     breach_note: str | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
     escalations: int = 0
     # The meeting that set it (minutes, SWIS alert, RMP actions, review): its chair hears of a lasting breach.
     set_at_meeting: str | None = None
@@ -97,6 +101,8 @@ class Deadline(BaseModel):
             late = " late" if self.met_late else ""
             assert self.met_at is not None
             return f"{self.title}: met{late} on {local_date(self.met_at):%d %b %Y}"
+        if self.state is DeadlineState.PAUSED:
+            return f"{self.title}: paused ({self.pause_reason})"
         return f"{self.title}: cancelled ({self.cancel_reason})"
 
 

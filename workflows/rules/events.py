@@ -60,6 +60,7 @@ from workflows.rules.meeting_events import (
     SwisAlertUpdated,
     level_3_criteria_field,
 )
+from workflows.rules.recall_events import RecalledToCustody
 from workflows.rules.safeguarding_events import (
     AdultAtRiskIdentified,
     AdultSafeguardingReferralMade,
@@ -400,6 +401,7 @@ __all__ = [
     "NotToBeShared",
     "PersonName",
     "PlannedFor",
+    "RecalledToCustody",
     "ReleaseDate",
     "RiskChangeReported",
     "RiskChangeTriaged",

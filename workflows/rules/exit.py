@@ -20,7 +20,7 @@ from workflows.rules.deadlines import (
     meet_if_open,
     open_deadline,
 )
-from workflows.rules.due_dates import DueDate
+from workflows.rules.due_dates import DeadlineState, DueDate
 from workflows.rules.errors import RuleViolation
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, ExitRecord, Stage
@@ -186,6 +186,8 @@ def outlives_exit(case: CaseState, kind: DeadlineKind) -> bool:
 def exit_mappa(case: CaseState, reason: str, now: datetime) -> None:
     kept = [d.deadline_id for d in case.open_deadlines() if outlives_exit(case, d.kind)]
     cancelled = [d.deadline_id for d in case.open_deadlines() if d.deadline_id not in kept]
+    # A deadline a recall paused is still owed until the exit ends it (workflows/rules/recall.py).
+    cancelled += [i for i, d in case.deadlines.items() if d.state is DeadlineState.PAUSED]
     for deadline_id in cancelled:
         cancel_deadline(case, deadline_id, "case exited MAPPA", now)
     case.exit_record = ExitRecord(

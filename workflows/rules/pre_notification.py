@@ -16,6 +16,7 @@ from workflows.rules.errors import RuleViolation
 from workflows.rules.exit import open_sonr_deadlines, open_supervision_end_deadlines
 from workflows.rules.initial_meeting import rearm_initial_meeting
 from workflows.rules.policy import AreaPolicy, DeadlineKind
+from workflows.rules.recall import set_re_release
 from workflows.rules.records import CO_ORDINATOR, Stage
 from workflows.rules.rule_changes import (
     LICENCE_END_ON_EVERY_OPENING,
@@ -163,12 +164,19 @@ def submit_notification(
 
 
 def change_release_date(case: CaseState, policy: AreaPolicy, e: ev.ReleaseDateChanged, now: datetime) -> None:
+    why = f"release date moved to {e.release_date:%a %d %b %Y} ({e.reason})"
+    # A case recalled to custody (whatever its route) has its re-release date: the same event, the same rule.
+    if set_re_release(case, policy, e.release_date, why, now):
+        return
     if case.route is not ev.EntryRoute.CUSTODY:
-        raise RuleViolation("only a custody case has a release date", "custody release date", "release_date")
+        raise RuleViolation(
+            "only a custody case, or a case recalled to custody, has a release date",
+            "custody release date",
+            "release_date",
+        )
     if e.release_date == case.release_date:
         raise RuleViolation("the release date is already that day", "custody release date", "release_date")
     case.release_date = e.release_date
-    why = f"release date moved to {e.release_date:%a %d %b %Y} ({e.reason})"
     if is_open(case, "custody-referral"):
         rule = policy.rule(DeadlineKind.CUSTODY_REFERRAL)
         due = compute_due(policy, rule, local_time_on(e.release_date, time(12)))

@@ -186,7 +186,28 @@ class ExitRecord(BaseModel):
     obligations_outstanding: list[str] = Field(default_factory=list)
 
 
-DeadlineChangeKind = Literal["opened", "met", "met-late", "cancelled", "breached", "re-armed", "transferred"]
+class PausedDeadline(BaseModel):
+    """A deadline paused by a recall, and how long it had left: resumed that long after the re-release."""
+
+    deadline_id: str
+    days_left: int  # calendar days from the day of recall to its due day
+
+
+class Recall(BaseModel):
+    """A recall to custody (workflows/rules/recall.py): what it paused and, once the prison records it, the day
+    of re-release from which the paused deadlines run again."""
+
+    recalled_on: date
+    recorded_by: str
+    reason: str
+    paused: list[PausedDeadline] = Field(default_factory=list)
+    pre_release_meeting: str | None = None  # the id of the meeting due before the re-release
+    re_release_on: date | None = None
+
+
+DeadlineChangeKind = Literal[
+    "opened", "met", "met-late", "cancelled", "breached", "re-armed", "transferred", "paused", "resumed"
+]
 
 
 class DeadlineChange(BaseModel):

@@ -26,6 +26,7 @@ from workflows.rules import (
     management,
     meetings,
     pre_notification,
+    recall,
     referral,
     safeguarding,
     transfer,
@@ -43,6 +44,7 @@ from workflows.rules.stages import (
     MANAGED,
     MEETING,
     NOTIFIED,
+    RECALLABLE,
     REFERRABLE,
     REFERRED,
     SCREENABLE_FOR_ASP,
@@ -331,7 +333,18 @@ EVENTS: tuple[EventRow, ...] = (
         decides("record a new release date", AGENCIES, "recorded_by"),
         "release-dates", "Record a new release date",
         "The prison records a changed release date (appeal, parole, recall): the custody notification or "
-        "referral and the initial meeting, due before release, move with it (003)."
+        "referral and the initial meeting, due before release, move with it (003). For a case recalled to "
+        "custody it is the re-release date: the meeting before it falls due and what the recall paused resumes."
+    ),
+    EventRow(
+        ev.RecalledToCustody, RECALLABLE, recall.record_recall,
+        decides("record a recall to custody", AGENCIES, "recorded_by"),
+        "recalls", "Record a recall to custody",
+        "The subject, managed in the community, is recalled to prison. The community reviews and the risk "
+        "management plan's actions pause (recorded, with the time each had left); the rest stays owed. The "
+        "prison then records the re-release date (POST /cases/{case_ref}/release-dates): a level 2 or 3 case's"
+        " meeting falls due before it (003 stage 4, as for a custody case) and what paused is owed again, as "
+        "long after the re-release as it had left. The seeds are silent on recall: a policy choice."
     ),
     EventRow(
         ev.DischargeDateChanged, ANY, pre_notification.change_discharge_date,

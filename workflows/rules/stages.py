@@ -18,6 +18,7 @@ __all__ = [
     "MANAGED",
     "MEETING",
     "NOTIFIED",
+    "RECALLABLE",
     "REFERRABLE",
     "REFERRED",
     "SCREENABLE_FOR_ASP",
@@ -43,3 +44,5 @@ MEETING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT})
 MANAGED = frozenset({Stage.ACTIVE_MANAGEMENT})
 # A level 1 case stays under its lead agency while a referral is due or decided.
 LEVEL_1 = frozenset({Stage.LEVEL_1, Stage.REFERRAL_DUE, Stage.REFERRAL})
+# A case managed in the community (its management set: level 1, or after the initial meeting) may be recalled.
+RECALLABLE = frozenset({Stage.ACTIVE_MANAGEMENT, Stage.LEVEL_1})

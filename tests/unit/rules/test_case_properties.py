@@ -129,6 +129,12 @@ EVENTS = st.one_of(
         reason=st.sampled_from(["appeal", "parole", "recall"]),
     ),
     st.builds(ev.DischargeDateChanged, recorded_by=agency, discharge_date=day, reason=text),
+    st.builds(
+        ev.RecalledToCustody,
+        recorded_by=agency,
+        recalled_on=day,
+        reason=st.sampled_from(["licence-breach", "further-offence", "other"]),
+    ),
     st.builds(ev.PreMeetingInformationSent, attending_agencies=st.lists(agency, min_size=1, max_size=4)),
     st.builds(ev.ChildProtectionReferralMade, referred_by=agency),
     st.builds(
@@ -322,6 +328,8 @@ def check_invariants(case: CaseFile, escalations: Counter[tuple[str, datetime | 
         elif d.state is DeadlineState.MET:
             assert d.met_at is not None and d.cancelled_at is None, where
             assert d.met_at >= d.opened_at, f"{where}: met before it was opened"
+        elif d.state is DeadlineState.PAUSED:
+            assert d.paused_at is not None and d.pause_reason and d.met_at is None, where
         else:
             assert d.cancelled_at is not None and d.cancel_reason and d.met_at is None, where
         # Exempt: a deadline counted from an earlier day the case was told of, or counted back from a day ahead
