@@ -138,5 +138,7 @@ ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
     NoticeKind.ASP_CHAIR_TO_NAME: "send_notice",
     NoticeKind.IMPORT_SUMMARY: "send_notice",
     NoticeKind.DEADLINE_MOVED: "send_notice",
+    NoticeKind.MEETING_INVITATION: "send_notice",
+    NoticeKind.MEETING_SCHEDULED_LATE: "send_notice",
 }
 RECORD_IN_LEDGER = "record_in_ledger"

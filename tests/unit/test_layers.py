@@ -103,6 +103,7 @@ RULES_BOTTOM_UP = (
     "minute_reads",
     "confidentiality",
     "initial_meeting",
+    "meeting_schedule",
     "meetings",
     "pre_notification",
     "eligibility",

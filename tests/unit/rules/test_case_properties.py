@@ -130,6 +130,12 @@ EVENTS = st.one_of(
     ),
     st.builds(ev.DischargeDateChanged, recorded_by=agency, discharge_date=day, reason=text),
     st.builds(ev.PreMeetingInformationSent, attending_agencies=st.lists(agency, min_size=1, max_size=4)),
+    st.builds(
+        ev.MeetingScheduled,
+        scheduled_for=day,
+        invited=st.lists(agency, min_size=1, max_size=4),
+        panel_ref=st.one_of(st.none(), st.just("PANEL-2026-14")),
+    ),
     st.builds(ev.ChildProtectionReferralMade, referred_by=agency),
     st.builds(
         ev.MeetingHeld,
