@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from api import links, problems, request_limits
 from api.deps import connect, key_ring_of
-from api.routes import audit, calendars, cases, codec, deadlines, health, imports, minutes, ops
+from api.routes import audit, calendars, cases, codec, deadlines, health, imports, minutes, ops, panels
 from api.routes import metrics as ledger_metrics
 from api.token_cache import TokenCache
 from core import bootstrap
@@ -121,6 +121,7 @@ def create_app(
     app.include_router(ledger_metrics.router)
     app.include_router(calendars.router)
     app.include_router(imports.router)
+    app.include_router(panels.router)
     calendars.install_log_redaction()
     return app
 

@@ -25,6 +25,10 @@ OTHER_PERMISSIONS: tuple[tuple[Permission, str], ...] = (
     (auth.REQUEST_DISCLOSURE, "the co-ordinator, or an agency that may read the minute"),
     (auth.READ_DISCLOSURES, "as asking to share"),
     (auth.DECIDE_DISCLOSURE, "the chair of the agency that chaired the meeting; decided once"),
+    (
+        auth.READ_PANEL,
+        "a user of the panel's area; audited (scheduling one is `schedule a meeting`, for each case)",
+    ),
     (auth.READ_AUDIT_TRAIL, ""),
     (auth.DECODE_HISTORY, "audited against its case"),
     (auth.ENCODE_PAYLOADS, "bound to one case; audited"),

@@ -317,7 +317,7 @@ async def _commit(
 @router.get(
     "/{import_id}",
     summary="An import's progress, and the case each row became",
-    responses=problems.responses(401, 403, 404, 503),
+    responses=problems.responses(401, 403, 404, 422, 503),
     operation_id="import_status",
 )
 async def import_progress(
