@@ -30,6 +30,7 @@ from api.routes import (
     imports,
     minutes,
     ops,
+    panels,
 )
 from api.routes import metrics as ledger_metrics
 from api.token_cache import TokenCache
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(ledger_metrics.router)
     app.include_router(calendars.router)
     app.include_router(imports.router)
+    app.include_router(panels.router)
     calendars.install_log_redaction()
     return app
 

@@ -83,6 +83,9 @@ READ_EXECUTIVE_SUMMARY = allow("read a minute's executive summary", (CO_ORDINATO
 REQUEST_DISCLOSURE = allow("ask to share a minute beyond its attendees", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
 READ_DISCLOSURES = allow("read a minute's disclosures", (CO_ORDINATOR, CHAIR, AGENCY_WORKER))
 DECIDE_DISCLOSURE = allow("decide on sharing a minute", CHAIR_ONLY)
+# Panel days (api/routes/panels.py): each case on one is sent `MeetingScheduled`, with that event's permission.
+SCHEDULE_MEETING = EVENT_PERMISSIONS[ev.MeetingScheduled]
+READ_PANEL = allow("read a panel day's cases", EVERYONE)  # references and meeting states only: no personal data
 READ_AUDIT_TRAIL = allow("read a case's audit trail", (CO_ORDINATOR, CHAIR))
 # A significant case review's export: every event, deadline and decision with its reasons; minutes by reference.
 READ_CHRONOLOGY = allow("export a case's chronology", (CO_ORDINATOR, CHAIR))

@@ -76,6 +76,8 @@ BODY_LIMITS: tuple[BodyLimit, ...] = (
     _limit("POST /cases/{case_ref}/{event}", 1 * MIB, Credentials.BEARER),
     _limit("POST /minutes/{minute_ref}/disclosures", 1 * MIB, Credentials.BEARER),
     _limit("POST /disclosures/{disclosure_id}/decision", 1 * MIB, Credentials.BEARER),
+    # A panel day: up to 30 cases, each with up to 40 agencies invited.
+    _limit("POST /panels", 1 * MIB, Credentials.BEARER),
     # A committed import takes up to 50,000 rows (api/import_jobs.py), at about 1.3 KB a row at most.
     _limit("POST /imports", 64 * MIB, Credentials.BEARER),
     # The codec's own limits (api/routes/codec.py), enforced here before a byte is read.

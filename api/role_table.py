@@ -29,6 +29,10 @@ OTHER_PERMISSIONS: tuple[tuple[Permission, str], ...] = (
     (auth.REQUEST_DISCLOSURE, "the co-ordinator, or an agency that may read the minute"),
     (auth.READ_DISCLOSURES, "as asking to share"),
     (auth.DECIDE_DISCLOSURE, "the chair of the agency that chaired the meeting; decided once"),
+    (
+        auth.READ_PANEL,
+        "a user of the panel's area; audited (scheduling one is `schedule a meeting`, for each case)",
+    ),
     (auth.READ_AUDIT_TRAIL, ""),
     (auth.READ_CHRONOLOGY, "HTML (print it for a PDF) or CSV, from our database; each export audited"),
     (auth.READ_ANNUAL_FIGURES, "counts only; each read audited"),

@@ -573,3 +573,27 @@ class ImportFileRow(Base):
     # The case this import reserved or started: its deadlines already past at the import (kind, title, due
     # date, who hears of it again), for the import's one summary. None: a case an earlier import started.
     past_at_import: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+
+# ------------------------------------------------------------------------------------------ panels
+
+
+class PanelCase(Base):
+    """A case put on a panel day (003: "careful scheduling of meetings"): one day on which an area's panel hears
+    several cases, each in a meeting of its own with its own minute. Named by references only; the day and the
+    invitations each case holds are the case's own (its `MeetingScheduled`), this row says which cases the panel
+    was asked to hear, and when it last was."""
+
+    __tablename__ = "panel_cases"
+    __table_args__ = (
+        UniqueConstraint("area", "panel_ref", "case_ref"),
+        Index("ix_panel_cases_area_panel_ref", "area", "panel_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area: Mapped[str] = mapped_column(String(64))
+    panel_ref: Mapped[str] = mapped_column(String(32))
+    case_ref: Mapped[str] = mapped_column(String(64))
+    scheduled_for: Mapped[date] = mapped_column(Date)
+    scheduled_by: Mapped[str] = mapped_column(String(200))
+    scheduled_at: Mapped[datetime] = mapped_column(default=utcnow)

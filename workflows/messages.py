@@ -180,5 +180,7 @@ ACTIVITY_FOR_NOTICE: dict[NoticeKind, str] = {
     NoticeKind.IMPORT_SUMMARY: "send_notice",
     NoticeKind.DEADLINE_MOVED: "send_notice",
     NoticeKind.CASE_TRANSFER: "send_notice",
+    NoticeKind.MEETING_INVITATION: "send_notice",
+    NoticeKind.MEETING_SCHEDULED_LATE: "send_notice",
 }
 RECORD_IN_LEDGER = "record_in_ledger"

@@ -37,6 +37,7 @@ SWEPT = (
     "tests/workflow/test_escalation_routing.py",
     "tests/workflow/test_import_journeys.py",
     "tests/workflow/test_recall_journeys.py",
+    "tests/workflow/test_meeting_journeys.py",
     "tests/workflow/test_rule_changes.py",
     "tests/workflow/test_safeguarding_journeys.py",
     "tests/workflow/test_timeline_journeys.py",

@@ -106,6 +106,7 @@ RULES_BOTTOM_UP = (
     "minute_reads",
     "confidentiality",
     "initial_meeting",
+    "meeting_schedule",
     "meetings",
     "recall",
     "pre_notification",

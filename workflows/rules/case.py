@@ -48,7 +48,7 @@ from workflows.rules.imported_row import ImportedPosition, check_position
 from workflows.rules.initial_meeting import INITIAL_MEETING_KINDS
 from workflows.rules.level_1 import enter_level_1
 from workflows.rules.management import REVIEW_KINDS
-from workflows.rules.meetings import MEETING_KINDS
+from workflows.rules.meeting_schedule import MEETING_KINDS
 from workflows.rules.ownership import check_permission
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.pre_notification import discharge_day, release_day

@@ -35,6 +35,7 @@ from workflows.rules.records import (
     Recall,
     Referral,
     RiskChange,
+    ScheduledMeeting,
     Stage,
     SubjectAccessRequest,
     Transfer,
@@ -80,6 +81,8 @@ class CaseState(BaseModel):
     subject_informed: bool | None = None
     subject_not_informed_reason: str | None = None
     meetings: list[Meeting] = Field(default_factory=list)
+    # The next meeting, once the co-ordinator has scheduled it (workflows/rules/meeting_schedule.py).
+    scheduled_meeting: ScheduledMeeting | None = None
     # The meetings no longer carried whole, in a few bytes each: their identity outlives the trimming.
     archived_meetings: ArchivedMeetings = Field(default_factory=ArchivedMeetings)
     risk_changes: list[RiskChange] = Field(default_factory=list)

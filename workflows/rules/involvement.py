@@ -1,8 +1,9 @@
 """Which agencies a case involves: what a national agency's token may see (api/auth.py).
 
-An agency is involved in a case when it leads it, referred it, chaired or attended one of its meetings, was
-sent its minutes, chairs its ASP side, or owes the case something (a record search, a notification, an RMP
-action, a view on a subject access request): every deadline names the agency responsible for it.
+An agency is involved in a case when it leads it, referred it, is invited to its next meeting, chaired or
+attended one of its meetings, was sent its minutes, chairs its ASP side, or owes the case something (a record
+search, a notification, an RMP action, a view on a subject access request): every deadline names the agency
+responsible for it.
 
 Pure: reads a case file's state, changes nothing.
 """
@@ -23,6 +24,8 @@ def involved_agencies(case: CaseState) -> frozenset[str]:
         agencies.add(case.asp_chair_agency)
     for meeting in case.meetings:
         agencies |= {meeting.chair_agency, *meeting.attendees, *meeting.minutes_circulated_to}
+    if case.scheduled_meeting is not None:
+        agencies.update(case.scheduled_meeting.invited)
     for sar in case.subject_access_requests:
         agencies.update(sar.consulted)
     agencies |= {d.responsible for d in case.deadlines.values()}

@@ -1,11 +1,12 @@
-"""The meeting events (001, 003, 004): who was invited and who came, the risk management plan's actions, what is
-not to be shared, the minute filed for a meeting, the minutes' circulation, the SWIS alert and each action completed.
+"""The meeting events (001, 003, 004): the meeting scheduled and whom it invites, who came, the risk management
+plan's actions, what is not to be shared, the minute filed for a meeting, the minutes' circulation, the SWIS alert
+and each action completed.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -18,6 +19,10 @@ from workflows.rules.event_fields import (
     RmpActionId,
     ShortText,
 )
+
+# A panel's reference reaches plaintext (invitations, the status, the panel's page): digits only, no name fits.
+PANEL_REF_PATTERN = r"^PANEL-[0-9]{1,4}(-[0-9]{1,4}){0,3}$"
+PanelRef = Annotated[str, Field(pattern=PANEL_REF_PATTERN)]
 
 
 class ChairGrade(StrEnum):
@@ -66,6 +71,22 @@ class RmpActionSet(Event):
     description: ShortText
     owner_agency: AgencyId
     due_date: PlannedFor
+
+
+class MeetingScheduled(Event):
+    """The co-ordinator arranges the case's next meeting (the initial meeting, or a review) for a day, and invites
+    the agencies central to its plan (001: "The co-ordinator will arrange initial Level 2 meetings"; 003: the
+    co-ordinator "will identify which agencies are central ... and arrange for their attendance"). Sent again, it
+    moves the meeting: the invitations and the pre-meeting information follow the new day."""
+
+    scheduled_for: PlannedFor = Field(description="The day the meeting is to be held.")
+    invited: list[AgencyId] = Field(
+        min_length=1, max_length=40, description="The agencies invited to the meeting (003)."
+    )
+    panel_ref: PanelRef | None = Field(
+        default=None,
+        description="The panel meeting (one day, several subjects) the case is discussed at, e.g. PANEL-2026-14.",
+    )
 
 
 class MeetingHeld(Event):

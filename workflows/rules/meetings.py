@@ -25,8 +25,6 @@ from workflows.rules.deadlines import (
 )
 from workflows.rules.due_dates import DeadlineState, DueDate
 from workflows.rules.errors import RuleViolation
-from workflows.rules.information_exchange import PRE_MEETING_INFORMATION
-from workflows.rules.initial_meeting import INITIAL_MEETING_KINDS
 from workflows.rules.level_1 import enter_level_1, refuse_level_1_for_category_3
 from workflows.rules.management import REVIEW_KINDS, check_level_3_criteria, record_level_decision
 from workflows.rules.meeting_checks import (
@@ -35,6 +33,7 @@ from workflows.rules.meeting_checks import (
     check_rmp_action_ids,
     review_date,
 )
+from workflows.rules.meeting_schedule import MEETING_KINDS, held_as_scheduled
 from workflows.rules.policy import AreaPolicy, DeadlineKind
 from workflows.rules.records import CO_ORDINATOR, Meeting, NoticeKind, Stage, next_number
 from workflows.rules.rule_changes import (
@@ -48,15 +47,6 @@ from workflows.rules.rule_changes import (
     PER_PERSON_ATTENDANCE,
     REVIEW_OVERRIDE_IN_OWN_UNIT,
     SUBJECT_INFORMED_DEADLINE,
-)
-
-MEETING_KINDS = frozenset(
-    {
-        *INITIAL_MEETING_KINDS.values(),
-        DeadlineKind.INITIAL_MEETING_BEFORE_RELEASE,
-        *REVIEW_KINDS.values(),
-        DeadlineKind.EXTRA_REVIEW,
-    }
 )
 
 
@@ -84,6 +74,7 @@ def record_meeting(case: CaseState, policy: AreaPolicy, e: ev.MeetingHeld, now: 
     initial = not case.meetings
     _meet_what_the_meeting_meets(case, e, meeting_id, held_at, now, today)
     case.meetings.append(_the_meeting(e, meeting_id, initial, absent, shortfalls or []))
+    case.meetings[-1].scheduled_for, case.meetings[-1].panel_ref = held_as_scheduled(case)
     if shortfalls:
         # Recorded as it happened, and flagged: the co-ordinator hears what fell short (our words only).
         case.notify(
@@ -166,18 +157,17 @@ def _meet_what_the_meeting_meets(
         breach_deadline(
             case, ap1.deadline_id, now, f"{meeting_id} was held before the AP1 referral was made (000)"
         )
-    if is_open(case, PRE_MEETING_INFORMATION):
+    for pack in open_of(case, DeadlineKind.PRE_MEETING_INFORMATION):
         # The meeting happened without the information in advance: recorded, escalated, then moot. Already
         # missed (its due day passed), it was escalated then and is not escalated again.
-        pack = case.deadlines[PRE_MEETING_INFORMATION]
         if pack.state is not DeadlineState.BREACHED or not case.follows(BREACH_ESCALATED_ONCE):
             breach_deadline(
                 case,
-                PRE_MEETING_INFORMATION,
+                pack.deadline_id,
                 now,
                 f"{meeting_id} was held before the pre-meeting information was sent",
             )
-        cancel_deadline(case, PRE_MEETING_INFORMATION, f"{meeting_id} has been held", now)
+        cancel_deadline(case, pack.deadline_id, f"{meeting_id} has been held", now)
     for d in list(case.deadlines.values()):
         if d.is_open and d.kind in MEETING_KINDS:
             if (

@@ -54,6 +54,8 @@ class NoticeKind(StrEnum):
     IMPORT_SUMMARY = "import-summary"
     DEADLINE_MOVED = "deadline-moved"
     CASE_TRANSFER = "case-transfer"
+    MEETING_INVITATION = "meeting-invitation"
+    MEETING_SCHEDULED_LATE = "meeting-scheduled-late"
 
 
 class Notice(BaseModel):
@@ -111,6 +113,25 @@ class Meeting(BaseModel):
     # What the meeting did that falls short of the guidance (a chair below the level's grade, level 3 without
     # senior representation): recorded as it happened, and flagged to the co-ordinator.
     shortfalls: list[str] = Field(default_factory=list)
+    # The day it was scheduled for and the panel it sat on, when the co-ordinator scheduled it (MeetingScheduled).
+    scheduled_for: date | None = None
+    panel_ref: str | None = None
+
+
+class ScheduledMeeting(BaseModel):
+    """The case's next meeting as the co-ordinator arranged it (001, 003 stage 4): the day, the agencies invited
+    and the panel (one day, several subjects) it is part of, under the id it will have once held. Kept until the
+    meeting is recorded; each move keeps the day it was moved from."""
+
+    meeting_id: str
+    scheduled_for: date
+    invited: list[str]
+    panel_ref: str | None = None
+    scheduled_at: datetime
+    # The statutory due date of the meeting it answers, when it was set; a day after it is recorded as late.
+    due_date: date
+    after_due_date: bool = False
+    moved_from: list[date] = Field(default_factory=list)
 
 
 class ArchivedMeetings(BaseModel):

@@ -24,6 +24,7 @@ from workflows.rules import (
     information_exchange,
     level_1,
     management,
+    meeting_schedule,
     meetings,
     pre_notification,
     recall,
@@ -39,7 +40,6 @@ from workflows.rules.stages import (
     ANY,
     ANY_OR_EXITING,
     AWAITING,
-    BEFORE_INITIAL_MEETING,
     LEVEL_1,
     MANAGED,
     MEETING,
@@ -188,6 +188,17 @@ EVENTS: tuple[EventRow, ...] = (
         "The referral to child protection for the children at risk was made (002)."
     ),
     # meetings and what follows them
+    EventRow(
+        ev.MeetingScheduled, MEETING, meeting_schedule.schedule_meeting,
+        decides("schedule a meeting", CO_ONLY),
+        "meeting-schedules", "Schedule the next meeting",
+        "The co-ordinator arranges the initial meeting or the next review for a day still to come and "
+        "invites the agencies central to its plan (001, 003), perhaps on a panel day with other cases "
+        "(`panel_ref`; POST /panels schedules several at once). Each invited agency is told; sent again, "
+        "it moves the meeting and each agency hears of the move. The record searches and the pre-meeting "
+        "information fall due before the day set; the meeting's statutory deadline does not move: a day "
+        "after it is recorded, and the chair told."
+    ),
     EventRow(
         ev.MeetingHeld, MEETING, meetings.record_meeting,
         decides("record a meeting", CHAIR_ONLY, "chair_agency"),
@@ -364,13 +375,13 @@ EVENTS: tuple[EventRow, ...] = (
     ),
     # information sharing before the initial meeting
     EventRow(
-        ev.PreMeetingInformationSent, BEFORE_INITIAL_MEETING,
+        ev.PreMeetingInformationSent, MEETING,
         information_exchange.send_pre_meeting_information,
         decides("send the pre-meeting information", CO_ONLY),
         "pre-meeting-information", "Send the pre-meeting information",
         "The co-ordinator sends the compiled record search results to every agency attending the initial "
-        "meeting, in advance of it (003); when the case is open to ASP the ASP chair's agency is among "
-        "them (000)."
+        "meeting (or a scheduled review), in advance of it (003); when the case is open to ASP the ASP "
+        "chair's agency is among them (000)."
     ),
     # transfer to another area or jurisdiction (no seed speaks of it: the README's table of choices)
     EventRow(

@@ -12,7 +12,6 @@ __all__ = [
     "ANY",
     "ANY_OR_EXITING",
     "AWAITING",
-    "BEFORE_INITIAL_MEETING",
     "CLOSED_STAGES",
     "LEVEL_1",
     "MANAGED",
@@ -35,7 +34,6 @@ SUBJECT_ACCESS = ACTIVE_STAGES | {Stage.EXITED}
 AWAITING = frozenset({Stage.AWAITING_NOTIFICATION})
 NOTIFIED = frozenset({Stage.NOTIFICATION})
 REFERRABLE = frozenset({Stage.AWAITING_NOTIFICATION, Stage.NOTIFICATION, Stage.REFERRAL_DUE, Stage.LEVEL_1})
-BEFORE_INITIAL_MEETING = frozenset({Stage.INFORMATION_SHARING})
 REFERRED = frozenset({Stage.REFERRAL})
 SEARCHING = frozenset({Stage.INFORMATION_SHARING, Stage.ACTIVE_MANAGEMENT, Stage.LEVEL_1})
 # 000: every notification and referral, whatever its level (level 1 included), is screened.

@@ -136,6 +136,12 @@ EVENTS = st.one_of(
         reason=st.sampled_from(["licence-breach", "further-offence", "other"]),
     ),
     st.builds(ev.PreMeetingInformationSent, attending_agencies=st.lists(agency, min_size=1, max_size=4)),
+    st.builds(
+        ev.MeetingScheduled,
+        scheduled_for=day,
+        invited=st.lists(agency, min_size=1, max_size=4),
+        panel_ref=st.one_of(st.none(), st.just("PANEL-2026-14")),
+    ),
     st.builds(ev.ChildProtectionReferralMade, referred_by=agency),
     st.builds(
         ev.MeetingHeld,
