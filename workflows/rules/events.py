@@ -61,7 +61,7 @@ from workflows.rules.meeting_events import (
     SwisAlertUpdated,
     level_3_criteria_field,
 )
-from workflows.rules.recall_events import RecalledToCustody
+from workflows.rules.recall_events import *  # noqa: F403  (read as `events.X` too, as are the transfer events)
 from workflows.rules.safeguarding_events import (
     AdultAtRiskIdentified,
     AdultSafeguardingReferralMade,
@@ -76,10 +76,7 @@ from workflows.rules.safeguarding_events import (
     ChildProtectionReferralMade,
     ChildrenAtRisk,
 )
-from workflows.rules.transfer_events import *  # noqa: F403  (the transfer events, read as `events.X` too)
-
-# ------------------------------------------------------------------------------------------ text
-
+from workflows.rules.transfer_events import *  # noqa: F403
 
 # ------------------------------------------------------------------------------------------ dates
 
@@ -403,7 +400,6 @@ __all__ = [
     "NotToBeShared",
     "PersonName",
     "PlannedFor",
-    "RecalledToCustody",
     "ReleaseDate",
     "RiskChangeReported",
     "RiskChangeTriaged",

@@ -9,6 +9,8 @@ from typing import Literal
 
 from workflows.rules.event_fields import AgencyId, Event, HappenedOn
 
+__all__ = ["RecalledToCustody"]
+
 
 class RecalledToCustody(Event):
     """The subject is recalled to custody: what cannot be done while they are in prison pauses (recorded, never
