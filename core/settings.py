@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10
 
     directory_file: Path = Path("data/agency-directory.json")
+    # Where an API process keeps agency events' audit rows until they are in the database (api/audit_spool.py),
+    # one file per process, on a disk that outlives the process. Unset: each row is committed before the answer.
+    audit_spool: Path | None = None
     # None means "the development key" in development; production must name its key file, or give the
     # same JSON document in MAPPA_CODEC_KEYS (a platform's secret store). Either way: core.codec.
     codec_key_file: Path | None = None
