@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     smtp_port: int = 1025
     smtp_sender: str = "mappa-noreply@example.gov.uk"
     smtp_timeout_seconds: float = 10
+    # Messages a second this worker hands the relay, at most: a little under the relay's limit for our
+    # sender divided by the number of workers (docs/SCALING.md). Unset: as fast as the activities send.
+    smtp_rate_per_second: float | None = Field(default=None, gt=0)
 
     directory_file: Path = Path("data/agency-directory.json")
     # Where an API process keeps agency events' audit rows until they are in the database (api/audit_spool.py),
