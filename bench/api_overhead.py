@@ -82,10 +82,10 @@ async def closed_loop(
 
 def audited_events(engine: Engine) -> int:
     with session_factory(engine)() as session:
-        counted: int = session.scalar(
+        counted = session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "report a change in risk")
         )
-    return counted
+    return counted or 0
 
 
 async def run(full: bool = False) -> Result:

@@ -342,7 +342,7 @@ async def case_surge(client: Client, sizes: Sizes, cpu: CpuMeter, paced: bool, l
             ).all()
     if len({due for due, _, _ in rows}) != 1:
         raise RuntimeError("the deadlines did not all fall due at one instant")
-    lateness = [(sent - due).total_seconds() for due, sent, _ in rows if sent is not None]
+    lateness = [(sent - due).total_seconds() for due, sent, _ in rows if sent is not None and due is not None]
     return Surge(lateness, cpu.spent / sizes.cases * 1000, sum(a for _, _, a in rows), RelayLog.read(log))
 
 
