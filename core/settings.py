@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     # Cases a worker keeps in memory (about 290 KiB each); beyond it the least recently used is evicted and
     # replayed from its history at its next event or timer. docs/SCALING.md sizes it.
     workflow_cache_size: int = 1000
+    # Workflow tasks a worker runs at once. They are pure Python and share one interpreter lock, so more at once
+    # only makes each slower: at the SDK's default of 100, a thousand imported cases' first tasks (each applying
+    # its row's past events) took over 5 s apiece, past the SDK's 2 s deadlock detector and the server's 10 s
+    # task timeout, and were retried. Scale workers (processes), not this (docs/SCALING.md).
+    workflow_task_slots: int = Field(default=8, ge=1, le=100)
 
     # Hosting platforms hand out a plain DATABASE_URL; MAPPA_DATABASE_URL wins when both are set.
     database_url: str = Field(

@@ -104,6 +104,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=threads,
         max_cached_workflows=settings.workflow_cache_size,
+        max_concurrent_workflow_tasks=settings.workflow_task_slots,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)

@@ -77,7 +77,10 @@ async def worker_for(client: Client, engine: Engine, smtp: SmtpSink, task_queue:
     settings = Settings(
         smtp_host=smtp.host, smtp_port=smtp.port, smtp_timeout_seconds=5, task_queue=task_queue
     )
-    async with build_worker(client, settings, build_activities(settings, engine), task_queue=task_queue):
+    worker = build_worker(client, settings, build_activities(settings, engine), task_queue=task_queue)
+    # The worker takes the configured number of workflow tasks at once, not the SDK's default of 100.
+    assert worker.config()["max_concurrent_workflow_tasks"] == settings.workflow_task_slots
+    async with worker:
         yield
 
 

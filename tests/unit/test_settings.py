@@ -102,3 +102,11 @@ def test_the_public_address_is_configured_not_taken_from_the_machine(tmp_path: P
     assert Settings(api_port=8123).api_base_url == "http://localhost:8123"
     with pytest.raises(ValidationError, match="public_api_url"):
         Settings(public_api_url="mappa.example.gov.uk")
+
+
+def test_a_worker_runs_a_few_workflow_tasks_at_once_and_never_none() -> None:
+    # Workflow tasks share one interpreter lock: the SDK's default of 100 at once made a bulk import's first tasks
+    # take over 5 s each (past the deadlock detector). The worker takes a handful; zero would take none.
+    assert 1 <= Settings().workflow_task_slots <= 16
+    with pytest.raises(ValidationError, match="workflow_task_slots"):
+        Settings(workflow_task_slots=0)
