@@ -7,6 +7,7 @@ one update or query to the case's workflow, and answers. Every error is a proble
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,9 +15,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from api import links, problems, request_limits
+from api.audit_spool import AuditSpool, drain_all, drain_forever
 from api.deps import connect, key_ring_of
 from api.routes import (
     audit,
@@ -80,8 +83,10 @@ def create_app(
     client: Client | None = None,
     engine: Engine | None = None,
     key_ring: KeyRing | None = None,
+    audit_spool: AuditSpool | None = None,
 ) -> FastAPI:
-    """The app. Tests pass their own client and engine, which the app then neither builds nor closes."""
+    """The app. Tests pass their own client, engine and spool, which the app then neither builds nor closes
+    (nor drains: a test drains a spool it passed with `api.audit_spool.drain_all`)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -94,11 +99,18 @@ def create_app(
         if app.state.client is None:
             # Not fatal: the API starts without Temporal, answers 503 and connects when Temporal is back.
             app.state.client = await connect(settings, key_ring_of(app.state))
+        spool = drain = None
+        if app.state.audit_spool is None and settings.audit_spool is not None:
+            app.state.audit_spool = spool = AuditSpool(settings.audit_spool)
+            # Rows a crashed predecessor left are drained first, then each as its request is answered.
+            drain = asyncio.create_task(drain_forever(spool, app.state.engine))
         try:
             yield
         finally:
             # Refused calendar fetches counted but not yet written go to the audit trail before we stop.
             await asyncio.to_thread(calendars.write_counted_refusals, app.state)
+            if spool is not None and drain is not None:
+                await _stop_draining(spool, drain, app.state.engine)
             if built_engine is not None:
                 built_engine.dispose()
 
@@ -113,6 +125,7 @@ def create_app(
     app.state.client = client
     app.state.engine = engine
     app.state.key_ring = key_ring
+    app.state.audit_spool = audit_spool
     app.state.connect_lock = asyncio.Lock()
     app.state.token_cache = TokenCache()
     problems.install(app)
@@ -139,6 +152,18 @@ def create_app(
     app.include_router(panels.router)
     calendars.install_log_redaction()
     return app
+
+
+async def _stop_draining(spool: AuditSpool, drain: asyncio.Task[None], engine: Engine) -> None:
+    """Stop the drain and write what waits; what the database does not take stays on disk for the next start."""
+    drain.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await drain
+    try:
+        await asyncio.to_thread(drain_all, spool, engine)
+    except SQLAlchemyError as error:
+        log.error("audit rows left in the spool for the next start (%d): %s", spool.count(), error)
+    spool.close()
 
 
 app = create_app()

@@ -3,11 +3,19 @@
 The audit row is committed before the route answers: if it cannot be written the request fails with 503 and
 returns nothing (`problems.audit_unavailable`), so no read of case content or minutes goes unrecorded.
 Status and deadline reads carry no personal data and are not audited when allowed (ops polls them).
+
+One exception, when the API has a spool (`MAPPA_AUDIT_SPOOL`): an agency event's "allowed" row is kept on the
+API's disk before the event is sent and committed to the database after the answer (`event_audited`,
+api/audit_spool.py). The event itself is durable in the case's history by then; a refusal is still committed
+before the answer.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
@@ -19,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import problems
+from api.audit_spool import AuditSpool, SpooledRow
 from api.auth import SENDING_AREA_READS, Permission, User, authorise, authorise_involvement
 from api.case_service import area_of, case_exists, case_file
 from store.models import AuditEvent, AuditOutcome
@@ -247,3 +256,49 @@ async def refuse(
         record, session, user, action, case_ref, AuditOutcome.REFUSED, refusal.problem.detail, target
     )
     raise refusal
+
+
+@asynccontextmanager
+async def event_audited(
+    session: Session,
+    client: Client,
+    user: User,
+    permission: Permission,
+    case_ref: str,
+    event: BaseModel,
+    spool: AuditSpool | None,
+) -> AsyncIterator[None]:
+    """Authorise an agency event on a case and audit it; the event is sent inside the block.
+
+    Without a spool the allowed row is committed first (`permit_on_case`). With one, the row is put in the spool
+    (on disk) and committed by its drain once the block has answered, so neither the database's commit nor a
+    call to Temporal to see that the case exists holds the answer up: the update itself says so. An event to no
+    case is then answered 404 as before, its spooled row withdrawn and the refusal committed, never allowed."""
+    if spool is None:
+        await permit_on_case(session, client, user, permission, case_ref, request=event)
+        yield
+        return
+    await permit_on_case(session, client, user, permission, case_ref, request=event, audit_allowed=False)
+    row = SpooledRow(
+        user_name=user.user_name,
+        agency_id=user.agency_id,
+        role=user.role.value,
+        action=permission.action,
+        case_ref=case_ref,
+        outcome=AuditOutcome.ALLOWED.value,
+        at=SpooledRow.now(),
+    )
+    try:
+        spool_id = await run_in_threadpool(spool.append, row)
+    except (OSError, sqlite3.Error) as error:  # the spool's disk did not take it
+        log.error("audit spool not written (%s by %s on %s): %s", row.action, user.user_name, case_ref, error)
+        raise problems.audit_unavailable() from None
+    try:
+        yield
+    except problems.ProblemError as error:
+        if error.problem.status == 404:
+            spool.withdraw(spool_id)
+            await refuse(session, user, permission.action, case_ref, error)
+        raise
+    finally:
+        spool.settle(spool_id)

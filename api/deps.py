@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api import problems
+from api.audit_spool import AuditSpool
 from api.auth import User
 from api.case_service import CASE_REF_PATTERN
 from api.token_cache import TokenCache, user_holding
@@ -122,6 +123,15 @@ async def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterato
 
 
 DbSession = Annotated[Session, Depends(get_db)]
+
+
+def get_audit_spool(request: Request) -> AuditSpool | None:
+    """Where events' audit rows wait for the database (api/audit_spool.py); None: committed before answering."""
+    spool: AuditSpool | None = getattr(request.app.state, "audit_spool", None)
+    return spool
+
+
+AuditSpoolDep = Annotated[AuditSpool | None, Depends(get_audit_spool)]
 
 bearer = HTTPBearer(auto_error=False, description="A token issued by `mappa tokens issue`.")
 

@@ -25,6 +25,7 @@ from bench import (
     imports,
     lifecycle,
     lifelong_case,
+    midnight_surge,
     open_cases,
     ops_query,
 )
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[bool], Any]] = {
     "lifelong-case": lifelong_case.run,
     "import": imports.run,
     "hostile-bodies": hostile_bodies.run,
+    "midnight-surge": midnight_surge.run,
 }
 
 

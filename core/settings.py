@@ -48,8 +48,14 @@ class Settings(BaseSettings):
     smtp_port: int = 1025
     smtp_sender: str = "mappa-noreply@example.gov.uk"
     smtp_timeout_seconds: float = 10
+    # Messages a second this worker hands the relay, at most: a little under the relay's limit for our
+    # sender divided by the number of workers (docs/SCALING.md). Unset: as fast as the activities send.
+    smtp_rate_per_second: float | None = Field(default=None, gt=0)
 
     directory_file: Path = Path("data/agency-directory.json")
+    # Where an API process keeps agency events' audit rows until they are in the database (api/audit_spool.py),
+    # one file per process, on a disk that outlives the process. Unset: each row is committed before the answer.
+    audit_spool: Path | None = None
     # None means "the development key" in development; production must name its key file, or give the
     # same JSON document in MAPPA_CODEC_KEYS (a platform's secret store). Either way: core.codec.
     codec_key_file: Path | None = None

@@ -425,6 +425,7 @@ class AuditEvent(Base):
         CheckConstraint(one_of("outcome", AuditOutcome), name="outcome"),
         Index("ix_audit_events_case_ref_at", "case_ref", "at"),
         Index("ix_audit_events_at", "at"),
+        Index("uq_audit_events_spool_id", "spool_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -437,6 +438,9 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    # An event's row written after the answer carries its id in the API's spool (api/audit_spool.py): a drain
+    # retried after the commit finds it there and writes nothing twice.
+    spool_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditTrailIsAppendOnly(Exception):

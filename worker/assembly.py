@@ -64,7 +64,11 @@ def serve_activity_metrics(settings: Settings, port: int | None = None) -> WSGIS
 
 def build_mailer(settings: Settings) -> SmtpMailer:
     return SmtpMailer(
-        settings.smtp_host, settings.smtp_port, settings.smtp_sender, settings.smtp_timeout_seconds
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+        settings.smtp_timeout_seconds,
+        rate_per_second=settings.smtp_rate_per_second,
     )
 
 

@@ -20,13 +20,23 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api import problems
-from api.audit import case_area_for, permit, permit_on_case, record_allowed, refuse
+from api.audit import case_area_for, event_audited, permit, permit_on_case, record_allowed, refuse
 from api.auth import CO_ORDINATOR, OPEN_CASE, READ_CASE_FILE, READ_EARLIER_CASES, READ_STATUS, User
 from api.case_service import area_of, case_file, case_status, send_event
-from api.deps import CaseRef, CurrentUser, DbSession, IdempotencyKey, Keys, SettingsDep, TemporalClient
+from api.deps import (
+    AuditSpoolDep,
+    CaseRef,
+    CurrentUser,
+    DbSession,
+    IdempotencyKey,
+    Keys,
+    SettingsDep,
+    TemporalClient,
+)
 from api.idempotency import KeyUse, claim_event_key, release_event_key, request_hash
 from api.minutes import check_meeting_names_no_minute, redact_for
 from api.openings import CaseOpened, NewCase, check_agencies, check_dates, check_plaintext_ids, open_case
+from core.settings import Settings
 from store.models import Agency, LedgerCase
 from store.person_links import linked_case_refs
 from store.transfers import case_areas, write_transfers
@@ -265,48 +275,13 @@ def _event_endpoint(route: EventRoute) -> Callable[..., Awaitable[Receipt]]:
         client: TemporalClient,
         db: DbSession,
         settings: SettingsDep,
+        spool: AuditSpoolDep,
         idempotency_key: IdempotencyKey = None,
     ) -> Receipt:
-        await permit_on_case(db, client, user, permission, case_ref, request=event)
-        # An event a closed case still takes (a subject access request) reopens it on our task queue.
-        queue = settings.task_queue
-        check_dates(event, datetime.now(UTC))
-        check_plaintext_ids(event)
-        # The agencies named are the case's area's; those a transfer's acceptance names, the receiving area's.
-        await check_agencies(db, await case_area_for(db, user, permission, case_ref, event), event)
-        if route.check is not None:
-            await route.check(db, client, case_ref, event)
-        hashed = request_hash(route.path, event)
-        # The sender travels with the event, from the token (never the body): the case decides with it whose
-        # deadlines the event may meet (workflows/rules/ownership.py).
-        event = event.model_copy(update={"sent_by": user.actor})
-        if idempotency_key is None:
-            receipt = await _sent(client, db, user, permission.action, case_ref, event, str(uuid4()), queue)
-            return await _after(client, db, case_ref, event, receipt)
-        use = await run_in_threadpool(claim_event_key, db, user.sender, case_ref, idempotency_key, hashed)
-        # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
-        # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
-        try:
-            receipt = await _sent(
-                client,
-                db,
-                user,
-                permission.action,
-                case_ref,
-                event,
-                f"{user.sender}:{idempotency_key}",
-                queue,
+        async with event_audited(db, client, user, permission, case_ref, event, spool):
+            return await _checked_and_sent(
+                route, case_ref, event, user, client, db, settings, idempotency_key
             )
-        except problems.ProblemError as refusal:
-            if refusal.problem.status in (
-                403,
-                409,
-                422,
-            ):  # refused by the case: nothing recorded under the key
-                await run_in_threadpool(release_event_key, db, user.sender, case_ref, idempotency_key)
-            raise
-        await _after(client, db, case_ref, event, receipt)
-        return receipt.model_copy(update={"replayed": True}) if use is KeyUse.REPEAT else receipt
 
     # Each route's body is its own event model: that is what FastAPI validates and what the schema shows.
     record_event.__annotations__["event"] = event_type
@@ -328,6 +303,60 @@ async def _after(client: Client, db: Session, case_ref: str, event: ev.Event, re
 def _write_transfers(db: Session, case_ref: str, transfers: list[TransferSummary]) -> None:
     write_transfers(db, case_ref, transfers, datetime.now(UTC))
     db.commit()
+
+
+async def _checked_and_sent(
+    route: EventRoute,
+    case_ref: str,
+    event: ev.Event,
+    user: User,
+    client: Client,
+    db: Session,
+    settings: Settings,
+    idempotency_key: str | None,
+) -> Receipt:
+    """The API's own checks of an authorised event, then the event sent (once per Idempotency-Key)."""
+    permission = route.row.permission
+    # An event a closed case still takes (a subject access request) reopens it on our task queue.
+    queue = settings.task_queue
+    check_dates(event, datetime.now(UTC))
+    check_plaintext_ids(event)
+    # The agencies named are the case's area's; those a transfer's acceptance names, the receiving area's.
+    await check_agencies(db, await case_area_for(db, user, permission, case_ref, event), event)
+    if route.check is not None:
+        await route.check(db, client, case_ref, event)
+    hashed = request_hash(route.path, event)
+    # The sender travels with the event, from the token (never the body): the case decides with it whose
+    # deadlines the event may meet (workflows/rules/ownership.py).
+    event = event.model_copy(update={"sent_by": user.actor})
+    if idempotency_key is None:
+        receipt = await _sent(client, db, user, permission.action, case_ref, event, str(uuid4()), queue)
+        return await _after(client, db, case_ref, event, receipt)
+    use = await run_in_threadpool(claim_event_key, db, user.sender, case_ref, idempotency_key, hashed)
+    # A repeated update ID gets the first Receipt back: from Temporal within a run, from the workflow's
+    # memory of seen IDs after continue-as-new. Keys are per agency, so agencies cannot collide.
+    try:
+        receipt = await _sent(
+            client,
+            db,
+            user,
+            permission.action,
+            case_ref,
+            event,
+            f"{user.sender}:{idempotency_key}",
+            queue,
+        )
+    except problems.ProblemError as refusal:
+        if refusal.problem.status in (
+            403,
+            404,
+            409,
+            422,
+        ):  # refused by the case: nothing recorded under the key
+            await run_in_threadpool(release_event_key, db, user.sender, case_ref, idempotency_key)
+        raise
+    await _after(client, db, case_ref, event, receipt)
+    return receipt.model_copy(update={"replayed": True}) if use is KeyUse.REPEAT else receipt
 
 
 async def _sent(
