@@ -2,8 +2,8 @@
 `audit_events.spool_id` names the spooled row it came from, unique, so a drain retried after its commit adds
 nothing. Rows written before the answer (reads, refusals, and every row before this) have none.
 
-Revision ID: 0011_audit_spool
-Revises: 0010_minutes_by_meeting
+Revision ID: 0015_audit_spool
+Revises: 0014_panels
 Create Date: 2026-12-12
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_audit_spool"
-down_revision: str | None = "0010_minutes_by_meeting"
+revision: str = "0015_audit_spool"
+down_revision: str | None = "0014_panels"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Panel days: the cases an area's panel is asked to hear on one day, each in a meeting of its own (003).
 
-Revision ID: 0011_panels
-Revises: 0010_minutes_by_meeting
+Revision ID: 0014_panels
+Revises: 0013_person_links
 Create Date: 2026-12-14
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_panels"
-down_revision: str | None = "0010_minutes_by_meeting"
+revision: str = "0014_panels"
+down_revision: str | None = "0013_person_links"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

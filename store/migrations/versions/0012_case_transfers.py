@@ -3,8 +3,8 @@
 The API reads a case's current area from it (the reference names the area the case began in), gives the areas a
 case left read access, and lets a requested transfer's receiving area decide it; the digest lists transfers.
 
-Revision ID: 0011_case_transfers
-Revises: 0010_minutes_by_meeting
+Revision ID: 0012_case_transfers
+Revises: 0011_chronology
 Create Date: 2026-12-14
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_case_transfers"
-down_revision: str | None = "0010_minutes_by_meeting"
+revision: str = "0012_case_transfers"
+down_revision: str | None = "0011_chronology"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

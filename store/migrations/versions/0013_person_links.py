@@ -1,8 +1,8 @@
 """The cases of one person, linked by a keyed digest of the subject's identity (core/person_key.py), never by
 anything that names them: `person_links`.
 
-Revision ID: 0011_person_links
-Revises: 0010_minutes_by_meeting
+Revision ID: 0013_person_links
+Revises: 0012_case_transfers
 Create Date: 2026-12-14
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_person_links"
-down_revision: str | None = "0010_minutes_by_meeting"
+revision: str = "0013_person_links"
+down_revision: str | None = "0012_case_transfers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
