@@ -255,12 +255,16 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def document_media_type(openapi: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI files every response model under application/json; problems are application/problem+json."""
+    """FastAPI files every response model under application/json (or an HTML route's text/html); problems are
+    application/problem+json."""
     problem_ref = "#/components/schemas/Problem"
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
-                if content.get("application/json", {}).get("schema", {}).get("$ref") == problem_ref:
-                    response["content"] = {PROBLEM_JSON: content["application/json"]}
+                # Under application/json, or under the route's own type (an HTML page's refusals are problems).
+                for described in content.values():
+                    if described.get("schema", {}).get("$ref") == problem_ref:
+                        response["content"] = {PROBLEM_JSON: described}
+                        break
     return openapi

@@ -52,6 +52,8 @@ def test_the_ops_page_shows_a_breached_deadline_in_its_breaches_table(
             soon = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#due-soon td.case-ref")]
             assert due_soon in soon and breached not in soon
             assert browser.find_element(By.CSS_SELECTOR, "#compliance tbody tr")
+            figures = browser.find_element(By.ID, "annual-figures").get_attribute("href")
+            assert figures is not None and figures.endswith("/ops/figures")
             refresh = browser.find_element(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
             assert refresh.get_attribute("content") == "60"
             # The token lives in an HttpOnly cookie: the page's scripts cannot read it.
