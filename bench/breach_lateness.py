@@ -26,15 +26,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench import cases
 from bench.baseline import BaselineDeadlineWorkflow, DueAt, done_at, escalate_nothing
 from bench.devserver import DevServer
 from bench.report import Figure, Result, percentile
-from bench.rig import MailSink, case_worker, dev_server, ledger_database, settings_for, task_queue
+from bench.rig import (
+    MailSink,
+    baseline_worker_options,
+    case_worker,
+    dev_server,
+    ledger_database,
+    settings_for,
+    task_queue,
+)
 from store.models import LedgerEscalation, Notification, RoleHolder
-from worker.assembly import SANDBOX_PASSTHROUGH
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseWorkflowInput
 from workflows.rules.calendar import Jurisdiction
@@ -125,9 +131,7 @@ async def baseline_lateness(client: Client, sizes: Sizes, cpu: CpuMeter) -> tupl
         activities=[escalate_nothing],
         activity_executor=ThreadPoolExecutor(16),
         max_concurrent_activities=16,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
-        ),
+        **baseline_worker_options(),
     )
     due: dict[str, datetime] = {}
     async with worker:

@@ -28,14 +28,22 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench import cases
 from bench.baseline import Ack, BaselineCaseWorkflow, BaselineInput, Shape, do_nothing
 from bench.devserver import DevServer
 from bench.report import Figure, Result
-from bench.rig import Ledger, MailSink, case_worker, dev_server, ledger_database, settings_for, task_queue
-from worker.assembly import ACTIVITY_THREADS, GRACEFUL_SHUTDOWN, SANDBOX_PASSTHROUGH, build_worker
+from bench.rig import (
+    Ledger,
+    MailSink,
+    baseline_worker_options,
+    case_worker,
+    dev_server,
+    ledger_database,
+    settings_for,
+    task_queue,
+)
+from worker.assembly import ACTIVITY_THREADS, GRACEFUL_SHUTDOWN, build_worker
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import (
     ACTIVITY_FOR_NOTICE,
@@ -115,9 +123,7 @@ async def worker_for(variant: str, client: Client, ledger: Ledger, mail: MailSin
             activity_executor=executor,
             max_concurrent_activities=ACTIVITY_THREADS,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-            workflow_runner=SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
-            ),
+            **baseline_worker_options(),
         )
     try:
         async with worker:

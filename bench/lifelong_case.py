@@ -19,7 +19,6 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench import cases
 from bench.baseline import Ack, BaselineCaseWorkflow, BaselineInput, Shape
@@ -36,7 +35,7 @@ from bench.rig import (
 )
 from core.converter import data_converter_for
 from core.settings import Settings
-from worker.assembly import SANDBOX_PASSTHROUGH
+from worker.assembly import sandbox_runner
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import EVENT_UPDATES, CaseStatus, CaseWorkflowInput, Receipt
 from workflows.rules import events as ev
@@ -136,9 +135,7 @@ def replayer(workflow: Any) -> Replayer:
     return Replayer(
         workflows=[workflow],
         data_converter=data_converter_for(Settings()),
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
-        ),
+        workflow_runner=sandbox_runner(also=("bench.baseline",)),
     )
 
 

@@ -42,7 +42,6 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench import cases
 from bench.baseline import BaselineDeadlineWorkflow, DueAt, done_at, escalate_nothing
@@ -50,6 +49,7 @@ from bench.breach_lateness import BENCH_AREA, CpuMeter
 from bench.devserver import LOOPBACK
 from bench.report import Figure, Result, percentile
 from bench.rig import (
+    baseline_worker_options,
     bounded_gather,
     case_worker,
     dev_server,
@@ -59,7 +59,6 @@ from bench.rig import (
     task_queue,
 )
 from store.models import LedgerCase, LedgerEscalation, Notification, RoleHolder
-from worker.assembly import SANDBOX_PASSTHROUGH
 from workflows import search_attributes as sa
 from workflows.case import MappaCaseWorkflow
 from workflows.messages import CaseWorkflowInput
@@ -249,9 +248,7 @@ async def baseline_surge(client: Client, sizes: Sizes, cpu: CpuMeter) -> Surge:
         activity_executor=ThreadPoolExecutor(16),
         max_concurrent_activities=16,
         max_cached_workflows=sizes.cases,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
-        ),
+        **baseline_worker_options(),
     )
     async with worker:
         await bounded_gather(

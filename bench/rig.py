@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from bench.devserver import LOOPBACK, DevServer
 from core.codec import keys_document
@@ -31,7 +32,7 @@ from core.database import make_engine
 from core.settings import Settings
 from store.directory import load_directory
 from store.migrate import upgrade
-from worker.assembly import ACTIVITY_THREADS, build_activities, build_worker
+from worker.assembly import ACTIVITY_THREADS, build_activities, build_worker, sandbox_runner
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_DIRECTORY = REPO_ROOT / "store" / "seed" / "directory.json"
@@ -175,6 +176,14 @@ async def case_worker(client: Client, settings: Settings, ledger: Ledger) -> Asy
             yield worker
     finally:
         executor.shutdown(wait=False)
+
+
+def baseline_worker_options() -> dict[str, Any]:
+    """What a baseline workflow's worker shares with the production worker (`build_worker`), so that a ratio
+    compares the workflows and not their workers: the sandbox, with the baseline's own module passed through as
+    ours is, and as many workflow tasks at once (`MAPPA_WORKFLOW_TASK_SLOTS`)."""
+    runner: SandboxedWorkflowRunner = sandbox_runner(also=("bench.baseline",))
+    return {"workflow_runner": runner, "max_concurrent_workflow_tasks": Settings().workflow_task_slots}
 
 
 def task_queue(name: str) -> str:

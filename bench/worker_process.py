@@ -10,12 +10,12 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.baseline import BaselineCaseWorkflow, do_nothing
+from bench.rig import baseline_worker_options
 from core.bootstrap import build_runtime, connect_client
 from core.settings import get_settings
-from worker.assembly import ACTIVITY_THREADS, GRACEFUL_SHUTDOWN, SANDBOX_PASSTHROUGH
+from worker.assembly import ACTIVITY_THREADS, GRACEFUL_SHUTDOWN
 
 log = logging.getLogger("worker")
 
@@ -32,9 +32,7 @@ async def run() -> None:
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
-        ),
+        **baseline_worker_options(),
     )
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

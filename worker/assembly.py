@@ -41,9 +41,8 @@ ACTIVITY_THREADS = 16
 GRACEFUL_SHUTDOWN = timedelta(seconds=8)
 
 # Modules the workflow sandbox shares with the worker instead of re-importing for every run: the pure
-# statutory core and message types (no I/O, no clock) and the heavy libraries they use. `workflows.case`
-# itself is deliberately not listed: it stays sandboxed, so a non-deterministic call in it fails loudly.
-SANDBOX_PASSTHROUGH = (
+# statutory core and message types (no I/O, no clock) and the heavy libraries they use.
+SANDBOX_PASSTHROUGH_STRICT = (
     "workflows.rules",
     "workflows.messages",
     "workflows.search_attributes",
@@ -51,6 +50,22 @@ SANDBOX_PASSTHROUGH = (
     "holidays",
     "zoneinfo",
 )
+# The worker also shares the workflow modules themselves (`workflows.case` and the area workflows). Re-imported
+# in every run's sandbox, `workflows.case` cost each cold case (a worker restart, a cache eviction) half its
+# replay's CPU (a 23-event case: 43 ms against 21 ms) and each cached case about 57 KiB (issue 19). What the
+# sandbox gave it, a non-deterministic call failing loudly, the workflow tests keep: they run the workflows
+# with SANDBOX_PASSTHROUGH_STRICT (`build_worker(..., strict_sandbox=True)`), so every journey in
+# tests/workflow executes `workflows.case` under the sandbox's restrictions.
+SANDBOX_PASSTHROUGH = ("workflows", "pydantic", "holidays", "zoneinfo")
+
+
+def sandbox_runner(strict: bool = False, also: tuple[str, ...] = ()) -> SandboxedWorkflowRunner:
+    """The worker's sandbox; `strict` re-imports the workflow modules in each run's sandbox (for tests); `also`
+    passes more modules through (a benchmark's baseline workflow, shared as ours is)."""
+    modules = (*(SANDBOX_PASSTHROUGH_STRICT if strict else SANDBOX_PASSTHROUGH), *also)
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*modules)
+    )
 
 
 def serve_activity_metrics(settings: Settings, port: int | None = None) -> WSGIServer:
@@ -89,10 +104,12 @@ def build_worker(
     activities: Sequence[Callable[..., Any]],
     task_queue: str | None = None,
     activity_executor: Executor | None = None,
+    strict_sandbox: bool = False,
 ) -> Worker:
     """A worker for the case workflow and its activities on `task_queue` (default: settings.task_queue).
 
     Pass `activity_executor` to own its lifetime (shut it down after the worker); otherwise one is made.
+    `strict_sandbox` runs the workflow modules under the sandbox's restrictions (the workflow tests do).
     """
     executor = activity_executor or ThreadPoolExecutor(ACTIVITY_THREADS, "activity")
     # Take no more activity tasks than there are threads to run them (the SDK reads the same attribute).
@@ -107,7 +124,5 @@ def build_worker(
         max_cached_workflows=settings.workflow_cache_size,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
-        ),
+        workflow_runner=sandbox_runner(strict_sandbox),
     )

@@ -174,6 +174,9 @@ async def running_worker(env: WorkflowEnvironment, folder: Path) -> AsyncIterato
         build_activities(settings, engine),
         task_queue=settings.task_queue,
         activity_executor=executor,
+        # The workflow modules run under the sandbox's restrictions here (production shares them with the
+        # worker): a non-deterministic call in `workflows.case` fails these journeys.
+        strict_sandbox=True,
     )
     try:
         async with worker:

@@ -5,27 +5,35 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 import temporalio.converter
 import temporalio.workflow
 from temporalio.api.common.v1.message_pb2 import Payloads
 from temporalio.api.failure.v1.message_pb2 import Failure
 from temporalio.worker._workflow_instance import WorkflowInstanceDetails
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.worker.workflow_sandbox._runner import _fake_info
 
-from worker.assembly import SANDBOX_PASSTHROUGH
+from worker.assembly import sandbox_runner
 from workflows.case import MappaCaseWorkflow
 
-# Executed again in each run's sandbox: the workflow's own module (so a non-deterministic call in it fails
-# loudly) and its package. Everything else it imports is shared with the worker.
-RE_IMPORTED_PER_RUN = {"workflows", "workflows.case"}
 OURS_AND_HEAVY = {"workflows", "core", "pydantic", "pydantic_core", "holidays", "dateutil"}
 
 
-async def test_a_run_of_a_case_re_imports_only_the_workflow_module_not_the_rules_pydantic_or_holidays():
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SANDBOX_PASSTHROUGH)
-    )
+@pytest.mark.parametrize(
+    ("strict", "re_imported_per_run"),
+    [
+        # The worker: nothing of ours nor the heavy libraries is executed again for a run.
+        (False, set()),
+        # The workflow tests' sandbox: the workflow's own module (so a non-deterministic call in it fails
+        # loudly) and its package; everything else it imports is shared.
+        (True, {"workflows", "workflows.case"}),
+    ],
+    ids=["worker", "workflow-tests"],
+)
+async def test_a_run_of_a_case_re_imports_nothing_heavy_and_in_the_worker_nothing_of_ours(
+    strict: bool, re_imported_per_run: set[str]
+):
+    runner = sandbox_runner(strict=strict)
     # What the worker does for each new run (the SDK's own validation uses the same details); its private
     # names are the only way to see the per-run module set.
     instance = runner.create_instance(
@@ -51,5 +59,7 @@ async def test_a_run_of_a_case_re_imports_only_the_workflow_module_not_the_rules
         for name, module in modules.items()
         if sys.modules.get(name) is not module and name.split(".")[0] in OURS_AND_HEAVY
     }
-    assert fresh == RE_IMPORTED_PER_RUN
-    assert "workflows.rules.case" in modules  # imported, and shared
+    assert fresh == re_imported_per_run
+    # Imported for the run, and the worker's own module object, not a copy.
+    shared = "workflows.rules.case" if strict else "workflows.case"
+    assert modules[shared] is sys.modules[shared]
