@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from store import transfers
 from store.models import LedgerCase, LedgerDeadline, LedgerEscalation
 from store.upsert import dialect_insert
-from workflows.messages import CaseSummary, Deadline, Notice
+from workflows.messages import CaseSummary, DeadlineInLedger, Notice
 
 
 def write_case(session: Session, case: CaseSummary, now: datetime) -> None:
@@ -41,7 +41,7 @@ def write_transfers(session: Session, case: CaseSummary, now: datetime) -> None:
     transfers.write_transfers(session, case.case_ref, case.transfers, now)
 
 
-def write_deadlines(session: Session, case: CaseSummary, deadlines: list[Deadline]) -> None:
+def write_deadlines(session: Session, case: CaseSummary, deadlines: list[DeadlineInLedger]) -> None:
     rows = [
         {
             "case_ref": case.case_ref,

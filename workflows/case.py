@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -169,6 +169,8 @@ class MappaCaseWorkflow:
         self._memo: str | None = None
         self._own_count = False
         self._chronology_off = False  # a run recorded before the chronology was kept
+        self._timer: asyncio.Future[None] | None = None  # the timer kept across events, and its moment
+        self._timer_for: tuple[datetime, str] | None = None
 
     @property
     def case(self) -> CaseFile:
@@ -187,17 +189,42 @@ class MappaCaseWorkflow:
             wake = self.case.next_wakeup()
             self._changed = False
             # Wake for the earliest reminder, deadline or re-escalation, or as soon as an event changes the case.
+            if self.case.follows(rule_changes.TIMER_KEPT_ACROSS_EVENTS):
+                await self._sleep_until(wake)
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self._changed or self._run_is_long(),
                     timeout=max(wake[0] - workflow.now(), timedelta(seconds=1)) if wake else None,
                     timeout_summary=wake[1] if wake else None,
                 )
+        self._stop_timer()
         # Let any update still in flight answer, and every notice go out, before the case closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._carry_out()
         await self._notices_delivered()
         return self.case.exit_record
+
+    async def _sleep_until(self, wake: tuple[datetime, str] | None) -> None:
+        """Until `wake` (its moment and what falls due then) or an event. The timer is started once for a moment
+        and kept while events leave the earliest moment where it was; a new moment replaces it."""
+        if wake != self._timer_for:
+            self._stop_timer()
+            if wake is not None:
+                delay = max(wake[0] - workflow.now(), timedelta(seconds=1))
+                self._timer = asyncio.ensure_future(workflow.sleep(delay, summary=wake[1]))
+                self._timer_for = wake
+        timer = self._timer
+        await workflow.wait_condition(
+            lambda: self._changed or self._run_is_long() or (timer is not None and timer.done())
+        )
+        if timer is not None and timer.done():
+            self._timer, self._timer_for = None, None
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_for = None, None
 
     def _run_is_long(self) -> bool:
         info = workflow.info()

@@ -6,16 +6,17 @@ with the update each one is sent through, the workflow's start input and state, 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.rules import events as ev
 from workflows.rules.case import CaseFile
 from workflows.rules.chronology import ChronologyEntry
-from workflows.rules.deadlines import Deadline
+from workflows.rules.deadlines import Deadline, DeadlineState
 from workflows.rules.imported_row import ImportedPosition
+from workflows.rules.policy import DeadlineKind
 from workflows.rules.records import ExitRecord, Notice, NoticeKind, Receipt, Stage
 from workflows.rules.registry import EVENTS
 
@@ -31,6 +32,7 @@ __all__ = [
     "CaseWorkflowState",
     "ChronologyEntry",
     "Deadline",
+    "DeadlineInLedger",
     "ExitRecord",
     "LedgerUpdate",
     "LedgerWritten",
@@ -147,9 +149,38 @@ class CaseStatus(BaseModel):
     runs: int
 
 
+class DeadlineInLedger(BaseModel):
+    """A deadline as the ledger keeps it (activities/ledger.py): its state and dates, not its rule text or the
+    explanation of its count, which the case file and the status query give. Every ledger write carries the
+    deadlines it changed, so these are most of what a case's history holds and what every replay decodes
+    (issue 19). A full `Deadline`, given directly or as a write recorded before this, is read down to these."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    deadline_id: str
+    kind: DeadlineKind
+    title: str
+    source: str
+    responsible: str
+    opened_at: datetime
+    due_at: datetime
+    due_date: date
+    state: DeadlineState
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    escalations: int = 0
+    pre_go_live: bool = False
+
+    @property
+    def met_late(self) -> bool:
+        return self.state is DeadlineState.MET and self.breached_at is not None
+
+
 class LedgerUpdate(BaseModel):
     case: CaseSummary
-    deadlines: list[Deadline]
+    deadlines: list[DeadlineInLedger]
     # The chronology's entries since the last write (workflows/rules/chronology.py): kept once each, sealed.
     entries: list[ChronologyEntry] = Field(default_factory=list)
 

@@ -2,6 +2,7 @@
 workflow's writes are retried or replayed."""
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from tests.integration.case_files import (
     ledger_update,
     record_search_breach,
 )
+from workflows.messages import LedgerUpdate
 from workflows.rules.deadlines import DeadlineState
 from workflows.rules.policy import DeadlineKind
 
@@ -113,6 +115,43 @@ def test_the_ledger_shows_each_deadline_in_its_latest_state(engine: Engine) -> N
         assert (summary.stage, summary.level, summary.open_breaches) == ("information-sharing", 2, 3)
         # The search results go to the attendees a working day before the meeting falls due: that comes first.
         assert summary.next_deadline_kind == DeadlineKind.PRE_MEETING_INFORMATION.value
+
+
+def test_a_ledger_write_carries_each_deadline_as_the_ledger_keeps_it_not_its_rule_text_or_explanation() -> (
+    None
+):
+    case = lanarkshire_referral()
+    update = ledger_update(case)
+    written = json.loads(update.model_dump_json())
+    deadline = written["deadlines"][0]
+    assert "rule_text" not in deadline and "explanation" not in deadline
+    full = case.deadlines[deadline["deadline_id"]]
+    assert (deadline["title"], deadline["source"], deadline["due_at"]) == (
+        full.title,
+        full.source,
+        full.due_at.isoformat().replace("+00:00", "Z"),
+    )
+    # The history is the smaller for it: every ledger write of a case is kept in it and decoded on each replay.
+    with_rule_text = len(json.dumps([d.model_dump(mode="json") for d in case.deadlines.values()]))
+    assert len(json.dumps(written["deadlines"])) < with_rule_text / 2
+
+
+def test_a_ledger_write_recorded_with_whole_deadlines_is_still_written(engine: Engine) -> None:
+    """An activity scheduled before the write was slimmed (a worker upgraded while it waited) carries each
+    deadline whole: the activity reads it down to what the ledger keeps."""
+    case = lanarkshire_referral()
+    summary = ledger_update(case).case
+    recorded_before = json.dumps(
+        {
+            "case": summary.model_dump(mode="json"),
+            "deadlines": [d.model_dump(mode="json") for d in case.deadlines.values()],
+        }
+    )
+    activities_on(engine).record_in_ledger(LedgerUpdate.model_validate_json(recorded_before))
+    rows = deadlines_by_id(engine, case.case_ref)
+    assert {ref: row.due_at for ref, row in rows.items()} == {
+        ref: d.due_at for ref, d in case.deadlines.items()
+    }
 
 
 def test_breached_deadlines_of_an_area_are_found_by_responsible_agency_in_due_order(engine: Engine) -> None:

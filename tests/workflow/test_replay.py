@@ -32,6 +32,7 @@ def test_histories_were_saved_for_the_journeys_under_every_version_of_the_loop()
         "before-notices-with-ledger",
         "before-rule-changes",
         "before-corrections-through",
+        "before-timer-kept",
     ):
         assert {p.stem for p in (ROOT / before_patch).glob("*.json")} >= JOURNEYS
     markers = [

@@ -122,6 +122,10 @@ IMPORT_AS_DATED_EVENTS = "import-as-dated-events"
 # review years later does not depend on Temporal's history. A case that takes it up mid-life first rebuilds its
 # past from its case file. The workflow asks it (workflows/case.py), not the core: it changes what is written.
 CHRONOLOGY_IN_LEDGER = "chronology-in-ledger"
+# The case's timer for its earliest reminder, deadline or re-escalation is kept across events that leave that
+# moment where it was, instead of being cancelled and started again after every event (two history events, a
+# timer on the server and a summary to encrypt, per event: issue 19). Asked by the workflow, not the core.
+TIMER_KEPT_ACROSS_EVENTS = "timer-kept-across-events"
 
 # Every correction in force for new cases, oldest first. Append; never remove or rename (histories name them).
 RULE_CHANGES: tuple[str, ...] = (
@@ -163,4 +167,5 @@ RULE_CHANGES: tuple[str, ...] = (
     REFERRAL_DECISION_WAITS_FOR_INFORMATION,
     CUSTODY_REFERRAL_BY_TWELVE_WEEKS_BEFORE_RELEASE,
     CHRONOLOGY_IN_LEDGER,
+    TIMER_KEPT_ACROSS_EVENTS,
 )

@@ -1,0 +1,77 @@
+"""The case's timer for its earliest deadline is started once and kept while events leave that moment where it
+was (issue 19: before, every event cancelled it and started it again). Kept, it still reminds and breaches on
+time; an event that brings the earliest moment forward replaces it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+
+from tests.case_builders import community_notification
+from tests.workflow.conftest import CaseRig
+from workflows.rules import events as ev
+from workflows.rules.calendar import local_date
+
+
+async def timers(handle: WorkflowHandle) -> tuple[int, int]:
+    """Timers started and cancelled in the case's history, once the case has settled: one timer running and the
+    history unchanged for a moment (the timer starts in the workflow task after the ledger write)."""
+    last: list[int] = []
+    for _ in range(100):
+        kinds = [e.event_type for e in (await handle.fetch_history()).events]
+        counts = (
+            kinds.count(EventType.EVENT_TYPE_TIMER_STARTED),
+            kinds.count(EventType.EVENT_TYPE_TIMER_CANCELED),
+        )
+        if kinds == last and counts[0] - counts[1] == 1:
+            return counts
+        last = kinds
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the case did not settle with one timer running: {counts}")
+
+
+async def test_an_event_that_moves_no_deadline_keeps_the_timer_and_the_deadline_still_breaches_on_time(
+    rig: CaseRig,
+):
+    ref = "MAPPA-LAN-2026-TIMER1"
+    handle = await rig.open_case(community_notification(ref, disposal_date=local_date(await rig.now())))
+    status = await rig.status(handle)
+    earliest = min((d for d in status.deadlines if d.state == "open"), key=lambda d: d.due_at)
+    assert await timers(handle) == (1, 0)
+
+    # The subject is told of the MAPPA: recorded, and no deadline moves.
+    await rig.send(handle, ev.SubjectInformed(informed=True))
+    still_open = [d for d in (await rig.status(handle)).deadlines if d.state == "open"]
+    assert min(d.due_at for d in still_open) == earliest.due_at
+    assert await timers(handle) == (1, 0)
+
+    # Nobody acts: the kept timer wakes the case for the reminder, then when the deadline falls due, and the
+    # breach is escalated.
+    await rig.pass_time(earliest.due_at - await rig.now() + timedelta(hours=1))
+    row = await rig.ledger_row(ref, earliest.deadline_id, "breached")
+    assert row.breached_at is not None and row.breached_at >= earliest.due_at
+    await rig.wait_for_mail(ref, "reminder", "ASP")
+    await rig.wait_for_mail(ref, "BREACHED", "ASP")
+
+
+async def test_an_event_that_meets_the_earliest_deadline_replaces_the_timer(rig: CaseRig):
+    ref = "MAPPA-LAN-2026-TIMER2"
+    handle = await rig.open_case(community_notification(ref, disposal_date=local_date(await rig.now())))
+    assert await timers(handle) == (1, 0)
+    # The subject is screened against the ASP 3-point criteria (not met): the 24-hour screening is met, and
+    # the earliest moment is now another deadline's.
+    await rig.send(
+        handle,
+        ev.AspScreening(
+            aged_16_or_over=True,
+            unable_to_safeguard_own_interests=False,
+            at_risk_of_harm=False,
+            more_vulnerable_than_others=False,
+        ),
+    )
+    assert (await rig.deadline(handle, "asp-screening:notification")).state == "met"
+    # One timer per earliest moment: the new moment cancels the old timer and starts one for it.
+    assert await timers(handle) == (2, 1)
