@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from store import transfers
 from store.models import LedgerCase, LedgerDeadline, LedgerEscalation
-from store.upsert import dialect_insert
+from store.upsert import dialect_insert, upsert_rows
 from workflows.messages import CaseSummary, DeadlineInLedger, Notice
 
 
@@ -94,6 +94,4 @@ def write_escalation(session: Session, notice: Notice, now: datetime) -> bool:
 
 def _upsert(session: Session, entity: Any, key: list[str], rows: list[dict[str, Any]]) -> None:
     # The latest write wins: the workflow writes a case's ledger in order, one write at a time.
-    insert = dialect_insert(session, entity)
-    changed = {column: insert.excluded[column] for column in rows[0] if column not in key}
-    session.execute(insert.on_conflict_do_update(index_elements=key, set_=changed), rows)
+    upsert_rows(session, entity, key, rows)

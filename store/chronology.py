@@ -30,7 +30,7 @@ from store.models import (
     Minute,
     MinuteDisclosure,
 )
-from store.upsert import dialect_insert
+from store.upsert import upsert_rows
 from store.views import rule_title
 from workflows.rules.chronology import ChronologyEntry, deadline_outcome
 
@@ -70,8 +70,7 @@ def write_entries(
                 "sealed": sealed,
             }
         )
-    insert = dialect_insert(session, ChronologyRecord)
-    session.execute(insert.on_conflict_do_nothing(index_elements=["case_ref", "seq"]), rows)
+    upsert_rows(session, ChronologyRecord, ["case_ref", "seq"], rows, update=False)
 
 
 def opened_entry(keys: KeyRing, row: ChronologyRecord) -> ChronologyEntry:

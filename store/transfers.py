@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.models import CaseTransfer
-from store.upsert import dialect_insert
+from store.upsert import upsert_rows
 from workflows.messages import TransferSummary
 
 
@@ -43,13 +43,7 @@ def write_transfers(session: Session, case_ref: str, transfers: list[TransferSum
     if not rows:
         return
     # The latest report wins: the case reports its transfers in order.
-    insert = dialect_insert(session, CaseTransfer)
-    changed = {
-        column: insert.excluded[column] for column in rows[0] if column not in ("case_ref", "transfer_id")
-    }
-    session.execute(
-        insert.on_conflict_do_update(index_elements=["case_ref", "transfer_id"], set_=changed), rows
-    )
+    upsert_rows(session, CaseTransfer, ["case_ref", "transfer_id"], rows)
 
 
 def case_areas(session: Session, case_ref: str, began_in: str) -> CaseAreas:
