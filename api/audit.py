@@ -31,7 +31,7 @@ from api.audit_spool import AuditSpool, SpooledRow
 from api.auth import SENDING_AREA_READS, Permission, User, authorise, authorise_involvement
 from api.case_service import area_of, case_exists, case_file
 from store.models import AuditEvent, AuditOutcome
-from store.transfers import case_areas
+from store.transfers import CaseAreas, case_areas
 from workflows.messages import CaseFile
 from workflows.rules.involvement import involved_agencies
 from workflows.rules.transfer_events import TransferAccepted, TransferDeclined
@@ -151,13 +151,21 @@ async def permit(
         await record_allowed(session, user, permission, case_ref, target=target)
 
 
+_CASE_AREAS = "mappa.case_areas"
+
+
 async def case_area_for(
     session: Session, user: User, permission: Permission, case_ref: str, request: BaseModel | None = None
 ) -> str:
     """The area a user's action on a case is authorised against. A case transferred to another area is that
     area's (the reference names where it began); the areas it left may still read it (status, deadlines, case
     file, audit trail), never send it an event; a transfer awaiting a decision is decided by its receiving area."""
-    areas = await run_in_threadpool(case_areas, session, case_ref, area_of(case_ref))
+    # Read once per request (the session is the request's): the event routes ask it to authorise and again to
+    # check the agencies named against the area, and each read was a database query on a thread of its own.
+    known: dict[str, CaseAreas] = session.info.setdefault(_CASE_AREAS, {})
+    areas = known.get(case_ref)
+    if areas is None:
+        areas = known[case_ref] = await run_in_threadpool(case_areas, session, case_ref, area_of(case_ref))
     if isinstance(request, TransferAccepted | TransferDeclined) and areas.receiving is not None:
         return areas.receiving
     if user.area in areas.previous and permission in SENDING_AREA_READS:

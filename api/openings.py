@@ -113,11 +113,22 @@ def directory_problem(refusal: DirectoryRefusal) -> problems.ProblemError:
     return problems.rule_violation(refusal.message, rule=refusal.rule, field=refusal.field)
 
 
-async def check_agencies(session: Session, area: str, *requests: BaseModel) -> None:
+async def check_agencies(session: Session, area: str, *requests: BaseModel, end_reads: bool = False) -> None:
     """Every agency the requests name is one the directory allows on a case of `area` (store/directory.py: the
-    one check, which the import makes too); refused with the directory's own error as 422."""
+    one check, which the import makes too); refused with the directory's own error as 422.
+
+    With `end_reads` (nothing written yet in the request), the session's read transaction ends on the same
+    thread, so closing the session afterwards needs no thread of its own."""
+
+    def checked() -> None:
+        try:
+            check_named_agencies(session, area, *requests)
+        finally:
+            if end_reads:
+                session.rollback()
+
     try:
-        await run_in_threadpool(check_named_agencies, session, area, *requests)
+        await run_in_threadpool(checked)
     except DirectoryRefusal as refusal:
         raise directory_problem(refusal) from None
 

@@ -322,7 +322,9 @@ async def _checked_and_sent(
     check_dates(event, datetime.now(UTC))
     check_plaintext_ids(event)
     # The agencies named are the case's area's; those a transfer's acceptance names, the receiving area's.
-    await check_agencies(db, await case_area_for(db, user, permission, case_ref, event), event)
+    # Nothing is written before this (the event's audit row is spooled or already committed): the reads end here.
+    area = await case_area_for(db, user, permission, case_ref, event)
+    await check_agencies(db, area, event, end_reads=True)
     if route.check is not None:
         await route.check(db, client, case_ref, event)
     hashed = request_hash(route.path, event)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, event, text
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -117,3 +117,22 @@ async def test_a_read_of_the_case_file_is_still_recorded_before_its_answer(
     unrecorded = await rig.get("lan-co", f"/cases/{case_ref}/case-file")
     assert unrecorded.status_code == 503 and unrecorded.json()["type"].endswith("audit-unavailable")
     assert spool.count() == 0
+
+
+async def test_an_event_reads_where_its_case_is_managed_once(rig: ApiRig) -> None:
+    """Authorising the event and checking the agencies it names against the case's area both need the area the
+    case is managed in now (after any transfer): one query answers both."""
+    case_ref = await open_case(rig)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(rig.engine, "before_cursor_execute", seen)
+    try:
+        await rig.event("lan-police", case_ref, "risk-changes", RISK_CHANGE)
+    finally:
+        event.remove(rig.engine, "before_cursor_execute", seen)
+    assert sum("FROM case_transfers" in s for s in statements) == 1
+    # And the agencies named were still checked against the directory.
+    assert any("FROM agencies" in s for s in statements)
