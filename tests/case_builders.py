@@ -165,6 +165,16 @@ def asp_criteria_met() -> ev.AspScreening:
     )
 
 
+def asp_criteria_not_met() -> ev.AspScreening:
+    """An adult able to safeguard their own interests: the ASP 3-point criteria are not met."""
+    return ev.AspScreening(
+        aged_16_or_over=True,
+        unable_to_safeguard_own_interests=False,
+        at_risk_of_harm=False,
+        more_vulnerable_than_others=False,
+    )
+
+
 def referral_accepted_with_record_searches(case_ref: str, at: datetime, agencies: list[str]) -> CaseFile:
     """A Lanarkshire referral received and accepted at level 2 at `at`: each of `agencies` owes a record search."""
     case = CaseFile.open(

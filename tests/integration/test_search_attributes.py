@@ -13,7 +13,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from tests.case_builders import SUBJECT, meeting
+from tests.case_builders import SUBJECT, asp_criteria_not_met, meeting
 from tests.helpers import SmtpSink
 from tests.integration.dev_cases import (
     LEVEL_3_STATEMENT,
@@ -107,12 +107,7 @@ async def test_search_attributes_memo_and_details_follow_a_case_through_its_life
         await shows(cases, handle, CaseStage="referral", NextDeadlineKind="asp-screening")
         await cases.send(
             handle,
-            ev.AspScreening(
-                aged_16_or_over=True,
-                unable_to_safeguard_own_interests=False,
-                at_risk_of_harm=False,
-                more_vulnerable_than_others=False,
-            ),
+            asp_criteria_not_met(),
         )
         await shows(cases, handle, CaseStage="referral", NextDeadlineKind="referral-decision")
 

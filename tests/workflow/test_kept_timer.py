@@ -10,7 +10,7 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from tests.case_builders import community_notification
+from tests.case_builders import asp_criteria_not_met, community_notification
 from tests.workflow.conftest import CaseRig
 from workflows.rules import events as ev
 from workflows.rules.calendar import local_date
@@ -65,12 +65,7 @@ async def test_an_event_that_meets_the_earliest_deadline_replaces_the_timer(rig:
     # the earliest moment is now another deadline's.
     await rig.send(
         handle,
-        ev.AspScreening(
-            aged_16_or_over=True,
-            unable_to_safeguard_own_interests=False,
-            at_risk_of_harm=False,
-            more_vulnerable_than_others=False,
-        ),
+        asp_criteria_not_met(),
     )
     assert (await rig.deadline(handle, "asp-screening:notification")).state == "met"
     # One timer per earliest moment: the new moment cancels the old timer and starts one for it.
