@@ -7,7 +7,6 @@ area). Every write is an upsert keyed by the fact it records, so retries and rep
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,8 @@ def write_case(session: Session, case: CaseSummary, now: datetime) -> None:
         "next_deadline_kind": case.next_deadline_kind,
         "updated_at": now,
     }
-    _upsert(session, LedgerCase, ["case_ref"], [values])
+    # The latest write wins: the workflow writes a case's ledger in order, one write at a time.
+    upsert_rows(session, LedgerCase, ["case_ref"], [values])
 
 
 def write_transfers(session: Session, case: CaseSummary, now: datetime) -> None:
@@ -66,8 +66,7 @@ def write_deadlines(session: Session, case: CaseSummary, deadlines: list[Deadlin
         }
         for d in deadlines
     ]
-    if rows:
-        _upsert(session, LedgerDeadline, ["case_ref", "deadline_id"], rows)
+    upsert_rows(session, LedgerDeadline, ["case_ref", "deadline_id"], rows)
 
 
 def write_escalation(session: Session, notice: Notice, now: datetime) -> bool:
@@ -90,8 +89,3 @@ def write_escalation(session: Session, notice: Notice, now: datetime) -> bool:
         ).on_conflict_do_nothing(index_elements=["key"])
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-def _upsert(session: Session, entity: Any, key: list[str], rows: list[dict[str, Any]]) -> None:
-    # The latest write wins: the workflow writes a case's ledger in order, one write at a time.
-    upsert_rows(session, entity, key, rows)

@@ -18,11 +18,14 @@ def dialect_insert(session: Session, entity: Any) -> postgresql.Insert | sqlite.
     Both are single atomic statements guarded by a unique constraint: no read-then-write race between two
     attempts of the same activity.
     """
-    dialect = session.get_bind().dialect.name
+    return _insert(session.get_bind().dialect.name, entity)
+
+
+def _insert(dialect: str, target: Any) -> postgresql.Insert | sqlite.Insert:
     if dialect == "postgresql":
-        return postgresql.insert(entity)
+        return postgresql.insert(target)
     if dialect == "sqlite":
-        return sqlite.insert(entity)
+        return sqlite.insert(target)
     raise NotImplementedError(f"upserts are written for PostgreSQL and SQLite, not {dialect}")
 
 
@@ -47,12 +50,7 @@ def upsert_rows(
 def _upsert_statement(
     dialect: str, table: Table, key: tuple[str, ...], columns: tuple[str, ...], update: bool
 ) -> Executable:
-    if dialect == "postgresql":
-        insert: postgresql.Insert | sqlite.Insert = postgresql.insert(table)
-    elif dialect == "sqlite":
-        insert = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"upserts are written for PostgreSQL and SQLite, not {dialect}")
+    insert = _insert(dialect, table)
     if not update:
         return insert.on_conflict_do_nothing(index_elements=list(key))
     changed = {column: insert.excluded[column] for column in columns if column not in key}
