@@ -122,7 +122,7 @@ class CaseActivities:
                     passes_over=notice.passes_over,
                 )
                 rendered = self._templates.render(notice, recipient.note)
-                row = outbox.write(session, notice, recipient.addresses, rendered, now)
+                row = outbox.write_notice(session, notice, recipient.addresses, rendered, now)
             if escalation:
                 first_escalation = ledger.write_escalation(session, notice, now)
             if row.status != OutboxStatus.SENT.value and self._send_within_transaction:

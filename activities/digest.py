@@ -25,9 +25,8 @@ from activities import outbox
 from activities.mailer import Mailer, message_id_for
 from store import views
 from store.directory import resolve_recipient
-from store.models import DirectoryRole, Notification, OutboxStatus, utcnow
+from store.models import DirectoryRole, OutboxStatus, utcnow
 from store.transfers import transfers_of_area
-from store.upsert import dialect_insert
 from workflows.digest import SEND_WEEKLY_DIGEST, DigestOrder, DigestSent
 from workflows.rules.calendar import LONDON, local_date, local_due
 from workflows.rules.policy import AREAS
@@ -179,24 +178,21 @@ class DigestActivities:
 
     def _write(
         self, session: Session, key: str, area: str, addresses: list[str], subject: str, body: str
-    ) -> Notification:
-        insert = dialect_insert(session, Notification)
-        session.execute(
-            insert.values(
-                key=key,
-                case_ref="",  # about an area, not a case
-                area=area,
-                kind=DIGEST_KIND,
-                recipient=DirectoryRole.CO_ORDINATOR.value,
-                to_address=", ".join(addresses),
-                subject=subject,
-                body=body,
-                deadline_id=None,
-                created_at=self._clock(),
-                status=OutboxStatus.PENDING.value,
-                attempts=0,
-            ).on_conflict_do_nothing(index_elements=["key"])
+    ) -> outbox.OutboxRow:
+        return outbox.write(
+            session,
+            {
+                "key": key,
+                "case_ref": "",  # about an area, not a case
+                "area": area,
+                "kind": DIGEST_KIND,
+                "recipient": DirectoryRole.CO_ORDINATOR.value,
+                "to_address": ", ".join(addresses),
+                "subject": subject,
+                "body": body,
+                "deadline_id": None,
+                "created_at": self._clock(),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+            },
         )
-        row = outbox.find(session, key)
-        assert row is not None
-        return row

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from store import transfers
 from store.models import LedgerCase, LedgerDeadline, LedgerEscalation
-from store.upsert import dialect_insert, upsert_rows
+from store.upsert import upsert_rows
 from workflows.messages import CaseSummary, DeadlineInLedger, Notice
 
 
@@ -74,18 +74,15 @@ def write_escalation(session: Session, notice: Notice, now: datetime) -> bool:
 
     True when this call recorded it (the first attempt), False when a retry found it already there.
     """
-    insert = dialect_insert(session, LedgerEscalation)
-    result = session.execute(
-        insert.values(
-            key=notice.key,
-            case_ref=notice.case_ref,
-            deadline_id=notice.deadline_id,
-            area=notice.area,
-            kind=notice.kind.value,
-            recipient=notice.to,
-            due_at=notice.due_at,
-            escalated_at=now,
-            lateness_seconds=(now - notice.due_at).total_seconds() if notice.due_at is not None else None,
-        ).on_conflict_do_nothing(index_elements=["key"])
-    )
-    return bool(getattr(result, "rowcount", 0))
+    values = {
+        "key": notice.key,
+        "case_ref": notice.case_ref,
+        "deadline_id": notice.deadline_id,
+        "area": notice.area,
+        "kind": notice.kind.value,
+        "recipient": notice.to,
+        "due_at": notice.due_at,
+        "escalated_at": now,
+        "lateness_seconds": (now - notice.due_at).total_seconds() if notice.due_at is not None else None,
+    }
+    return upsert_rows(session, LedgerEscalation, ["key"], [values], update=False) == 1

@@ -8,7 +8,10 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from email.message import EmailMessage
+from email.charset import Charset
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
 from email.utils import formatdate
 from typing import Protocol
 
@@ -25,6 +28,36 @@ class Mailer(Protocol):
         message_id: str,
         headers: Mapping[str, str] | None = None,
     ) -> None: ...
+
+
+# A body with any non-ASCII character goes as UTF-8 in 8 bits, unencoded (as the stdlib's default policy sends it):
+# readable in the raw message, and no relay we send to lacks 8BITMIME.
+UTF8_8BIT = Charset("utf-8")
+UTF8_8BIT.body_encoding = None  # type: ignore[assignment]  # the stdlib's own value for "no encoding"
+
+
+def compose(
+    sender: str,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    *,
+    message_id: str,
+    headers: Mapping[str, str] | None = None,
+) -> Message:
+    """A plain-text message. Built with the stdlib's compat32 classes rather than `EmailMessage`: its default
+    policy parses every header into a structured object as it is set, about a millisecond a notice, which was a
+    tenth of a notice activity's CPU (issue 19, profiled). A non-ASCII subject is encoded (RFC 2047)."""
+    # MIMEText takes a Charset as well as its name (the stubs say only a name).
+    message = MIMEText(body, "plain", "us-ascii" if body.isascii() else UTF8_8BIT)  # type: ignore[arg-type]
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id
+    for name, value in (headers or {}).items():
+        message[name] = value
+    return message
 
 
 def message_id_for(key: str, sender: str) -> str:
@@ -111,15 +144,7 @@ class SmtpMailer:
         message_id: str,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = ", ".join(to)
-        message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False, usegmt=True)
-        message["Message-ID"] = message_id
-        for name, value in (headers or {}).items():
-            message[name] = value
-        message.set_content(body)
+        message = compose(self.sender, to, subject, body, message_id=message_id, headers=headers)
         self.pacer.wait()
         smtp, reused = self._borrow()
         try:
