@@ -43,6 +43,8 @@ def test_a_subject_and_body_beyond_ascii_arrive_as_written() -> None:
     body = "Due — by the end of Monday. Café Nuñez is an agency’s name here.\n" * 3
     received = on_the_wire(subject, body)
     assert str(make_header(decode_header(received["Subject"]))) == subject
+    # Only the words beyond ASCII are encoded: the case reference stays readable in the raw header.
+    assert "[MAPPA-LAN-2026-0001] reminder" in received["Subject"]
     assert received.get_content_charset() == "utf-8"
     assert received["Content-Transfer-Encoding"] == "8bit"
     payload = received.get_payload(decode=True)
